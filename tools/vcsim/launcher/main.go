@@ -1,0 +1,107 @@
+// Command vcsim serves govmomi's vCenter simulator, extended for storage work,
+// with an inventory built from a topology JSON file.
+//
+// It listens on a loopback port over HTTPS with a certificate of its own
+// (written to -cert-out so clients can verify it), serves the vim25 WSDL at
+// /sdk/vimService.wsdl, the SOAP endpoint at /sdk and a small admin API at
+// /admin/ (fault injection, inventory changes). The first line on stdout is
+// the SDK URL.
+package main
+
+import (
+	"crypto/tls"
+	"flag"
+	"fmt"
+	"log"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/vmware/govmomi/simulator"
+)
+
+func main() {
+	listen := flag.String("listen", "127.0.0.1:0", "address to listen on (port 0 picks a free port)")
+	topology := flag.String("topology", "", "topology JSON file (required)")
+	datastoreRoot := flag.String("datastore-root", "", "directory holding the datastores' files (required)")
+	certOut := flag.String("cert-out", "", "write the server's PEM certificate here")
+	sdkDir := flag.String("sdk-dir", "", "directory with the generated vimService.wsdl (default: sdk/ beside the binary)")
+	username := flag.String("username", "administrator@vsphere.local", "login user name")
+	password := flag.String("password", "vcsim-pass", "login password")
+	trace := flag.Bool("trace", false, "log SOAP requests and responses to stderr")
+	cleanupDir := flag.String("cleanup-dir", "", "remove this directory (datastores, certificate) when stopped")
+	flag.Parse()
+
+	if *topology == "" || *datastoreRoot == "" {
+		log.Fatal("vcsim: -topology and -datastore-root are required")
+	}
+	if *sdkDir == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			log.Fatalf("vcsim: %v", err)
+		}
+		*sdkDir = filepath.Join(filepath.Dir(exe), "sdk")
+	}
+	if _, err := os.Stat(filepath.Join(*sdkDir, "vimService.wsdl")); err != nil {
+		log.Printf("vcsim: warning: no vimService.wsdl in %s: %v", *sdkDir, err)
+	}
+
+	model := simulator.VPX()
+	model.Datacenter = 0
+	model.Cluster = 0
+	model.ClusterHost = 0
+	model.Host = 0
+	model.Machine = 0
+	model.Datastore = 0
+	model.Portgroup = 0
+	model.Pool = 0
+	model.App = 0
+	model.Pod = 0
+	if err := model.Create(); err != nil {
+		log.Fatalf("vcsim: creating the empty model: %v", err)
+	}
+	defer model.Remove()
+
+	if err := simulator.LoadTopology(*topology, *datastoreRoot); err != nil {
+		log.Fatalf("vcsim: topology %s: %v", *topology, err)
+	}
+
+	cert, pemBytes, err := selfSignedCertificate()
+	if err != nil {
+		log.Fatalf("vcsim: certificate: %v", err)
+	}
+	if *certOut != "" {
+		if err := os.WriteFile(*certOut, pemBytes, 0o644); err != nil {
+			log.Fatalf("vcsim: writing %s: %v", *certOut, err)
+		}
+	}
+
+	simulator.Trace = *trace
+	simulator.TraceFile = os.Stderr
+
+	mux := http.NewServeMux()
+	mux.Handle("/sdk/", http.StripPrefix("/sdk/", http.FileServer(http.Dir(*sdkDir))))
+	mux.Handle("/admin/", simulator.AdminHandler())
+
+	model.Service.Listen = &url.URL{Host: *listen, User: url.UserPassword(*username, *password)}
+	model.Service.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+	model.Service.ServeMux = mux
+	server := model.Service.NewServer()
+
+	// The first line of stdout is the contract with vcsim-up and the tests.
+	u := *server.URL
+	u.User = nil
+	fmt.Println(u.String())
+	os.Stdout.Sync()
+
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM)
+	<-signals
+	server.Close()
+	if *cleanupDir != "" {
+		os.RemoveAll(*cleanupDir)
+	}
+}

@@ -1,0 +1,86 @@
+"""Start and drive the project's vCenter simulator from tests.
+
+``Simulator.start(topology)`` runs ``tools/vcsim/vcsim-up`` with a topology
+(a dict following the schema in tools/vcsim/topologies/README.md), and the
+returned object knows the simulator's address, certificate and datastore
+directory.  ``stop()`` kills it by PID, which also removes its files.
+"""
+
+import json
+import os
+import signal
+import ssl
+import subprocess
+import tempfile
+import time
+import urllib.request
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+VCSIM_UP = os.path.join(REPO, 'tools', 'vcsim', 'vcsim-up')
+
+
+class Simulator(object):
+    """A running simulator started by vcsim-up."""
+
+    def __init__(self, info, topology_file):
+        self.info = info
+        self.topology_file = topology_file
+        self.url = info['url']
+        self.host = info['host']
+        self.port = info['port']
+        self.username = info['username']
+        self.password = info['password']
+        self.ca_file = info['ca_file']
+        self.pid = info['pid']
+        self.datastore_root = info['datastore_root']
+        self.admin_url = info['admin_url']
+        self.log_file = info['log_file']
+
+    @classmethod
+    def start(cls, topology, workdir=None):
+        fd, path = tempfile.mkstemp(prefix='topology-', suffix='.json',
+                                    dir=workdir)
+        with os.fdopen(fd, 'w') as f:
+            json.dump(topology, f)
+        out = subprocess.run([VCSIM_UP, path], check=True,
+                             capture_output=True, text=True, timeout=900)
+        info = json.loads(out.stdout.strip().splitlines()[-1])
+        return cls(info, path)
+
+    def stop(self):
+        try:
+            os.kill(self.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+        for _ in range(100):
+            try:
+                os.kill(self.pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.05)
+        os.kill(self.pid, signal.SIGKILL)
+
+    def session(self, verify=True, **kwargs):
+        """An oslo.vmware session to the simulator (TLS verified by default)."""
+        from oslo_vmware import api
+        return api.VMwareAPISession(
+            self.host, self.username, self.password,
+            kwargs.pop('api_retry_count', 2), kwargs.pop('task_poll_interval', 0.05),
+            port=self.port, cacert=self.ca_file if verify else None,
+            insecure=not verify, **kwargs)
+
+    def datastore_path(self, datastore, path=''):
+        """Local directory (or file) behind ``[datastore] path``."""
+        return os.path.join(self.datastore_root, datastore, path)
+
+    def admin(self, path, payload=None, method=None):
+        """Call the admin API (fault injection, inventory changes)."""
+        data = None if payload is None else json.dumps(payload).encode()
+        req = urllib.request.Request(
+            self.admin_url.rstrip('/') + '/' + path.lstrip('/'), data=data,
+            method=method or ('POST' if data is not None else 'GET'),
+            headers={'Content-Type': 'application/json'})
+        ctx = ssl.create_default_context(cafile=self.ca_file)
+        with urllib.request.urlopen(req, context=ctx, timeout=30) as resp:
+            body = resp.read()
+        return json.loads(body) if body else None

@@ -11,6 +11,7 @@ import os
 import signal
 import ssl
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.parse
@@ -43,8 +44,14 @@ class Simulator(object):
                                     dir=workdir)
         with os.fdopen(fd, 'w') as f:
             json.dump(topology, f)
-        out = subprocess.run([VCSIM_UP, path], check=True,
-                             capture_output=True, text=True, timeout=900)
+        env = dict(os.environ)
+        # The WSDL is generated with oslo.vmware's schemas: use this venv.
+        env.setdefault('VCSIM_PYTHON', sys.executable)
+        out = subprocess.run([VCSIM_UP, path], capture_output=True,
+                             text=True, timeout=900, env=env)
+        if out.returncode != 0:
+            raise RuntimeError('vcsim-up failed (%s): %s'
+                               % (out.returncode, out.stderr[-4000:]))
         info = json.loads(out.stdout.strip().splitlines()[-1])
         return cls(info, path)
 

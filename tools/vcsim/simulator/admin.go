@@ -20,25 +20,25 @@ import (
 	"github.com/vmware/govmomi/vim25/types"
 )
 
-// apiError is a 4xx answer naming the offending field.
-type apiError struct {
+// adminError is a 4xx answer naming the offending field.
+type adminError struct {
 	status int
 	field  string
 	msg    string
 }
 
-func badField(field, format string, args ...interface{}) *apiError {
-	return &apiError{http.StatusBadRequest, field, fmt.Sprintf(format, args...)}
+func adminBadField(field, format string, args ...interface{}) *adminError {
+	return &adminError{http.StatusBadRequest, field, fmt.Sprintf(format, args...)}
 }
 
 // AdminHandler serves the simulator's admin API under /admin/.
 func AdminHandler() http.Handler {
-	return http.HandlerFunc(serveAdmin)
+	return http.HandlerFunc(adminServe)
 }
 
-func serveAdmin(w http.ResponseWriter, r *http.Request) {
-	parts := pathParts(r)
-	res, aerr := routeAdmin(r, parts)
+func adminServe(w http.ResponseWriter, r *http.Request) {
+	parts := adminPathParts(r)
+	res, aerr := adminRoute(r, parts)
 	w.Header().Set("Content-Type", "application/json")
 	if aerr != nil {
 		w.WriteHeader(aerr.status)
@@ -54,9 +54,9 @@ func serveAdmin(w http.ResponseWriter, r *http.Request) {
 	_ = enc.Encode(res)
 }
 
-// pathParts splits the path after /admin/ into unescaped segments, so that
+// adminPathParts splits the path after /admin/ into unescaped segments, so that
 // inventory names may hold any character (escaped as %XX).
-func pathParts(r *http.Request) []string {
+func adminPathParts(r *http.Request) []string {
 	p := strings.TrimPrefix(r.URL.EscapedPath(), "/admin")
 	var parts []string
 	for _, seg := range strings.Split(strings.Trim(p, "/"), "/") {
@@ -71,48 +71,48 @@ func pathParts(r *http.Request) []string {
 	return parts
 }
 
-func methodNotAllowed(r *http.Request) *apiError {
-	return &apiError{http.StatusMethodNotAllowed, "", fmt.Sprintf("%s not allowed on %s", r.Method, r.URL.Path)}
+func adminMethodNotAllowed(r *http.Request) *adminError {
+	return &adminError{http.StatusMethodNotAllowed, "", fmt.Sprintf("%s not allowed on %s", r.Method, r.URL.Path)}
 }
 
-func notFound(r *http.Request) *apiError {
-	return &apiError{http.StatusNotFound, "", fmt.Sprintf("no admin endpoint %s (see GET /admin/)", r.URL.Path)}
+func adminNotFound(r *http.Request) *adminError {
+	return &adminError{http.StatusNotFound, "", fmt.Sprintf("no admin endpoint %s (see GET /admin/)", r.URL.Path)}
 }
 
-func routeAdmin(r *http.Request, parts []string) (interface{}, *apiError) {
+func adminRoute(r *http.Request, parts []string) (interface{}, *adminError) {
 	if len(parts) == 0 {
 		return adminIndex, nil
 	}
 	switch parts[0] {
 	case "faults", "latency":
-		return routeRules(r, parts[0] == "latency", parts[1:])
+		return adminRouteRules(r, parts[0] == "latency", parts[1:])
 	case "sessions":
-		return routeSessions(r, parts[1:])
+		return adminRouteSessions(r, parts[1:])
 	case "stats":
 		switch r.Method {
 		case http.MethodGet:
-			return stats.snapshot(false), nil
+			return adminStats.snapshot(false), nil
 		case http.MethodPost, http.MethodDelete:
-			return stats.snapshot(true), nil
+			return adminStats.snapshot(true), nil
 		}
-		return nil, methodNotAllowed(r)
+		return nil, adminMethodNotAllowed(r)
 	case "reset":
 		if r.Method != http.MethodPost {
-			return nil, methodNotAllowed(r)
+			return nil, adminMethodNotAllowed(r)
 		}
-		injector.remove(false, 0)
-		injector.remove(true, 0)
-		stats.snapshot(true)
+		adminInjector.remove(false, 0)
+		adminInjector.remove(true, 0)
+		adminStats.snapshot(true)
 		return map[string]bool{"reset": true}, nil
 	case "datastores":
-		return routeDatastores(r, parts[1:])
+		return adminRouteDatastores(r, parts[1:])
 	case "hosts":
 		if len(parts) != 2 {
-			return nil, notFound(r)
+			return nil, adminNotFound(r)
 		}
-		return routeHost(r, parts[1])
+		return adminRouteHost(r, parts[1])
 	}
-	return nil, notFound(r)
+	return nil, adminNotFound(r)
 }
 
 var adminIndex = map[string]string{
@@ -132,40 +132,40 @@ var adminIndex = map[string]string{
 	"GET|POST /admin/hosts/NAME":                  "read or set {datacenter?, connection_state, maintenance}",
 }
 
-// jsonFields is a decoded JSON object whose fields are taken one by one, so
+// adminFields is a decoded JSON object whose fields are taken one by one, so
 // errors name the field and unknown fields are refused.
-type jsonFields map[string]json.RawMessage
+type adminFields map[string]json.RawMessage
 
-func readFields(r *http.Request) (jsonFields, *apiError) {
-	f := jsonFields{}
+func adminReadFields(r *http.Request) (adminFields, *adminError) {
+	f := adminFields{}
 	data, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	if err != nil {
-		return nil, badField("", "reading the request body: %v", err)
+		return nil, adminBadField("", "reading the request body: %v", err)
 	}
 	if strings.TrimSpace(string(data)) == "" {
 		return f, nil
 	}
 	if err := json.Unmarshal(data, &f); err != nil {
-		return nil, badField("", "the request body is not a JSON object: %v", err)
+		return nil, adminBadField("", "the request body is not a JSON object: %v", err)
 	}
 	return f, nil
 }
 
 // take decodes field name into dst if present; says whether it was.
-func (f jsonFields) take(name string, dst interface{}, what string) (bool, *apiError) {
+func (f adminFields) take(name string, dst interface{}, what string) (bool, *adminError) {
 	raw, ok := f[name]
 	if !ok {
 		return false, nil
 	}
 	delete(f, name)
 	if err := json.Unmarshal(raw, dst); err != nil || string(raw) == "null" {
-		return false, badField(name, "%s must be %s", name, what)
+		return false, adminBadField(name, "%s must be %s", name, what)
 	}
 	return true, nil
 }
 
 // done refuses any field not taken.
-func (f jsonFields) done() *apiError {
+func (f adminFields) done() *adminError {
 	var names []string
 	for name := range f {
 		names = append(names, name)
@@ -174,49 +174,49 @@ func (f jsonFields) done() *apiError {
 		return nil
 	}
 	sort.Strings(names)
-	return badField(names[0], "unknown field %q", names[0])
+	return adminBadField(names[0], "unknown field %q", names[0])
 }
 
 // ---- faults and latency ----
 
-func routeRules(r *http.Request, latency bool, rest []string) (interface{}, *apiError) {
+func adminRouteRules(r *http.Request, latency bool, rest []string) (interface{}, *adminError) {
 	key := "faults"
 	if latency {
 		key = "latency"
 	}
 	switch {
 	case r.Method == http.MethodGet && len(rest) == 0:
-		return map[string]interface{}{key: injector.list(latency)}, nil
+		return map[string]interface{}{key: adminInjector.list(latency)}, nil
 	case r.Method == http.MethodPost && len(rest) == 0:
-		f, aerr := readFields(r)
+		f, aerr := adminReadFields(r)
 		if aerr != nil {
 			return nil, aerr
 		}
-		rule, aerr := parseRule(f, latency)
+		rule, aerr := adminParseRule(f, latency)
 		if aerr != nil {
 			return nil, aerr
 		}
-		return injector.add(rule), nil
+		return adminInjector.add(rule), nil
 	case r.Method == http.MethodDelete && len(rest) <= 1:
 		id := 0
 		if len(rest) == 1 {
 			n, err := strconv.Atoi(rest[0])
 			if err != nil || n <= 0 {
-				return nil, badField("id", "%q is not a rule id", rest[0])
+				return nil, adminBadField("id", "%q is not a rule id", rest[0])
 			}
 			id = n
 		}
-		n := injector.remove(latency, id)
+		n := adminInjector.remove(latency, id)
 		if id != 0 && n == 0 {
-			return nil, &apiError{http.StatusNotFound, "id", fmt.Sprintf("no %s rule %d", key, id)}
+			return nil, &adminError{http.StatusNotFound, "id", fmt.Sprintf("no %s rule %d", key, id)}
 		}
 		return map[string]int{"removed": n}, nil
 	}
-	return nil, methodNotAllowed(r)
+	return nil, adminMethodNotAllowed(r)
 }
 
-// parseRule validates a fault (or latency) rule from its JSON fields.
-func parseRule(f jsonFields, latency bool) (*faultRule, *apiError) {
+// adminParseRule validates a fault (or latency) rule from its JSON fields.
+func adminParseRule(f adminFields, latency bool) (*faultRule, *adminError) {
 	rule := &faultRule{Method: "*", Count: -1}
 	checks := []struct {
 		name string
@@ -268,7 +268,7 @@ func parseRule(f jsonFields, latency bool) (*faultRule, *apiError) {
 			delete(f, "fields")
 			var obj map[string]json.RawMessage
 			if json.Unmarshal(raw, &obj) != nil {
-				return nil, badField("fields", "fields must be a JSON object of the fault's properties")
+				return nil, adminBadField("fields", "fields must be a JSON object of the fault's properties")
 			}
 			rule.Fields = raw
 		}
@@ -282,7 +282,7 @@ func parseRule(f jsonFields, latency bool) (*faultRule, *apiError) {
 	if aerr := f.done(); aerr != nil {
 		return nil, aerr
 	}
-	if aerr := validateRule(rule, latency); aerr != nil {
+	if aerr := adminValidateRule(rule, latency); aerr != nil {
 		return nil, aerr
 	}
 	// A real NotAuthenticated means the session is gone; clients (oslo.vmware)
@@ -294,76 +294,76 @@ func parseRule(f jsonFields, latency bool) (*faultRule, *apiError) {
 	return rule, nil
 }
 
-func validateRule(rule *faultRule, latency bool) *apiError {
+func adminValidateRule(rule *faultRule, latency bool) *adminError {
 	if rule.Method != "*" {
 		if _, ok := types.TypeFunc()(rule.Method); !ok || rule.Method == "" {
-			return badField("method", "unknown vim25 method %q", rule.Method)
+			return adminBadField("method", "unknown vim25 method %q", rule.Method)
 		}
 	}
 	if rule.Count < -1 || rule.Count == 0 {
-		return badField("count", "count must be a positive integer, or -1 for every call")
+		return adminBadField("count", "count must be a positive integer, or -1 for every call")
 	}
 	if rule.Skip < 0 {
-		return badField("skip", "skip must be a non-negative integer")
+		return adminBadField("skip", "skip must be a non-negative integer")
 	}
 	if latency {
 		if rule.DelayMs <= 0 {
-			return badField("delay_ms", "delay_ms must be a positive integer (milliseconds)")
+			return adminBadField("delay_ms", "delay_ms must be a positive integer (milliseconds)")
 		}
 		return nil
 	}
 	if rule.DropConnection {
 		if rule.Fault != "" || rule.Task {
-			return badField("drop_connection", "drop_connection excludes fault and task")
+			return adminBadField("drop_connection", "drop_connection excludes fault and task")
 		}
 		return nil
 	}
 	if rule.Applied {
-		return badField("applied", "applied only goes with drop_connection")
+		return adminBadField("applied", "applied only goes with drop_connection")
 	}
 	if rule.Fault == "" {
-		return badField("fault", "fault is required (a vim25 fault type name), unless drop_connection is set")
+		return adminBadField("fault", "fault is required (a vim25 fault type name), unless drop_connection is set")
 	}
-	if _, err := newFault(rule.Fault, rule.Fields); err != nil {
+	if _, err := newFaultByName(rule.Fault, rule.Fields); err != nil {
 		field := "fault"
 		if strings.Contains(err.Error(), "fields") {
 			field = "fields"
 		}
-		return badField(field, "%v", err)
+		return adminBadField(field, "%v", err)
 	}
 	if rule.Task && !strings.HasSuffix(rule.Method, vTaskSuffix) {
-		return badField("task", "task needs a *_Task method, not %q", rule.Method)
+		return adminBadField("task", "task needs a *_Task method, not %q", rule.Method)
 	}
 	return nil
 }
 
 // ---- sessions ----
 
-func routeSessions(r *http.Request, rest []string) (interface{}, *apiError) {
+func adminRouteSessions(r *http.Request, rest []string) (interface{}, *adminError) {
 	switch {
 	case len(rest) == 0 && r.Method == http.MethodGet:
-		return map[string]interface{}{"sessions": listSessions()}, nil
+		return map[string]interface{}{"sessions": adminListSessions()}, nil
 	case len(rest) == 1 && rest[0] == "invalidate" && r.Method == http.MethodPost:
 		return map[string]int{"invalidated": (&Service{}).invalidateSessions()}, nil
 	case len(rest) == 1 && rest[0] == "invalidate":
-		return nil, methodNotAllowed(r)
+		return nil, adminMethodNotAllowed(r)
 	}
-	return nil, notFound(r)
+	return nil, adminNotFound(r)
 }
 
-type sessionInfo struct {
+type adminSessionInfo struct {
 	Key       string `json:"key"`
 	UserName  string `json:"user_name"`
 	CallCount int64  `json:"call_count"`
 }
 
-func listSessions() []sessionInfo {
+func adminListSessions() []adminSessionInfo {
 	sm := Map.SessionManager()
 	sessionMutex.Lock()
 	defer sessionMutex.Unlock()
-	out := []sessionInfo{}
+	out := []adminSessionInfo{}
 	for _, s := range sm.sessions {
-		out = append(out, sessionInfo{s.Key, s.UserName, s.CallCount})
+		out = append(out, adminSessionInfo{s.Key, s.UserName, s.CallCount})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
 	return out
@@ -371,13 +371,13 @@ func listSessions() []sessionInfo {
 
 // ---- inventory ----
 
-const gib = float64(1 << 30)
+const adminGiB = float64(1 << 30)
 
-func toGiB(b int64) float64 { return float64(b) / gib }
+func adminToGiB(b int64) float64 { return float64(b) / adminGiB }
 
-// findEntity finds the one entity of kind named name, optionally within
+// adminFindEntity finds the one entity of kind named name, optionally within
 // the named datacenter.
-func findEntity(kind, name, datacenter string) (mo.Entity, *apiError) {
+func adminFindEntity(kind, name, datacenter string) (mo.Entity, *adminError) {
 	var found []mo.Entity
 	for _, e := range Map.All(kind) {
 		if e.Entity().Name != name {
@@ -398,20 +398,20 @@ func findEntity(kind, name, datacenter string) (mo.Entity, *apiError) {
 		if datacenter != "" {
 			where = " in datacenter " + strconv.Quote(datacenter)
 		}
-		return nil, &apiError{http.StatusNotFound, "name", fmt.Sprintf("no %s named %q%s", what, name, where)}
+		return nil, &adminError{http.StatusNotFound, "name", fmt.Sprintf("no %s named %q%s", what, name, where)}
 	case 1:
 		return found[0], nil
 	}
-	return nil, &apiError{http.StatusConflict, "datacenter",
+	return nil, &adminError{http.StatusConflict, "datacenter",
 		fmt.Sprintf("%d %ss are named %q: give datacenter", len(found), what, name)}
 }
 
-// inventoryTarget reads the optional datacenter (body field or query).
-func inventoryTarget(r *http.Request) (jsonFields, string, *apiError) {
-	f := jsonFields{}
+// adminTarget reads the optional datacenter (body field or query).
+func adminTarget(r *http.Request) (adminFields, string, *adminError) {
+	f := adminFields{}
 	if r.Method == http.MethodPost {
-		var aerr *apiError
-		if f, aerr = readFields(r); aerr != nil {
+		var aerr *adminError
+		if f, aerr = adminReadFields(r); aerr != nil {
 			return nil, "", aerr
 		}
 	}
@@ -422,47 +422,47 @@ func inventoryTarget(r *http.Request) (jsonFields, string, *apiError) {
 	return f, dc, nil
 }
 
-func routeDatastores(r *http.Request, rest []string) (interface{}, *apiError) {
+func adminRouteDatastores(r *http.Request, rest []string) (interface{}, *adminError) {
 	if r.Method != http.MethodGet && r.Method != http.MethodPost {
-		return nil, methodNotAllowed(r)
+		return nil, adminMethodNotAllowed(r)
 	}
 	if len(rest) != 1 && !(len(rest) == 3 && rest[1] == "mounts") {
-		return nil, notFound(r)
+		return nil, adminNotFound(r)
 	}
-	f, dcName, aerr := inventoryTarget(r)
+	f, dcName, aerr := adminTarget(r)
 	if aerr != nil {
 		return nil, aerr
 	}
-	e, aerr := findEntity("Datastore", rest[0], dcName)
+	e, aerr := adminFindEntity("Datastore", rest[0], dcName)
 	if aerr != nil {
 		return nil, aerr
 	}
 	ds := e.(*Datastore)
 	if len(rest) == 3 {
-		h, aerr := findEntity("HostSystem", rest[2], dcName)
+		h, aerr := adminFindEntity("HostSystem", rest[2], dcName)
 		if aerr != nil {
 			aerr.field = "host"
 			return nil, aerr
 		}
-		return updateMount(ds, h.(*HostSystem), f)
+		return adminSetMount(ds, h.(*HostSystem), f)
 	}
-	return updateDatastore(ds, f)
+	return adminSetDatastore(ds, f)
 }
 
-func datastoreView(ds *Datastore) map[string]interface{} {
+func adminDatastoreView(ds *Datastore) map[string]interface{} {
 	mounts := []map[string]interface{}{}
 	for _, m := range ds.Host {
-		mounts = append(mounts, mountView(m))
+		mounts = append(mounts, adminMountView(m))
 	}
 	return map[string]interface{}{
 		"name": ds.Name, "moref": ds.Self.Value, "type": ds.Summary.Type,
-		"capacity_gb": toGiB(ds.Summary.Capacity), "free_gb": toGiB(ds.Summary.FreeSpace),
-		"uncommitted_gb": toGiB(ds.Summary.Uncommitted), "accessible": ds.Summary.Accessible,
+		"capacity_gb": adminToGiB(ds.Summary.Capacity), "free_gb": adminToGiB(ds.Summary.FreeSpace),
+		"uncommitted_gb": adminToGiB(ds.Summary.Uncommitted), "accessible": ds.Summary.Accessible,
 		"maintenance_mode": ds.Summary.MaintenanceMode, "url": ds.Summary.Url, "mounts": mounts,
 	}
 }
 
-func mountView(m types.DatastoreHostMount) map[string]interface{} {
+func adminMountView(m types.DatastoreHostMount) map[string]interface{} {
 	v := map[string]interface{}{"host": m.Key.Value, "access_mode": m.MountInfo.AccessMode,
 		"mounted":    m.MountInfo.Mounted != nil && *m.MountInfo.Mounted,
 		"accessible": m.MountInfo.Accessible != nil && *m.MountInfo.Accessible}
@@ -472,10 +472,10 @@ func mountView(m types.DatastoreHostMount) map[string]interface{} {
 	return v
 }
 
-var maintenanceModes = map[string]bool{"normal": true, "enteringMaintenance": true, "inMaintenance": true}
+var adminMaintenanceModes = map[string]bool{"normal": true, "enteringMaintenance": true, "inMaintenance": true}
 
-// updateDatastore applies the datastore fields in f (all validated first).
-func updateDatastore(ds *Datastore, f jsonFields) (interface{}, *apiError) {
+// adminSetDatastore applies the datastore fields in f (all validated first).
+func adminSetDatastore(ds *Datastore, f adminFields) (interface{}, *adminError) {
 	var capacity, free, uncommitted float64
 	var accessible bool
 	var mode string
@@ -500,18 +500,18 @@ func updateDatastore(ds *Datastore, f jsonFields) (interface{}, *apiError) {
 	}
 	for name, v := range map[string]float64{"capacity_gb": capacity, "free_gb": free, "uncommitted_gb": uncommitted} {
 		if has[name] && v < 0 {
-			return nil, badField(name, "%s must not be negative", name)
+			return nil, adminBadField(name, "%s must not be negative", name)
 		}
 	}
-	if has["maintenance_mode"] && !maintenanceModes[mode] {
-		return nil, badField("maintenance_mode", "maintenance_mode must be normal, enteringMaintenance or inMaintenance, not %q", mode)
+	if has["maintenance_mode"] && !adminMaintenanceModes[mode] {
+		return nil, adminBadField("maintenance_mode", "maintenance_mode must be normal, enteringMaintenance or inMaintenance, not %q", mode)
 	}
 	var view map[string]interface{}
 	Map.WithLock(ds, func() {
 		var changes []types.PropertyChange
 		info := ds.Info.GetDatastoreInfo()
 		if has["capacity_gb"] {
-			ds.Summary.Capacity = int64(capacity * gib)
+			ds.Summary.Capacity = int64(capacity * adminGiB)
 			changes = append(changes, types.PropertyChange{Name: "summary.capacity", Val: ds.Summary.Capacity})
 			if vmfs, ok := ds.Info.(*types.VmfsDatastoreInfo); ok && vmfs.Vmfs != nil {
 				vmfs.Vmfs.Capacity = ds.Summary.Capacity
@@ -519,14 +519,14 @@ func updateDatastore(ds *Datastore, f jsonFields) (interface{}, *apiError) {
 			}
 		}
 		if has["free_gb"] {
-			ds.Summary.FreeSpace = int64(free * gib)
+			ds.Summary.FreeSpace = int64(free * adminGiB)
 			info.FreeSpace = ds.Summary.FreeSpace
 			changes = append(changes,
 				types.PropertyChange{Name: "summary.freeSpace", Val: ds.Summary.FreeSpace},
 				types.PropertyChange{Name: "info.freeSpace", Val: info.FreeSpace})
 		}
 		if has["uncommitted_gb"] {
-			ds.Summary.Uncommitted = int64(uncommitted * gib)
+			ds.Summary.Uncommitted = int64(uncommitted * adminGiB)
 			changes = append(changes, types.PropertyChange{Name: "summary.uncommitted", Val: ds.Summary.Uncommitted})
 		}
 		if has["accessible"] {
@@ -545,15 +545,15 @@ func updateDatastore(ds *Datastore, f jsonFields) (interface{}, *apiError) {
 			}
 			Map.Update(ds, changes)
 		}
-		view = datastoreView(ds)
+		view = adminDatastoreView(ds)
 	})
 	return view, nil
 }
 
-var accessModes = map[string]bool{"readWrite": true, "readOnly": true}
+var adminAccessModes = map[string]bool{"readWrite": true, "readOnly": true}
 
-// updateMount applies mount fields in f to the host's mount of ds.
-func updateMount(ds *Datastore, h *HostSystem, f jsonFields) (interface{}, *apiError) {
+// adminSetMount applies mount fields in f to the host's mount of ds.
+func adminSetMount(ds *Datastore, h *HostSystem, f adminFields) (interface{}, *adminError) {
 	var accessible, mounted bool
 	var mode, reason string
 	has := map[string]bool{}
@@ -574,11 +574,11 @@ func updateMount(ds *Datastore, h *HostSystem, f jsonFields) (interface{}, *apiE
 	if aerr := f.done(); aerr != nil {
 		return nil, aerr
 	}
-	if has["access_mode"] && !accessModes[mode] {
-		return nil, badField("access_mode", "access_mode must be readWrite or readOnly, not %q", mode)
+	if has["access_mode"] && !adminAccessModes[mode] {
+		return nil, adminBadField("access_mode", "access_mode must be readWrite or readOnly, not %q", mode)
 	}
 	var view interface{}
-	var aerr *apiError
+	var aerr *adminError
 	Map.WithLock(ds, func() {
 		i := -1
 		for j := range ds.Host {
@@ -587,7 +587,7 @@ func updateMount(ds *Datastore, h *HostSystem, f jsonFields) (interface{}, *apiE
 			}
 		}
 		if i < 0 {
-			aerr = &apiError{http.StatusNotFound, "host", fmt.Sprintf("host %q does not mount datastore %q", h.Name, ds.Name)}
+			aerr = &adminError{http.StatusNotFound, "host", fmt.Sprintf("host %q does not mount datastore %q", h.Name, ds.Name)}
 			return
 		}
 		mi := &ds.Host[i].MountInfo
@@ -609,29 +609,29 @@ func updateMount(ds *Datastore, h *HostSystem, f jsonFields) (interface{}, *apiE
 		}
 		hosts := append([]types.DatastoreHostMount(nil), ds.Host...)
 		Map.Update(ds, []types.PropertyChange{{Name: "host", Val: hosts}})
-		view = mountView(ds.Host[i])
+		view = adminMountView(ds.Host[i])
 	})
 	return view, aerr
 }
 
-var connectionStates = map[string]bool{"connected": true, "disconnected": true, "notResponding": true}
+var adminConnectionStates = map[string]bool{"connected": true, "disconnected": true, "notResponding": true}
 
-func hostView(h *HostSystem) map[string]interface{} {
+func adminHostView(h *HostSystem) map[string]interface{} {
 	return map[string]interface{}{
 		"name": h.Name, "moref": h.Self.Value,
 		"connection_state": h.Runtime.ConnectionState, "maintenance": h.Runtime.InMaintenanceMode,
 	}
 }
 
-func routeHost(r *http.Request, name string) (interface{}, *apiError) {
+func adminRouteHost(r *http.Request, name string) (interface{}, *adminError) {
 	if r.Method != http.MethodGet && r.Method != http.MethodPost {
-		return nil, methodNotAllowed(r)
+		return nil, adminMethodNotAllowed(r)
 	}
-	f, dcName, aerr := inventoryTarget(r)
+	f, dcName, aerr := adminTarget(r)
 	if aerr != nil {
 		return nil, aerr
 	}
-	e, aerr := findEntity("HostSystem", name, dcName)
+	e, aerr := adminFindEntity("HostSystem", name, dcName)
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -649,8 +649,8 @@ func routeHost(r *http.Request, name string) (interface{}, *apiError) {
 	if aerr := f.done(); aerr != nil {
 		return nil, aerr
 	}
-	if hasState && !connectionStates[state] {
-		return nil, badField("connection_state", "connection_state must be connected, disconnected or notResponding, not %q", state)
+	if hasState && !adminConnectionStates[state] {
+		return nil, adminBadField("connection_state", "connection_state must be connected, disconnected or notResponding, not %q", state)
 	}
 	var view map[string]interface{}
 	Map.WithLock(h, func() {
@@ -672,7 +672,7 @@ func routeHost(r *http.Request, name string) (interface{}, *apiError) {
 			}
 			Map.Update(h, changes)
 		}
-		view = hostView(h)
+		view = adminHostView(h)
 	})
 	return view, nil
 }

@@ -60,7 +60,7 @@ type faultInjector struct {
 	invalidated map[string]bool // session keys ended through the admin API
 }
 
-var injector = &faultInjector{invalidated: make(map[string]bool)}
+var adminInjector = &faultInjector{invalidated: make(map[string]bool)}
 
 // matches says whether rule r applies to this call (ignoring count/skip).
 func (r *faultRule) matches(method *Method, body []byte) bool {
@@ -78,7 +78,7 @@ func (r *faultRule) matches(method *Method, body []byte) bool {
 }
 
 // consume applies count/skip accounting for a matching call and says
-// whether the rule fires. Called with the injector's mutex held.
+// whether the rule fires. Called with the adminInjector's mutex held.
 func (r *faultRule) consume() bool {
 	if r.Count == 0 {
 		return false
@@ -165,10 +165,10 @@ func (fi *faultInjector) remove(latency bool, id int) int {
 	return n
 }
 
-// newFault instantiates a vim25 fault type by name through govmomi's type
+// newFaultByName instantiates a vim25 fault type by name through govmomi's type
 // registry, so the client sees the real typed fault (oslo.vmware translates
 // it by xsi:type), then fills optional fields given as JSON.
-func newFault(name string, fields []byte) (types.BaseMethodFault, error) {
+func newFaultByName(name string, fields []byte) (types.BaseMethodFault, error) {
 	typ, ok := types.TypeFunc()(name)
 	if !ok {
 		return nil, fmt.Errorf("unknown vim25 type %q", name)
@@ -188,7 +188,7 @@ func newFault(name string, fields []byte) (types.BaseMethodFault, error) {
 
 // faultFor builds the fault of a fired rule for this call.
 func (r *faultRule) faultFor(method *Method) (types.BaseMethodFault, string) {
-	fault, err := newFault(r.Fault, r.Fields)
+	fault, err := newFaultByName(r.Fault, r.Fields)
 	if err != nil { // validated when added; keep the server up regardless
 		fault = &types.SystemError{Reason: err.Error()}
 	}
@@ -204,9 +204,9 @@ func (r *faultRule) faultFor(method *Method) (types.BaseMethodFault, string) {
 	return fault, msg
 }
 
-// sessionFreeMethods may be called without a session (as govmomi allows);
+// adminSessionFreeMethods may be called without a session (as govmomi allows);
 // any other call presenting a cookie of a dead session gets NotAuthenticated.
-var sessionFreeMethods = map[string]bool{
+var adminSessionFreeMethods = map[string]bool{
 	"RetrieveServiceContent": true, "PbmRetrieveServiceContent": true,
 	"Login": true, "LoginByToken": true, "LoginExtensionByCertificate": true,
 	"CloneSession": true,
@@ -217,13 +217,13 @@ var sessionFreeMethods = map[string]bool{
 // govmomi itself lets property reads through without a session; a real
 // vCenter answers NotAuthenticated, which clients rely on to log in again.
 func (s *Service) deadSession(ctx *Context, method *Method) bool {
-	if sessionFreeMethods[method.Name] || ctx.req == nil {
+	if adminSessionFreeMethods[method.Name] || ctx.req == nil {
 		return false
 	}
 	if ctx.Session != nil {
-		injector.mu.Lock()
-		dead := injector.invalidated[ctx.Session.Key]
-		injector.mu.Unlock()
+		adminInjector.mu.Lock()
+		dead := adminInjector.invalidated[ctx.Session.Key]
+		adminInjector.mu.Unlock()
 		if dead {
 			s.sm.delSession(ctx.Session.Key)
 			ctx.Session = nil
@@ -234,8 +234,8 @@ func (s *Service) deadSession(ctx *Context, method *Method) bool {
 	return err == nil
 }
 
-// notAuthenticated is the fault a vCenter returns for a dead session.
-func notAuthenticated(method *Method) soap.HasFault {
+// deadSessionFault is the fault a vCenter returns for a dead session.
+func deadSessionFault(method *Method) soap.HasFault {
 	fault := &types.NotAuthenticated{
 		NoPermission: types.NoPermission{Object: method.This, PrivilegeId: "System.View"},
 	}
@@ -248,9 +248,9 @@ func (s *Service) endSession(ctx *Context) {
 	if ctx.Session == nil {
 		return
 	}
-	injector.mu.Lock()
-	injector.invalidated[ctx.Session.Key] = true
-	injector.mu.Unlock()
+	adminInjector.mu.Lock()
+	adminInjector.invalidated[ctx.Session.Key] = true
+	adminInjector.mu.Unlock()
 	s.sm.delSession(ctx.Session.Key)
 }
 
@@ -263,11 +263,11 @@ func (s *Service) invalidateSessions() int {
 		keys = append(keys, key)
 	}
 	sessionMutex.Unlock()
-	injector.mu.Lock()
+	adminInjector.mu.Lock()
 	for _, key := range keys {
-		injector.invalidated[key] = true
+		adminInjector.invalidated[key] = true
 	}
-	injector.mu.Unlock()
+	adminInjector.mu.Unlock()
 	for _, key := range keys {
 		sm.delSession(key)
 	}
@@ -276,13 +276,13 @@ func (s *Service) invalidateSessions() int {
 
 // adminCall is govmomi's Service.call with the admin API's rules applied.
 func (s *Service) adminCall(ctx *Context, method *Method, body []byte) soap.HasFault {
-	if w, ok := ctx.res.(*statsWriter); ok {
+	if w, ok := ctx.res.(*adminStatsWriter); ok {
 		w.method = method.Name
 	}
 	if s.deadSession(ctx, method) {
-		return notAuthenticated(method)
+		return deadSessionFault(method)
 	}
-	rule, delay := injector.pick(method, body)
+	rule, delay := adminInjector.pick(method, body)
 	if delay > 0 {
 		time.Sleep(delay)
 	}
@@ -295,7 +295,7 @@ func (s *Service) adminCall(ctx *Context, method *Method, body []byte) soap.HasF
 		if rule.Applied {
 			res = s.call(ctx, method)
 		}
-		dropConnection(ctx.res)
+		adminDropConnection(ctx.res)
 		if res == nil {
 			res = serverFault("connection dropped") // never written
 		}
@@ -313,9 +313,9 @@ func (s *Service) adminCall(ctx *Context, method *Method, body []byte) soap.HasF
 	return &serverFaultBody{Reason: Fault(msg, fault)}
 }
 
-// dropConnection closes the client's TCP connection without a response.
-func dropConnection(w http.ResponseWriter) {
-	if sw, ok := w.(*statsWriter); ok {
+// adminDropConnection closes the client's TCP connection without a response.
+func adminDropConnection(w http.ResponseWriter) {
+	if sw, ok := w.(*adminStatsWriter); ok {
 		sw.dropped = true
 	}
 	if hj, ok := w.(http.Hijacker); ok {
@@ -356,34 +356,34 @@ func (s *Service) failedTask(ctx *Context, method *Method, rule *faultRule) soap
 			{Name: "info.error", Val: types.LocalizedMethodFault{Fault: fault, LocalizedMessage: msg}},
 		})
 	})
-	return &taskBody{Res: &taskResponse{name: method.Name + "Response", task: task.Self}}
+	return &injectedTaskBody{Res: &injectedTaskResponse{name: method.Name + "Response", task: task.Self}}
 }
 
-// taskBody is a generic "<Method>_TaskResponse" body: govmomi's response
+// injectedTaskBody is a generic "<Method>_TaskResponse" body: govmomi's response
 // encoder takes the element name from the Res field's type, which
-// taskResponse.MarshalXML replaces with the method's response name.
-type taskBody struct {
-	Res    *taskResponse
+// injectedTaskResponse.MarshalXML replaces with the method's response name.
+type injectedTaskBody struct {
+	Res    *injectedTaskResponse
 	Fault_ *soap.Fault
 }
 
-func (b *taskBody) Fault() *soap.Fault { return b.Fault_ }
+func (b *injectedTaskBody) Fault() *soap.Fault { return b.Fault_ }
 
-type taskResponse struct {
+type injectedTaskResponse struct {
 	name string
 	task types.ManagedObjectReference
 }
 
-func (r *taskResponse) MarshalXML(e *xml.Encoder, start xml.StartElement) error {
+func (r *injectedTaskResponse) MarshalXML(e *xml.Encoder, start xml.StartElement) error {
 	start.Name.Local = r.name
 	return e.EncodeElement(struct {
 		Returnval types.ManagedObjectReference `xml:"returnval"`
 	}{r.task}, start)
 }
 
-// statsWriter records what serveSDK answered, and lets a dropped
+// adminStatsWriter records what serveSDK answered, and lets a dropped
 // connection swallow the response serveSDK still tries to write.
-type statsWriter struct {
+type adminStatsWriter struct {
 	http.ResponseWriter
 	method  string
 	status  int
@@ -391,7 +391,7 @@ type statsWriter struct {
 	dropped bool
 }
 
-func (w *statsWriter) WriteHeader(code int) {
+func (w *adminStatsWriter) WriteHeader(code int) {
 	if w.dropped {
 		return
 	}
@@ -399,7 +399,7 @@ func (w *statsWriter) WriteHeader(code int) {
 	w.ResponseWriter.WriteHeader(code)
 }
 
-func (w *statsWriter) Write(b []byte) (int, error) {
+func (w *adminStatsWriter) Write(b []byte) (int, error) {
 	if w.dropped {
 		return len(b), nil
 	}
@@ -408,7 +408,7 @@ func (w *statsWriter) Write(b []byte) (int, error) {
 	return n, err
 }
 
-func (w *statsWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+func (w *adminStatsWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	hj, ok := w.ResponseWriter.(http.Hijacker)
 	if !ok {
 		return nil, nil, fmt.Errorf("connection cannot be hijacked")
@@ -419,10 +419,10 @@ func (w *statsWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 // ServeSDK serves the SOAP endpoint (govmomi's, renamed serveSDK by our
 // patch) and records per-method statistics.
 func (s *Service) ServeSDK(w http.ResponseWriter, r *http.Request) {
-	sw := &statsWriter{ResponseWriter: w, status: http.StatusOK}
+	sw := &adminStatsWriter{ResponseWriter: w, status: http.StatusOK}
 	defer func() {
 		if r.Method == http.MethodPost {
-			stats.record(sw.method, sw.status, sw.bytes, sw.dropped)
+			adminStats.record(sw.method, sw.status, sw.bytes, sw.dropped)
 		}
 	}()
 	s.serveSDK(sw, r)

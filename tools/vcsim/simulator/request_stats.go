@@ -28,7 +28,7 @@ type requestStats struct {
 	methods map[string]*methodStats
 }
 
-var stats = &requestStats{since: time.Now(), methods: make(map[string]*methodStats)}
+var adminStats = &requestStats{since: time.Now(), methods: make(map[string]*methodStats)}
 
 // record counts one SOAP request; method is "" when the body did not parse.
 func (s *requestStats) record(method string, status, bytes int, dropped bool) {

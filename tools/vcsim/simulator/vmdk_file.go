@@ -1,0 +1,949 @@
+package simulator
+
+// The virtual-disk file layer: real VMware-style disks on the datastores.
+//
+// A disk "[ds] dir/NAME.vmdk" is a text descriptor NAME.vmdk plus a data
+// file: NAME-flat.vmdk for a base disk (a sparse file of exactly the
+// capacity), or NAME-delta.vmdk for a delta disk (a sparse file of the same
+// size whose written, non-hole regions override its parent's bytes). The
+// descriptor is what VMware writes (createType vmfs / vmfsSparse, extent
+// lines, ddb.* entries), so tests and drivers can read it like a real one.
+//
+// Space accounting: a base disk is charged its capacity, thick or thin per
+// ddb.thinProvisioned; a delta disk is charged like a thin disk of its
+// capacity (it grows on demand). Deleting a disk refunds exactly what its
+// descriptor says was charged.
+
+import (
+	"bufio"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/vmware/govmomi/vim25/types"
+)
+
+const (
+	vmdkSectorSize = 512
+	vmdkNoParent   = "ffffffff"
+)
+
+// vmdkExtent is one extent line: `RW 2097152 VMFS "disk-flat.vmdk"`.
+type vmdkExtent struct {
+	Access  string
+	Sectors int64
+	Type    string
+	File    string
+}
+
+// vmdkDescriptor is a parsed VMware text disk descriptor.
+type vmdkDescriptor struct {
+	Version            string
+	Encoding           string
+	CID                string
+	ParentCID          string
+	CreateType         string
+	ParentFileNameHint string
+	Extents            []vmdkExtent
+	ddbKeys            []string // in file order, so rewrites keep the layout
+	ddb                map[string]string
+}
+
+func (d *vmdkDescriptor) Capacity() int64 {
+	var n int64
+	for _, e := range d.Extents {
+		n += e.Sectors * vmdkSectorSize
+	}
+	return n
+}
+
+func (d *vmdkDescriptor) IsDelta() bool {
+	return d.ParentFileNameHint != "" || strings.EqualFold(d.CreateType, "vmfsSparse")
+}
+
+// Thin reports whether the disk is thin provisioned (a delta always is).
+func (d *vmdkDescriptor) Thin() bool {
+	return d.IsDelta() || d.DDB("ddb.thinProvisioned") == "1"
+}
+
+// DataFile is the (first) extent's file name, relative to the descriptor.
+func (d *vmdkDescriptor) DataFile() string {
+	if len(d.Extents) == 0 {
+		return ""
+	}
+	return d.Extents[0].File
+}
+
+func (d *vmdkDescriptor) DDB(key string) string { return d.ddb[key] }
+
+func (d *vmdkDescriptor) SetDDB(key, val string) {
+	if d.ddb == nil {
+		d.ddb = map[string]string{}
+	}
+	if _, ok := d.ddb[key]; !ok {
+		d.ddbKeys = append(d.ddbKeys, key)
+	}
+	d.ddb[key] = val
+}
+
+func (d *vmdkDescriptor) UUID() string        { return d.DDB("ddb.uuid") }
+func (d *vmdkDescriptor) AdapterType() string { return d.DDB("ddb.adapterType") }
+
+var (
+	vmdkExtentRe = regexp.MustCompile(`^(RW|RDONLY|NOACCESS)\s+(\d+)\s+(\S+)(?:\s+"(.*)")?(?:\s+\d+)?\s*$`)
+	vmdkKVRe     = regexp.MustCompile(`^([A-Za-z0-9_.]+)\s*=\s*"?(.*?)"?\s*$`)
+)
+
+var errNotDescriptor = errors.New("not a disk descriptor")
+
+// readDescriptor parses the descriptor at localPath.
+func readDescriptor(localPath string) (*vmdkDescriptor, error) {
+	f, err := os.Open(localPath)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return parseDescriptor(io.LimitReader(f, 64*1024))
+}
+
+func parseDescriptor(r io.Reader) (*vmdkDescriptor, error) {
+	d := &vmdkDescriptor{ddb: map[string]string{}}
+	sc := bufio.NewScanner(r)
+	header := false
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" {
+			continue
+		}
+		if strings.HasPrefix(line, "#") {
+			if strings.HasPrefix(line, "# Disk DescriptorFile") {
+				header = true
+			}
+			continue
+		}
+		if m := vmdkExtentRe.FindStringSubmatch(line); m != nil {
+			n, _ := strconv.ParseInt(m[2], 10, 64)
+			d.Extents = append(d.Extents, vmdkExtent{Access: m[1], Sectors: n, Type: m[3], File: m[4]})
+			continue
+		}
+		m := vmdkKVRe.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		switch key, val := m[1], m[2]; {
+		case strings.HasPrefix(key, "ddb."):
+			d.SetDDB(key, val)
+		case key == "version":
+			d.Version = val
+		case key == "encoding":
+			d.Encoding = val
+		case key == "CID":
+			d.CID = val
+		case key == "parentCID":
+			d.ParentCID = val
+		case key == "createType":
+			d.CreateType = val
+		case key == "parentFileNameHint":
+			d.ParentFileNameHint = val
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	if !header && d.CreateType == "" {
+		return nil, errNotDescriptor
+	}
+	return d, nil
+}
+
+// String renders the descriptor the way ESXi writes it.
+func (d *vmdkDescriptor) String() string {
+	var b strings.Builder
+	b.WriteString("# Disk DescriptorFile\n")
+	fmt.Fprintf(&b, "version=%s\n", orDefault(d.Version, "1"))
+	fmt.Fprintf(&b, "encoding=%q\n", orDefault(d.Encoding, "UTF-8"))
+	fmt.Fprintf(&b, "CID=%s\n", d.CID)
+	fmt.Fprintf(&b, "parentCID=%s\n", orDefault(d.ParentCID, vmdkNoParent))
+	fmt.Fprintf(&b, "createType=%q\n", d.CreateType)
+	if d.ParentFileNameHint != "" {
+		fmt.Fprintf(&b, "parentFileNameHint=%q\n", d.ParentFileNameHint)
+	}
+	b.WriteString("\n# Extent description\n")
+	for _, e := range d.Extents {
+		fmt.Fprintf(&b, "%s %d %s %q\n", e.Access, e.Sectors, e.Type, e.File)
+	}
+	b.WriteString("\n# The Disk Data Base \n#DDB\n\n")
+	for _, k := range d.ddbKeys {
+		fmt.Fprintf(&b, "%s = %q\n", k, d.ddb[k])
+	}
+	return b.String()
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// writeDescriptor writes atomically (temp file + rename) so a reader never
+// sees half a descriptor.
+func writeDescriptor(localPath string, d *vmdkDescriptor) error {
+	tmp := localPath + ".tmp-desc"
+	if err := os.WriteFile(tmp, []byte(d.String()), 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, localPath)
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// newDiskUUID returns a uuid in ESXi's descriptor format,
+// "60 00 C2 9x xx xx xx xx-xx xx xx xx xx xx xx xx".
+func newDiskUUID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	b[0], b[1], b[2] = 0x60, 0x00, 0xC2
+	b[3] = 0x90 | (b[3] & 0x0f)
+	return formatDiskUUID(b)
+}
+
+func formatDiskUUID(b []byte) string {
+	parts := make([]string, 16)
+	for i, c := range b {
+		parts[i] = fmt.Sprintf("%02x", c)
+	}
+	parts[0], parts[1], parts[2] = "60", "00", strings.ToUpper(parts[2])
+	return strings.Join(parts[:8], " ") + "-" + strings.Join(parts[8:], " ")
+}
+
+// normalizeDiskUUID accepts a uuid in either descriptor form
+// ("60 00 C2 ...-...") or RFC 4122 form ("6000c29x-...") and returns the
+// descriptor form; ok is false when it is not 16 hex bytes.
+func normalizeDiskUUID(s string) (string, bool) {
+	clean := strings.NewReplacer(" ", "", "-", "").Replace(strings.TrimSpace(s))
+	b, err := hex.DecodeString(clean)
+	if err != nil || len(b) != 16 {
+		return "", false
+	}
+	parts := make([]string, 16)
+	for i, c := range b {
+		parts[i] = fmt.Sprintf("%02x", c)
+	}
+	return strings.Join(parts[:8], " ") + "-" + strings.Join(parts[8:], " "), true
+}
+
+// diskUUIDToRFC turns the descriptor form into the backing.uuid form
+// ("6000c29x-xxxx-xxxx-xxxx-xxxxxxxxxxxx").
+func diskUUIDToRFC(s string) string {
+	clean := strings.ToLower(strings.NewReplacer(" ", "", "-", "").Replace(s))
+	if len(clean) != 32 {
+		return ""
+	}
+	return clean[0:8] + "-" + clean[8:12] + "-" + clean[12:16] + "-" + clean[16:20] + "-" + clean[20:]
+}
+
+// vmdkDataName derives the data file name for a descriptor name:
+// "disk.vmdk" -> "disk-flat.vmdk" or "disk-delta.vmdk".
+func vmdkDataName(descName string, delta bool) string {
+	base := strings.TrimSuffix(descName, ".vmdk")
+	if delta {
+		return base + "-delta.vmdk"
+	}
+	return base + "-flat.vmdk"
+}
+
+func newBaseDescriptor(dataFile string, capacityBytes int64, thin bool, adapterType string) *vmdkDescriptor {
+	sectors := (capacityBytes + vmdkSectorSize - 1) / vmdkSectorSize
+	d := &vmdkDescriptor{
+		Version: "1", Encoding: "UTF-8", CID: randomHex(4), ParentCID: vmdkNoParent,
+		CreateType: "vmfs",
+		Extents:    []vmdkExtent{{Access: "RW", Sectors: sectors, Type: "VMFS", File: dataFile}},
+	}
+	if adapterType == "" {
+		adapterType = "lsiLogic"
+	}
+	d.SetDDB("ddb.adapterType", adapterType)
+	setGeometry(d, sectors)
+	d.SetDDB("ddb.longContentID", randomHex(16))
+	if thin {
+		d.SetDDB("ddb.thinProvisioned", "1")
+	}
+	d.SetDDB("ddb.uuid", newDiskUUID())
+	d.SetDDB("ddb.virtualHWVersion", "13")
+	return d
+}
+
+// setGeometry fills the CHS figures ESXi writes (IDE uses 16 heads).
+func setGeometry(d *vmdkDescriptor, sectors int64) {
+	heads, spt := int64(255), int64(63)
+	if strings.EqualFold(d.AdapterType(), "ide") {
+		heads = 16
+	}
+	d.SetDDB("ddb.geometry.cylinders", strconv.FormatInt(sectors/(heads*spt), 10))
+	d.SetDDB("ddb.geometry.heads", strconv.FormatInt(heads, 10))
+	d.SetDDB("ddb.geometry.sectors", strconv.FormatInt(spt, 10))
+}
+
+// diskFile is a resolved disk: its datastore, descriptor and data file.
+type diskFile struct {
+	dsPath string
+	ds     *Datastore
+	desc   string // local descriptor path
+	data   string // local data file path ("" when unknown)
+	d      *vmdkDescriptor
+}
+
+// openDisk resolves dsPath and reads its descriptor (FileNotFound when the
+// descriptor does not exist).
+func openDisk(dc *types.ManagedObjectReference, dsPath string) (*diskFile, types.BaseMethodFault) {
+	ds, local, fault := resolveDsPath(dc, dsPath)
+	if fault != nil {
+		return nil, fault
+	}
+	d, err := readDescriptor(local)
+	if err != nil {
+		if os.IsNotExist(err) {
+			return nil, &types.FileNotFound{FileFault: types.FileFault{File: dsPath}}
+		}
+		if err == errNotDescriptor {
+			return &diskFile{dsPath: dsPath, ds: ds, desc: local}, nil
+		}
+		return nil, &types.CannotAccessFile{FileFault: types.FileFault{File: dsPath}}
+	}
+	df := &diskFile{dsPath: dsPath, ds: ds, desc: local, d: d}
+	if name := d.DataFile(); name != "" {
+		df.data = filepath.Join(filepath.Dir(local), filepath.FromSlash(name))
+	}
+	return df, nil
+}
+
+func fileExists(p string) bool {
+	_, err := os.Lstat(p)
+	return err == nil
+}
+
+// checkNewDisk verifies a disk may be created at local: its folder exists
+// and neither the descriptor nor the data file is there already.
+func checkNewDisk(dsPath, local string, delta bool) types.BaseMethodFault {
+	if !strings.HasSuffix(local, ".vmdk") {
+		return &types.InvalidDatastorePath{DatastorePath: dsPath}
+	}
+	if st, err := os.Stat(filepath.Dir(local)); err != nil || !st.IsDir() {
+		return &types.FileNotFound{FileFault: types.FileFault{File: dsPathDir(dsPath)}}
+	}
+	for _, p := range []string{local, vmdkDataName(local, delta)} {
+		if fileExists(p) {
+			return &types.FileAlreadyExists{FileFault: types.FileFault{File: dsPath}}
+		}
+	}
+	return nil
+}
+
+func dsPathDir(dsPath string) string {
+	p, fault := parseDatastorePath(dsPath)
+	if fault != nil {
+		return dsPath
+	}
+	return joinDsPath(p.Datastore, path.Dir(p.Path))
+}
+
+func cannotCreate(dsPath string) types.BaseMethodFault {
+	return &types.CannotCreateFile{FileFault: types.FileFault{File: dsPath}}
+}
+
+func noDiskSpace(fault types.BaseMethodFault, dsPath string) types.BaseMethodFault {
+	if nds, ok := fault.(*types.NoDiskSpace); ok {
+		nds.File = dsPath
+	}
+	return fault
+}
+
+// createBaseDisk creates an empty base disk of capacityBytes and charges
+// its datastore. Nothing is left behind when it fails.
+func createBaseDisk(dsPath string, dc *types.ManagedObjectReference, capacityBytes int64, thin bool, adapterType string) types.BaseMethodFault {
+	_, fault := createBaseDiskDesc(dsPath, dc, capacityBytes, thin, adapterType, "")
+	return fault
+}
+
+// createBaseDiskDesc is createBaseDisk with an optional uuid (descriptor
+// or RFC form); it returns the written descriptor.
+func createBaseDiskDesc(dsPath string, dc *types.ManagedObjectReference, capacityBytes int64, thin bool, adapterType, uuid string) (*vmdkDescriptor, types.BaseMethodFault) {
+	if capacityBytes < 0 {
+		return nil, &types.InvalidArgument{InvalidProperty: "capacityKb"}
+	}
+	ds, local, fault := resolveDsPath(dc, dsPath)
+	if fault != nil {
+		return nil, fault
+	}
+	if fault = checkNewDisk(dsPath, local, false); fault != nil {
+		return nil, fault
+	}
+	d := newBaseDescriptor(filepath.Base(vmdkDataName(local, false)), capacityBytes, thin, adapterType)
+	if uuid != "" {
+		if u, ok := normalizeDiskUUID(uuid); ok {
+			d.SetDDB("ddb.uuid", u)
+		}
+	}
+	if fault = chargeDatastore(ds, d.Capacity(), thin); fault != nil {
+		return nil, noDiskSpace(fault, dsPath)
+	}
+	data := vmdkDataName(local, false)
+	if err := writeDiskFiles(local, data, d, nil); err != nil {
+		refundDatastore(ds, d.Capacity(), thin)
+		return nil, cannotCreate(dsPath)
+	}
+	return d, nil
+}
+
+// writeDiskFiles creates the sparse data file (filled by fill, if any) and
+// then the descriptor; on error both are removed.
+func writeDiskFiles(local, data string, d *vmdkDescriptor, fill func(*os.File) error) error {
+	err := func() error {
+		f, err := os.OpenFile(data, os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o600)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err = f.Truncate(d.Capacity()); err != nil {
+			return err
+		}
+		if fill != nil {
+			if err = fill(f); err != nil {
+				return err
+			}
+		}
+		return writeDescriptor(local, d)
+	}()
+	if err != nil {
+		_ = os.Remove(data)
+		_ = os.Remove(local)
+	}
+	return err
+}
+
+// parentHint is how a delta names its parent: the bare file name when both
+// live in the same folder of the same datastore (as ESXi does), otherwise
+// the full "[ds] path" (ESXi would write /vmfs/volumes/..., which we also
+// accept when reading).
+func parentHint(childDsPath, parentDsPath string) string {
+	c, _ := parseDatastorePath(childDsPath)
+	p, _ := parseDatastorePath(parentDsPath)
+	if c != nil && p != nil && c.Datastore == p.Datastore && path.Dir(c.Path) == path.Dir(p.Path) {
+		return path.Base(p.Path)
+	}
+	return parentDsPath
+}
+
+// resolveParentHint turns a delta's parentFileNameHint into a dsPath.
+func resolveParentHint(childDsPath, hint string) string {
+	if strings.HasPrefix(strings.TrimSpace(hint), "[") {
+		return hint
+	}
+	if strings.HasPrefix(hint, "/vmfs/volumes/") {
+		rest := strings.TrimPrefix(hint, "/vmfs/volumes/")
+		if i := strings.Index(rest, "/"); i > 0 {
+			return joinDsPath(rest[:i], rest[i+1:])
+		}
+	}
+	c, fault := parseDatastorePath(childDsPath)
+	if fault != nil {
+		return hint
+	}
+	if strings.HasPrefix(hint, "/") || strings.Contains(hint, "..") {
+		return "[" + c.Datastore + "] " + hint // rejected later as unsafe
+	}
+	return joinDsPath(c.Datastore, path.Join(path.Dir(c.Path), hint))
+}
+
+// createDeltaDisk creates a delta disk over parentDsPath (same capacity,
+// uuid and adapter type as the parent) and charges it as thin.
+func createDeltaDisk(dsPath, parentDsPath string, dc *types.ManagedObjectReference) types.BaseMethodFault {
+	parent, fault := openDisk(dc, parentDsPath)
+	if fault != nil {
+		return fault
+	}
+	if parent.d == nil {
+		return &types.FileNotFound{FileFault: types.FileFault{File: parentDsPath}}
+	}
+	ds, local, fault := resolveDsPath(dc, dsPath)
+	if fault != nil {
+		return fault
+	}
+	if fault = checkNewDisk(dsPath, local, true); fault != nil {
+		return fault
+	}
+	data := vmdkDataName(local, true)
+	d := &vmdkDescriptor{
+		Version: "1", Encoding: "UTF-8", CID: randomHex(4), ParentCID: parent.d.CID,
+		CreateType:         "vmfsSparse",
+		ParentFileNameHint: parentHint(dsPath, parentDsPath),
+		Extents:            []vmdkExtent{{Access: "RW", Sectors: parent.d.Capacity() / vmdkSectorSize, Type: "VMFSSPARSE", File: filepath.Base(data)}},
+	}
+	d.SetDDB("ddb.adapterType", orDefault(parent.d.AdapterType(), "lsiLogic"))
+	setGeometry(d, parent.d.Capacity()/vmdkSectorSize)
+	d.SetDDB("ddb.longContentID", randomHex(16))
+	d.SetDDB("ddb.uuid", orDefault(parent.d.UUID(), newDiskUUID()))
+	d.SetDDB("ddb.virtualHWVersion", orDefault(parent.d.DDB("ddb.virtualHWVersion"), "13"))
+	if fault = chargeDatastore(ds, d.Capacity(), true); fault != nil {
+		return noDiskSpace(fault, dsPath)
+	}
+	if err := writeDiskFiles(local, data, d, nil); err != nil {
+		refundDatastore(ds, d.Capacity(), true)
+		return cannotCreate(dsPath)
+	}
+	return nil
+}
+
+// diskChain returns dsPath followed by its ancestors (delta parents).
+func diskChain(dsPath string, dc *types.ManagedObjectReference) ([]string, types.BaseMethodFault) {
+	chain, fault := openChain(dc, dsPath)
+	if fault != nil {
+		return nil, fault
+	}
+	names := make([]string, len(chain))
+	for i, df := range chain {
+		names[i] = df.dsPath
+	}
+	return names, nil
+}
+
+// openChain opens dsPath and each parent in turn (child first).
+func openChain(dc *types.ManagedObjectReference, dsPath string) ([]*diskFile, types.BaseMethodFault) {
+	var chain []*diskFile
+	for cur := dsPath; cur != ""; {
+		df, fault := openDisk(dc, cur)
+		if fault != nil {
+			return nil, fault
+		}
+		chain = append(chain, df)
+		if len(chain) > 256 {
+			return nil, &types.InvalidArgument{InvalidProperty: "parentFileNameHint"}
+		}
+		cur = ""
+		if df.d != nil && df.d.ParentFileNameHint != "" {
+			cur = resolveParentHint(df.dsPath, df.d.ParentFileNameHint)
+		}
+	}
+	return chain, nil
+}
+
+// copyDataRegions copies the written (non-hole) regions of src into dst at
+// the same offsets, so holes stay holes and a delta's regions overlay what
+// dst already holds. Falls back to a full copy where SEEK_DATA is missing.
+func copyDataRegions(dst *os.File, srcPath string) error {
+	src, err := os.Open(srcPath)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	st, err := src.Stat()
+	if err != nil {
+		return err
+	}
+	size := st.Size()
+	for off := int64(0); off < size; {
+		start, err := src.Seek(off, seekData)
+		if err != nil {
+			if errors.Is(err, syscall.ENXIO) {
+				return nil // no data after off
+			}
+			return copyRange(dst, src, off, size-off, true)
+		}
+		end, err := src.Seek(start, seekHole)
+		if err != nil {
+			end = size
+		}
+		if err = copyRange(dst, src, start, end-start, false); err != nil {
+			return err
+		}
+		off = end
+	}
+	return nil
+}
+
+const (
+	seekData = 3 // SEEK_DATA (Linux)
+	seekHole = 4 // SEEK_HOLE (Linux)
+)
+
+// copyRange copies n bytes at off; skipZero leaves all-zero blocks
+// unwritten (the fallback keeps copies sparse without SEEK_DATA).
+func copyRange(dst, src *os.File, off, n int64, skipZero bool) error {
+	buf := make([]byte, 1<<20)
+	for n > 0 {
+		chunk := int64(len(buf))
+		if chunk > n {
+			chunk = n
+		}
+		r, err := src.ReadAt(buf[:chunk], off)
+		if r > 0 && !(skipZero && allZero(buf[:r])) {
+			if _, werr := dst.WriteAt(buf[:r], off); werr != nil {
+				return werr
+			}
+		}
+		if err != nil && err != io.EOF {
+			return err
+		}
+		if r == 0 {
+			return nil
+		}
+		off += int64(r)
+		n -= int64(r)
+	}
+	return nil
+}
+
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// copyDisk copies srcDsPath to dstDsPath and charges the destination. With
+// flatten the whole chain becomes one base disk (parent bytes overlaid by
+// each delta's data); without it only this disk's own files are copied and
+// a delta keeps pointing at the same parent.
+func copyDisk(srcDsPath, dstDsPath string, dc *types.ManagedObjectReference, flatten bool) types.BaseMethodFault {
+	return copyDiskOpts(copyDiskOptions{src: srcDsPath, dst: dstDsPath, srcDc: dc, dstDc: dc, flatten: flatten})
+}
+
+type copyDiskOptions struct {
+	src, dst     string
+	srcDc, dstDc *types.ManagedObjectReference
+	flatten      bool
+	thin         *bool // destination provisioning; nil keeps the source's
+	adapterType  string
+	force        bool // replace an existing destination disk
+}
+
+func copyDiskOpts(o copyDiskOptions) types.BaseMethodFault {
+	chain, fault := openChain(o.srcDc, o.src)
+	if fault != nil {
+		return fault
+	}
+	top := chain[0]
+	if top.d == nil {
+		return &types.FileNotFound{FileFault: types.FileFault{File: o.src}}
+	}
+	dstDs, local, fault := resolveDsPath(o.dstDc, o.dst)
+	if fault != nil {
+		return fault
+	}
+	if local == top.desc {
+		return &types.FileAlreadyExists{FileFault: types.FileFault{File: o.dst}}
+	}
+	if o.force {
+		if fault = removeDiskIfPresent(o.dstDc, o.dst, local); fault != nil {
+			return fault
+		}
+	}
+	delta := top.d.IsDelta() && !o.flatten
+	if fault = checkNewDisk(o.dst, local, delta); fault != nil {
+		return fault
+	}
+	d := cloneDescriptor(top.d)
+	d.CID = randomHex(4)
+	d.Extents = []vmdkExtent{{Access: "RW", Sectors: top.d.Capacity() / vmdkSectorSize, File: filepath.Base(vmdkDataName(local, delta))}}
+	if delta {
+		d.Extents[0].Type = "VMFSSPARSE"
+		d.ParentFileNameHint = parentHint(o.dst, resolveParentHint(o.src, top.d.ParentFileNameHint))
+	} else {
+		d.Extents[0].Type = "VMFS"
+		d.CreateType, d.ParentCID, d.ParentFileNameHint = "vmfs", vmdkNoParent, ""
+		base := chain[len(chain)-1]
+		thin := base.d != nil && base.d.Thin()
+		if o.thin != nil {
+			thin = *o.thin
+		}
+		d.deleteDDB("ddb.thinProvisioned")
+		if thin {
+			d.SetDDB("ddb.thinProvisioned", "1")
+		}
+	}
+	if o.adapterType != "" {
+		d.SetDDB("ddb.adapterType", o.adapterType)
+	}
+	if fault = chargeDatastore(dstDs, d.Capacity(), d.Thin()); fault != nil {
+		return noDiskSpace(fault, o.dst)
+	}
+	layers := []*diskFile{top}
+	if !delta {
+		layers = chain
+	}
+	fill := func(f *os.File) error {
+		for i := len(layers) - 1; i >= 0; i-- { // base first, then deltas on top
+			if layers[i].data == "" {
+				continue
+			}
+			if err := copyDataRegions(f, layers[i].data); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := writeDiskFiles(local, vmdkDataName(local, delta), d, fill); err != nil {
+		refundDatastore(dstDs, d.Capacity(), d.Thin())
+		return cannotCreate(o.dst)
+	}
+	return nil
+}
+
+func cloneDescriptor(d *vmdkDescriptor) *vmdkDescriptor {
+	c := *d
+	c.Extents = append([]vmdkExtent(nil), d.Extents...)
+	c.ddbKeys = append([]string(nil), d.ddbKeys...)
+	c.ddb = make(map[string]string, len(d.ddb))
+	for k, v := range d.ddb {
+		c.ddb[k] = v
+	}
+	return &c
+}
+
+func (d *vmdkDescriptor) deleteDDB(key string) {
+	if _, ok := d.ddb[key]; !ok {
+		return
+	}
+	delete(d.ddb, key)
+	for i, k := range d.ddbKeys {
+		if k == key {
+			d.ddbKeys = append(d.ddbKeys[:i], d.ddbKeys[i+1:]...)
+			break
+		}
+	}
+}
+
+// removeDiskIfPresent deletes whatever disk (or plain files) sits at dsPath,
+// for force=true overwrites.
+func removeDiskIfPresent(dc *types.ManagedObjectReference, dsPath, local string) types.BaseMethodFault {
+	if !fileExists(local) {
+		for _, delta := range []bool{false, true} {
+			_ = os.Remove(vmdkDataName(local, delta))
+		}
+		return nil
+	}
+	return deleteDisk(dsPath, dc)
+}
+
+// moveDisk moves a disk (descriptor and data file), within or across
+// datastores of dc, moving its charge with it. The destination must not
+// exist.
+func moveDisk(src, dst string, dc *types.ManagedObjectReference) types.BaseMethodFault {
+	return moveDiskOpts(src, dc, dst, dc, false)
+}
+
+// moveDiskOpts is moveDisk with separate datacenters and force (replace an
+// existing destination disk, as MoveVirtualDisk_Task's force does).
+func moveDiskOpts(src string, srcDc *types.ManagedObjectReference, dst string, dstDc *types.ManagedObjectReference, force bool) types.BaseMethodFault {
+	df, fault := openDisk(srcDc, src)
+	if fault != nil {
+		return fault
+	}
+	if df.d == nil {
+		return &types.FileNotFound{FileFault: types.FileFault{File: src}}
+	}
+	dstDs, local, fault := resolveDsPath(dstDc, dst)
+	if fault != nil {
+		return fault
+	}
+	if local == df.desc {
+		return nil
+	}
+	if force {
+		if fault = removeDiskIfPresent(dstDc, dst, local); fault != nil {
+			return fault
+		}
+	}
+	delta := df.d.IsDelta()
+	if fault = checkNewDisk(dst, local, delta); fault != nil {
+		return fault
+	}
+	capacity, thin := df.d.Capacity(), df.d.Thin()
+	if dstDs.Self != df.ds.Self {
+		if fault = chargeDatastore(dstDs, capacity, thin); fault != nil {
+			return noDiskSpace(fault, dst)
+		}
+	}
+	undo := func() types.BaseMethodFault {
+		if dstDs.Self != df.ds.Self {
+			refundDatastore(dstDs, capacity, thin)
+		}
+		return &types.CannotAccessFile{FileFault: types.FileFault{File: src}}
+	}
+	d := cloneDescriptor(df.d)
+	newData := vmdkDataName(local, delta)
+	d.Extents[0].File = filepath.Base(newData)
+	if delta {
+		d.ParentFileNameHint = parentHint(dst, resolveParentHint(src, df.d.ParentFileNameHint))
+	}
+	if df.data != "" {
+		if err := moveFile(df.data, newData); err != nil {
+			return undo()
+		}
+	}
+	if err := writeDescriptor(local, d); err != nil {
+		if df.data != "" {
+			_ = moveFile(newData, df.data)
+		}
+		return undo()
+	}
+	_ = os.Remove(df.desc)
+	if dstDs.Self != df.ds.Self {
+		refundDatastore(df.ds, capacity, thin)
+	}
+	return nil
+}
+
+// moveFile renames, falling back to a sparse copy across file systems.
+func moveFile(from, to string) error {
+	err := os.Rename(from, to)
+	if err == nil || !errors.Is(err, syscall.EXDEV) {
+		return err
+	}
+	st, err := os.Stat(from)
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(to, os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o600)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err = f.Truncate(st.Size()); err == nil {
+		err = copyDataRegions(f, from)
+	}
+	if err != nil {
+		_ = os.Remove(to)
+		return err
+	}
+	return os.Remove(from)
+}
+
+// deleteDisk removes a disk's descriptor and data file and refunds what its
+// descriptor says it was charged. A descriptor that is not a VMware
+// descriptor (e.g. an empty file) is removed without a refund.
+func deleteDisk(dsPath string, dc *types.ManagedObjectReference) types.BaseMethodFault {
+	df, fault := openDisk(dc, dsPath)
+	if fault != nil {
+		return fault
+	}
+	if df.d == nil {
+		for _, delta := range []bool{false, true} {
+			_ = os.Remove(vmdkDataName(df.desc, delta))
+		}
+	} else if df.data != "" {
+		if err := os.Remove(df.data); err != nil && !os.IsNotExist(err) {
+			return &types.CannotDeleteFile{FileFault: types.FileFault{File: dsPath}}
+		}
+	}
+	if err := os.Remove(df.desc); err != nil && !os.IsNotExist(err) {
+		return &types.CannotDeleteFile{FileFault: types.FileFault{File: dsPath}}
+	}
+	if df.d != nil {
+		refundDatastore(df.ds, df.d.Capacity(), df.d.Thin())
+	}
+	return nil
+}
+
+// extendDisk grows a base disk to newCapacityBytes (the data file stays
+// sparse) and charges the difference. Shrinking is refused, as vSphere
+// does; extending a delta (a disk with snapshots) is refused too.
+func extendDisk(dsPath string, dc *types.ManagedObjectReference, newCapacityBytes int64) types.BaseMethodFault {
+	df, fault := openDisk(dc, dsPath)
+	if fault != nil {
+		return fault
+	}
+	if df.d == nil {
+		return &types.FileNotFound{FileFault: types.FileFault{File: dsPath}}
+	}
+	if df.d.IsDelta() {
+		return &types.InvalidArgument{InvalidProperty: "name"}
+	}
+	cur := df.d.Capacity()
+	sectors := (newCapacityBytes + vmdkSectorSize - 1) / vmdkSectorSize
+	if sectors*vmdkSectorSize < cur {
+		return &types.InvalidArgument{InvalidProperty: "newCapacityKb"}
+	}
+	grow := sectors*vmdkSectorSize - cur
+	if grow == 0 {
+		return nil
+	}
+	thin := df.d.Thin()
+	if fault = chargeDatastore(df.ds, grow, thin); fault != nil {
+		return noDiskSpace(fault, dsPath)
+	}
+	d := cloneDescriptor(df.d)
+	d.Extents = d.Extents[:1]
+	d.Extents[0].Sectors = sectors
+	setGeometry(d, sectors)
+	if err := os.Truncate(df.data, sectors*vmdkSectorSize); err != nil {
+		refundDatastore(df.ds, grow, thin)
+		return &types.CannotAccessFile{FileFault: types.FileFault{File: dsPath}}
+	}
+	if err := writeDescriptor(df.desc, d); err != nil {
+		_ = os.Truncate(df.data, cur)
+		refundDatastore(df.ds, grow, thin)
+		return &types.CannotAccessFile{FileFault: types.FileFault{File: dsPath}}
+	}
+	return nil
+}
+
+// setDiskUUID stores uuid (either form) in the descriptor's ddb.uuid.
+func setDiskUUID(dsPath string, dc *types.ManagedObjectReference, uuid string) types.BaseMethodFault {
+	u, ok := normalizeDiskUUID(uuid)
+	if !ok {
+		return &types.InvalidArgument{InvalidProperty: "uuid"}
+	}
+	df, fault := openDisk(dc, dsPath)
+	if fault != nil {
+		return fault
+	}
+	if df.d == nil {
+		return &types.FileNotFound{FileFault: types.FileFault{File: dsPath}}
+	}
+	d := cloneDescriptor(df.d)
+	d.SetDDB("ddb.uuid", u)
+	if err := writeDescriptor(df.desc, d); err != nil {
+		return &types.CannotAccessFile{FileFault: types.FileFault{File: dsPath}}
+	}
+	return nil
+}
+
+// setDiskParent repoints a delta at parentDsPath (used after a chain has
+// been copied or moved link by link).
+func setDiskParent(dsPath, parentDsPath string, dc *types.ManagedObjectReference) types.BaseMethodFault {
+	df, fault := openDisk(dc, dsPath)
+	if fault != nil {
+		return fault
+	}
+	parent, fault := openDisk(dc, parentDsPath)
+	if fault != nil {
+		return fault
+	}
+	if df.d == nil || parent.d == nil {
+		return &types.FileNotFound{FileFault: types.FileFault{File: dsPath}}
+	}
+	d := cloneDescriptor(df.d)
+	d.ParentFileNameHint = parentHint(dsPath, parentDsPath)
+	d.ParentCID = parent.d.CID
+	if err := writeDescriptor(df.desc, d); err != nil {
+		return &types.CannotAccessFile{FileFault: types.FileFault{File: dsPath}}
+	}
+	return nil
+}

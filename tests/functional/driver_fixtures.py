@@ -116,9 +116,15 @@ def backend_options(sim, **overrides):
 def make_configuration(options):
     """A real Configuration for a new backend section holding ``options``."""
     from cinder.volume import configuration
+    from cinder.volume import driver
     from cinder.volume.drivers.vmware import vmdk
+    from cinder_vmware_ext import opts
     group = 'vmware-functional-%d' % next(_counter)
-    config = configuration.Configuration(vmdk.vmdk_opts, config_group=group)
+    # As cinder-volume does for a backend section: the generic volume
+    # options first, then the driver appends its own (again, harmlessly).
+    config = configuration.Configuration(
+        driver.volume_opts + vmdk.vmdk_opts + opts.vmware_ext_opts,
+        config_group=group)
     for name, value in options.items():
         cfg.CONF.set_override(name, value, group=group)
     return config, group

@@ -147,7 +147,7 @@ def generate(size, workdir):
             [sys.executable,
              os.path.join(REPO, 'tools', 'vcsim', 'topologies', 'generate.py'),
              '--datacenters', str(dcs), '--clusters', str(clusters),
-             '--hosts', str(hosts), '--datastores', str(datastores),
+             '--hosts', str(clusters * hosts), '--datastores', str(datastores),
              '--seed', '1'], check=True, stdout=f)
     return path
 

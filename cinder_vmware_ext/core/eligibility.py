@@ -1,0 +1,91 @@
+"""Which datastores may hold volumes of a pool.
+
+One predicate, ``ineligibility_reason``, decides for stats and for
+placement alike, so the scheduler is never told about space that
+placement would refuse to use.
+"""
+
+import dataclasses
+import re
+import typing
+
+from cinder_vmware_ext.core import model
+
+# The datastore types upstream's driver can create backings on
+# (cinder.volume.drivers.vmware.datastore.DatastoreType), as vSphere
+# spells them in DatastoreSummary.type.
+SUPPORTED_TYPES = frozenset(['VMFS', 'NFS', 'NFS41', 'vsan', 'VVOL'])
+
+
+@dataclasses.dataclass(frozen=True)
+class Rules:
+    """What the backend's configuration asks of a datastore.
+
+    :param name_regex: compiled ``vmware_datastore_regex`` (must match the
+        whole name, as upstream's ``re.match`` from the start does) or None
+    :param types: the datastore types allowed (case-insensitive)
+    :param compliant: refs of datastores that comply with
+        ``vmware_storage_profile``, or None when no profile is configured
+    """
+
+    name_regex: typing.Optional[typing.Pattern] = None
+    types: typing.FrozenSet[str] = SUPPORTED_TYPES
+    compliant: typing.Optional[typing.FrozenSet[str]] = None
+
+    @classmethod
+    def from_config(cls, regex=None, types=None, compliant=None):
+        return cls(name_regex=re.compile(regex) if regex else None,
+                   types=frozenset(types) if types else SUPPORTED_TYPES,
+                   compliant=(frozenset(compliant)
+                              if compliant is not None else None))
+
+    def type_allowed(self, ds_type: str) -> bool:
+        wanted = ds_type.lower()
+        return any(t.lower() == wanted for t in self.types)
+
+
+def usable_hosts(cluster: model.Cluster,
+                 inventory: model.Inventory) -> typing.Set[str]:
+    """Refs of the cluster's hosts that are connected and not in maintenance."""
+    return {h.ref for h in inventory.cluster_hosts(cluster) if h.usable}
+
+
+def ineligibility_reason(datastore: model.Datastore,
+                         host_refs: typing.AbstractSet[str],
+                         rules: Rules) -> typing.Optional[str]:
+    """Why ``datastore`` cannot serve a pool whose usable hosts are given.
+
+    Returns None when the datastore is eligible.
+    """
+    if not datastore.accessible:
+        return 'datastore is not accessible'
+    if datastore.maintenance_mode != 'normal':
+        return 'datastore is %s' % datastore.maintenance_mode
+    if rules.name_regex and not rules.name_regex.match(datastore.name):
+        return 'name does not match vmware_datastore_regex'
+    if not rules.type_allowed(datastore.type):
+        return 'datastore type %s is not supported' % datastore.type
+    if datastore.capacity <= 0:
+        return 'datastore reports no capacity'
+    if not any(m.writable and m.host in host_refs for m in datastore.mounts):
+        return ('no connected host of the pool outside maintenance has it '
+                'mounted, accessible and read-write')
+    if rules.compliant is not None and datastore.ref not in rules.compliant:
+        return 'datastore does not comply with vmware_storage_profile'
+    return None
+
+
+def eligible_datastores(cluster: model.Cluster, inventory: model.Inventory,
+                        rules: Rules) -> typing.List[model.Datastore]:
+    """The cluster's eligible datastores, each once, sorted by name."""
+    hosts = usable_hosts(cluster, inventory)
+    found = [ds for ds in inventory.datastores.values()
+             if ineligibility_reason(ds, hosts, rules) is None]
+    return sorted(found, key=lambda ds: (ds.name, ds.ref))
+
+
+def writable_hosts(datastore: model.Datastore,
+                   host_refs: typing.AbstractSet[str]) -> typing.List[str]:
+    """Hosts among ``host_refs`` that can write to the datastore."""
+    return sorted(m.host for m in datastore.mounts
+                  if m.writable and m.host in host_refs)

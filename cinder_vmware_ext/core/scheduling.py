@@ -1,0 +1,17 @@
+"""Default scheduler functions for this driver's pools.
+
+They need the scheduler's ``DriverFilter`` (and ``GoodnessWeigher``) to be
+enabled, see README.  Variables are the pool capabilities reported by
+``get_volume_stats`` and the requested volume.
+"""
+
+# A pool is only worth sending a volume to when one of its datastores can
+# hold the whole volume: the pool's total free space can be scattered.
+FILTER_FUNCTION = 'volume.size <= capabilities.largest_datastore_free_gb'
+
+# Prefer pools where a larger share of the capacity is free; a pool that
+# cannot hold the volume on any one datastore scores 0.
+GOODNESS_FUNCTION = (
+    '(volume.size <= capabilities.largest_datastore_free_gb) * '
+    'min(100, 100 * capabilities.free_capacity_gb / '
+    'max(capabilities.total_capacity_gb, 1))')

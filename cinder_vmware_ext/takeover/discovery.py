@@ -29,7 +29,7 @@ PROPERTIES = {
                        'config.template', 'snapshot'],
     'Folder': ['name', 'parent'],
     'Datacenter': ['name', 'parent'],
-    'Datastore': ['name', 'browser'],
+    'Datastore': ['name', 'browser', 'parent'],
 }
 
 _DS_PATH = re.compile(r'^\[(?P<ds>[^\]]+)\]\s*/?(?P<path>.*)$')
@@ -278,7 +278,34 @@ def _record(scope, ds_ref, datastore, path, **fields):
         **fields)
 
 
-def discover(session, scope):
+def _datacenter_of(value, objects):
+    while value in objects:
+        ref, props = objects[value]
+        if ref._type == 'Datacenter':
+            return ref
+        parent = props.get('parent')
+        value = vim_util.get_moref_value(parent) if parent else None
+    return None
+
+
+def with_loose_uuids(session, disks, objects):
+    """Loose disks with their UUIDs (one QueryVirtualDiskUuid each: the
+    datastore search does not return them)."""
+    result = []
+    for disk in disks:
+        if disk.vm is None and disk.is_descriptor and not disk.uuid:
+            dc = _datacenter_of(disk.datastore_ref, objects)
+            try:
+                uuid = references.normalize_uuid(
+                    vcenter.disk_uuid(session, dc, disk.ds_path))
+                disk = dataclasses.replace(disk, uuid=uuid)
+            except Exception as err:
+                LOG.warning('No UUID for %s: %s', disk.ds_path, err)
+        result.append(disk)
+    return result
+
+
+def discover(session, scope, with_uuids=False):
     """Every VMDK on the scope's datastores and every VM disk there."""
     seconds = {}
     started = time.monotonic()
@@ -297,6 +324,10 @@ def discover(session, scope):
         LOG.warning('Could not search datastore %s for disks: %s', name,
                     message)
     disks = merge(scope, vm_disks(objects), found_files(searched))
+    if with_uuids:
+        started = time.monotonic()
+        disks = with_loose_uuids(session, disks, objects)
+        seconds['uuids'] = time.monotonic() - started
     LOG.info('Discovered %d disks on %d datastores in %.2fs.', len(disks),
              len(browsers), sum(seconds.values()))
     return Result(disks, errors, seconds)

@@ -413,6 +413,8 @@ func (vm *VirtualMachine) markDisksForDestroy(specs []types.BaseVirtualDeviceCon
 			continue
 		}
 		name := fb.GetVirtualDeviceFileBackingInfo().FileName
+		// govmomi's ConfigSpec(remove) marks every disk destroy: decide here.
+		spec.FileOperation = ""
 		if created[name] || (vmDir != "" && dsPathDir(name) == vmDir) {
 			spec.FileOperation = types.VirtualDeviceConfigSpecFileOperationDestroy
 		}

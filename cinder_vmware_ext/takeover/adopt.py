@@ -57,7 +57,7 @@ def target_for(driver, volume, disk, pool_name):
         placed = driver._pools.place(pool_name, disk.capacity_bytes)
         datastore, release = placed.choice.datastore, placed.release
         copy_to = volumeops.VirtualDiskPath(
-            datastore.name, volume['name'],
+            datastore.name, volume['name'] + '/',
             volume['name']).get_descriptor_ds_file_path()
     host = _writable_host(datastore, pool)
     resource_pool = driver._resource_pool_of(host, inventory)

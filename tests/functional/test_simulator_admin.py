@@ -78,8 +78,7 @@ def get_property(session, moref, name):
 def admin_error(sim, path, payload, method=None):
     with pytest.raises(urllib.error.HTTPError) as info:
         sim.admin(path, payload, method=method)
-    import json
-    return info.value.code, json.loads(info.value.read())
+    return info.value.code, info.value.body
 
 
 def create_disk(session, datacenter, ds_path, size_kb=1024):
@@ -217,6 +216,7 @@ def test_latency_is_added(sim):
     root_name(session)
     baseline = time.monotonic() - start
     sim.add_latency(400, method='RetrievePropertiesEx', count=1)
+    sim.reset_stats()
     start = time.monotonic()
     root_name(session)
     delayed = time.monotonic() - start
@@ -225,6 +225,8 @@ def test_latency_is_added(sim):
     after = time.monotonic() - start
     assert delayed >= 0.4 > baseline
     assert after < 0.4
+    served = sim.request_stats()['methods']['RetrievePropertiesEx']
+    assert served['calls'] == 2 and 0.4 <= served['seconds'] < delayed + after
     [rule] = sim.admin('latency')['latency']
     assert rule['fired'] == 1 and rule['active'] is False
 

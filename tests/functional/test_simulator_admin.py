@@ -42,18 +42,6 @@ def sim(start_simulator):
     return start_simulator(TOPOLOGY)
 
 
-@pytest.fixture
-def needs_inventory(sim):
-    try:
-        sim.admin('datastores/nfs-01')
-    except urllib.error.HTTPError:
-        # TODO: drop once the topology loader is on main.
-        pytest.skip('needs the topology loader, not on main yet')
-
-
-# For tests that need TOPOLOGY's inventory in place.
-inventory = pytest.mark.usefixtures('needs_inventory')
-
 
 def root_name(session):
     vim = session.vim
@@ -113,7 +101,6 @@ def test_not_authenticated_once_recovers_transparently(sim, fast_retries):
     assert sim.request_stats()['methods']['Login']['calls'] == 1
 
 
-@inventory
 def test_fault_translates_to_oslo_exception(sim):
     session = sim.session()
     dc = find_object(session, 'Datacenter', 'DC1')
@@ -133,7 +120,6 @@ def test_fault_translates_to_oslo_exception(sim):
     assert info.value.details.get('invalidProperty') == 'pathSet'
 
 
-@inventory
 def test_task_fault_fails_the_task_without_effect(sim):
     session = sim.session()
     dc = find_object(session, 'Datacenter', 'DC1')
@@ -157,7 +143,6 @@ def test_task_fault_fails_the_task_without_effect(sim):
     assert sim.faults()[0]['fired'] == 1
 
 
-@inventory
 def test_body_and_moref_matching(sim):
     session = sim.session()
     dc = find_object(session, 'Datacenter', 'DC1')
@@ -285,7 +270,6 @@ def test_bad_fault_requests_name_the_field(sim, payload, field):
     assert sim.faults() == []
 
 
-@inventory
 def test_datastore_changes_are_visible(sim):
     session = sim.session()
     ds = find_object(session, 'Datastore', 'nfs-01')
@@ -310,7 +294,6 @@ def test_datastore_changes_are_visible(sim):
     assert body['field'] == 'maintenance_mode'
 
 
-@inventory
 def test_datastore_change_reaches_wait_for_updates(sim):
     session = sim.session()
     vim = session.vim
@@ -341,7 +324,6 @@ def test_datastore_change_reaches_wait_for_updates(sim):
         ('summary.freeSpace', 7 * 2 ** 30)]
 
 
-@inventory
 def test_host_and_mount_changes_are_visible(sim):
     session = sim.session()
     host = find_object(session, 'HostSystem', 'esx-02')

@@ -46,3 +46,8 @@ def test_goodness_prefers_more_free_space_and_zeroes_misfits():
     roomy, tight = _stats([80, 80]), _stats([10, 10])
     assert sched.goodness(roomy, 'gold', 5) > sched.goodness(tight, 'gold', 5)
     assert sched.goodness(tight, 'gold', 11) == 0
+    # More free space wins even where it is a smaller share of capacity.
+    big_pool = _stats([50] * 10)              # 500 of 1000 GiB free
+    small_pool = _stats([90, 90])             # 180 of 200 GiB free
+    assert sched.goodness(big_pool, 'gold', 10) > sched.goodness(
+        small_pool, 'gold', 10)

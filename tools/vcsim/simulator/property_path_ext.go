@@ -202,11 +202,13 @@ func derefValue(v reflect.Value) (reflect.Value, bool) {
 
 // selectKeyedItem finds the element of an array whose `key` field matches
 // the selector. The element is returned as stored (e.g. *types.OptionValue).
+// The last match wins: vcsim's ReconfigVM appends an extraConfig key set
+// again instead of replacing it, and the latest value is vCenter's.
 func selectKeyedItem(arr reflect.Value, st pathStep) (reflect.Value, bool, bool) {
 	if arr.Kind() != reflect.Slice {
 		return reflect.Value{}, false, false
 	}
-	for i := 0; i < arr.Len(); i++ {
+	for i := arr.Len() - 1; i >= 0; i-- {
 		item := arr.Index(i)
 		s, ok := derefValue(item)
 		if !ok || s.Kind() != reflect.Struct {

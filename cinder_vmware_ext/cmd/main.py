@@ -1,6 +1,7 @@
 """``cinder-vmware``: this project's operator commands (cliff, as
 openstackclient is built), e.g. ``cinder-vmware takeover discover``."""
 
+import logging
 import sys
 
 from cliff import app
@@ -10,6 +11,8 @@ import cinder_vmware_ext
 from cinder_vmware_ext.cmd import takeover
 
 NAMESPACE = 'cinder_vmware.cli'
+QUIET_LOGGERS = ('suds', 'urllib3', 'stevedore', 'oslo_vmware',
+                 'keystoneauth', 'cliff')
 
 
 class CinderVmwareApp(app.App):
@@ -24,6 +27,14 @@ class CinderVmwareApp(app.App):
             description=__doc__.split('\n\n')[0].replace('\n', ' '),
             version=getattr(cinder_vmware_ext, '__version__', '0'),
             command_manager=manager, deferred_help=True)
+
+    def configure_logging(self):
+        super(CinderVmwareApp, self).configure_logging()
+        # SOAP and HTTP traces only with -vv and above.
+        level = logging.DEBUG if self.options.verbose_level > 2 \
+            else logging.WARNING
+        for name in QUIET_LOGGERS:
+            logging.getLogger(name).setLevel(level)
 
     def build_option_parser(self, description, version, argparse_kwargs=None):
         from keystoneauth1 import loading

@@ -90,9 +90,9 @@ def write_conf(sim, path):
     lines = ['[DEFAULT]', 'enabled_backends = vmware', 'host = functional',
              '', '[vmware]']
     for name, value in options.items():
-        if isinstance(value, list):
-            value = ','.join(value)
-        lines.append('%s = %s' % (name, value))
+        # vmware_cluster_name is a MultiStrOpt: one line per value.
+        for item in value if isinstance(value, list) else [value]:
+            lines.append('%s = %s' % (name, item))
     path.write_text('\n'.join(lines) + '\n')
     return str(path)
 

@@ -226,7 +226,7 @@ class Takeover(object):
         if target.copy_to:
             progress.append('copy the disk to %s' % target.copy_to)
             undo.push('delete the copy', lambda: vcenter.delete_disk(
-                session, target.dc, target.copy_to))
+                session, target.dc, target.copy_to, missing_ok=True))
             adopt.copy_and_verify(session, target.dc, disk.ds_path,
                                   target.copy_to, target.datastore.ref,
                                   disk.capacity_bytes)

@@ -214,11 +214,21 @@ def copy_disk(session, dc, source, destination):
     session.wait_for_task(task)
 
 
-def delete_disk(session, dc, name):
+def delete_disk(session, dc, name, missing_ok=False):
+    """Delete a disk; with ``missing_ok`` a disk that is not there (a copy
+    that failed before it began) is no error."""
     manager = session.vim.service_content.virtualDiskManager
-    task = session.invoke_api(session.vim, 'DeleteVirtualDisk_Task',
-                              manager, name=name, datacenter=dc)
-    session.wait_for_task(task)
+    try:
+        task = session.invoke_api(session.vim, 'DeleteVirtualDisk_Task',
+                                  manager, name=name, datacenter=dc)
+        session.wait_for_task(task)
+    except Exception as err:
+        if missing_ok and 'FileNotFound' in (
+                list(getattr(err, 'fault_list', None) or []) + [str(err)]):
+            return
+        if missing_ok and err.__class__.__name__ == 'FileNotFoundException':
+            return
+        raise
 
 
 def disk_uuid(session, dc, name):

@@ -21,7 +21,7 @@ from tests.functional import test_takeover_driver as topo  # noqa: E402
 
 SAFE = {'[ds-gold] orphans/data 1.vmdk', '[ds-gold] orphans/dätä [x].vmdk',
         '[ds-gold] vm-off/vm-off.vmdk', '[ds-silver] far/silver disk.vmdk',
-        '[ds-gold] orphans/old.vmdk'}
+        '[ds-gold] orphans/old.vmdk', '[ds-gold] vm-share-b/b.vmdk'}
 
 
 class Interrupted(BaseException):

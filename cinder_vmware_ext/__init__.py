@@ -1,0 +1,1 @@
+"""Cinder volume driver plugin for VMware vCenter (VMDK backings)."""

@@ -1,0 +1,51 @@
+"""Configuration options of the cinder-vmware-ext driver.
+
+Options are registered in the backend's section (like the upstream VMDK
+driver's ``vmware_*`` options), and listed for ``oslo-config-generator``
+through the ``oslo.config.opts`` entry point ``cinder_vmware_ext``.
+"""
+
+import copy
+
+from oslo_config import cfg
+
+from cinder.volume import configuration
+
+vmware_ext_opts = [
+    cfg.StrOpt('vmware_pool_mode',
+               default='cluster',
+               choices=[('cluster', 'Report one pool per configured compute '
+                                    'cluster (the upstream behaviour: the '
+                                    'driver picks a datastore itself).'),
+                        ('datastore', 'Report one pool per usable datastore, '
+                                      'so the scheduler sees each '
+                                      'datastore\'s capacity and can place '
+                                      'a volume on a given datastore.')],
+               help='How the backend reports its capacity to the Cinder '
+                    'scheduler: as one pool per compute cluster or as one '
+                    'pool per datastore.'),
+    cfg.StrOpt('vmware_placement_policy',
+               default='best_fit',
+               choices=[('best_fit', 'Among the pool\'s datastores that can '
+                                     'hold the volume, use the one with the '
+                                     'least free space left after it, '
+                                     'keeping large free extents for large '
+                                     'volumes.'),
+                        ('most_free', 'Use the datastore with the most free '
+                                      'space, spreading volumes and leaving '
+                                      'room for thin disks to grow.')],
+               help='How a datastore is chosen inside the pool the '
+                    'scheduler picked.'),
+]
+
+CONF = cfg.CONF
+CONF.register_opts(vmware_ext_opts, group=configuration.SHARED_CONF_GROUP)
+
+
+def list_opts():
+    """Option groups for oslo-config-generator.
+
+    The options belong in each backend's own section; the generator shows
+    them under ``backend_defaults``, as it does for upstream drivers.
+    """
+    return [(configuration.SHARED_CONF_GROUP, copy.deepcopy(vmware_ext_opts))]

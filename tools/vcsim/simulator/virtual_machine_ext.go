@@ -1032,16 +1032,20 @@ func hostForPool(pool types.ManagedObjectReference, cur *types.ManagedObjectRefe
 
 // ---- destroy / unregister / templates --------------------------------------
 
-// DestroyTask deletes the VM's disk files (all chains, snapshots too)
-// except those another VM's chain uses, such as the base of a linked clone:
-// those stay, as vCenter keeps disks shared within a linked-VM group. The
-// home folder goes too, unless a shared disk lives in it.
+// DestroyTask deletes the VM's files. Which attached disks go follows
+// the disk layer's rule (virtual_machine_disks_ext.go markDisksForDestroy:
+// disks in the VM's folder or created with the VM); with them go their
+// chain parents and the snapshot deltas in the VM's folder. A file another
+// VM's chain uses (the base of a linked clone) is never deleted, as vCenter
+// keeps disks shared within a linked-VM group (the group's last VM takes
+// them); the home folder goes unless such a file lives in it.
 func (vm *VirtualMachine) DestroyTask(ctx *Context, req *types.Destroy_Task) soap.HasFault {
 	dc := vm.dcRef()
 	task := CreateTask(vm, "destroy", func(t *Task) (types.AnyType, types.BaseMethodFault) {
 		if dc == nil {
 			return nil, &types.ManagedObjectNotFound{Obj: vm.Self}
 		}
+		doomed := vm.filesToDestroy()
 		files := vm.diskFiles()
 		dirs := vm.homeDirs(dc)
 		snaps := vm.snapshots()
@@ -1051,11 +1055,12 @@ func (vm *VirtualMachine) DestroyTask(ctx *Context, req *types.Destroy_Task) soa
 		}
 		kept := map[string]bool{}
 		for i := len(files) - 1; i >= 0; i-- { // children before parents
-			if diskFileUsedByOtherVM(vm, files[i]) {
-				kept[files[i]] = true
+			f := files[i]
+			if !doomed[f] || diskFileUsedByOtherVM(vm, f) {
+				kept[f] = true
 				continue
 			}
-			_ = deleteDisk(files[i], dc)
+			_ = deleteDisk(f, dc)
 		}
 		for _, s := range snaps {
 			Map.Remove(s.Self)
@@ -1065,6 +1070,45 @@ func (vm *VirtualMachine) DestroyTask(ctx *Context, req *types.Destroy_Task) soa
 		return nil, nil
 	})
 	return &methods.Destroy_TaskBody{Res: &types.Destroy_TaskResponse{Returnval: task.Run()}}
+}
+
+// filesToDestroy picks the disk files Destroy_Task deletes (see above).
+func (vm *VirtualMachine) filesToDestroy() map[string]bool {
+	devices := object.VirtualDeviceList(vm.Config.Hardware.Device)
+	specs, _ := devices.ConfigSpec(types.VirtualDeviceConfigSpecOperationRemove)
+	vm.markDisksForDestroy(specs)
+	home := dsPathDir(vm.Config.Files.VmPathName)
+	doomed := map[string]bool{}
+	for _, s := range specs {
+		spec := s.GetVirtualDeviceConfigSpec()
+		_, b := diskAndBacking(spec.Device)
+		if b == nil || spec.FileOperation != types.VirtualDeviceConfigSpecFileOperationDestroy {
+			continue
+		}
+		// Parents go too unless shared: the last VM of a linked group
+		// takes the group's base with it.
+		for l := b; l != nil; l = l.Parent {
+			doomed[l.FileName] = true
+		}
+	}
+	for _, f := range vm.diskFiles() { // snapshot deltas and branches
+		if dsPathDir(f) == home && !vm.inRunningChain(f) {
+			doomed[f] = true
+		}
+	}
+	return doomed
+}
+
+// inRunningChain reports whether a device's chain (not a snapshot's) has f.
+func (vm *VirtualMachine) inRunningChain(f string) bool {
+	for _, d := range vm.Config.Hardware.Device {
+		for _, b := diskAndBacking(d); b != nil; b = b.Parent {
+			if b.FileName == f {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // homeDirs lists the local folders of the VM's home and snapshot/log dirs.

@@ -121,7 +121,6 @@ func withDeltaBacking(disk *types.VirtualDisk, b *types.VirtualDiskFlatVer2Backi
 	nb.FileName = delta
 	nb.Parent = copyBacking(b)
 	nb.DeltaDiskFormat = string(types.VirtualDiskDeltaDiskFormatRedoLogFormat)
-	nb.ThinProvisioned = types.NewBool(true)
 	nb.ContentId = ""
 	if ds, _, fault := resolveDsPath(dc, delta); fault == nil {
 		nb.Datastore = &ds.Self

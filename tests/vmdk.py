@@ -166,3 +166,25 @@ def pattern(seed, length):
 def allocated_bytes(path):
     """Bytes actually allocated for the disk's own data file."""
     return os.stat(read_descriptor(path).data_path).st_blocks * 512
+
+
+def make_delta(parent_path, child_path):
+    """Write a delta disk over ``parent_path`` by hand (same folder), as
+    ESXi lays one out: descriptor with parentCID/parentFileNameHint and an
+    empty sparse ``-delta.vmdk``.  Bypasses the simulator's accounting."""
+    parent = read_descriptor(parent_path)
+    base = os.path.basename(child_path)[:-len('.vmdk')]
+    sectors = parent.capacity // SECTOR
+    text = (
+        '# Disk DescriptorFile\nversion=1\nencoding="UTF-8"\n'
+        'CID=0badc0de\nparentCID=%s\ncreateType="vmfsSparse"\n'
+        'parentFileNameHint="%s"\n\n# Extent description\n'
+        'RW %d VMFSSPARSE "%s-delta.vmdk"\n\n# The Disk Data Base \n#DDB\n\n'
+        'ddb.uuid = "%s"\n' % (parent.fields.get('CID', 'ffffffff'),
+                               os.path.basename(parent_path), sectors, base,
+                               parent.uuid or ''))
+    with open(child_path, 'w') as f:
+        f.write(text)
+    with open(os.path.join(os.path.dirname(child_path),
+                           base + '-delta.vmdk'), 'wb') as f:
+        f.truncate(parent.capacity)

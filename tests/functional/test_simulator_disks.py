@@ -11,6 +11,7 @@ import pytest
 from oslo_vmware import exceptions as vexc
 from oslo_vmware import vim_util
 
+from tests import simulator as vcsim
 from tests import vmdk
 
 GiB = 1 << 30
@@ -22,11 +23,14 @@ TOPOLOGY = {"datacenters": [{
     "datastores": [
         {"name": "ds-a", "type": "VMFS", "capacity_gb": 100, "free_gb": 10,
          "uncommitted_gb": 1, "mounts": [{"host": "esx-01"}]},
-        {"name": "ds b ü", "type": "NFS", "capacity_gb": 50, "free_gb": 3,
+        {"name": "ds b ü", "type": "NFS", "capacity_gb": 50, "free_gb": 5,
          "mounts": [{"host": "esx-01"}]},
     ],
     "vms": [{"name": "vm-1", "host": "esx-01", "power_state": "poweredOff",
              "disks": [{"datastore": "ds-a", "path": "vm-1/vm-1.vmdk",
+                        "capacity_gb": 1, "thin": True}]},
+            {"name": "vm-2", "host": "esx-01", "power_state": "poweredOff",
+             "disks": [{"datastore": "ds-a", "path": "vm-2/vm-2.vmdk",
                         "capacity_gb": 1, "thin": True}]}],
 }]}
 
@@ -85,9 +89,16 @@ class Env(object):
         return name
 
 
-@pytest.fixture
-def env(start_simulator):
-    return Env(start_simulator(TOPOLOGY))
+@pytest.fixture(scope='module')
+def env(tmp_path_factory):
+    """One simulator for the module (a session takes seconds to set up);
+    each test works in its own folders and checks figures relatively."""
+    sim = vcsim.Simulator.start(TOPOLOGY,
+                                workdir=str(tmp_path_factory.mktemp('disks')))
+    try:
+        yield Env(sim)
+    finally:
+        sim.stop()
 
 
 def fault_name(exc):
@@ -97,49 +108,48 @@ def fault_name(exc):
 
 def test_create_thick_and_thin_charge_exactly(env):
     free0, unc0 = env.figures('ds-a')
-    assert free0 == 10 * GiB and unc0 == 1 * GiB
-    env.mkdir('ds-a', 'vols')
-    env.create('ds-a', 'vols/thick.vmdk', 2 * GiB, 'preallocated')
-    env.create('ds-a', 'vols/eager.vmdk', 1 * GiB, 'eagerZeroedThick')
-    env.create('ds-a', 'vols/thin.vmdk', 3 * GiB, 'thin')
+    env.mkdir('ds-a', 'vols-create')
+    env.create('ds-a', 'vols-create/thick.vmdk', 2 * GiB, 'preallocated')
+    env.create('ds-a', 'vols-create/eager.vmdk', 1 * GiB, 'eagerZeroedThick')
+    env.create('ds-a', 'vols-create/thin.vmdk', 3 * GiB, 'thin')
     free, unc = env.figures('ds-a')
     assert free == free0 - 3 * GiB
     assert unc == unc0 + 3 * GiB
 
-    d = vmdk.read_descriptor(env.local('ds-a', 'vols/thick.vmdk'))
+    d = vmdk.read_descriptor(env.local('ds-a', 'vols-create/thick.vmdk'))
     assert d.capacity == 2 * GiB and not d.thin
     assert d.fields['createType'] == 'vmfs'
     assert d.ddb['ddb.adapterType'] == 'lsilogic'
     assert d.uuid.startswith('60 00 C2 ')
     assert os.path.getsize(d.data_path) == 2 * GiB
-    assert vmdk.read_descriptor(env.local('ds-a', 'vols/thin.vmdk')).thin
+    assert vmdk.read_descriptor(env.local('ds-a', 'vols-create/thin.vmdk')).thin
 
     for name in ('thick', 'eager', 'thin'):
         env.task('DeleteVirtualDisk_Task', env.vdm,
-                 name='[ds-a] vols/%s.vmdk' % name, datacenter=env.dc)
+                 name='[ds-a] vols-create/%s.vmdk' % name, datacenter=env.dc)
     assert env.figures('ds-a') == (free0, unc0)
-    assert os.listdir(env.local('ds-a', 'vols')) == []
+    assert os.listdir(env.local('ds-a', 'vols-create')) == []
 
 
 def test_thick_that_does_not_fit_leaves_nothing(env):
-    env.mkdir('ds-a', 'vols')
+    env.mkdir('ds-a', 'vols-nospace')
     before = env.figures('ds-a')
     with pytest.raises(vexc.VimException) as e:
-        env.create('ds-a', 'vols/big.vmdk', 11 * GiB, 'preallocated')
+        env.create('ds-a', 'vols-nospace/big.vmdk', 90 * GiB, 'preallocated')
     assert 'NoDiskSpace' in fault_name(e.value)
-    assert os.listdir(env.local('ds-a', 'vols')) == []
+    assert os.listdir(env.local('ds-a', 'vols-nospace')) == []
     assert env.figures('ds-a') == before
     # The same size thin fits: it only adds to uncommitted.
-    env.create('ds-a', 'vols/big.vmdk', 11 * GiB, 'thin')
-    assert env.figures('ds-a') == (before[0], before[1] + 11 * GiB)
+    env.create('ds-a', 'vols-nospace/big.vmdk', 90 * GiB, 'thin')
+    assert env.figures('ds-a') == (before[0], before[1] + 90 * GiB)
 
 
 def test_bad_disk_types_and_paths(env):
-    env.mkdir('ds-a', 'vols')
+    env.mkdir('ds-a', 'vols-bad')
     for bad_type in ('sparse2Gb', 'bogus'):
         with pytest.raises(vexc.VimException):
-            env.create('ds-a', 'vols/x.vmdk', MiB, bad_type)
-    for bad in ('vols/../../escape.vmdk', '/etc/passwd.vmdk'):
+            env.create('ds-a', 'vols-bad/x.vmdk', MiB, bad_type)
+    for bad in ('vols-bad/../../escape.vmdk', '/etc/passwd.vmdk'):
         with pytest.raises(vexc.VimException) as e:
             env.create('ds-a', bad, MiB)
         assert 'InvalidDatastorePath' in fault_name(e.value)
@@ -150,18 +160,18 @@ def test_bad_disk_types_and_paths(env):
         env.task('DeleteVirtualDisk_Task', env.vdm,
                  name='[ds-a] vols/missing.vmdk', datacenter=env.dc)
     assert 'FileNotFound' in fault_name(e.value)
-    assert os.listdir(env.local('ds-a', 'vols')) == []
+    assert os.listdir(env.local('ds-a', 'vols-bad')) == []
     assert not os.path.exists(os.path.join(env.sim.datastore_root,
                                            'escape.vmdk'))
 
 
 def test_extend_charges_and_refuses_shrink(env):
-    env.mkdir('ds-a', 'vols')
-    name = env.create('ds-a', 'vols/e.vmdk', GiB, 'preallocated')
+    env.mkdir('ds-a', 'vols-extend')
+    name = env.create('ds-a', 'vols-extend/e.vmdk', GiB, 'preallocated')
     free0, unc0 = env.figures('ds-a')
     env.task('ExtendVirtualDisk_Task', env.vdm, name=name, datacenter=env.dc,
              newCapacityKb=3 * GiB // 1024, eagerZero=False)
-    d = vmdk.read_descriptor(env.local('ds-a', 'vols/e.vmdk'))
+    d = vmdk.read_descriptor(env.local('ds-a', 'vols-extend/e.vmdk'))
     assert d.capacity == 3 * GiB
     assert os.path.getsize(d.data_path) == 3 * GiB
     assert env.figures('ds-a') == (free0 - 2 * GiB, unc0)
@@ -206,6 +216,32 @@ def test_copy_preserves_pattern_and_honours_type(env):
                  sourceDatacenter=env.dc, destName=dst,
                  destDatacenter=env.dc, force=False)
     assert 'FileAlreadyExists' in fault_name(e.value)
+
+
+def test_copy_flattens_a_delta_chain(env):
+    env.mkdir('ds-a', 'chain')
+    base = env.create('ds-a', 'chain/base.vmdk', 16 * MiB, 'thin')
+    base_local = env.local('ds-a', 'chain/base.vmdk')
+    delta_local = env.local('ds-a', 'chain/base-000001.vmdk')
+    a, b, c = (vmdk.pattern(x, 3000) for x in 'abc')
+    vmdk.write(base_local, 0, a)
+    vmdk.write(base_local, MiB, b)
+    vmdk.make_delta(base_local, delta_local)
+    vmdk.write(delta_local, MiB + 100, c)
+    expected_b = b[:100] + c + b[100 + len(c):]
+    assert vmdk.read(delta_local, MiB, 3100)[:3000] == expected_b[:3000]
+    assert vmdk.read(base_local, MiB, 3000) == b  # the parent is untouched
+    env.task('CopyVirtualDisk_Task', env.vdm,
+             sourceName='[ds-a] chain/base-000001.vmdk',
+             sourceDatacenter=env.dc, destName='[ds-a] chain/flat.vmdk',
+             destDatacenter=env.dc, force=False)
+    flat = env.local('ds-a', 'chain/flat.vmdk')
+    d = vmdk.read_descriptor(flat)
+    assert not d.is_delta and d.fields['createType'] == 'vmfs'
+    assert d.capacity == 16 * MiB
+    assert vmdk.read(flat, 0, 3000) == a
+    assert vmdk.read(flat, MiB, 3100)[:3000] == expected_b[:3000]
+    assert vmdk.read(flat, MiB + 100, len(c)) == c
 
 
 def test_move_across_datastores_and_force(env):
@@ -275,6 +311,10 @@ def test_file_manager_folder_delete_refunds(env):
     with pytest.raises(vexc.VimException):
         env.task('DeleteDatastoreFile_Task', env.fm,
                  name='[ds-a] ../outside', datacenter=env.dc)
+    with pytest.raises(vexc.VimException):
+        env.task('DeleteDatastoreFile_Task', env.fm, name='[ds-a]',
+                 datacenter=env.dc)
+    assert os.path.isdir(env.local('ds-a', 'vm-1'))
 
 
 # -- ReconfigVM_Task ---------------------------------------------------------
@@ -339,7 +379,7 @@ def test_reconfig_add_edit_remove_disks(env):
         local).uuid.replace(' ', '').replace('-', '').lower()
 
     # NoDiskSpace: nothing created, nothing attached.
-    big = _new_disk(env, ctrl, 2, '[ds b ü] vm-1/big.vmdk', 10 * GiB,
+    big = _new_disk(env, ctrl, 2, '[ds b ü] vm-1/big.vmdk', 40 * GiB,
                     False)
     with pytest.raises(vexc.VimException) as e:
         _reconfig(env, vm, _disk_spec(env, 'add', big, 'create'))
@@ -400,13 +440,28 @@ def test_reconfig_add_edit_remove_disks(env):
 
 
 def test_reconfig_thin_add_and_destroy_vm(env):
-    vm = env.find('VirtualMachine', 'vm-1')
+    vm = env.find('VirtualMachine', 'vm-2')
     (existing,) = _vm_disks(env, vm)
     fa, ua = env.figures('ds-a')
-    new = _new_disk(env, existing.controllerKey, 1, '[ds-a] vm-1/thin.vmdk',
+    new = _new_disk(env, existing.controllerKey, 1, '[ds-a] vm-2/thin.vmdk',
                     4 * GiB, True)
     _reconfig(env, vm, _disk_spec(env, 'add', new, 'create'))
     assert env.figures('ds-a') == (fa, ua + 4 * GiB)
+    # Thin extents count what they occupy; uncommitted is what may grow.
+    vmdk.write(env.local('ds-a', 'vm-2/thin.vmdk'), 0, b'x' * 65536)
+    env.session.invoke_api(env.vim, 'RefreshStorageInfo', vm)
+    layout = env.prop(vm, 'layoutEx').file
+    disk_files = [f for f in layout if f.type in ('diskDescriptor',
+                                                  'diskExtent')]
+    assert {f.name for f in disk_files} == {
+        '[ds-a] vm-2/%s' % n for n in ('vm-2.vmdk', 'vm-2-flat.vmdk',
+                                       'thin.vmdk', 'thin-flat.vmdk')}
+    thin_flat = [f for f in disk_files if f.name.endswith('thin-flat.vmdk')]
+    assert thin_flat[0].size == vmdk.allocated_bytes(
+        env.local('ds-a', 'vm-2/thin.vmdk'))
+    assert 65536 <= thin_flat[0].size < MiB
+    (usage,) = env.prop(vm, 'storage').perDatastoreUsage
+    assert usage.uncommitted == 5 * GiB - sum(f.size for f in disk_files)
     # An outside disk attached to the VM survives its destruction.
     env.mkdir('ds-a', 'volumes')
     env.create('ds-a', 'volumes/vol.vmdk', GiB, 'preallocated')
@@ -417,8 +472,86 @@ def test_reconfig_thin_add_and_destroy_vm(env):
 
     env.task('Destroy_Task', vm)
     assert os.path.exists(env.local('ds-a', 'volumes/vol.vmdk'))
-    # vm-1's own 1 GiB thin disk and the new thin one are gone.
-    assert not os.path.exists(env.local('ds-a', 'vm-1/thin.vmdk'))
-    assert not os.path.exists(env.local('ds-a', 'vm-1/vm-1.vmdk'))
+    # vm-2's own 1 GiB thin disk and the new thin one are gone.
+    assert not os.path.exists(env.local('ds-a', 'vm-2/thin.vmdk'))
+    assert not os.path.exists(env.local('ds-a', 'vm-2/vm-2.vmdk'))
     assert env.figures('ds-a') == (fa2, ua2 - 5 * GiB)
     assert os.path.exists(env.local('ds-a', 'volumes/vol.vmdk'))
+
+
+def test_create_vm_with_new_disk_like_cinder(env):
+    """CreateVM_Task as cinder's backing creation sends it: the disk spec
+    comes before its new controller, the disk has no file name."""
+    cf = env.vim.client.factory
+    host = env.find('HostSystem', 'esx-01')
+    pool = env.prop(env.prop(host, 'parent'), 'resourcePool')
+    folder = env.prop(env.dc, 'vmFolder')
+    fa, ua = env.figures('ds-a')
+
+    ctrl = cf.create('ns0:VirtualLsiLogicController')
+    ctrl.key = -100
+    ctrl.busNumber = 0
+    ctrl.sharedBus = 'noSharing'
+    ctrl_spec = cf.create('ns0:VirtualDeviceConfigSpec')
+    ctrl_spec.operation = 'add'
+    ctrl_spec.device = ctrl
+    disk = _new_disk(env, -100, 0, '', 2 * GiB, False)
+    disk.key = -101
+    disk_spec = _disk_spec(env, 'add', disk, 'create')
+    files = cf.create('ns0:VirtualMachineFileInfo')
+    files.vmPathName = '[ds-a]'
+    spec = cf.create('ns0:VirtualMachineConfigSpec')
+    spec.name = 'volume-1'
+    spec.guestId = 'otherGuest'
+    spec.numCPUs = 1
+    spec.memoryMB = 128
+    spec.version = 'vmx-08'
+    spec.files = files
+    spec.deviceChange = [disk_spec, ctrl_spec]
+    info = env.task('CreateVM_Task', folder, config=spec, pool=pool,
+                    host=host)
+    vm = info.result
+
+    (d,) = _vm_disks(env, vm)
+    assert d.backing.fileName == '[ds-a] volume-1/volume-1.vmdk'
+    assert d.capacityInBytes == 2 * GiB
+    assert d.backing.thinProvisioned is False
+    controllers = [c for c in env.prop(vm, 'config.hardware.device')
+                   .VirtualDevice if c.key == d.controllerKey]
+    assert controllers[0].__class__.__name__ == 'VirtualLsiLogicController'
+    local = env.local('ds-a', 'volume-1/volume-1.vmdk')
+    assert vmdk.read_descriptor(local).capacity == 2 * GiB
+    assert env.figures('ds-a') == (fa - 2 * GiB, ua)
+    names = {f.name for f in env.prop(vm, 'layoutEx').file}
+    assert '[ds-a] volume-1/volume-1.vmdk' in names
+    assert '[ds-a] volume-1/volume-1-flat.vmdk' in names
+    sizes = {f.name: f.size for f in env.prop(vm, 'layoutEx').file}
+    assert sizes['[ds-a] volume-1/volume-1-flat.vmdk'] == 2 * GiB  # thick
+    (usage,) = env.prop(vm, 'storage').perDatastoreUsage
+    assert usage.datastore.value == env.ds['ds-a'].value
+    assert usage.committed == sum(sizes.values())
+    assert (getattr(usage, 'uncommitted', 0) or 0) == 0
+
+    env.task('Destroy_Task', vm)
+    assert not os.path.exists(env.local('ds-a', 'volume-1'))
+    assert env.figures('ds-a') == (fa, ua)
+
+
+def test_failed_reconfig_rolls_back_disk_files(env):
+    vm = env.find('VirtualMachine', 'vm-1')
+    ctrl = _vm_disks(env, vm)[0].controllerKey
+    before_disks = len(_vm_disks(env, vm))
+    fb = env.figures('ds b ü')
+    ok = _new_disk(env, ctrl, 5, '[ds b ü] rollback/ok.vmdk', GiB, False)
+    too_big = _new_disk(env, ctrl, 6, '[ds b ü] rollback/big.vmdk', 40 * GiB,
+                        False)
+    too_big.key = -102
+    with pytest.raises(vexc.VimException) as e:
+        _reconfig(env, vm, _disk_spec(env, 'add', ok, 'create'),
+                  _disk_spec(env, 'add', too_big, 'create'))
+    assert 'NoDiskSpace' in fault_name(e.value)
+    assert not os.path.exists(env.local('ds b ü', 'rollback/ok.vmdk'))
+    assert not os.path.exists(env.local('ds b ü', 'rollback/ok-flat.vmdk'))
+    assert env.figures('ds b ü') == fb
+    assert len(_vm_disks(env, vm)) == before_disks
+    assert env.prop(vm, 'summary.config.numVirtualDisks') == before_disks

@@ -138,12 +138,12 @@ func (ds *Datastore) mountOn(host *HostSystem, info types.HostMountInfo) {
 		mounts = append(mounts, types.DatastoreHostMount{Key: host.Self, MountInfo: info})
 	}
 	ds.publishMounts(mounts)
-	addDatastoreRef(host, &host.Datastore, "datastore", ds.Self)
+	addRefToList(host, &host.Datastore, "datastore", ds.Self)
 	if hds, ok := Map.Get(*host.ConfigManager.DatastoreSystem).(*HostDatastoreSystem); ok {
-		addDatastoreRef(hds, &hds.Datastore, "datastore", ds.Self)
+		addRefToList(hds, &hds.Datastore, "datastore", ds.Self)
 	}
 	if cr := hostParent(&host.HostSystem); cr != nil {
-		addDatastoreRef(Map.Get(cr.Self), &cr.Datastore, "datastore", ds.Self)
+		addRefToList(Map.Get(cr.Self), &cr.Datastore, "datastore", ds.Self)
 	}
 }
 
@@ -156,12 +156,12 @@ func (ds *Datastore) unmountFrom(ctx *Context, host *HostSystem) {
 		mounts = append(mounts[:i], mounts[i+1:]...)
 	}
 	ds.publishMounts(mounts)
-	removeDatastoreRef(host, &host.Datastore, "datastore", ds.Self)
+	removeRefFromList(host, &host.Datastore, "datastore", ds.Self)
 	if hds, ok := Map.Get(*host.ConfigManager.DatastoreSystem).(*HostDatastoreSystem); ok {
-		removeDatastoreRef(hds, &hds.Datastore, "datastore", ds.Self)
+		removeRefFromList(hds, &hds.Datastore, "datastore", ds.Self)
 	}
 	if cr := hostParent(&host.HostSystem); cr != nil && !ds.mountedOnAny(cr.Host) {
-		removeDatastoreRef(Map.Get(cr.Self), &cr.Datastore, "datastore", ds.Self)
+		removeRefFromList(Map.Get(cr.Self), &cr.Datastore, "datastore", ds.Self)
 	}
 	if len(mounts) == 0 {
 		ds.removeFromInventory(ctx)
@@ -198,8 +198,8 @@ func (ds *Datastore) removeFromInventory(ctx *Context) {
 	Map.Remove(ds.Browser)
 }
 
-// addDatastoreRef appends ref to a MOR list property and publishes it.
-func addDatastoreRef(obj mo.Reference, field *[]types.ManagedObjectReference, name string, ref types.ManagedObjectReference) {
+// addRefToList appends ref to a MOR list property (named name) and publishes it.
+func addRefToList(obj mo.Reference, field *[]types.ManagedObjectReference, name string, ref types.ManagedObjectReference) {
 	if FindReference(*field, ref) != nil {
 		return
 	}
@@ -207,8 +207,8 @@ func addDatastoreRef(obj mo.Reference, field *[]types.ManagedObjectReference, na
 	Map.Update(obj, []types.PropertyChange{{Name: name, Val: list}})
 }
 
-// removeDatastoreRef removes ref from a MOR list property and publishes it.
-func removeDatastoreRef(obj mo.Reference, field *[]types.ManagedObjectReference, name string, ref types.ManagedObjectReference) {
+// removeRefFromList removes ref from a MOR list property and publishes it.
+func removeRefFromList(obj mo.Reference, field *[]types.ManagedObjectReference, name string, ref types.ManagedObjectReference) {
 	var list []types.ManagedObjectReference
 	for _, r := range *field {
 		if r != ref {
@@ -290,13 +290,13 @@ func (ds *Datastore) rename(name string) types.BaseMethodFault {
 func (ds *Datastore) DatastoreEnterMaintenanceMode(ctx *Context, req *types.DatastoreEnterMaintenanceMode) soap.HasFault {
 	body := &methods.DatastoreEnterMaintenanceModeBody{}
 	if ds.Summary.MaintenanceMode == string(types.DatastoreSummaryMaintenanceModeStateInMaintenance) {
-		body.Fault_ = Fault("", &types.InvalidState{})
+		body.Fault_ = Fault("", invalidState("the datastore is already in maintenance mode"))
 		return body
 	}
 	for _, ref := range ds.Vm {
 		vm, ok := Map.Get(ref).(*VirtualMachine)
 		if ok && vm.Runtime.PowerState == types.VirtualMachinePowerStatePoweredOn {
-			body.Fault_ = Fault("", &types.InvalidState{})
+			body.Fault_ = Fault("", invalidState("powered-on VM "+vm.Name+" uses the datastore"))
 			return body
 		}
 	}
@@ -310,7 +310,7 @@ func (ds *Datastore) DatastoreEnterMaintenanceMode(ctx *Context, req *types.Data
 func (ds *Datastore) DatastoreExitMaintenanceModeTask(ctx *Context, req *types.DatastoreExitMaintenanceMode_Task) soap.HasFault {
 	task := CreateTask(ds, "datastoreExitMaintenanceMode", func(*Task) (types.AnyType, types.BaseMethodFault) {
 		if ds.Summary.MaintenanceMode == string(types.DatastoreSummaryMaintenanceModeStateNormal) {
-			return nil, &types.InvalidState{}
+			return nil, invalidState("the datastore is not in maintenance mode")
 		}
 		Map.Update(ds, []types.PropertyChange{{Name: "summary.maintenanceMode",
 			Val: string(types.DatastoreSummaryMaintenanceModeStateNormal)}})
@@ -319,4 +319,12 @@ func (ds *Datastore) DatastoreExitMaintenanceModeTask(ctx *Context, req *types.D
 	return &methods.DatastoreExitMaintenanceMode_TaskBody{
 		Res: &types.DatastoreExitMaintenanceMode_TaskResponse{Returnval: task.Run()},
 	}
+}
+
+// invalidState is an InvalidState fault that says why. (An empty fault
+// inside a task's info.error reaches suds clients as untyped text.)
+func invalidState(why string) *types.InvalidState {
+	f := &types.InvalidState{}
+	f.FaultMessage = []types.LocalizableMessage{{Key: "com.vmware.vcsim.invalidState", Message: why}}
+	return f
 }

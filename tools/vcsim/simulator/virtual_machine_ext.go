@@ -487,8 +487,8 @@ func (vm *VirtualMachine) planCloneDisks(dc *types.ManagedObjectReference, spec 
 				if l.DiskMoveType != "" {
 					p.moveType = l.DiskMoveType
 				}
-				if fb, ok := l.DiskBackingInfo.(*types.VirtualDiskFlatVer2BackingInfo); ok && fb.ThinProvisioned != nil {
-					p.thin = fb.ThinProvisioned
+				if fb, ok := l.DiskBackingInfo.(*types.VirtualDiskFlatVer2BackingInfo); ok {
+					p.thin = types.NewBool(locatorThin(fb))
 				}
 			}
 		}
@@ -924,20 +924,21 @@ func (vm *VirtualMachine) moveHome(dc *types.ManagedObjectReference, ds *Datasto
 func (vm *VirtualMachine) convertProvisioning(dc *types.ManagedObjectReference, spec *types.VirtualMachineRelocateSpec) types.BaseMethodFault {
 	for _, l := range spec.Disk {
 		fb, ok := l.DiskBackingInfo.(*types.VirtualDiskFlatVer2BackingInfo)
-		if !ok || fb.ThinProvisioned == nil {
+		if !ok {
 			continue
 		}
+		thin := locatorThin(fb)
 		disk, b := diskAndBacking(object.VirtualDeviceList(vm.Config.Hardware.Device).FindByKey(l.DiskId))
 		if b == nil || b.Parent != nil || diskFileUsedByOtherVM(vm, b.FileName) {
 			continue // only a lone base disk is rewritten in place
 		}
-		if fault := setDiskThin(dc, b.FileName, *fb.ThinProvisioned); fault != nil {
+		if fault := setDiskThin(dc, b.FileName, thin); fault != nil {
 			return fault
 		}
 		vm.editChains(func(x *types.VirtualDiskFlatVer2BackingInfo) *types.VirtualDiskFlatVer2BackingInfo {
 			c := copyBacking(x)
 			if c.FileName == b.FileName {
-				c.ThinProvisioned = types.NewBool(*fb.ThinProvisioned)
+				c.ThinProvisioned = types.NewBool(thin)
 				c.EagerlyScrub = fb.EagerlyScrub
 			}
 			return c
@@ -945,6 +946,12 @@ func (vm *VirtualMachine) convertProvisioning(dc *types.ManagedObjectReference, 
 		_ = disk
 	}
 	return nil
+}
+
+// locatorThin: a locator's diskBackingInfo asks for a disk type; an unset
+// thinProvisioned is false (thick), as in the WSDL's default.
+func locatorThin(fb *types.VirtualDiskFlatVer2BackingInfo) bool {
+	return fb.ThinProvisioned != nil && *fb.ThinProvisioned
 }
 
 // setDiskThin rewrites a base disk's ddb.thinProvisioned and moves its

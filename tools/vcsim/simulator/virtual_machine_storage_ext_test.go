@@ -366,7 +366,7 @@ func TestVMSnapshotRenameExportRemoveAll(t *testing.T) {
 
 func TestVMCloneLinkedFullDestroyRelocateRegister(t *testing.T) {
 	vmsRun(t, func(e *vmsEnv) {
-				src := e.newVM("src")
+		src := e.newVM("src")
 		base := e.backing(src).FileName
 		e.write(base, 0, "at-snapshot")
 		snap := e.wait(src.CreateSnapshot(e.ctx, "tmp", "", false, false)).(types.ManagedObjectReference)
@@ -488,6 +488,49 @@ func TestVMCloneLinkedFullDestroyRelocateRegister(t *testing.T) {
 		e.wait(back.Destroy(e.ctx))
 		if e.exists(rb.FileName) || ds0.Summary.FreeSpace != free0+64<<20 {
 			t.Fatal("destroy did not delete/refund")
+		}
+	})
+}
+
+func TestVMCloneDiskTypeAndDisksToClone(t *testing.T) {
+	vmsRun(t, func(e *vmsEnv) {
+		src := e.newVM("src2")
+		disk := object.VirtualDeviceList(e.props(src).Config.Hardware.Device).SelectByType((*types.VirtualDisk)(nil))[0].(*types.VirtualDisk)
+		ds1 := e.ds[1]
+		ref := ds1.Reference()
+		free, unc := ds1.Summary.FreeSpace, ds1.Summary.Uncommitted
+
+		// A locator's diskBackingInfo converts the copy's provisioning.
+		thin := object.NewVirtualMachine(e.c, e.wait(src.Clone(e.ctx, e.folder, "thin", types.VirtualMachineCloneSpec{
+			Location: types.VirtualMachineRelocateSpec{Datastore: &ref, Disk: []types.VirtualMachineRelocateSpecDiskLocator{{
+				DiskId: disk.Key, Datastore: ref,
+				DiskBackingInfo: &types.VirtualDiskFlatVer2BackingInfo{ThinProvisioned: types.NewBool(true), DiskMode: "persistent"},
+			}}},
+		})).(types.ManagedObjectReference))
+		b := e.backing(thin)
+		d, _ := readDescriptor(e.local(b.FileName))
+		if !*b.ThinProvisioned || !d.Thin() || ds1.Summary.FreeSpace != free || ds1.Summary.Uncommitted != unc+64<<20 {
+			t.Fatalf("thin clone %+v %v free %d unc %d", b, d.Thin(), free-ds1.Summary.FreeSpace, ds1.Summary.Uncommitted-unc)
+		}
+
+		// Disks removed by spec.config.deviceChange are not cloned.
+		noDisk := object.NewVirtualMachine(e.c, e.wait(src.Clone(e.ctx, e.folder, "nodisk", types.VirtualMachineCloneSpec{
+			Location: types.VirtualMachineRelocateSpec{Datastore: &ref},
+			Config: &types.VirtualMachineConfigSpec{DeviceChange: []types.BaseVirtualDeviceConfigSpec{
+				&types.VirtualDeviceConfigSpec{Operation: types.VirtualDeviceConfigSpecOperationRemove, Device: disk},
+			}},
+		})).(types.ManagedObjectReference))
+		if n := len(object.VirtualDeviceList(e.props(noDisk).Config.Hardware.Device).SelectByType((*types.VirtualDisk)(nil))); n != 0 {
+			t.Fatalf("nodisk has %d disks", n)
+		}
+		if len(object.VirtualDeviceList(e.props(src).Config.Hardware.Device).SelectByType((*types.VirtualDisk)(nil))) != 1 {
+			t.Fatal("source lost its disk")
+		}
+
+		// Clone as template, then back to a VM.
+		tmpl := object.NewVirtualMachine(e.c, e.wait(src.Clone(e.ctx, e.folder, "tmpl", types.VirtualMachineCloneSpec{Template: true})).(types.ManagedObjectReference))
+		if m := e.props(tmpl); !m.Config.Template || m.ResourcePool != nil {
+			t.Fatalf("template %v %v", m.Config.Template, m.ResourcePool)
 		}
 	})
 }

@@ -311,6 +311,10 @@ def test_file_manager_folder_delete_refunds(env):
     with pytest.raises(vexc.VimException):
         env.task('DeleteDatastoreFile_Task', env.fm,
                  name='[ds-a] ../outside', datacenter=env.dc)
+    with pytest.raises(vexc.VimException):
+        env.task('DeleteDatastoreFile_Task', env.fm, name='[ds-a]',
+                 datacenter=env.dc)
+    assert os.path.isdir(env.local('ds-a', 'vm-1'))
 
 
 # -- ReconfigVM_Task ---------------------------------------------------------

@@ -148,7 +148,22 @@ class CinderStack(object):
                        lambda: self._services_up(client), timeout, watched)
         return procs.wait_for(
             'pools of backend %s at the scheduler' % cinder_conf.BACKEND,
-            lambda: client.pools.list(detailed=True), timeout, watched)
+            lambda: self._driver_ok() and client.pools.list(detailed=True),
+            timeout, watched)
+
+    def _driver_ok(self):
+        """False until pools may come; raises when the driver failed (the
+        volume service then stays up without ever reporting pools)."""
+        log = os.path.join(self.log_dir, 'cinder-volume.log')
+        with open(log, errors='replace') as f:
+            text = f.read()
+        marker = 'Failed to initialize driver'
+        if marker in text:
+            start = text.index(marker)
+            raise procs.StackError(
+                'cinder-volume: the driver failed to initialise; from %s:\n%s'
+                % (log, text[start:start + 3000]))
+        return True
 
     def _log_of(self, name):
         log = os.path.join(self.log_dir, name + '.log')

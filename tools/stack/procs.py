@@ -129,6 +129,8 @@ def wait_for(what, ready, timeout, processes=(), interval=0.25):
             result = ready()
             if result:
                 return result
+        except StackError:
+            raise
         except Exception as err:  # noqa: B902 - report the last one
             last_error = err
         if time.monotonic() > deadline:

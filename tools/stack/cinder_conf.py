@@ -51,8 +51,10 @@ def render(workdir, api_port, transport_url, vcenter, clusters,
             ('service_down_time', '60'),
         ]),
         ('database', [
-            ('connection', 'sqlite:///%s' % os.path.join(workdir,
-                                                         'cinder.sqlite')),
+            # Three services share the file: wait for its lock rather than
+            # fail with "database is locked".
+            ('connection', 'sqlite:///%s?timeout=30' % os.path.join(
+                workdir, 'cinder.sqlite')),
         ]),
         ('oslo_concurrency', [
             ('lock_path', os.path.join(workdir, 'locks')),

@@ -1,0 +1,373 @@
+"""Build the real driver, real Cinder objects and independent inventory reads.
+
+Used by the functional tests (through the pytest fixtures at the bottom) and
+by tools/demo_lifecycle.py.  Nothing here patches the driver: it gets a real
+``cinder.volume.configuration.Configuration`` for its backend section, a
+real Cinder database (SQLite, schema from Cinder's own migrations) for its
+volume types, volumes and snapshots, and talks SOAP to the simulator over
+HTTPS with the simulator's certificate verified.
+
+``Inventory`` reads the simulator through a separate oslo.vmware session, so
+tests check the driver's effects with reads the driver did not make.
+"""
+
+import itertools
+import os
+import re
+
+from oslo_config import cfg
+from oslo_utils import units
+
+_counter = itertools.count(1)
+_db_ready = None
+
+
+# --- Cinder's database and objects ----------------------------------------
+
+def init_cinder(state_dir):
+    """Parse Cinder's config (no files) and create a SQLite database.
+
+    Idempotent within a process: the first call's database is kept.
+    """
+    global _db_ready
+    if _db_ready:
+        return _db_ready
+    from cinder import objects
+    objects.register_all()
+    from cinder.common import config  # noqa: F401 (registers Cinder's opts)
+    from cinder.db import migration
+    import logging
+    for name in ('alembic', 'cinder.db.migration'):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+    conf = cfg.CONF
+    conf([], project='cinder', default_config_files=[],
+         default_config_dirs=[])
+    path = os.path.join(state_dir, 'cinder.sqlite')
+    conf.set_override('connection', 'sqlite:///' + path, group='database')
+    conf.set_override('lock_path', state_dir, group='oslo_concurrency')
+    migration.db_sync()
+    _db_ready = path
+    return path
+
+
+def admin_context():
+    from cinder import context
+    return context.get_admin_context()
+
+
+def volume_type(ctx, **extra_specs):
+    """A new volume type with the given ``vmware:*`` extra specs."""
+    from cinder.volume import volume_types
+    specs = {'vmware:%s' % k: v for k, v in extra_specs.items()}
+    name = 'type-%d' % next(_counter)
+    return volume_types.create(ctx, name, specs)['id']
+
+
+def new_volume(ctx, size=1, type_id=None, project_id='demo-project',
+               status='available', **kwargs):
+    from cinder import objects
+    if type_id is None:
+        type_id = volume_type(ctx)
+    vol = objects.Volume(ctx, size=size, volume_type_id=type_id,
+                         project_id=project_id, user_id='demo-user',
+                         status=status, display_name='vol-%d' % next(_counter),
+                         attach_status='detached', **kwargs)
+    vol.create()
+    return objects.Volume.get_by_id(ctx, vol.id)
+
+
+def new_snapshot(ctx, volume):
+    from cinder import objects
+    snap = objects.Snapshot(ctx, volume_id=volume.id, volume_size=volume.size,
+                            volume_type_id=volume.volume_type_id,
+                            project_id=volume.project_id,
+                            user_id=volume.user_id, status='creating',
+                            display_name='snap-%d' % next(_counter),
+                            display_description='functional test')
+    snap.create()
+    return objects.Snapshot.get_by_id(ctx, snap.id)
+
+
+# --- The driver --------------------------------------------------------------
+
+def backend_options(sim, **overrides):
+    """Options of a backend section pointing at a running simulator."""
+    opts = dict(
+        volume_backend_name='vmware-functional',
+        vmware_host_ip=sim.host,
+        vmware_host_port=sim.port,
+        vmware_host_username=sim.username,
+        vmware_host_password=sim.password,
+        vmware_ca_file=sim.ca_file,
+        vmware_insecure=False,
+        vmware_cluster_name=['gold'],
+        vmware_volume_folder='Volumes',
+        vmware_task_poll_interval=0.05,
+        vmware_api_retry_count=2,
+        vmware_enable_volume_stats=True,
+        vmware_lazy_create=False,
+        vmware_snapshot_format='COW',
+    )
+    opts.update(overrides)
+    return opts
+
+
+def make_configuration(options):
+    """A real Configuration for a new backend section holding ``options``."""
+    from cinder.volume import configuration
+    from cinder.volume import driver
+    from cinder.volume.drivers.vmware import vmdk
+    from cinder_vmware_ext import opts
+    group = 'vmware-functional-%d' % next(_counter)
+    # As cinder-volume does for a backend section: the generic volume
+    # options first, then the driver appends its own (again, harmlessly).
+    config = configuration.Configuration(
+        driver.volume_opts + vmdk.vmdk_opts + opts.vmware_ext_opts,
+        config_group=group)
+    for name, value in options.items():
+        cfg.CONF.set_override(name, value, group=group)
+    return config, group
+
+
+def make_driver(sim, **overrides):
+    """``VMwareVcVmdkExtDriver`` set up against ``sim`` (do_setup done)."""
+    from cinder import db
+    from cinder_vmware_ext import driver
+    config, group = make_configuration(backend_options(sim, **overrides))
+    drv = driver.VMwareVcVmdkExtDriver(configuration=config, db=db,
+                                       host='functional@vmware')
+    drv.do_setup(admin_context())
+    drv.check_for_setup_error()
+    drv.conf_group = group
+    return drv
+
+
+def close_driver(drv):
+    for name in list(backend_options_names()):
+        try:
+            cfg.CONF.clear_override(name, group=drv.conf_group)
+        except (cfg.NoSuchOptError, cfg.NoSuchGroupError):
+            pass
+    if drv.session is not None:
+        try:
+            drv.session.logout()
+        except Exception:  # the simulator may be gone already
+            pass
+
+
+def backend_options_names():
+    from cinder.volume.drivers.vmware import vmdk
+    from cinder_vmware_ext import opts
+    return ['volume_backend_name'] + [o.name for o in vmdk.vmdk_opts] + \
+        [o.name for o in opts.vmware_ext_opts]
+
+
+# --- Independent reads of the simulator ---------------------------------------
+
+def array(value, item_type):
+    """Items of a SOAP ArrayOfX property value (empty for unset)."""
+    if not value:
+        return []
+    if hasattr(value, item_type):
+        value = getattr(value, item_type)
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+DS_PATH = re.compile(r'^\[(?P<ds>[^\]]+)\] ?(?P<path>.*)$')
+
+
+class Inventory(object):
+    """Reads of the simulator's inventory and files, not via the driver."""
+
+    def __init__(self, sim):
+        from oslo_vmware import vim_util
+        self.sim = sim
+        self.session = sim.session()
+        self.vim_util = vim_util
+
+    def close(self):
+        try:
+            self.session.logout()
+        except Exception:
+            pass
+
+    # inventory
+    def objects(self, type_, *props):
+        """{moref value: {prop: value}} for all objects of a type."""
+        vim = self.session.vim
+        result = self.session.invoke_api(
+            self.vim_util, 'get_objects', vim, type_, 100,
+            list(props) or ['name'])
+        out = {}
+        with self.vim_util.WithRetrieval(vim, result) as objs:
+            for obj in objs:
+                values = {p.name: p.val for p in getattr(obj, 'propSet', [])}
+                values['_ref'] = obj.obj
+                out[self.vim_util.get_moref_value(obj.obj)] = values
+        return out
+
+    def by_name(self, type_, name):
+        found = [v['_ref'] for v in self.objects(type_, 'name').values()
+                 if v.get('name') == name]
+        assert len(found) <= 1, (type_, name, found)
+        return found[0] if found else None
+
+    def vm(self, name):
+        return self.by_name('VirtualMachine', name)
+
+    def vm_names(self):
+        return sorted(v.get('name') for v in
+                      self.objects('VirtualMachine', 'name').values())
+
+    def prop(self, ref, name):
+        return self.session.invoke_api(self.vim_util, 'get_object_property',
+                                       self.session.vim, ref, name)
+
+    def props(self, ref, *names):
+        return {n: self.prop(ref, n) for n in names}
+
+    def disks(self, vm):
+        devices = array(self.prop(vm, 'config.hardware.device'),
+                        'VirtualDevice')
+        return [d for d in devices if d.__class__.__name__ == 'VirtualDisk']
+
+    def disk(self, vm):
+        disks = self.disks(vm)
+        assert len(disks) == 1, disks
+        return disks[0]
+
+    def extra_config(self, vm):
+        opts = array(self.prop(vm, 'config.extraConfig'), 'OptionValue')
+        return {o.key: o.value for o in opts}
+
+    def name_of(self, ref):
+        return self.prop(ref, 'name')
+
+    def inventory_path(self, ref):
+        """'DC1/vm/OpenStack/...' as SearchIndex.FindByInventoryPath takes."""
+        parts = []
+        while ref is not None:
+            parts.append(self.name_of(ref))
+            if ref._type == 'Datacenter':
+                break
+            ref = self.prop(ref, 'parent')
+        return '/'.join(reversed(parts))
+
+    def datastore(self, name):
+        ref = self.by_name('Datastore', name)
+        assert ref is not None, name
+        return ref
+
+    def summary(self, ds_name):
+        return self.prop(self.datastore(ds_name), 'summary')
+
+    def snapshot_names(self, vm):
+        snap = self.prop(vm, 'snapshot')
+        names = []
+
+        def walk(trees):
+            for t in trees or []:
+                names.append(t.name)
+                walk(getattr(t, 'childSnapshotList', None))
+        if snap is not None:
+            walk(getattr(snap, 'rootSnapshotList', None))
+        return names
+
+    # files
+    def local_path(self, ds_path):
+        m = DS_PATH.match(ds_path)
+        assert m, ds_path
+        return self.sim.datastore_path(m.group('ds'), m.group('path'))
+
+
+# --- VMDK files on the simulator's datastores ----------------------------------
+
+def read_descriptor(path):
+    """Fields of a VMDK text descriptor: {'extents': [(access, sectors,
+    type, file)], key: value...}."""
+    info = {'extents': []}
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if not line or line.startswith('#'):
+                continue
+            m = re.match(r'^(RW|RDONLY|NOACCESS)\s+(\d+)\s+(\S+)\s+"([^"]+)"',
+                         line)
+            if m:
+                info['extents'].append((m.group(1), int(m.group(2)),
+                                        m.group(3), m.group(4)))
+                continue
+            if '=' in line:
+                key, value = line.split('=', 1)
+                info[key.strip()] = value.strip().strip('"')
+    return info
+
+
+def data_file(descriptor_path):
+    """Local path of a disk's (first) data file."""
+    desc = read_descriptor(descriptor_path)
+    assert desc['extents'], descriptor_path
+    return os.path.join(os.path.dirname(descriptor_path),
+                        desc['extents'][0][3])
+
+
+def capacity_bytes(descriptor_path):
+    return sum(e[1] for e in read_descriptor(descriptor_path)['extents']) * 512
+
+
+def parent_path(descriptor_path, datastore_root):
+    """Local path of a delta disk's parent descriptor, or None."""
+    hint = read_descriptor(descriptor_path).get('parentFileNameHint')
+    if not hint:
+        return None
+    m = DS_PATH.match(hint)
+    if m:
+        return os.path.join(datastore_root, m.group('ds'), m.group('path'))
+    if hint.startswith('/vmfs/volumes/'):
+        return os.path.join(datastore_root, hint[len('/vmfs/volumes/'):])
+    return os.path.join(os.path.dirname(descriptor_path), hint)
+
+
+def disk_chain(descriptor_path, datastore_root):
+    """This disk's descriptor, then its parents'."""
+    chain = []
+    path = descriptor_path
+    while path is not None:
+        chain.append(path)
+        path = parent_path(path, datastore_root)
+    return chain
+
+
+def write_data(descriptor_path, offset, data):
+    """Write bytes into a disk's own data file (as a guest would)."""
+    with open(data_file(descriptor_path), 'r+b') as f:
+        f.seek(offset)
+        f.write(data)
+
+
+def _has_data(path, offset, length):
+    with open(path, 'rb') as f:
+        try:
+            start = os.lseek(f.fileno(), offset, os.SEEK_DATA)
+        except OSError:  # no data at or after offset
+            return False
+        return start < offset + length
+
+
+def read_data(descriptor_path, datastore_root, offset, length):
+    """What a guest reads at ``offset``: a delta's data over its parent's."""
+    chain = disk_chain(descriptor_path, datastore_root)
+    for path in chain[:-1]:
+        if _has_data(data_file(path), offset, length):
+            break
+    else:
+        path = chain[-1]
+    with open(data_file(path), 'rb') as f:
+        f.seek(offset)
+        return f.read(length)
+
+
+def pattern(seed, length=64 * units.Ki):
+    import random
+    return random.Random(seed).randbytes(length)

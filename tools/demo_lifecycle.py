@@ -1,0 +1,116 @@
+"""One volume's life through cinder-vmware-ext's driver on the simulator.
+
+Starts the vCenter simulator with a topology, sets the driver up the way
+cinder-volume would (a backend section, do_setup, check_for_setup_error),
+prints its capacity stats, then creates a volume, snapshots it, clones it,
+extends it and deletes everything, printing what changed in the simulated
+vCenter after each step.  Run by tools/demo.
+"""
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
+
+from oslo_utils import units  # noqa: E402
+
+from tests import simulator as vcsim  # noqa: E402
+from tests.functional import driver_fixtures as df  # noqa: E402
+
+
+def say(step, text):
+    print('%-10s %s' % (step, text), flush=True)
+
+
+def describe_disk(inv, vm):
+    disk = inv.disk(vm)
+    kind = 'thin' if disk.backing.thinProvisioned else 'thick'
+    parent = getattr(disk.backing, 'parent', None)
+    text = '%s (%g GiB, %s)' % (disk.backing.fileName,
+                                disk.capacityInKB / units.Mi, kind)
+    if parent is not None:
+        text += ', child of %s' % parent.fileName
+    return text
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--topology', default=os.path.join(
+        REPO, 'tools', 'vcsim', 'topologies', 'sample.json'))
+    parser.add_argument('--cluster', help='compute cluster for the backend '
+                        '(default: the topology\'s first cluster)')
+    args = parser.parse_args()
+
+    with open(args.topology) as f:
+        topology = json.load(f)
+    cluster = args.cluster or topology['datacenters'][0]['clusters'][0]['name']
+
+    workdir = tempfile.mkdtemp(prefix='cinder-vmware-demo-')
+    sim = vcsim.Simulator.start(topology, workdir=workdir)
+    inv = drv = None
+    try:
+        say('simulator', '%s (topology %s, CA %s)' % (
+            sim.url, os.path.relpath(args.topology), sim.ca_file))
+        df.init_cinder(workdir)
+        ctx = df.admin_context()
+        drv = df.make_driver(sim, vmware_cluster_name=[cluster],
+                             volume_backend_name='vmware-demo')
+        inv = df.Inventory(sim)
+        say('setup', '%s %s: do_setup and check_for_setup_error done '
+            '(vCenter %s, cluster %s, TLS verified)' % (
+                type(drv).__name__, drv.VERSION, drv._vc_version, cluster))
+
+        stats = drv.get_volume_stats(refresh=True)
+        say('stats', 'backend %s: total %s GB, free %s GB, protocol %s' % (
+            stats['volume_backend_name'], stats['total_capacity_gb'],
+            stats['free_capacity_gb'], stats['storage_protocol']))
+
+        vol = df.new_volume(ctx, size=1, type_id=df.volume_type(ctx),
+                            project_id='demo-project')
+        drv.create_volume(vol)
+        vm = inv.vm(vol.name)
+        say('create', '%s: backing VM %s on %s, disk %s' % (
+            vol.name, inv.inventory_path(vm),
+            inv.name_of(inv.prop(vm, 'runtime.host')), describe_disk(inv, vm)))
+
+        snap = df.new_snapshot(ctx, vol)
+        drv.create_snapshot(snap)
+        say('snapshot', '%s: VM snapshots %s, disk now %s' % (
+            snap.name, inv.snapshot_names(vm), describe_disk(inv, vm)))
+
+        clone = df.new_volume(ctx, size=1, type_id=vol.volume_type_id,
+                              project_id='demo-project')
+        drv.create_volume_from_snapshot(clone, snap)
+        clone_vm = inv.vm(clone.name)
+        say('clone', '%s from %s (full clone): disk %s' % (
+            clone.name, snap.name, describe_disk(inv, clone_vm)))
+
+        drv.extend_volume(clone, 2)
+        say('extend', '%s to 2 GB: disk %s' % (
+            clone.name, describe_disk(inv, clone_vm)))
+
+        drv.delete_volume(clone)
+        drv.delete_snapshot(snap)
+        say('delete', '%s and %s: VM snapshots %s, disk %s' % (
+            clone.name, snap.name, inv.snapshot_names(vm),
+            describe_disk(inv, vm)))
+        local = inv.local_path(inv.disk(vm).backing.fileName)
+        drv.delete_volume(vol)
+        say('delete', '%s: backing VM gone: %s, disk files gone: %s' % (
+            vol.name, inv.vm(vol.name) is None, not os.path.exists(local)))
+        say('done', 'volume lifecycle completed')
+    finally:
+        if inv is not None:
+            inv.close()
+        if drv is not None:
+            df.close_driver(drv)
+        sim.stop()
+        say('simulator', 'stopped')
+
+
+if __name__ == '__main__':
+    main()

@@ -58,7 +58,7 @@ def pool_datastores(topology, pool):
 
 @pytest.mark.parametrize('pool', ['gold', 'silver'])
 def test_create_show_places_backing_in_the_pool(
-        cinder, vsphere, topology, volume_type, new_volume, pool):
+        cinder, vsphere, simulator, topology, volume_type, new_volume, pool):
     volume = new_volume(1, volume_type(pool))
 
     shown = cinder.volumes.get(volume.id)
@@ -70,17 +70,22 @@ def test_create_show_places_backing_in_the_pool(
     assert backing['cluster'] == pool
     assert set(backing['datastores']) <= pool_datastores(topology, pool)
     assert backing['disks_kb'] == [1 * GIB_IN_KB]
+    assert vcenter.flat_file_bytes(simulator, backing['disk_files'][0]) == \
+        1024 ** 3
 
 
-def test_extend_offline_grows_the_disk(cinder, vsphere, volume_type,
-                                       new_volume):
+def test_extend_offline_grows_the_disk(cinder, vsphere, simulator,
+                                       volume_type, new_volume):
     volume = new_volume(1, volume_type('gold'))
 
     cinder.volumes.extend(volume, 3)
     volume = waiting.wait_status(cinder.volumes, volume, 'available')
 
     assert volume.size == 3
-    assert vcenter.backing(vsphere, volume)['disks_kb'] == [3 * GIB_IN_KB]
+    # The disk's data file on the datastore (the simulator does not yet
+    # refresh the VM's device capacity after ExtendVirtualDisk).
+    disk_file = vcenter.backing(vsphere, volume)['disk_files'][0]
+    assert vcenter.flat_file_bytes(simulator, disk_file) == 3 * 1024 ** 3
 
 
 def test_delete_removes_the_backing(cinder, vsphere, volume_type):

@@ -50,4 +50,15 @@ def backing(session, volume):
         'cluster': clusters.get(parent, {}).get('name'),
         'disks_kb': [d.capacityInKB for d in devices
                      if d.__class__.__name__ == 'VirtualDisk'],
+        'disk_files': [d.backing.fileName for d in devices
+                       if d.__class__.__name__ == 'VirtualDisk'],
     }
+
+
+def flat_file_bytes(simulator, ds_path):
+    """Size of the data file behind a ``[datastore] dir/name.vmdk``
+    descriptor, on the simulator's disk."""
+    import os
+    datastore, path = ds_path[1:].split('] ', 1)
+    flat = path[:-len('.vmdk')] + '-flat.vmdk'
+    return os.path.getsize(simulator.datastore_path(datastore, flat))

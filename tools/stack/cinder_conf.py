@@ -49,6 +49,10 @@ def render(workdir, api_port, transport_url, vcenter, clusters,
             ('glance_api_servers', 'http://127.0.0.1:1'),
             # Services are marked down after this long without a report.
             ('service_down_time', '60'),
+            # A lab: no quotas, so that capacity limits are the storage's.
+            ('quota_volumes', '-1'),
+            ('quota_snapshots', '-1'),
+            ('quota_gigabytes', '-1'),
         ]),
         ('database', [
             # Three services share the file: wait for its lock rather than

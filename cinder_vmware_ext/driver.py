@@ -110,6 +110,10 @@ class VMwareVcVmdkExtDriver(vmdk.VMwareVcVmdkDriver):
             'QoS_support': False,
             'online_extend_support': False,
             'multiattach': False,
+            # The scheduler reads these per pool (PoolState capabilities),
+            # not from the backend level.
+            'filter_function': self.get_filter_function(),
+            'goodness_function': self.get_goodness_function(),
         }
 
     def _update_volume_stats(self):

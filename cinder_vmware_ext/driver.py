@@ -1,8 +1,11 @@
 """VMware vCenter VMDK volume driver, extended.
 
 ``VMwareVcVmdkExtDriver`` is upstream Cinder's ``VMwareVcVmdkDriver`` with
-this project's options added; behaviour changes land here as overrides so
-that every upstream flow keeps working through the subclass.
+real pools: one pool per vCenter cluster (or per datastore), honest
+capacity figures from one incrementally updated inventory, and placement
+of every backing inside the pool the scheduler chose.  Behaviour changes
+land here as overrides so that every upstream flow keeps working through
+the subclass.
 
 Enable it in cinder.conf with::
 
@@ -10,25 +13,280 @@ Enable it in cinder.conf with::
     volume_driver = cinder_vmware_ext.driver.VMwareVcVmdkExtDriver
 """
 
+import contextlib
+import functools
+import inspect
+import threading
+import types
+
+from cinder import exception
 from cinder import interface
+from cinder.volume.drivers.vmware import datastore as hub
+from cinder.volume.drivers.vmware import exceptions as vmdk_exceptions
 from cinder.volume.drivers.vmware import vmdk
+from cinder.volume import volume_utils
+from oslo_log import log as logging
+from oslo_vmware import vim_util
 
 from cinder_vmware_ext import opts
+from cinder_vmware_ext import pooling
+from cinder_vmware_ext.vsphere import inventory
+
+LOG = logging.getLogger(__name__)
+
+
+def _in_pool_of(volume_arg, host_arg=None):
+    """Run a driver entry point with the pool of its volume as context.
+
+    Every datastore choice made below it (upstream's ``_select_datastore``
+    is called from many flows) is then confined to that pool, and the space
+    it promises is held until the entry point returns.
+    ``host_arg`` names an argument holding a target ``{'host': ...}`` (retype,
+    migrate) whose pool wins over the volume's own.
+    """
+    def decorator(func):
+        signature = inspect.signature(func)
+
+        @functools.wraps(func)
+        def wrapper(self, *args, **kwargs):
+            bound = signature.bind(self, *args, **kwargs).arguments
+            host = bound[volume_arg]['host']
+            target = bound.get(host_arg) if host_arg else None
+            if target and target.get('host'):
+                host = target['host']
+            with self._pool_context(host):
+                return func(self, *args, **kwargs)
+        return wrapper
+    return decorator
 
 
 @interface.volumedriver
 class VMwareVcVmdkExtDriver(vmdk.VMwareVcVmdkDriver):
-    """Upstream's vCenter VMDK driver plus cinder-vmware-ext's options."""
+    """Upstream's vCenter VMDK driver with real pools."""
 
     # 1.0.0 - subclass of upstream's VMwareVcVmdkDriver 3.4.4, adds the
     #         vmware_pool_mode option.
-    VERSION = '1.0.0'
+    # 1.1.0 - pools per cluster or datastore with honest capacity,
+    #         placement inside the scheduler's pool, get_pool.
+    VERSION = '1.1.0'
 
     def __init__(self, *args, **kwargs):
         super(VMwareVcVmdkExtDriver, self).__init__(*args, **kwargs)
         self.configuration.append_config_values(opts.vmware_ext_opts)
+        self._pools = None
+        self._context = threading.local()
 
     @staticmethod
     def get_driver_options():
         return vmdk.VMwareVcVmdkDriver.get_driver_options() + \
             opts.vmware_ext_opts
+
+    # -- set-up -------------------------------------------------------------
+
+    def do_setup(self, context):
+        super(VMwareVcVmdkExtDriver, self).do_setup(context)
+        about = self.session.vim.service_content.about
+        self._pools = pooling.PoolService(
+            inventory.InventoryCache(self.session),
+            mode=self.configuration.vmware_pool_mode,
+            cluster_names=self.configuration.vmware_cluster_name,
+            rules=pooling.rules_from_config(self.configuration),
+            policy=self.configuration.vmware_placement_policy,
+            vcenter_id=getattr(about, 'instanceUuid', '') or
+            self.configuration.vmware_host_ip)
+        # Fail at start-up, not at the first stats, on a bad cluster name.
+        self._pools.current()
+
+    # -- stats --------------------------------------------------------------
+
+    def _common_pool_stats(self):
+        conf = self.configuration
+        return {
+            'thin_provisioning_support': True,
+            'thick_provisioning_support': True,
+            'max_over_subscription_ratio': conf.safe_get(
+                'max_over_subscription_ratio'),
+            'reserved_percentage': conf.safe_get('reserved_percentage') or 0,
+            'QoS_support': False,
+            'online_extend_support': False,
+            'multiattach': False,
+        }
+
+    def _update_volume_stats(self):
+        backend_name = (self.configuration.safe_get('volume_backend_name') or
+                        self.__class__.__name__)
+        self._stats = {
+            'volume_backend_name': backend_name,
+            'vendor_name': 'VMware',
+            'driver_version': self.VERSION,
+            'storage_protocol': 'vmdk',
+            'shared_targets': False,
+            'pools': self._pools.pool_stats(self._common_pool_stats()),
+        }
+
+    def get_default_filter_function(self):
+        return pooling.FILTER_FUNCTION
+
+    def get_default_goodness_function(self):
+        return pooling.GOODNESS_FUNCTION
+
+    # -- pools of existing volumes -------------------------------------------
+
+    def get_pool(self, volume):
+        """The pool holding an existing volume's backing, or None."""
+        backing = self.volumeops.get_backing(volume['name'], volume['id'])
+        if not backing:
+            return None
+        props = self.session.invoke_api(
+            vim_util, 'get_object_properties_dict', self.session.vim,
+            backing, ['datastore', 'runtime.host'])
+        datastores = getattr(props.get('datastore'), 'ManagedObjectReference',
+                             None) or []
+        if not datastores:
+            return None
+        ds_ref = vim_util.get_moref_value(datastores[0])
+        host = props.get('runtime.host')
+        return self._pools.pool_of_backing(
+            ds_ref, vim_util.get_moref_value(host) if host else None)
+
+    # -- placement -----------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _pool_context(self, host):
+        outer = getattr(self._context, 'scope', None)
+        if outer is not None:
+            # Nested entry points (create_volume -> _create_backing ...)
+            # share the outermost scope.
+            yield outer
+            return
+        scope = types.SimpleNamespace(
+            pool=volume_utils.extract_host(host, 'pool') if host else None,
+            holds=[])
+        self._context.scope = scope
+        try:
+            yield scope
+        finally:
+            self._context.scope = None
+            for release in scope.holds:
+                release()
+
+    def _select_datastore(self, req, host=None):
+        """Choose (host, resource pool, summary) inside the context's pool.
+
+        Replaces upstream's vCenter-wide selection: the datastore comes
+        from the pool named in the volume's host, and only from datastores
+        the given host (if any) can write to.
+        """
+        scope = getattr(self._context, 'scope', None)
+        pool_name = scope.pool if scope else None
+        if pool_name is None:
+            pool_name = self._default_pool_name(req)
+        host_value = vim_util.get_moref_value(host) if host else None
+        excluded = set(req.get(hub.DatastoreSelector.HARD_ANTI_AFFINITY_DS)
+                       or [])
+        profile = req.get(hub.DatastoreSelector.PROFILE_NAME)
+        if profile and self._storage_policy_enabled:
+            excluded.update(self._non_compliant(pool_name, profile))
+        try:
+            placed = self._pools.place(
+                pool_name, req[hub.DatastoreSelector.SIZE_BYTES],
+                allowed_types=req.get(
+                    hub.DatastoreSelector.HARD_AFFINITY_DS_TYPE),
+                excluded=excluded, writable_from=host_value)
+        except exception.VolumeBackendAPIException as err:
+            # Upstream's callers handle this type (retype gives up, extend
+            # reports it).
+            LOG.error('%s', err.msg)
+            raise vmdk_exceptions.NoValidDatastoreException(err.msg)
+        if scope is not None:
+            scope.holds.append(placed.release)
+        else:
+            placed.release()
+        host_value = host_value or placed.choice.host_refs[0]
+        resource_pool = self._resource_pool_of(host_value, placed.inventory)
+        ds = placed.choice.datastore
+        summary = types.SimpleNamespace(
+            name=ds.name, datastore=vim_util.get_moref(ds.ref, 'Datastore'),
+            capacity=ds.capacity, freeSpace=ds.free_space,
+            uncommitted=ds.uncommitted, type=ds.type, accessible=ds.accessible)
+        LOG.debug('Placing volume in pool %s on datastore %s via host %s.',
+                  pool_name, ds.name, host_value)
+        return (vim_util.get_moref(host_value, 'HostSystem'), resource_pool,
+                summary)
+
+    def _default_pool_name(self, req):
+        """For flows without a volume (none upstream today): the pool with
+        the most free space on one datastore."""
+        _inventory, found = self._pools.current()
+        if not found:
+            raise vmdk_exceptions.NoValidDatastoreException()
+        return max(found, key=lambda p: max(
+            (ds.free_space for ds in p.datastores), default=0)).name
+
+    def _non_compliant(self, pool_name, profile_name):
+        _inventory, pool = self._pools.find(pool_name)
+        profile_id = self.ds_sel.get_profile_id(profile_name)
+        refs = {ds.ref: vim_util.get_moref(ds.ref, 'Datastore')
+                for ds in pool.datastores}
+        compliant = self.ds_sel._filter_by_profile(
+            {ref: {} for ref in refs.values()}, profile_id) or {}
+        keep = {vim_util.get_moref_value(r) for r in compliant}
+        return set(refs) - keep
+
+    def _resource_pool_of(self, host_value, inventory_now):
+        host = inventory_now.hosts.get(host_value)
+        cluster = inventory_now.clusters.get(host.cluster) if host else None
+        if cluster and cluster.resource_pool:
+            return vim_util.get_moref(cluster.resource_pool, 'ResourcePool')
+        # A standalone host: its ComputeResource's root resource pool.
+        props = self.ds_sel._get_host_properties(
+            vim_util.get_moref(host_value, 'HostSystem'))
+        return self.ds_sel._get_resource_pool(props['parent'])
+
+    # -- entry points that choose datastores run inside their pool -----------
+
+    @_in_pool_of('volume')
+    def create_volume(self, volume):
+        return super(VMwareVcVmdkExtDriver, self).create_volume(volume)
+
+    @_in_pool_of('volume')
+    def create_volume_from_snapshot(self, volume, snapshot):
+        return super(VMwareVcVmdkExtDriver,
+                     self).create_volume_from_snapshot(volume, snapshot)
+
+    @_in_pool_of('volume')
+    def create_cloned_volume(self, volume, src_vref):
+        return super(VMwareVcVmdkExtDriver,
+                     self).create_cloned_volume(volume, src_vref)
+
+    @_in_pool_of('volume')
+    def initialize_connection(self, volume, connector):
+        return super(VMwareVcVmdkExtDriver,
+                     self).initialize_connection(volume, connector)
+
+    @_in_pool_of('volume')
+    def extend_volume(self, volume, new_size):
+        return super(VMwareVcVmdkExtDriver, self).extend_volume(volume,
+                                                                new_size)
+
+    @_in_pool_of('volume', host_arg='host')
+    def retype(self, ctxt, volume, new_type, diff, host):
+        return super(VMwareVcVmdkExtDriver, self).retype(ctxt, volume,
+                                                         new_type, diff, host)
+
+    @_in_pool_of('volume')
+    def copy_image_to_volume(self, context, volume, image_service, image_id,
+                             disable_sparse=False):
+        return super(VMwareVcVmdkExtDriver, self).copy_image_to_volume(
+            context, volume, image_service, image_id, disable_sparse)
+
+    @_in_pool_of('volume')
+    def copy_volume_to_image(self, context, volume, image_service,
+                             image_meta):
+        return super(VMwareVcVmdkExtDriver, self).copy_volume_to_image(
+            context, volume, image_service, image_meta)
+
+    @_in_pool_of('volume')
+    def manage_existing(self, volume, existing_ref):
+        return super(VMwareVcVmdkExtDriver, self).manage_existing(
+            volume, existing_ref)

@@ -24,6 +24,18 @@ vmware_ext_opts = [
                help='How the backend reports its capacity to the Cinder '
                     'scheduler: as one pool per compute cluster or as one '
                     'pool per datastore.'),
+    cfg.StrOpt('vmware_placement_policy',
+               default='best_fit',
+               choices=[('best_fit', 'Among the pool\'s datastores that can '
+                                     'hold the volume, use the one with the '
+                                     'least free space left after it, '
+                                     'keeping large free extents for large '
+                                     'volumes.'),
+                        ('most_free', 'Use the datastore with the most free '
+                                      'space, spreading volumes and leaving '
+                                      'room for thin disks to grow.')],
+               help='How a datastore is chosen inside the pool the '
+                    'scheduler picked.'),
 ]
 
 CONF = cfg.CONF

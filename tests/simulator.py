@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -91,3 +92,57 @@ class Simulator(object):
         with urllib.request.urlopen(req, context=ctx, timeout=30) as resp:
             body = resp.read()
         return json.loads(body) if body else None
+
+    # Admin API helpers (tools/vcsim/ADMIN.md).
+
+    def inject_fault(self, method, fault=None, **options):
+        """Make ``method`` fail with vim25 fault ``fault``; returns the rule.
+
+        options: count (default every call), message, moref, body_contains,
+        skip, fields, task, drop_connection, applied, end_session.
+        """
+        payload = dict(options, method=method)
+        if fault is not None:
+            payload['fault'] = fault
+        return self.admin('faults', payload)
+
+    def faults(self):
+        """The injected fault rules, each with how many times it fired."""
+        return self.admin('faults')['faults']
+
+    def clear_faults(self):
+        self.admin('faults', method='DELETE')
+        self.admin('latency', method='DELETE')
+
+    def add_latency(self, delay_ms, method='*', **options):
+        return self.admin('latency',
+                          dict(options, method=method, delay_ms=delay_ms))
+
+    def invalidate_sessions(self):
+        return self.admin('sessions/invalidate', {})['invalidated']
+
+    def request_stats(self, reset=False):
+        """Per-method SOAP statistics; reset=True also starts afresh."""
+        return self.admin('stats', {} if reset else None)
+
+    def request_counts(self):
+        """{method: number of SOAP calls} since start or the last reset."""
+        return {name: m['calls']
+                for name, m in self.request_stats()['methods'].items()}
+
+    def reset_stats(self):
+        self.request_stats(reset=True)
+
+    def set_datastore(self, name, **fields):
+        """Change a datastore behind the driver's back (free_gb, ...)."""
+        return self.admin('datastores/' + urllib.parse.quote(name, safe=''),
+                          fields)
+
+    def set_mount(self, datastore, host, **fields):
+        return self.admin('datastores/%s/mounts/%s' % (
+            urllib.parse.quote(datastore, safe=''),
+            urllib.parse.quote(host, safe='')), fields)
+
+    def set_host(self, name, **fields):
+        return self.admin('hosts/' + urllib.parse.quote(name, safe=''),
+                          fields)

@@ -29,7 +29,9 @@ def test_generator_lists_pool_mode():
     namespace, listed = groups[0]
     assert namespace == 'cinder_vmware_ext'
     names = {group: [o.name for o in group_opts] for group, group_opts in listed}
-    assert names == {'backend_defaults': ['vmware_pool_mode']}
+    assert names == {'backend_defaults': [o.name for o in
+                                          opts.vmware_ext_opts]}
+    assert 'vmware_pool_mode' in names['backend_defaults']
 
 
 def test_generator_output_documents_choices(tmp_path):

@@ -165,7 +165,7 @@ func TestDiskLayerDeltaCopyMove(t *testing.T) {
 		t.Fatal(f)
 	}
 	d, _ := readDescriptor(dsLocal(a, "vm/base.vmdk"))
-	if d.UUID() != "60 00 c2 91 23 45 67 89-ab cd ef 01 23 45 67 89" {
+	if d.UUID() != "60 00 C2 91 23 45 67 89-ab cd ef 01 23 45 67 89" {
 		t.Fatalf("uuid %q", d.UUID())
 	}
 }

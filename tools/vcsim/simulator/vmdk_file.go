@@ -226,7 +226,9 @@ func formatDiskUUID(b []byte) string {
 	for i, c := range b {
 		parts[i] = fmt.Sprintf("%02x", c)
 	}
-	parts[0], parts[1], parts[2] = "60", "00", strings.ToUpper(parts[2])
+	if parts[0] == "60" && parts[1] == "00" && parts[2] == "c2" {
+		parts[2] = "C2" // ESXi writes VMware's OUI this way
+	}
 	return strings.Join(parts[:8], " ") + "-" + strings.Join(parts[8:], " ")
 }
 
@@ -239,11 +241,7 @@ func normalizeDiskUUID(s string) (string, bool) {
 	if err != nil || len(b) != 16 {
 		return "", false
 	}
-	parts := make([]string, 16)
-	for i, c := range b {
-		parts[i] = fmt.Sprintf("%02x", c)
-	}
-	return strings.Join(parts[:8], " ") + "-" + strings.Join(parts[8:], " "), true
+	return formatDiskUUID(b), true
 }
 
 // diskUUIDToRFC turns the descriptor form into the backing.uuid form
@@ -274,7 +272,7 @@ func newBaseDescriptor(dataFile string, capacityBytes int64, thin bool, adapterT
 		Extents:    []vmdkExtent{{Access: "RW", Sectors: sectors, Type: "VMFS", File: dataFile}},
 	}
 	if adapterType == "" {
-		adapterType = "lsiLogic"
+		adapterType = "lsilogic"
 	}
 	d.SetDDB("ddb.adapterType", adapterType)
 	setGeometry(d, sectors)
@@ -493,7 +491,7 @@ func createDeltaDisk(dsPath, parentDsPath string, dc *types.ManagedObjectReferen
 		ParentFileNameHint: parentHint(dsPath, parentDsPath),
 		Extents:            []vmdkExtent{{Access: "RW", Sectors: parent.d.Capacity() / vmdkSectorSize, Type: "VMFSSPARSE", File: filepath.Base(data)}},
 	}
-	d.SetDDB("ddb.adapterType", orDefault(parent.d.AdapterType(), "lsiLogic"))
+	d.SetDDB("ddb.adapterType", orDefault(parent.d.AdapterType(), "lsilogic"))
 	setGeometry(d, parent.d.Capacity()/vmdkSectorSize)
 	d.SetDDB("ddb.longContentID", randomHex(16))
 	d.SetDDB("ddb.uuid", orDefault(parent.d.UUID(), newDiskUUID()))
@@ -946,4 +944,15 @@ func setDiskParent(dsPath, parentDsPath string, dc *types.ManagedObjectReference
 		return &types.CannotAccessFile{FileFault: types.FileFault{File: dsPath}}
 	}
 	return nil
+}
+
+// vdmDiskFileNames lists a disk's files as govmomi's layout code expects
+// them (extent, then descriptor), or nil when dsPath is not a readable disk.
+func vdmDiskFileNames(dsPath string) []string {
+	df, fault := openDisk(nil, dsPath)
+	if fault != nil || df.d == nil || df.d.DataFile() == "" {
+		return nil
+	}
+	p, _ := parseDatastorePath(dsPath)
+	return []string{joinDsPath(p.Datastore, path.Join(path.Dir(p.Path), df.d.DataFile())), dsPath}
 }

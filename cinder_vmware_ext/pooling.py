@@ -1,0 +1,129 @@
+"""Pools for the driver: stats, pool lookup and placement.
+
+Glue between the inventory cache (vsphere/inventory.py) and the pure core
+(core/): every decision is taken by core functions on one consistent
+inventory snapshot; this module only chooses the inputs and turns the
+results into what Cinder expects.
+"""
+
+import collections
+import functools
+
+from cinder import exception
+from oslo_log import log as logging
+
+from cinder_vmware_ext.core import eligibility
+from cinder_vmware_ext.core import placement
+from cinder_vmware_ext.core import pools
+from cinder_vmware_ext.core import scheduling
+
+LOG = logging.getLogger(__name__)
+
+FILTER_FUNCTION = scheduling.FILTER_FUNCTION
+GOODNESS_FUNCTION = scheduling.GOODNESS_FUNCTION
+
+
+class Placement(collections.namedtuple(
+        'Placement', 'inventory pool choice release')):
+    """A datastore chosen in a pool, its space held until ``release()``."""
+
+
+class PoolService(object):
+    """The backend's pools, from one refreshed inventory per question."""
+
+    def __init__(self, inventory_cache, mode, cluster_names, rules,
+                 policy=placement.BEST_FIT, vcenter_id=''):
+        self._cache = inventory_cache
+        self._mode = mode
+        self._cluster_names = list(cluster_names or [])
+        self._rules = rules
+        self._policy = policy
+        self._vcenter_id = vcenter_id
+        self._ledger = placement.SpaceLedger()
+
+    def current(self):
+        """(inventory, pools) as of now: one round trip when warm."""
+        inventory = self._cache.refresh()
+        try:
+            clusters = pools.select_clusters(inventory, self._cluster_names)
+        except ValueError as err:
+            raise exception.InvalidConfigurationValue(
+                option='vmware_cluster_name', value=str(err))
+        return inventory, pools.build_pools(self._mode, clusters, inventory,
+                                            self._rules)
+
+    def location_info(self, pool_name):
+        return 'vmware_ext:%s:%s' % (self._vcenter_id, pool_name)
+
+    def pool_stats(self, common):
+        """The ``pools`` list for get_volume_stats; ``common`` is merged in."""
+        inventory, found = self.current()
+        held = self._ledger.held()
+        result = []
+        for pool in found:
+            figures = pools.capacity(pool, inventory, held)
+            stats = dict(common)
+            stats.update({
+                'pool_name': pool.name,
+                'total_capacity_gb': figures.total_gb,
+                'free_capacity_gb': figures.free_gb,
+                'provisioned_capacity_gb': figures.provisioned_gb,
+                'largest_datastore_free_gb': figures.largest_free_gb,
+                'datastore_count': figures.datastore_count,
+                'shared_datastore_count': figures.shared_datastore_count,
+                'location_info': self.location_info(pool.name),
+            })
+            result.append(stats)
+        return result
+
+    def find(self, pool_name):
+        """(inventory, pool) for a pool name; VolumeBackendAPIException if none."""
+        inventory, found = self.current()
+        for pool in found:
+            if pool.name == pool_name:
+                return inventory, pool
+        raise exception.VolumeBackendAPIException(
+            data='Pool %s is not a pool of this backend (pools: %s).'
+            % (pool_name, ', '.join(p.name for p in found) or 'none'))
+
+    def pool_of_backing(self, datastore_ref, host_ref=None):
+        """The pool of a backing on ``datastore_ref`` registered on ``host_ref``.
+
+        A datastore shared by several clusters is in several pools; the
+        backing's own host (its cluster) decides between them.
+        """
+        _inventory, found = self.current()
+        holding = [p for p in found
+                   if any(ds.ref == datastore_ref for ds in p.datastores)]
+        for pool in holding:
+            if pool.cluster and host_ref in pool.cluster.hosts:
+                return pool.name
+        return holding[0].name if holding else None
+
+    def place(self, pool_name, size_bytes, allowed_types=None,
+              excluded=frozenset(), writable_from=None):
+        """Choose a datastore of the pool and hold its space.
+
+        :param writable_from: a host ref the datastore must be writable from
+        :returns: a Placement; call its ``release()`` once the backing
+            exists (or failed), when vCenter's own free space tells the rest
+        """
+        inventory, pool = self.find(pool_name)
+        excluded = set(excluded)
+        if writable_from:
+            excluded.update(ds.ref for ds in pool.datastores if not any(
+                m.host == writable_from and m.writable for m in ds.mounts))
+        try:
+            choice = placement.choose(pool, size_bytes, self._ledger.held(),
+                                      self._policy, allowed_types, excluded)
+        except placement.NoDatastoreFits as err:
+            raise exception.VolumeBackendAPIException(data=str(err))
+        token = self._ledger.hold(choice.datastore.ref, size_bytes)
+        return Placement(inventory, pool, choice,
+                         functools.partial(self._ledger.release, token))
+
+
+def rules_from_config(configuration, compliant=None):
+    return eligibility.Rules.from_config(
+        regex=configuration.safe_get('vmware_datastore_regex'),
+        compliant=compliant)

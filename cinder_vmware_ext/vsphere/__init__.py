@@ -1,0 +1,1 @@
+"""The vSphere edge: every call to vCenter goes through this package."""

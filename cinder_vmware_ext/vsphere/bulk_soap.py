@@ -1,0 +1,160 @@
+"""Bulk PropertyCollector replies, parsed without suds.
+
+suds unmarshals every element of a reply into Python objects, checking the
+schema as it goes; for a ``WaitForUpdatesEx`` over thousands of datastores
+each mounted on dozens of hosts that costs tens of seconds and most of the
+client's memory.  The replies are plain: object references and a few
+scalars per property.  Here the request is sent on the oslo.vmware
+session's own HTTPS connection (same cookie, same certificate checks) and
+the reply is parsed with ElementTree into plain dicts and lists.
+"""
+
+import io
+import xml.etree.ElementTree as ET
+from xml.sax import saxutils
+
+from oslo_vmware import exceptions as vexc
+
+SOAP_ENV = 'http://schemas.xmlsoap.org/soap/envelope/'
+VIM = 'urn:vim25'
+XSI = 'http://www.w3.org/2001/XMLSchema-instance'
+_XSI_TYPE = '{%s}type' % XSI
+
+_ENVELOPE = (
+    '<?xml version="1.0" encoding="UTF-8"?>'
+    '<soapenv:Envelope xmlns:soapenv="%s" xmlns="%s">'
+    '<soapenv:Body>%%s</soapenv:Body></soapenv:Envelope>' % (SOAP_ENV, VIM))
+
+
+def _local(tag):
+    return tag.rsplit('}', 1)[-1]
+
+
+def _moref(type_, value):
+    return '<_this type="%s">%s</_this>' % (
+        saxutils.escape(type_), saxutils.escape(value))
+
+
+def to_python(element):
+    """A reply element as plain Python.
+
+    A managed object reference becomes ``(type, value)``; an ``ArrayOf...``
+    value a list; a data object a dict (a child that repeats becomes a
+    list, use ``as_list`` where a field may hold one or many); anything
+    else its text.
+    """
+    children = list(element)
+    if element.get('type') is not None and not children:
+        return (element.get('type'), element.text or '')
+    if element.get(_XSI_TYPE, '').split(':')[-1].startswith('ArrayOf'):
+        return [to_python(child) for child in children]
+    if not children:
+        return element.text or ''
+    result = {}
+    for child in children:
+        name = _local(child.tag)
+        value = to_python(child)
+        if name not in result:
+            result[name] = value
+        elif isinstance(result[name], _Repeated):
+            result[name].append(value)
+        else:
+            result[name] = _Repeated([result[name], value])
+    return result
+
+
+class _Repeated(list):
+    """A list made of a data object's repeated child elements."""
+
+
+def as_list(value):
+    """``value`` as a list, whether one element or many came back."""
+    if value is None or value == '':
+        return []
+    return list(value) if isinstance(value, list) else [value]
+
+
+class BulkReader(object):
+    """Sends PropertyCollector calls whose replies may be large."""
+
+    def __init__(self, session):
+        self._session = session
+
+    def _post(self, body, on_object_set=None):
+        """POST a request; returns the reply's body element.
+
+        With ``on_object_set``, each ``objectSet`` element is handed to it
+        as soon as it is parsed and then dropped, so a large reply is never
+        held as a whole tree.
+        """
+        vim = self._session.vim
+        transport = vim.client.options.transport
+        resp = transport.session.post(
+            vim.soap_url, data=(_ENVELOPE % body).encode('utf-8'),
+            headers={'Content-Type': 'text/xml; charset=utf-8',
+                     'SOAPAction': '"urn:vim25/7.0"'},
+            verify=transport.verify, timeout=transport._connection_timeout)
+        self.bytes_received = len(resp.content)
+        body_el = None
+        object_set = '{%s}objectSet' % VIM
+        for _event, element in ET.iterparse(io.BytesIO(resp.content),
+                                            events=('end',)):
+            if element.tag == object_set and on_object_set is not None:
+                on_object_set(element)
+                element.clear()
+            elif element.tag == '{%s}Body' % SOAP_ENV:
+                body_el = element
+        fault = body_el.find('{%s}Fault' % SOAP_ENV)
+        if fault is not None:
+            raise self._fault(fault)
+        if resp.status_code != 200:
+            raise vexc.VimConnectionException(
+                'vCenter answered HTTP %s' % resp.status_code)
+        return body_el[0]
+
+    @staticmethod
+    def _fault(fault):
+        message = fault.findtext('faultstring') or 'vCenter fault'
+        detail = fault.find('detail')
+        names = []
+        if detail is not None and len(detail):
+            name = detail[0].get(_XSI_TYPE, '').split(':')[-1]
+            names = [name or _local(detail[0].tag)[:-len('Fault')]]
+        if 'NotAuthenticated' in names:
+            return vexc.NotAuthenticatedException(message)
+        return vexc.VimFaultException(names, message)
+
+    def wait_for_updates(self, collector, version, on_update,
+                         max_wait_seconds=0, max_object_updates=None):
+        """WaitForUpdatesEx on ``collector`` since ``version``.
+
+        Calls ``on_update(kind, (type, value), [(op, path, value), ...])``
+        for every object update and returns ``(new_version, truncated)``;
+        new_version is None when nothing changed.
+        """
+        options = '<maxWaitSeconds>%d</maxWaitSeconds>' % max_wait_seconds
+        if max_object_updates:
+            options += ('<maxObjectUpdates>%d</maxObjectUpdates>'
+                        % max_object_updates)
+
+        def object_update(ou):
+            obj = ou.find('{%s}obj' % VIM)
+            changes = []
+            for change in ou.findall('{%s}changeSet' % VIM):
+                val = change.find('{%s}val' % VIM)
+                changes.append((change.findtext('{%s}op' % VIM),
+                                change.findtext('{%s}name' % VIM),
+                                None if val is None else to_python(val)))
+            on_update(ou.findtext('{%s}kind' % VIM),
+                      (obj.get('type'), obj.text), changes)
+
+        reply = self._post(
+            '<WaitForUpdatesEx>%s<version>%s</version>'
+            '<options>%s</options></WaitForUpdatesEx>'
+            % (_moref('PropertyCollector', collector),
+               saxutils.escape(version or ''), options), object_update)
+        update_set = reply.find('{%s}returnval' % VIM)
+        if update_set is None:
+            return None, False
+        truncated = update_set.findtext('{%s}truncated' % VIM) == 'true'
+        return update_set.findtext('{%s}version' % VIM), truncated

@@ -1,0 +1,269 @@
+"""The inventory cache: clusters, hosts and datastores, kept fresh.
+
+One PropertyCollector filter over a ContainerView of the whole inventory
+asks for exactly what pools and placement need.  The first
+``WaitForUpdatesEx`` (version "") returns everything; every later refresh
+is one round trip returning only what changed since the last version, so
+its cost follows the changes, not the size of the vCenter.  A lost
+session, a restarted vCenter or a vanished collector rebuilds the cache.
+"""
+
+import threading
+
+from oslo_log import log as logging
+from oslo_vmware import exceptions as vexc
+from oslo_vmware import vim_util
+
+from cinder_vmware_ext.core import model
+from cinder_vmware_ext.vsphere import bulk_soap
+
+LOG = logging.getLogger(__name__)
+
+# Only what eligibility, capacity and placement look at.
+PROPERTIES = {
+    'Datacenter': ['name'],
+    'Folder': ['parent'],
+    'ClusterComputeResource': ['name', 'parent', 'host', 'resourcePool'],
+    'HostSystem': ['name', 'parent', 'runtime.connectionState',
+                   'runtime.inMaintenanceMode'],
+    'Datastore': ['summary', 'host', 'parent'],
+}
+
+# Faults after which the collector or its filter must be built anew.
+_REBUILD_FAULTS = ('ManagedObjectNotFound', 'InvalidCollectorVersion',
+                   'NotAuthenticated', 'InvalidArgument')
+
+
+def _set_path(props, path, value):
+    head, _, rest = path.partition('.')
+    if not rest:
+        props[head] = value
+        return
+    child = props.get(head)
+    if not isinstance(child, dict):
+        child = props[head] = {}
+    _set_path(child, rest, value)
+
+
+def _remove_path(props, path):
+    head, _, rest = path.partition('.')
+    if not rest:
+        props.pop(head, None)
+    elif isinstance(props.get(head), dict):
+        _remove_path(props[head], rest)
+
+
+def _bool(value, default=False):
+    if value in (None, ''):
+        return default
+    return value is True or value == 'true'
+
+
+def _ref_value(ref):
+    return ref[1] if isinstance(ref, tuple) else ref
+
+
+class InventoryCache(object):
+    """A cached, incrementally updated view of a vCenter's storage inventory."""
+
+    def __init__(self, session):
+        self._session = session
+        self._reader = bulk_soap.BulkReader(session)
+        self._lock = threading.Lock()
+        self._collector = None
+        self._version = None
+        self._objects = {}       # moref value -> (type, props)
+        self._converted = {}     # moref value -> model object
+        self._dirty = set()
+        self._snapshot = None
+        self.round_trips = 0
+        self.rebuilds = 0
+
+    # -- public -------------------------------------------------------------
+
+    def refresh(self):
+        """Bring the cache up to date and return a model.Inventory."""
+        with self._lock:
+            try:
+                self._pull()
+            except (vexc.VimFaultException, vexc.VimConnectionException,
+                    vexc.NotAuthenticatedException) as err:
+                if not self._needs_rebuild(err):
+                    raise
+                LOG.info('Rebuilding the vCenter inventory cache after: %s',
+                         err)
+                self._reset()
+                self._pull()
+            return self._inventory()
+
+    def close(self):
+        with self._lock:
+            if self._collector is not None:
+                try:
+                    self._session.invoke_api(self._session.vim,
+                                             'DestroyPropertyCollector',
+                                             self._collector)
+                except Exception:  # noqa: best effort, the session may be gone
+                    LOG.debug('Could not destroy the inventory collector.')
+            self._reset()
+
+    # -- collection ---------------------------------------------------------
+
+    @staticmethod
+    def _needs_rebuild(err):
+        if isinstance(err, (vexc.NotAuthenticatedException,
+                            vexc.VimConnectionException)):
+            return True
+        names = getattr(err, 'fault_list', None) or []
+        return any(n in _REBUILD_FAULTS for n in names)
+
+    def _reset(self):
+        self._collector = None
+        self._version = None
+        self._objects.clear()
+        self._converted.clear()
+        self._dirty.clear()
+        self._snapshot = None
+        self.rebuilds += 1
+
+    def _start(self):
+        vim = self._session.vim
+        content = vim.service_content
+        collector = self._session.invoke_api(
+            vim, 'CreatePropertyCollector', content.propertyCollector)
+        view = self._session.invoke_api(
+            vim, 'CreateContainerView', content.viewManager,
+            container=content.rootFolder, type=sorted(PROPERTIES),
+            recursive=True)
+        factory = vim.client.factory
+        traversal = factory.create('ns0:TraversalSpec')
+        traversal.name = 'view'
+        traversal.type = 'ContainerView'
+        traversal.path = 'view'
+        traversal.skip = False
+        obj_spec = factory.create('ns0:ObjectSpec')
+        obj_spec.obj = view
+        obj_spec.skip = True
+        obj_spec.selectSet = [traversal]
+        prop_specs = []
+        for type_, paths in sorted(PROPERTIES.items()):
+            spec = factory.create('ns0:PropertySpec')
+            spec.type = type_
+            spec.pathSet = paths
+            spec.all = False
+            prop_specs.append(spec)
+        filter_spec = factory.create('ns0:PropertyFilterSpec')
+        filter_spec.objectSet = [obj_spec]
+        filter_spec.propSet = prop_specs
+        self._session.invoke_api(vim, 'CreateFilter', collector,
+                                 spec=filter_spec, partialUpdates=False)
+        self._collector = vim_util.get_moref_value(collector)
+        self._version = ''
+
+    def _pull(self):
+        if self._collector is None:
+            self._start()
+        while True:
+            self.round_trips += 1
+            version, truncated = self._reader.wait_for_updates(
+                self._collector, self._version, self._apply)
+            if version is None:
+                return
+            self._version = version
+            if not truncated:
+                return
+
+    def _apply(self, kind, obj, changes):
+        type_, ref = obj
+        if kind == 'leave':
+            self._objects.pop(ref, None)
+            self._converted.pop(ref, None)
+        else:
+            props = self._objects.setdefault(ref, (type_, {}))[1]
+            for op, path, value in changes:
+                if op in ('remove', 'indirectRemove'):
+                    _remove_path(props, path)
+                else:
+                    _set_path(props, path, value)
+            self._dirty.add(ref)
+        self._snapshot = None
+
+    # -- conversion to the pure model --------------------------------------
+
+    def _datacenter_of(self, ref, depth=0):
+        entry = self._objects.get(ref)
+        if entry is None or depth > 64:
+            return ''
+        type_, props = entry
+        if type_ == 'Datacenter':
+            return props.get('name', '')
+        return self._datacenter_of(_ref_value(props.get('parent')), depth + 1)
+
+    def _convert(self, ref, type_, props):
+        if type_ == 'Datastore':
+            summary = props.get('summary') or {}
+            mounts = tuple(
+                model.HostMount(
+                    host=_ref_value(m.get('key')),
+                    mounted=_bool(m.get('mountInfo', {}).get('mounted'), True),
+                    accessible=_bool(m.get('mountInfo', {}).get('accessible'),
+                                     True),
+                    access_mode=m.get('mountInfo', {}).get('accessMode',
+                                                           'readWrite'))
+                for m in bulk_soap.as_list(props.get('host')))
+            return model.Datastore(
+                ref=ref, name=summary.get('name', ''),
+                type=summary.get('type', ''),
+                capacity=int(summary.get('capacity') or 0),
+                free_space=int(summary.get('freeSpace') or 0),
+                uncommitted=int(summary.get('uncommitted') or 0),
+                accessible=_bool(summary.get('accessible')),
+                maintenance_mode=summary.get('maintenanceMode') or 'normal',
+                mounts=mounts,
+                datacenter=self._datacenter_of(
+                    _ref_value(props.get('parent'))))
+        if type_ == 'HostSystem':
+            parent = props.get('parent')
+            runtime = props.get('runtime') or {}
+            cluster = (parent[1] if isinstance(parent, tuple) and
+                       parent[0] == 'ClusterComputeResource' else None)
+            return model.Host(
+                ref=ref, name=props.get('name', ''), cluster=cluster,
+                connection_state=runtime.get('connectionState') or 'connected',
+                in_maintenance=_bool(runtime.get('inMaintenanceMode')))
+        if type_ == 'ClusterComputeResource':
+            return model.Cluster(
+                ref=ref, name=props.get('name', ''),
+                datacenter=self._datacenter_of(
+                    _ref_value(props.get('parent'))),
+                hosts=tuple(_ref_value(h) for h in
+                            bulk_soap.as_list(props.get('host'))),
+                resource_pool=_ref_value(props.get('resourcePool')))
+        return None
+
+    def _inventory(self):
+        if self._snapshot is not None:
+            return self._snapshot
+        folders_changed = any(self._objects.get(ref, ('',))[0] in (
+            'Folder', 'Datacenter') for ref in self._dirty)
+        if folders_changed:
+            # A rename or move of a folder or datacenter changes the
+            # datacenter of everything below it.
+            self._dirty.update(self._objects)
+        for ref in self._dirty:
+            entry = self._objects.get(ref)
+            if entry is not None:
+                converted = self._convert(ref, *entry)
+                if converted is not None:
+                    self._converted[ref] = converted
+        self._dirty.clear()
+        inv = model.Inventory()
+        for ref, obj in self._converted.items():
+            if isinstance(obj, model.Datastore):
+                inv.datastores[ref] = obj
+            elif isinstance(obj, model.Host):
+                inv.hosts[ref] = obj
+            elif isinstance(obj, model.Cluster):
+                inv.clusters[ref] = obj
+        self._snapshot = inv
+        return inv

@@ -1,0 +1,422 @@
+package simulator
+
+// The disk side of VirtualMachine device changes (ReconfigVM_Task,
+// CreateVM_Task, Destroy_Task), on the real disk files of vmdk_file.go.
+// patches/*-virtual_machine-disks*.patch redirects govmomi's VirtualDisk
+// cases of configureDevice/removeDevice here; govmomi's own code created
+// empty files, charged thin disks as thick and charged again on every edit.
+//
+// Destroy_Task deletes (and refunds) the disks whose descriptor lives in
+// the VM's folder or that were created with the VM (fileOperation=create);
+// other attached disks (e.g. a volume attached from elsewhere) are left.
+
+import (
+	"fmt"
+	"log"
+	"os"
+	"path"
+	"sync"
+
+	"github.com/vmware/govmomi/object"
+	"github.com/vmware/govmomi/vim25/types"
+)
+
+var vmDiskState = struct {
+	sync.Mutex
+	// editOld holds the device an edit replaces, between removeDevice and
+	// configureDevice (govmomi edits as remove + add), by "vm/key".
+	editOld map[string]*types.VirtualDisk
+	// created records disks created by a VM's device changes, by VM.
+	created map[string]map[string]bool
+}{editOld: map[string]*types.VirtualDisk{}, created: map[string]map[string]bool{}}
+
+func diskEditKey(vm *VirtualMachine, key int32) string {
+	return fmt.Sprintf("%s/%d", vm.Self.Value, key)
+}
+
+func mkdirAll(dir string) {
+	_ = os.MkdirAll(dir, 0o700)
+}
+
+// vmDatacenterRef is the VM's datacenter, or nil when the VM is already
+// detached from the inventory (lookups then search every datacenter).
+func vmDatacenterRef(vm *VirtualMachine) (ref *types.ManagedObjectReference) {
+	defer func() {
+		if recover() != nil {
+			ref = nil
+		}
+	}()
+	if vm.Parent == nil || Map.Get(*vm.Parent) == nil {
+		return nil
+	}
+	if dc := Map.getEntityDatacenter(vm); dc != nil {
+		return &dc.Self
+	}
+	return nil
+}
+
+// vmDatastoreFor checks the disk's datastore is mounted on the VM's host,
+// records it in vm.datastore and returns it.
+func vmDatastoreFor(vm *VirtualMachine, dc *types.ManagedObjectReference, dsPath string) (*Datastore, types.BaseMethodFault) {
+	ds, _, fault := resolveDsPath(dc, dsPath)
+	if fault != nil {
+		return nil, fault
+	}
+	if vm.Runtime.Host != nil {
+		if host, ok := Map.Get(*vm.Runtime.Host).(*HostSystem); ok && FindReference(host.Datastore, ds.Self) == nil {
+			return nil, &types.InvalidDatastore{Name: ds.Name, Datastore: &ds.Self}
+		}
+		vm.useDatastore(ds.Name)
+	}
+	return ds, nil
+}
+
+// descriptorAdapterForController maps the disk's controller to the
+// ddb.adapterType ESXi writes.
+func descriptorAdapterForController(devices object.VirtualDeviceList, key int32) string {
+	switch devices.FindByKey(key).(type) {
+	case *types.VirtualIDEController:
+		return "ide"
+	case *types.VirtualBusLogicController:
+		return "buslogic"
+	}
+	return "lsilogic"
+}
+
+// configureDiskDevice handles a VirtualDisk added or edited by a device
+// change: creates, attaches or extends its files.
+func (vm *VirtualMachine) configureDiskDevice(devices object.VirtualDeviceList, spec *types.VirtualDeviceConfigSpec, disk *types.VirtualDisk, dcObj *Datacenter) types.BaseMethodFault {
+	var dc *types.ManagedObjectReference
+	if dcObj != nil {
+		dc = &dcObj.Self
+	}
+	if disk.UnitNumber == nil {
+		if c, ok := devices.FindByKey(disk.ControllerKey).(types.BaseVirtualController); ok {
+			devices.AssignController(disk, c)
+		}
+	}
+	fb, ok := disk.Backing.(types.BaseVirtualDeviceFileBackingInfo)
+	if !ok {
+		return vm.countDisk(spec, 1)
+	}
+	info := fb.GetVirtualDeviceFileBackingInfo()
+	if spec.Operation == types.VirtualDeviceConfigSpecOperationEdit {
+		return vm.editDisk(dc, disk, info)
+	}
+	var p object.DatastorePath
+	p.FromString(info.FileName)
+	if p.Path == "" {
+		name, fault := vm.genVmdkPath(p)
+		if fault != nil {
+			return fault
+		}
+		info.FileName = name
+	}
+	ds, fault := vmDatastoreFor(vm, dc, info.FileName)
+	if fault != nil {
+		return fault
+	}
+	info.Datastore = &ds.Self
+	flat, _ := disk.Backing.(*types.VirtualDiskFlatVer2BackingInfo)
+	switch spec.FileOperation {
+	case types.VirtualDeviceConfigSpecFileOperationCreate, types.VirtualDeviceConfigSpecFileOperationReplace:
+		fault = vm.createDiskFiles(dc, devices, spec, disk, flat)
+	default:
+		fault = attachDiskFiles(dc, disk, flat)
+	}
+	if fault != nil {
+		return fault
+	}
+	setDiskDefaults(disk, flat, nil)
+	return vm.countDisk(spec, 1)
+}
+
+func (vm *VirtualMachine) countDisk(spec *types.VirtualDeviceConfigSpec, delta int32) types.BaseMethodFault {
+	if spec.Operation == types.VirtualDeviceConfigSpecOperationEdit {
+		return nil
+	}
+	Map.Update(vm, []types.PropertyChange{
+		{Name: "summary.config.numVirtualDisks", Val: vm.Summary.Config.NumVirtualDisks + delta},
+	})
+	return nil
+}
+
+// createDiskFiles creates a new base disk for fileOperation create (or
+// replace, which deletes an existing disk first) and charges it.
+func (vm *VirtualMachine) createDiskFiles(dc *types.ManagedObjectReference, devices object.VirtualDeviceList, spec *types.VirtualDeviceConfigSpec, disk *types.VirtualDisk, flat *types.VirtualDiskFlatVer2BackingInfo) types.BaseMethodFault {
+	info := disk.Backing.(types.BaseVirtualDeviceFileBackingInfo).GetVirtualDeviceFileBackingInfo()
+	_, local, fault := resolveDsPath(dc, info.FileName)
+	if fault != nil {
+		return fault
+	}
+	if spec.FileOperation == types.VirtualDeviceConfigSpecFileOperationReplace && fileExists(local) {
+		if fault = deleteDisk(info.FileName, dc); fault != nil {
+			return fault
+		}
+	}
+	mkdirAll(path.Dir(local)) // vSphere creates the VM's folder on a new disk's datastore
+	thin, uuid := false, ""
+	if flat != nil {
+		thin = isTrue(flat.ThinProvisioned)
+		uuid = flat.Uuid
+		flat.Parent = nil
+	}
+	capacity := getDiskSize(disk)
+	if capacity <= 0 {
+		return &types.InvalidDeviceSpec{InvalidVmConfig: types.InvalidVmConfig{Property: "virtualDeviceSpec.device.capacityInKB"}}
+	}
+	d, fault := createBaseDiskDesc(info.FileName, dc, capacity, thin, descriptorAdapterForController(devices, disk.ControllerKey), uuid)
+	if fault != nil {
+		return fault
+	}
+	setDiskCapacity(disk, d.Capacity())
+	if flat != nil {
+		flat.Uuid = diskUUIDToRFC(d.UUID())
+		flat.ThinProvisioned = types.NewBool(thin)
+	}
+	vmDiskState.Lock()
+	if vmDiskState.created[vm.Self.Value] == nil {
+		vmDiskState.created[vm.Self.Value] = map[string]bool{}
+	}
+	vmDiskState.created[vm.Self.Value][info.FileName] = true
+	vmDiskState.Unlock()
+	return nil
+}
+
+// attachDiskFiles attaches an existing disk: it must exist, and capacity,
+// provisioning, uuid and parent chain come from its descriptors.
+func attachDiskFiles(dc *types.ManagedObjectReference, disk *types.VirtualDisk, flat *types.VirtualDiskFlatVer2BackingInfo) types.BaseMethodFault {
+	info := disk.Backing.(types.BaseVirtualDeviceFileBackingInfo).GetVirtualDeviceFileBackingInfo()
+	chain, fault := openChain(dc, info.FileName)
+	if fault != nil {
+		return fault
+	}
+	top := chain[0]
+	if top.d == nil {
+		return &types.FileNotFound{FileFault: types.FileFault{File: info.FileName}}
+	}
+	setDiskCapacity(disk, top.d.Capacity())
+	if flat == nil {
+		return nil
+	}
+	base := chain[len(chain)-1]
+	flat.ThinProvisioned = types.NewBool(base.d != nil && base.d.Thin())
+	flat.Uuid = diskUUIDToRFC(top.d.UUID())
+	if flat.Parent == nil && len(chain) > 1 {
+		flat.Parent = backingChain(chain[1:], flat)
+	}
+	if top.d.IsDelta() && flat.DeltaDiskFormat == "" {
+		flat.DeltaDiskFormat = string(types.VirtualDiskDeltaDiskFormatRedoLogFormat)
+	}
+	return nil
+}
+
+// backingChain builds the Parent backings for the given (parent-first
+// ordered from child's parent to the base) disks.
+func backingChain(chain []*diskFile, like *types.VirtualDiskFlatVer2BackingInfo) *types.VirtualDiskFlatVer2BackingInfo {
+	if len(chain) == 0 {
+		return nil
+	}
+	df := chain[0]
+	b := &types.VirtualDiskFlatVer2BackingInfo{
+		VirtualDeviceFileBackingInfo: types.VirtualDeviceFileBackingInfo{FileName: df.dsPath, Datastore: &df.ds.Self},
+		DiskMode:                     like.DiskMode,
+		ThinProvisioned:              types.NewBool(df.d != nil && df.d.Thin()),
+	}
+	if df.d != nil {
+		b.Uuid = diskUUIDToRFC(df.d.UUID())
+		if df.d.IsDelta() {
+			b.DeltaDiskFormat = string(types.VirtualDiskDeltaDiskFormatRedoLogFormat)
+		}
+	}
+	b.Parent = backingChain(chain[1:], like)
+	return b
+}
+
+func setDiskCapacity(disk *types.VirtualDisk, capacity int64) {
+	disk.CapacityInBytes = capacity
+	disk.CapacityInKB = capacity / 1024
+}
+
+// setDiskDefaults fills what vSphere reports for unset properties; old is
+// the device an edit replaces (its values are kept where the edit has none).
+func setDiskDefaults(disk *types.VirtualDisk, flat *types.VirtualDiskFlatVer2BackingInfo, old *types.VirtualDisk) {
+	if disk.StorageIOAllocation == nil && old != nil {
+		disk.StorageIOAllocation = old.StorageIOAllocation
+	}
+	if disk.StorageIOAllocation == nil {
+		disk.StorageIOAllocation = &types.StorageIOAllocationInfo{}
+	}
+	io := disk.StorageIOAllocation
+	if io.Limit == nil {
+		io.Limit = types.NewInt64(-1)
+	}
+	if io.Reservation == nil {
+		io.Reservation = types.NewInt32(0)
+	}
+	if io.Shares == nil {
+		io.Shares = &types.SharesInfo{Level: types.SharesLevelNormal}
+	}
+	switch io.Shares.Level {
+	case types.SharesLevelLow:
+		io.Shares.Shares = 500
+	case types.SharesLevelNormal, "":
+		io.Shares.Level, io.Shares.Shares = types.SharesLevelNormal, 1000
+	case types.SharesLevelHigh:
+		io.Shares.Shares = 2000
+	}
+	if flat != nil {
+		for _, prop := range []**bool{&flat.EagerlyScrub, &flat.ThinProvisioned, &flat.WriteThrough, &flat.Split, &flat.DigestEnabled} {
+			if *prop == nil {
+				*prop = types.NewBool(false)
+			}
+		}
+	}
+}
+
+// editDisk applies an edit: a larger capacity extends the file (online
+// extend) and charges; a smaller one is refused; other settings
+// (storageIOAllocation, ...) are taken from the new device.
+func (vm *VirtualMachine) editDisk(dc *types.ManagedObjectReference, disk *types.VirtualDisk, info *types.VirtualDeviceFileBackingInfo) types.BaseMethodFault {
+	key := diskEditKey(vm, disk.Key)
+	vmDiskState.Lock()
+	old := vmDiskState.editOld[key]
+	delete(vmDiskState.editOld, key)
+	vmDiskState.Unlock()
+	flat, _ := disk.Backing.(*types.VirtualDiskFlatVer2BackingInfo)
+	if old == nil {
+		setDiskDefaults(disk, flat, nil)
+		return nil
+	}
+	oldCap := getDiskSize(old)
+	newCap := oldCap
+	switch {
+	case disk.CapacityInBytes != 0 && disk.CapacityInBytes != old.CapacityInBytes:
+		newCap = disk.CapacityInBytes
+	case disk.CapacityInKB != 0 && disk.CapacityInKB*1024 != oldCap:
+		newCap = disk.CapacityInKB * 1024
+	}
+	if newCap < oldCap {
+		return &types.InvalidDeviceSpec{InvalidVmConfig: types.InvalidVmConfig{Property: "virtualDeviceSpec.device.capacityInKB"}}
+	}
+	if newCap > oldCap && info.FileName != "" {
+		if fault := extendDisk(info.FileName, dc, newCap); fault != nil {
+			return fault
+		}
+	}
+	setDiskCapacity(disk, newCap)
+	if ob, ok := old.Backing.(*types.VirtualDiskFlatVer2BackingInfo); ok && flat != nil {
+		if flat.Uuid == "" {
+			flat.Uuid = ob.Uuid
+		}
+		if flat.Parent == nil {
+			flat.Parent = ob.Parent
+		}
+		if flat.Datastore == nil {
+			flat.Datastore = ob.Datastore
+		}
+	}
+	setDiskDefaults(disk, flat, old)
+	return nil
+}
+
+// removeDiskDevice handles a VirtualDisk leaving the VM: with
+// fileOperation=destroy its files (and its parents in the same folder that
+// no other VM uses) are deleted and refunded; without, files are left.
+func (vm *VirtualMachine) removeDiskDevice(spec *types.VirtualDeviceConfigSpec, stored types.BaseVirtualDevice) {
+	disk, ok := stored.(*types.VirtualDisk) // the VM's own copy has the backing
+	if !ok {
+		if disk, ok = spec.Device.(*types.VirtualDisk); !ok {
+			return
+		}
+	}
+	if spec.Operation == types.VirtualDeviceConfigSpecOperationEdit {
+		vmDiskState.Lock()
+		vmDiskState.editOld[diskEditKey(vm, disk.Key)] = disk
+		vmDiskState.Unlock()
+		return
+	}
+	_ = vm.countDisk(spec, -1)
+	fb, ok := disk.Backing.(types.BaseVirtualDeviceFileBackingInfo)
+	if !ok || spec.FileOperation != types.VirtualDeviceConfigSpecFileOperationDestroy {
+		return
+	}
+	vm.destroyDiskFiles(vmDatacenterRef(vm), fb.GetVirtualDeviceFileBackingInfo().FileName)
+}
+
+func (vm *VirtualMachine) destroyDiskFiles(dc *types.ManagedObjectReference, name string) {
+	chain, fault := openChain(dc, name)
+	if fault != nil {
+		log.Printf("%s: destroy disk %s: %#v", vm.Self, name, fault)
+		return
+	}
+	top, _ := parseDatastorePath(name)
+	for i, df := range chain {
+		if i > 0 {
+			p, _ := parseDatastorePath(df.dsPath)
+			if p == nil || top == nil || p.Datastore != top.Datastore || path.Dir(p.Path) != path.Dir(top.Path) || diskUsedByOtherVM(vm, df.dsPath) {
+				break
+			}
+		}
+		if fault := deleteDisk(df.dsPath, dc); fault != nil {
+			log.Printf("%s: destroy disk %s: %#v", vm.Self, df.dsPath, fault)
+		}
+	}
+	vmDiskState.Lock()
+	delete(vmDiskState.created[vm.Self.Value], name)
+	vmDiskState.Unlock()
+}
+
+// diskUsedByOtherVM reports whether another VM's disk chain uses dsPath
+// (a linked clone's parent must survive the clone's destruction).
+func diskUsedByOtherVM(vm *VirtualMachine, dsPath string) bool {
+	for _, e := range Map.All("VirtualMachine") {
+		other, ok := e.(*VirtualMachine)
+		if !ok || other.Self == vm.Self || other.Config == nil {
+			continue
+		}
+		for _, d := range object.VirtualDeviceList(other.Config.Hardware.Device).SelectByType((*types.VirtualDisk)(nil)) {
+			b, _ := d.(*types.VirtualDisk).Backing.(*types.VirtualDiskFlatVer2BackingInfo)
+			for ; b != nil; b = b.Parent {
+				if b.FileName == dsPath {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// markDisksForDestroy sets fileOperation=destroy on the removal specs of
+// the disks Destroy_Task deletes: those in the VM's folder and those
+// created with the VM.
+func (vm *VirtualMachine) markDisksForDestroy(specs []types.BaseVirtualDeviceConfigSpec) {
+	vmDir := ""
+	if p, fault := parseDatastorePath(vm.Config.Files.VmPathName); fault == nil {
+		vmDir = joinDsPath(p.Datastore, path.Dir(p.Path))
+		if path.Ext(p.Path) != ".vmx" {
+			vmDir = joinDsPath(p.Datastore, p.Path)
+		}
+	}
+	vmDiskState.Lock()
+	created := vmDiskState.created[vm.Self.Value]
+	delete(vmDiskState.created, vm.Self.Value)
+	vmDiskState.Unlock()
+	for _, s := range specs {
+		spec := s.GetVirtualDeviceConfigSpec()
+		disk, ok := spec.Device.(*types.VirtualDisk)
+		if !ok {
+			continue
+		}
+		fb, ok := disk.Backing.(types.BaseVirtualDeviceFileBackingInfo)
+		if !ok {
+			continue
+		}
+		name := fb.GetVirtualDeviceFileBackingInfo().FileName
+		// govmomi's ConfigSpec(remove) marks every disk destroy: decide here.
+		spec.FileOperation = ""
+		if created[name] || (vmDir != "" && dsPathDir(name) == vmDir) {
+			spec.FileOperation = types.VirtualDeviceConfigSpecFileOperationDestroy
+		}
+	}
+}

@@ -458,3 +458,75 @@ def test_reconfig_thin_add_and_destroy_vm(env):
     assert not os.path.exists(env.local('ds-a', 'vm-2/vm-2.vmdk'))
     assert env.figures('ds-a') == (fa2, ua2 - 5 * GiB)
     assert os.path.exists(env.local('ds-a', 'volumes/vol.vmdk'))
+
+
+def test_create_vm_with_new_disk_like_cinder(env):
+    """CreateVM_Task as cinder's backing creation sends it: the disk spec
+    comes before its new controller, the disk has no file name."""
+    cf = env.vim.client.factory
+    host = env.find('HostSystem', 'esx-01')
+    pool = env.prop(env.prop(host, 'parent'), 'resourcePool')
+    folder = env.prop(env.dc, 'vmFolder')
+    fa, ua = env.figures('ds-a')
+
+    ctrl = cf.create('ns0:VirtualLsiLogicController')
+    ctrl.key = -100
+    ctrl.busNumber = 0
+    ctrl.sharedBus = 'noSharing'
+    ctrl_spec = cf.create('ns0:VirtualDeviceConfigSpec')
+    ctrl_spec.operation = 'add'
+    ctrl_spec.device = ctrl
+    disk = _new_disk(env, -100, 0, '', 2 * GiB, False)
+    disk.key = -101
+    disk_spec = _disk_spec(env, 'add', disk, 'create')
+    files = cf.create('ns0:VirtualMachineFileInfo')
+    files.vmPathName = '[ds-a]'
+    spec = cf.create('ns0:VirtualMachineConfigSpec')
+    spec.name = 'volume-1'
+    spec.guestId = 'otherGuest'
+    spec.numCPUs = 1
+    spec.memoryMB = 128
+    spec.version = 'vmx-08'
+    spec.files = files
+    spec.deviceChange = [disk_spec, ctrl_spec]
+    info = env.task('CreateVM_Task', folder, config=spec, pool=pool,
+                    host=host)
+    vm = info.result
+
+    (d,) = _vm_disks(env, vm)
+    assert d.backing.fileName == '[ds-a] volume-1/volume-1.vmdk'
+    assert d.capacityInBytes == 2 * GiB
+    assert d.backing.thinProvisioned is False
+    controllers = [c for c in env.prop(vm, 'config.hardware.device')
+                   .VirtualDevice if c.key == d.controllerKey]
+    assert controllers[0].__class__.__name__ == 'VirtualLsiLogicController'
+    local = env.local('ds-a', 'volume-1/volume-1.vmdk')
+    assert vmdk.read_descriptor(local).capacity == 2 * GiB
+    assert env.figures('ds-a') == (fa - 2 * GiB, ua)
+    names = {f.name for f in env.prop(vm, 'layoutEx').file}
+    assert '[ds-a] volume-1/volume-1.vmdk' in names
+    assert '[ds-a] volume-1/volume-1-flat.vmdk' in names
+
+    env.task('Destroy_Task', vm)
+    assert not os.path.exists(env.local('ds-a', 'volume-1'))
+    assert env.figures('ds-a') == (fa, ua)
+
+
+def test_failed_reconfig_rolls_back_disk_files(env):
+    vm = env.find('VirtualMachine', 'vm-1')
+    ctrl = _vm_disks(env, vm)[0].controllerKey
+    before_disks = len(_vm_disks(env, vm))
+    fb = env.figures('ds b ü')
+    ok = _new_disk(env, ctrl, 5, '[ds b ü] rollback/ok.vmdk', GiB, False)
+    too_big = _new_disk(env, ctrl, 6, '[ds b ü] rollback/big.vmdk', 40 * GiB,
+                        False)
+    too_big.key = -102
+    with pytest.raises(vexc.VimException) as e:
+        _reconfig(env, vm, _disk_spec(env, 'add', ok, 'create'),
+                  _disk_spec(env, 'add', too_big, 'create'))
+    assert 'NoDiskSpace' in fault_name(e.value)
+    assert not os.path.exists(env.local('ds b ü', 'rollback/ok.vmdk'))
+    assert not os.path.exists(env.local('ds b ü', 'rollback/ok-flat.vmdk'))
+    assert env.figures('ds b ü') == fb
+    assert len(_vm_disks(env, vm)) == before_disks
+    assert env.prop(vm, 'summary.config.numVirtualDisks') == before_disks

@@ -46,7 +46,7 @@ func (c *ClusterComputeResource) checkHostsRemovable() types.BaseMethodFault {
 			continue
 		}
 		if host.Runtime.ConnectionState == types.HostSystemConnectionStateConnected && !host.Runtime.InMaintenanceMode {
-			return &types.InvalidState{}
+			return invalidState("host " + host.Name + " is connected and not in maintenance mode")
 		}
 	}
 	return nil

@@ -290,13 +290,13 @@ func (ds *Datastore) rename(name string) types.BaseMethodFault {
 func (ds *Datastore) DatastoreEnterMaintenanceMode(ctx *Context, req *types.DatastoreEnterMaintenanceMode) soap.HasFault {
 	body := &methods.DatastoreEnterMaintenanceModeBody{}
 	if ds.Summary.MaintenanceMode == string(types.DatastoreSummaryMaintenanceModeStateInMaintenance) {
-		body.Fault_ = Fault("", &types.InvalidState{})
+		body.Fault_ = Fault("", invalidState("the datastore is already in maintenance mode"))
 		return body
 	}
 	for _, ref := range ds.Vm {
 		vm, ok := Map.Get(ref).(*VirtualMachine)
 		if ok && vm.Runtime.PowerState == types.VirtualMachinePowerStatePoweredOn {
-			body.Fault_ = Fault("", &types.InvalidState{})
+			body.Fault_ = Fault("", invalidState("powered-on VM "+vm.Name+" uses the datastore"))
 			return body
 		}
 	}
@@ -310,7 +310,7 @@ func (ds *Datastore) DatastoreEnterMaintenanceMode(ctx *Context, req *types.Data
 func (ds *Datastore) DatastoreExitMaintenanceModeTask(ctx *Context, req *types.DatastoreExitMaintenanceMode_Task) soap.HasFault {
 	task := CreateTask(ds, "datastoreExitMaintenanceMode", func(*Task) (types.AnyType, types.BaseMethodFault) {
 		if ds.Summary.MaintenanceMode == string(types.DatastoreSummaryMaintenanceModeStateNormal) {
-			return nil, &types.InvalidState{}
+			return nil, invalidState("the datastore is not in maintenance mode")
 		}
 		Map.Update(ds, []types.PropertyChange{{Name: "summary.maintenanceMode",
 			Val: string(types.DatastoreSummaryMaintenanceModeStateNormal)}})
@@ -319,4 +319,12 @@ func (ds *Datastore) DatastoreExitMaintenanceModeTask(ctx *Context, req *types.D
 	return &methods.DatastoreExitMaintenanceMode_TaskBody{
 		Res: &types.DatastoreExitMaintenanceMode_TaskResponse{Returnval: task.Run()},
 	}
+}
+
+// invalidState is an InvalidState fault that says why. (An empty fault
+// inside a task's info.error reaches suds clients as untyped text.)
+func invalidState(why string) *types.InvalidState {
+	f := &types.InvalidState{}
+	f.FaultMessage = []types.LocalizableMessage{{Key: "com.vmware.vcsim.invalidState", Message: why}}
+	return f
 }

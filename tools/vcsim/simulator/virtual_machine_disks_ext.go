@@ -15,6 +15,7 @@ import (
 	"log"
 	"os"
 	"path"
+	"strings"
 	"sync"
 
 	"github.com/vmware/govmomi/object"
@@ -28,7 +29,9 @@ var vmDiskState = struct {
 	editOld map[string]*types.VirtualDisk
 	// created records disks created by a VM's device changes, by VM.
 	created map[string]map[string]bool
-}{editOld: map[string]*types.VirtualDisk{}, created: map[string]map[string]bool{}}
+	// journal is the running configureDevices call's undo log, by VM.
+	journal map[string]*diskJournal
+}{editOld: map[string]*types.VirtualDisk{}, created: map[string]map[string]bool{}, journal: map[string]*diskJournal{}}
 
 func diskEditKey(vm *VirtualMachine, key int32) string {
 	return fmt.Sprintf("%s/%d", vm.Self.Value, key)
@@ -174,6 +177,9 @@ func (vm *VirtualMachine) createDiskFiles(dc *types.ManagedObjectReference, devi
 		flat.Uuid = diskUUIDToRFC(d.UUID())
 		flat.ThinProvisioned = types.NewBool(thin)
 	}
+	if j := vm.diskJournal(); j != nil {
+		j.created = append(j.created, info.FileName)
+	}
 	vmDiskState.Lock()
 	if vmDiskState.created[vm.Self.Value] == nil {
 		vmDiskState.created[vm.Self.Value] = map[string]bool{}
@@ -303,6 +309,11 @@ func (vm *VirtualMachine) editDisk(dc *types.ManagedObjectReference, disk *types
 		if fault := extendDisk(info.FileName, dc, newCap); fault != nil {
 			return fault
 		}
+		if j := vm.diskJournal(); j != nil {
+			if _, seen := j.extended[info.FileName]; !seen {
+				j.extended[info.FileName] = oldCap
+			}
+		}
 	}
 	setDiskCapacity(disk, newCap)
 	if ob, ok := old.Backing.(*types.VirtualDiskFlatVer2BackingInfo); ok && flat != nil {
@@ -418,5 +429,58 @@ func (vm *VirtualMachine) markDisksForDestroy(specs []types.BaseVirtualDeviceCon
 		if created[name] || (vmDir != "" && dsPathDir(name) == vmDir) {
 			spec.FileOperation = types.VirtualDeviceConfigSpecFileOperationDestroy
 		}
+	}
+}
+
+// diskJournal records the disk files one configureDevices call created or
+// grew, so a failed reconfiguration can be undone as vSphere does.
+type diskJournal struct {
+	dc       *types.ManagedObjectReference
+	created  []string
+	extended map[string]int64 // dsPath -> capacity before
+}
+
+func (vm *VirtualMachine) diskJournal() *diskJournal {
+	vmDiskState.Lock()
+	defer vmDiskState.Unlock()
+	return vmDiskState.journal[vm.Self.Value]
+}
+
+// configureDevices wraps govmomi's (renamed configureDevicesUpstream by
+// the virtual_machine disks patch): on failure the disks it created are
+// deleted, the ones it extended shrunk back, and numVirtualDisks restored.
+func (vm *VirtualMachine) configureDevices(spec *types.VirtualMachineConfigSpec) types.BaseMethodFault {
+	j := &diskJournal{dc: vmDatacenterRef(vm), extended: map[string]int64{}}
+	vmDiskState.Lock()
+	outer := vmDiskState.journal[vm.Self.Value]
+	vmDiskState.journal[vm.Self.Value] = j
+	vmDiskState.Unlock()
+	numDisks := vm.Summary.Config.NumVirtualDisks
+
+	fault := vm.configureDevicesUpstream(spec)
+
+	vmDiskState.Lock()
+	vmDiskState.journal[vm.Self.Value] = outer
+	if fault != nil {
+		for k := range vmDiskState.editOld {
+			if strings.HasPrefix(k, vm.Self.Value+"/") {
+				delete(vmDiskState.editOld, k)
+			}
+		}
+	}
+	vmDiskState.Unlock()
+	if fault != nil {
+		j.undo()
+		Map.Update(vm, []types.PropertyChange{{Name: "summary.config.numVirtualDisks", Val: numDisks}})
+	}
+	return fault
+}
+
+func (j *diskJournal) undo() {
+	for i := len(j.created) - 1; i >= 0; i-- {
+		_ = deleteDisk(j.created[i], j.dc)
+	}
+	for name, capacity := range j.extended {
+		_ = shrinkDisk(name, j.dc, capacity)
 	}
 }

@@ -956,3 +956,28 @@ func vdmDiskFileNames(dsPath string) []string {
 	p, _ := parseDatastorePath(dsPath)
 	return []string{joinDsPath(p.Datastore, path.Join(path.Dir(p.Path), df.d.DataFile())), dsPath}
 }
+
+// shrinkDisk undoes an extendDisk (rollback of a failed reconfiguration):
+// back to capacityBytes, refunding the difference. Not an API operation.
+func shrinkDisk(dsPath string, dc *types.ManagedObjectReference, capacityBytes int64) types.BaseMethodFault {
+	df, fault := openDisk(dc, dsPath)
+	if fault != nil {
+		return fault
+	}
+	if df.d == nil || df.d.IsDelta() || capacityBytes >= df.d.Capacity() {
+		return nil
+	}
+	shrink := df.d.Capacity() - capacityBytes
+	d := cloneDescriptor(df.d)
+	d.Extents = d.Extents[:1]
+	d.Extents[0].Sectors = capacityBytes / vmdkSectorSize
+	setGeometry(d, d.Extents[0].Sectors)
+	if err := os.Truncate(df.data, capacityBytes); err != nil {
+		return &types.CannotAccessFile{FileFault: types.FileFault{File: dsPath}}
+	}
+	if err := writeDescriptor(df.desc, d); err != nil {
+		return &types.CannotAccessFile{FileFault: types.FileFault{File: dsPath}}
+	}
+	refundDatastore(df.ds, shrink, df.d.Thin())
+	return nil
+}

@@ -21,34 +21,46 @@ GiB = units.Gi
 PROJECT = 'demo-project'
 OFFSET = 3 * units.Mi  # where tests write their data patterns
 
-# gold-ds is mounted on both cluster hosts, so upstream's datastore selector
-# (most hosts first, then least used) places new backings there; legacy-ds
-# is seen by esx-01 only; local-10 only by the standalone host esx-10.
+# The driver reports one pool per cluster (vmware_pool_mode = cluster) and
+# places a backing inside its volume's pool.  The topology makes every
+# placement unambiguous, whatever the placement policy: pool "gold" has one
+# datastore (gold-ds, on both its hosts); in pool "silver" each host sees a
+# datastore of its own, so the host of an instance decides; legacy-ds, with
+# a VM to manage disks from, is in no pool.
 TOPOLOGY = {"datacenters": [{
     "name": "DC1",
-    "clusters": [{"name": "gold", "hosts": [{"name": "esx-01"},
-                                            {"name": "esx-02"}]}],
-    "standalone_hosts": [{"name": "esx-10"}],
+    "clusters": [
+        {"name": "gold", "hosts": [{"name": "esx-01"}, {"name": "esx-02"}]},
+        {"name": "silver", "hosts": [{"name": "esx-11"}, {"name": "esx-12"}]},
+    ],
+    "standalone_hosts": [{"name": "esx-20"}],
     "datastores": [
         {"name": "gold-ds", "type": "VMFS", "capacity_gb": 100,
          "free_gb": 80, "mounts": [{"host": "esx-01"}, {"host": "esx-02"}]},
+        {"name": "silver-11", "type": "VMFS", "capacity_gb": 30,
+         "free_gb": 25, "mounts": [{"host": "esx-11"}]},
+        {"name": "silver-12", "type": "NFS", "capacity_gb": 40,
+         "free_gb": 35, "mounts": [{"host": "esx-12"}]},
         {"name": "legacy-ds", "type": "NFS", "capacity_gb": 50,
-         "free_gb": 40, "mounts": [{"host": "esx-01"}]},
-        {"name": "local-10", "type": "VMFS", "capacity_gb": 30,
-         "free_gb": 25, "mounts": [{"host": "esx-10"}]},
+         "free_gb": 40, "mounts": [{"host": "esx-20"}]},
     ],
     "vms": [
-        {"name": "legacy-db", "host": "esx-01", "power_state": "poweredOff",
+        {"name": "legacy-db", "host": "esx-20", "power_state": "poweredOff",
          "disks": [
              {"datastore": "legacy-ds", "path": "legacy-db/legacy-db.vmdk",
               "capacity_gb": 1, "thin": True},
              {"datastore": "legacy-ds", "path": "legacy-db/data.vmdk",
               "capacity_gb": 1.5, "thin": False}]},
-        {"name": "nova-vm", "host": "esx-10", "power_state": "poweredOn",
-         "disks": [{"datastore": "local-10", "path": "nova-vm/nova-vm.vmdk",
+        {"name": "nova-11", "host": "esx-11", "power_state": "poweredOn",
+         "disks": [{"datastore": "silver-11", "path": "nova-11/nova-11.vmdk",
+                    "capacity_gb": 1, "thin": True}]},
+        {"name": "nova-12", "host": "esx-12", "power_state": "poweredOn",
+         "disks": [{"datastore": "silver-12", "path": "nova-12/nova-12.vmdk",
                     "capacity_gb": 1, "thin": True}]},
     ],
 }]}
+GOLD = 'functional@vmware#gold'
+SILVER = 'functional@vmware#silver'
 
 
 # --- fixtures ----------------------------------------------------------------
@@ -143,9 +155,13 @@ def read(inv, local_desc, length=64 * units.Ki):
     return df.read_data(local_desc, inv.sim.datastore_root, OFFSET, length)
 
 
+def new_volume(ctx, size=1, host=GOLD, **specs):
+    return df.new_volume(ctx, size=size, type_id=df.volume_type(ctx, **specs),
+                         project_id=PROJECT, host=host)
+
+
 def create_volume(driver, ctx, size=1, **specs):
-    vol = df.new_volume(ctx, size=size, type_id=df.volume_type(ctx, **specs),
-                        project_id=PROJECT)
+    vol = new_volume(ctx, size=size, **specs)
     driver.create_volume(vol)
     return vol
 
@@ -227,25 +243,32 @@ def _check_extension_registration(inv, make_driver):
     assert [inv.name_of(c) for c in driver._clusters] == ['gold']
 
 
+def floor_gb(size_bytes):
+    return size_bytes * 100 // GiB / 100
+
+
+@pytest.mark.parametrize('cluster,datastores', [
+    ('gold', ['gold-ds']), ('silver', ['silver-11', 'silver-12'])])
 @pytest.mark.parametrize('max_objects', [100, 1])
-def test_get_volume_stats(backends, inv, max_objects):
-    # max_objects 1: the datastores come one per page (RetrievePropertiesEx,
-    # then ContinueRetrievePropertiesEx with the token).
-    driver = backends(vmware_max_objects_retrieval=max_objects)
+def test_get_volume_stats(backends, inv, cluster, datastores, max_objects):
+    # max_objects 1: upstream's retrievals come one object per page
+    # (RetrievePropertiesEx, then ContinueRetrievePropertiesEx).
+    driver = backends(vmware_cluster_name=[cluster],
+                      vmware_max_objects_retrieval=max_objects)
     stats = driver.get_volume_stats(refresh=True)
 
-    # Datastores mounted on a host of cluster "gold": gold-ds and legacy-ds;
-    # local-10 (standalone host only) does not count.
-    seen = [inv.summary(n) for n in ('gold-ds', 'legacy-ds')]
-    assert stats['total_capacity_gb'] == round(
-        sum(s.capacity for s in seen) / GiB) == 100 + 50
-    assert stats['free_capacity_gb'] == round(
-        sum(s.freeSpace for s in seen) / GiB)
-    assert stats['free_capacity_gb'] <= 80 + 40
     assert stats['volume_backend_name'] == 'vmware-functional'
     assert stats['vendor_name'] == 'VMware'
-    assert stats['driver_version'] == driver.VERSION == '1.0.0'
+    assert stats['driver_version'] == driver.VERSION
     assert stats['storage_protocol'] == 'vmdk'
+    # One pool: the cluster, with the datastores its hosts mount.
+    (pool,) = stats['pools']
+    seen = [inv.summary(n) for n in datastores]
+    assert pool['pool_name'] == cluster
+    assert pool['total_capacity_gb'] == floor_gb(
+        sum(s.capacity for s in seen)) == {'gold': 100, 'silver': 70}[cluster]
+    assert pool['free_capacity_gb'] == floor_gb(sum(s.freeSpace for s in seen))
+    assert pool['datastore_count'] == len(datastores)
 
 
 # --- volumes -------------------------------------------------------------------
@@ -433,8 +456,7 @@ def _snapshotted_source(driver, ctx, inv):
 def test_create_volume_from_snapshot_full_clone(cow_driver, ctx, inv):
     driver = cow_driver
     src, snap, base, delta, a, b = _snapshotted_source(driver, ctx, inv)
-    vol = df.new_volume(ctx, type_id=df.volume_type(ctx, clone_type='full'),
-                        project_id=PROJECT)
+    vol = new_volume(ctx, clone_type='full')
 
     driver.create_volume_from_snapshot(vol, snap)
 
@@ -451,9 +473,7 @@ def test_create_volume_from_snapshot_linked_clone(cow_driver, ctx, inv):
     driver = cow_driver
     src, snap, base, delta, a, b = _snapshotted_source(driver, ctx, inv)
     src_base_ds_path = inv.disk(backing_of(inv, src)).backing.parent.fileName
-    vol = df.new_volume(ctx, type_id=df.volume_type(ctx,
-                                                    clone_type='linked'),
-                        project_id=PROJECT)
+    vol = new_volume(ctx, clone_type='linked')
 
     driver.create_volume_from_snapshot(vol, snap)
 
@@ -477,8 +497,7 @@ def test_create_volume_from_template_snapshot(template_driver, ctx, inv):
     df.write_data(base, OFFSET, data)
     snap = snapshot_volume(driver, ctx, src)
     vms_before = set(inv.vm_names())
-    vol = df.new_volume(ctx, size=2, type_id=df.volume_type(ctx),
-                        project_id=PROJECT)
+    vol = new_volume(ctx, size=2)
 
     driver.create_volume_from_snapshot(vol, snap)
 
@@ -501,9 +520,7 @@ def test_create_cloned_volume(driver, ctx, inv, clone_type):
     df.write_data(base, OFFSET, data)
     with open(df.data_file(base), 'rb') as f:
         base_bytes = f.read(OFFSET + len(data))
-    vol = df.new_volume(ctx, type_id=df.volume_type(ctx,
-                                                    clone_type=clone_type),
-                        project_id=PROJECT)
+    vol = new_volume(ctx, clone_type=clone_type)
 
     driver.create_cloned_volume(vol, src)
 
@@ -562,7 +579,7 @@ def test_initialize_connection_without_instance(driver, ctx, inv):
 
 
 def test_initialize_connection_creates_missing_backing(driver, ctx, inv):
-    vol = df.new_volume(ctx, type_id=df.volume_type(ctx), project_id=PROJECT)
+    vol = new_volume(ctx)
     assert inv.vm(vol.name) is None
 
     info = driver.initialize_connection(vol, dict(CONNECTOR))
@@ -571,39 +588,46 @@ def test_initialize_connection_creates_missing_backing(driver, ctx, inv):
     assert_connection_info(inv, info, vol, 'gold-ds')
 
 
-def test_initialize_connection_with_instance_relocates(driver, ctx, inv):
-    # The instance runs on esx-10, which cannot see gold-ds: the backing
-    # moves to a datastore esx-10 sees (local-10), bytes and all.
-    vol = create_volume(driver, ctx, vmdk_type='thick')
-    _, old_local = disk_path(inv, backing_of(inv, vol))
+@pytest.fixture
+def silver_driver(backends):
+    return backends(vmware_cluster_name=['silver'])
+
+
+def test_initialize_connection_with_instance(silver_driver, ctx, inv):
+    driver = silver_driver
+    vol = new_volume(ctx, host=SILVER, vmdk_type='thick')
+    free_11 = free_bytes(inv, 'silver-11')
+    free_12 = free_bytes(inv, 'silver-12')
+
+    # No backing yet: it is created where the instance's host (esx-11)
+    # can reach it, silver-11.
+    info = driver.initialize_connection(
+        vol, dict(CONNECTOR, instance=inv.vm('nova-11').value))
+
+    vm = assert_backing(inv, vol, datastore='silver-11', hosts=('esx-11',))
+    assert_connection_info(inv, info, vol, 'silver-11')
+    assert free_11 - free_bytes(inv, 'silver-11') == GiB
+    _, old_local = disk_path(inv, vm)
     data = df.pattern('relocate')
     df.write_data(old_local, OFFSET, data)
-    gold_free = free_bytes(inv, 'gold-ds')
-    local_free = free_bytes(inv, 'local-10')
-    instance = inv.vm('nova-vm')
-    connector = dict(CONNECTOR, instance=instance.value)
 
-    info = driver.initialize_connection(vol, connector)
+    # Attached again by an instance on esx-12, which cannot see silver-11:
+    # the backing moves to silver-12, bytes and all.
+    info = driver.initialize_connection(
+        vol, dict(CONNECTOR, instance=inv.vm('nova-12').value))
 
-    vm = assert_backing(inv, vol, datastore='local-10', hosts=('esx-10',))
+    vm = assert_backing(inv, vol, datastore='silver-12', hosts=('esx-12',))
+    assert_connection_info(inv, info, vol, 'silver-12')
     _, local = disk_path(inv, vm)
     assert read(inv, local) == data
     assert_files_gone(old_local)
-    assert free_bytes(inv, 'gold-ds') - gold_free == GiB
-    assert local_free - free_bytes(inv, 'local-10') == GiB
-    assert_connection_info(inv, info, vol, 'local-10')
+    assert free_bytes(inv, 'silver-11') == free_11
+    assert free_12 - free_bytes(inv, 'silver-12') == GiB
 
-
-def test_initialize_connection_with_instance_creates_backing(driver, ctx,
-                                                              inv):
-    vol = df.new_volume(ctx, type_id=df.volume_type(ctx), project_id=PROJECT)
-    instance = inv.vm('nova-vm')
-
-    info = driver.initialize_connection(
-        vol, dict(CONNECTOR, instance=instance.value))
-
-    assert_backing(inv, vol, datastore='local-10', hosts=('esx-10',))
-    assert_connection_info(inv, info, vol, 'local-10')
+    # Attached by the same instance again: nothing moves.
+    driver.initialize_connection(
+        vol, dict(CONNECTOR, instance=inv.vm('nova-12').value))
+    assert disk_path(inv, backing_of(inv, vol))[1] == local
 
 
 # --- manage / unmanage ------------------------------------------------------------
@@ -623,8 +647,7 @@ def test_manage_existing(driver, ctx, inv):
 
     size = driver.manage_existing_get_size(None, LEGACY_REF)
     assert size == math.ceil(1.5) == 2
-    vol = df.new_volume(ctx, size=size, type_id=df.volume_type(ctx),
-                        project_id=PROJECT)
+    vol = new_volume(ctx, size=size)
     driver.manage_existing(vol, LEGACY_REF)
 
     vm = backing_of(inv, vol)
@@ -647,7 +670,7 @@ def test_manage_existing(driver, ctx, inv):
 
 def test_manage_existing_rejects_unknown_reference(driver, ctx):
     from cinder import exception
-    vol = df.new_volume(ctx, type_id=df.volume_type(ctx), project_id=PROJECT)
+    vol = new_volume(ctx)
     with pytest.raises(exception.ManageExistingInvalidReference):
         driver.manage_existing(vol, {
             'source-name': '[legacy-ds] legacy-db/nope.vmdk@DC1/vm/legacy-db'})

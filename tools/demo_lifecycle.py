@@ -65,12 +65,17 @@ def main():
                 type(drv).__name__, drv.VERSION, drv._vc_version, cluster))
 
         stats = drv.get_volume_stats(refresh=True)
-        say('stats', 'backend %s: total %s GB, free %s GB, protocol %s' % (
-            stats['volume_backend_name'], stats['total_capacity_gb'],
-            stats['free_capacity_gb'], stats['storage_protocol']))
+        for pool in stats.get('pools') or [stats]:
+            say('stats', 'backend %s, pool %s: total %s GB, free %s GB '
+                '(protocol %s)' % (
+                    stats['volume_backend_name'],
+                    pool.get('pool_name', '-'), pool['total_capacity_gb'],
+                    pool['free_capacity_gb'], stats['storage_protocol']))
 
+        # Cinder's scheduler names the pool in the volume's host.
+        host = 'demo@vmware-demo#%s' % cluster
         vol = df.new_volume(ctx, size=1, type_id=df.volume_type(ctx),
-                            project_id='demo-project')
+                            project_id='demo-project', host=host)
         drv.create_volume(vol)
         vm = inv.vm(vol.name)
         say('create', '%s: backing VM %s on %s, disk %s' % (
@@ -83,7 +88,7 @@ def main():
             snap.name, inv.snapshot_names(vm), describe_disk(inv, vm)))
 
         clone = df.new_volume(ctx, size=1, type_id=vol.volume_type_id,
-                              project_id='demo-project')
+                              project_id='demo-project', host=host)
         drv.create_volume_from_snapshot(clone, snap)
         clone_vm = inv.vm(clone.name)
         say('clone', '%s from %s (full clone): disk %s' % (

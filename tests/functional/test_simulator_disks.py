@@ -311,6 +311,10 @@ def test_file_manager_folder_delete_refunds(env):
     with pytest.raises(vexc.VimException):
         env.task('DeleteDatastoreFile_Task', env.fm,
                  name='[ds-a] ../outside', datacenter=env.dc)
+    with pytest.raises(vexc.VimException):
+        env.task('DeleteDatastoreFile_Task', env.fm, name='[ds-a]',
+                 datacenter=env.dc)
+    assert os.path.isdir(env.local('ds-a', 'vm-1'))
 
 
 # -- ReconfigVM_Task ---------------------------------------------------------
@@ -443,6 +447,21 @@ def test_reconfig_thin_add_and_destroy_vm(env):
                     4 * GiB, True)
     _reconfig(env, vm, _disk_spec(env, 'add', new, 'create'))
     assert env.figures('ds-a') == (fa, ua + 4 * GiB)
+    # Thin extents count what they occupy; uncommitted is what may grow.
+    vmdk.write(env.local('ds-a', 'vm-2/thin.vmdk'), 0, b'x' * 65536)
+    env.session.invoke_api(env.vim, 'RefreshStorageInfo', vm)
+    layout = env.prop(vm, 'layoutEx').file
+    disk_files = [f for f in layout if f.type in ('diskDescriptor',
+                                                  'diskExtent')]
+    assert {f.name for f in disk_files} == {
+        '[ds-a] vm-2/%s' % n for n in ('vm-2.vmdk', 'vm-2-flat.vmdk',
+                                       'thin.vmdk', 'thin-flat.vmdk')}
+    thin_flat = [f for f in disk_files if f.name.endswith('thin-flat.vmdk')]
+    assert thin_flat[0].size == vmdk.allocated_bytes(
+        env.local('ds-a', 'vm-2/thin.vmdk'))
+    assert 65536 <= thin_flat[0].size < MiB
+    (usage,) = env.prop(vm, 'storage').perDatastoreUsage
+    assert usage.uncommitted == 5 * GiB - sum(f.size for f in disk_files)
     # An outside disk attached to the VM survives its destruction.
     env.mkdir('ds-a', 'volumes')
     env.create('ds-a', 'volumes/vol.vmdk', GiB, 'preallocated')
@@ -506,6 +525,12 @@ def test_create_vm_with_new_disk_like_cinder(env):
     names = {f.name for f in env.prop(vm, 'layoutEx').file}
     assert '[ds-a] volume-1/volume-1.vmdk' in names
     assert '[ds-a] volume-1/volume-1-flat.vmdk' in names
+    sizes = {f.name: f.size for f in env.prop(vm, 'layoutEx').file}
+    assert sizes['[ds-a] volume-1/volume-1-flat.vmdk'] == 2 * GiB  # thick
+    (usage,) = env.prop(vm, 'storage').perDatastoreUsage
+    assert usage.datastore.value == env.ds['ds-a'].value
+    assert usage.committed == sum(sizes.values())
+    assert (getattr(usage, 'uncommitted', 0) or 0) == 0
 
     env.task('Destroy_Task', vm)
     assert not os.path.exists(env.local('ds-a', 'volume-1'))

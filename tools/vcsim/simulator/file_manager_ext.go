@@ -53,6 +53,9 @@ func (f *FileManager) deleteDatastoreFile(req *types.DeleteDatastoreFile_Task) t
 	if fault != nil {
 		return fault
 	}
+	if isDatastoreRoot(ds, local) {
+		return &types.CannotDeleteFile{FileFault: types.FileFault{File: req.Name}}
+	}
 	st, err := os.Lstat(local)
 	if err != nil {
 		return fileNotFound(req.Name)
@@ -87,6 +90,9 @@ func (f *FileManager) moveDatastoreFile(req *types.MoveDatastoreFile_Task) types
 	dstDs, dst, fault := resolveDsPath(dstDc, req.DestinationName)
 	if fault != nil {
 		return fault
+	}
+	if isDatastoreRoot(srcDs, src) || isDatastoreRoot(dstDs, dst) {
+		return &types.CannotAccessFile{FileFault: types.FileFault{File: req.SourceName}}
 	}
 	st, err := os.Lstat(src)
 	if err != nil {
@@ -240,4 +246,9 @@ func (f *FileManager) MakeDirectory(req *types.MakeDirectory) soap.HasFault {
 	}
 	body.Res = new(types.MakeDirectoryResponse)
 	return body
+}
+
+// isDatastoreRoot: "[ds]" itself may not be deleted or moved away.
+func isDatastoreRoot(ds *Datastore, local string) bool {
+	return filepath.Clean(local) == filepath.Clean(ds.Info.GetDatastoreInfo().Url)
 }

@@ -17,8 +17,12 @@ import (
 	"path"
 	"strings"
 	"sync"
+	"syscall"
+	"time"
 
 	"github.com/vmware/govmomi/object"
+	"github.com/vmware/govmomi/vim25/methods"
+	"github.com/vmware/govmomi/vim25/soap"
 	"github.com/vmware/govmomi/vim25/types"
 )
 
@@ -402,13 +406,7 @@ func diskUsedByOtherVM(vm *VirtualMachine, dsPath string) bool {
 // the disks Destroy_Task deletes: those in the VM's folder and those
 // created with the VM.
 func (vm *VirtualMachine) markDisksForDestroy(specs []types.BaseVirtualDeviceConfigSpec) {
-	vmDir := ""
-	if p, fault := parseDatastorePath(vm.Config.Files.VmPathName); fault == nil {
-		vmDir = joinDsPath(p.Datastore, path.Dir(p.Path))
-		if path.Ext(p.Path) != ".vmx" {
-			vmDir = joinDsPath(p.Datastore, p.Path)
-		}
-	}
+	vmDir := vmFolderDsPath(vm)
 	vmDiskState.Lock()
 	created := vmDiskState.created[vm.Self.Value]
 	delete(vmDiskState.created, vm.Self.Value)
@@ -483,4 +481,212 @@ func (j *diskJournal) undo() {
 	for name, capacity := range j.extended {
 		_ = shrinkDisk(name, j.dc, capacity)
 	}
+}
+
+// updateStorage replaces govmomi's (renamed updateStorageUpstream by the
+// virtual_machine disks patch), which summed per-datastore figures wrongly
+// (each file overwrote the last), counted thin extents at their full
+// apparent size and never dropped the files of removed disks. Here:
+// layoutEx keeps only current disk files, an extent's size is what it
+// occupies (allocated blocks for thin and delta extents, the capacity for
+// thick), and per datastore committed = all files, unshared = disk files,
+// uncommitted = what thin/delta disks may still grow.
+func (vm *VirtualMachine) updateStorage() types.BaseMethodFault {
+	if vm.LayoutEx == nil || vm.Config == nil {
+		return nil
+	}
+	dc := vmDatacenterRef(vm)
+	current := map[string]bool{}
+	type growth struct {
+		ds       string
+		capacity int64
+		files    []string
+	}
+	var growing []growth
+	for _, dev := range object.VirtualDeviceList(vm.Config.Hardware.Device).SelectByType((*types.VirtualDisk)(nil)) {
+		disk := dev.(*types.VirtualDisk)
+		b, ok := disk.Backing.(*types.VirtualDiskFlatVer2BackingInfo)
+		if !ok {
+			continue
+		}
+		g := growth{capacity: getDiskSize(disk)}
+		thin := false
+		for ; b != nil; b = b.Parent {
+			for _, name := range vdmNames(b.FileName) {
+				current[name] = true
+				g.files = append(g.files, name)
+			}
+			thin = thin || isTrue(b.ThinProvisioned) || b.Parent != nil
+		}
+		if p, fault := parseDatastorePath(g.files[0]); fault == nil && thin {
+			g.ds = p.Datastore
+			growing = append(growing, g)
+		}
+	}
+
+	files := vm.LayoutEx.File[:0]
+	size := map[string]int64{}
+	for _, f := range vm.LayoutEx.File {
+		isDisk := f.Type == string(types.VirtualMachineFileLayoutExFileTypeDiskDescriptor) ||
+			f.Type == string(types.VirtualMachineFileLayoutExFileTypeDiskExtent)
+		if isDisk && !current[f.Name] {
+			continue
+		}
+		if isDisk {
+			f.Size = diskFileCommitted(dc, f.Name, f.Size)
+			f.UniqueSize = f.Size
+		}
+		size[f.Name] = f.Size
+		files = append(files, f)
+	}
+	vm.LayoutEx.File = files
+
+	vmDir := vmFolderDsPath(vm)
+	usage := map[string]*types.VirtualMachineUsageOnDatastore{}
+	var order []string
+	use := func(name string) *types.VirtualMachineUsageOnDatastore {
+		if u, ok := usage[name]; ok {
+			return u
+		}
+		ds, fault := lookupDatastore(dc, name)
+		if fault != nil {
+			return nil
+		}
+		u := &types.VirtualMachineUsageOnDatastore{Datastore: ds.Self}
+		usage[name] = u
+		order = append(order, name)
+		return u
+	}
+	for _, f := range vm.LayoutEx.File {
+		p, fault := parseDatastorePath(f.Name)
+		if fault != nil {
+			continue
+		}
+		if u := use(p.Datastore); u != nil {
+			u.Committed += f.Size
+			// A disk file outside the VM's folder is a linked clone's
+			// parent (or a volume) and may be shared with other VMs.
+			if !current[f.Name] || dsPathDir(f.Name) == vmDir {
+				u.Unshared += f.Size
+			}
+		}
+	}
+	for _, g := range growing {
+		var used int64
+		for _, name := range g.files {
+			used += size[name]
+		}
+		if u := use(g.ds); u != nil && g.capacity > used {
+			u.Uncommitted += g.capacity - used
+		}
+	}
+
+	now := time.Now()
+	summary := &types.VirtualMachineStorageSummary{Timestamp: now}
+	var per []types.VirtualMachineUsageOnDatastore
+	for _, name := range order {
+		u := usage[name]
+		per = append(per, *u)
+		summary.Committed += u.Committed
+		summary.Uncommitted += u.Uncommitted
+		summary.Unshared += u.Unshared
+	}
+	vm.Storage = &types.VirtualMachineStorageInfo{PerDatastoreUsage: per, Timestamp: now}
+	vm.Summary.Storage = summary
+	vm.LayoutEx.Timestamp = now
+	Map.Update(vm, []types.PropertyChange{
+		{Name: "layoutEx", Val: vm.LayoutEx},
+		{Name: "storage", Val: vm.Storage},
+		{Name: "summary.storage", Val: vm.Summary.Storage},
+	})
+	return nil
+}
+
+// diskFileCommitted is the space a disk file occupies: allocated blocks
+// for a thin or delta extent, the apparent size otherwise.
+func diskFileCommitted(dc *types.ManagedObjectReference, dsPath string, fallback int64) int64 {
+	_, local, fault := resolveDsPath(dc, dsPath)
+	if fault != nil {
+		return fallback
+	}
+	st, err := os.Stat(local)
+	if err != nil {
+		return 0
+	}
+	size := st.Size()
+	sparse := strings.HasSuffix(local, "-delta.vmdk")
+	if strings.HasSuffix(local, "-flat.vmdk") {
+		if d, err := readDescriptor(strings.TrimSuffix(local, "-flat.vmdk") + ".vmdk"); err == nil && d.Thin() {
+			sparse = true
+		}
+	}
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok && sparse {
+		if alloc := sys.Blocks * 512; alloc < size {
+			return alloc
+		}
+	}
+	return size
+}
+
+// vmFolderDsPath is "[ds] folder" of the VM's .vmx ("" when unknown).
+func vmFolderDsPath(vm *VirtualMachine) string {
+	p, fault := parseDatastorePath(vm.Config.Files.VmPathName)
+	if fault != nil {
+		return ""
+	}
+	if path.Ext(p.Path) != ".vmx" {
+		return joinDsPath(p.Datastore, p.Path)
+	}
+	return joinDsPath(p.Datastore, path.Dir(p.Path))
+}
+
+// RefreshStorageInfo replaces govmomi's (renamed by the virtual_machine
+// disks patch), which stat'ed "[ds] path" strings (so dropped every file)
+// and re-added folder files without their folder ("[ds] name.vmx").
+func (vm *VirtualMachine) RefreshStorageInfo(ctx *Context, req *types.RefreshStorageInfo) soap.HasFault {
+	body := new(methods.RefreshStorageInfoBody)
+	if vm.Runtime.Host == nil || vm.LayoutEx == nil {
+		return body // VM not fully created
+	}
+	dc := vmDatacenterRef(vm)
+	kept := vm.LayoutEx.File[:0]
+	for _, f := range vm.LayoutEx.File {
+		if _, local, fault := resolveDsPath(dc, f.Name); fault == nil && fileExists(local) {
+			kept = append(kept, f)
+		}
+	}
+	vm.LayoutEx.File = kept
+	seen := map[string]bool{}
+	for _, dir := range []string{vmFolderDsPath(vm), vm.Config.Files.SnapshotDirectory,
+		vm.Config.Files.LogDirectory, vm.Config.Files.SuspendDirectory} {
+		if dir == "" || seen[dir] {
+			continue
+		}
+		seen[dir] = true
+		p, fault := parseDatastorePath(dir)
+		if fault != nil {
+			continue
+		}
+		_, local, fault := resolveDsPath(dc, dir)
+		if fault != nil {
+			continue
+		}
+		entries, err := os.ReadDir(local)
+		if err != nil {
+			continue
+		}
+		for _, e := range entries {
+			info, err := e.Info()
+			if err != nil || e.IsDir() || strings.HasSuffix(e.Name(), ".tmp-desc") {
+				continue
+			}
+			vm.addFileLayoutEx(object.DatastorePath{Datastore: p.Datastore, Path: path.Join(p.Path, e.Name())}, info.Size())
+		}
+	}
+	if fault := vm.updateDiskLayouts(); fault != nil {
+		body.Fault_ = Fault("", fault)
+		return body
+	}
+	body.Res = new(types.RefreshStorageInfoResponse)
+	return body
 }

@@ -4,7 +4,8 @@ Starts the vCenter simulator with a topology, sets the driver up the way
 cinder-volume would (a backend section, do_setup, check_for_setup_error),
 prints its capacity stats, then creates a volume, snapshots it, clones it,
 extends it and deletes everything, printing what changed in the simulated
-vCenter after each step.  Run by tools/demo.
+vCenter after each step.  Run it after tools/setup-env:
+.venv/bin/python tools/demo_lifecycle.py [--topology FILE]
 """
 
 import argparse

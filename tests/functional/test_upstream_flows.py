@@ -25,15 +25,15 @@ OFFSET = 3 * units.Mi  # where tests write their data patterns
 # places a backing inside its volume's pool.  The topology makes every
 # placement unambiguous, whatever the placement policy: pool "gold" has one
 # datastore (gold-ds, on both its hosts); in pool "silver" each host sees a
-# datastore of its own, so the host of an instance decides; legacy-ds, with
-# a VM to manage disks from, is in no pool.
+# datastore of its own, so the host of an instance decides; pool "bronze"
+# holds legacy-ds, with a VM whose disk is taken over.
 TOPOLOGY = {"datacenters": [{
     "name": "DC1",
     "clusters": [
         {"name": "gold", "hosts": [{"name": "esx-01"}, {"name": "esx-02"}]},
         {"name": "silver", "hosts": [{"name": "esx-11"}, {"name": "esx-12"}]},
+        {"name": "bronze", "hosts": [{"name": "esx-21"}]},
     ],
-    "standalone_hosts": [{"name": "esx-20"}],
     "datastores": [
         {"name": "gold-ds", "type": "VMFS", "capacity_gb": 100,
          "free_gb": 80, "mounts": [{"host": "esx-01"}, {"host": "esx-02"}]},
@@ -42,10 +42,10 @@ TOPOLOGY = {"datacenters": [{
         {"name": "silver-12", "type": "NFS", "capacity_gb": 40,
          "free_gb": 35, "mounts": [{"host": "esx-12"}]},
         {"name": "legacy-ds", "type": "NFS", "capacity_gb": 50,
-         "free_gb": 40, "mounts": [{"host": "esx-20"}]},
+         "free_gb": 40, "mounts": [{"host": "esx-21"}]},
     ],
     "vms": [
-        {"name": "legacy-db", "host": "esx-20", "power_state": "poweredOff",
+        {"name": "legacy-db", "host": "esx-21", "power_state": "poweredOff",
          "disks": [
              {"datastore": "legacy-ds", "path": "legacy-db/legacy-db.vmdk",
               "capacity_gb": 1, "thin": True},
@@ -61,6 +61,7 @@ TOPOLOGY = {"datacenters": [{
 }]}
 GOLD = 'functional@vmware#gold'
 SILVER = 'functional@vmware#silver'
+BRONZE = 'functional@vmware#bronze'
 
 
 SIM_GAP_EXTEND = pytest.mark.xfail(reason=(
@@ -652,41 +653,43 @@ LEGACY_DISK = '[legacy-ds] legacy-db/data.vmdk'
 LEGACY_REF = {'source-name': LEGACY_DISK + '@DC1/vm/legacy-db'}
 
 
-def test_manage_existing(driver, ctx, inv):
+def test_manage_existing(backends, ctx, inv):
+    # Upstream's reference format.  The subclass takes the disk over where
+    # it lies (its datastore is in the volume's pool): detached from the
+    # legacy VM and attached to a new backing VM, bytes untouched.
+    driver = backends(vmware_cluster_name=['bronze'])
     legacy = inv.vm('legacy-db')
-    old_local = inv.local_path(LEGACY_DISK)
-    old_data = df.data_file(old_local)
+    local = inv.local_path(LEGACY_DISK)
     data = df.pattern('legacy')
-    df.write_data(old_local, OFFSET, data)
+    df.write_data(local, OFFSET, data)
     legacy_free = free_bytes(inv, 'legacy-ds')
-    gold_free = free_bytes(inv, 'gold-ds')
 
     size = driver.manage_existing_get_size(None, LEGACY_REF)
     assert size == math.ceil(1.5) == 2
-    vol = new_volume(ctx, size=size)
+    vol = new_volume(ctx, size=size, host=BRONZE)
     driver.manage_existing(vol, LEGACY_REF)
 
     vm = backing_of(inv, vol)
     assert inv.inventory_path(vm) == volume_folder() + '/' + vol.name
+    assert inv.name_of(inv.prop(vm, 'runtime.host')) == 'esx-21'
+    assert inv.extra_config(vm)['cinder.volume.id'] == vol.id
+    assert inv.prop(vm, 'config.instanceUuid') == vol.id
     disk = inv.disk(vm)
-    assert disk.backing.fileName == '[gold-ds] %s/%s.vmdk' % (vol.name,
-                                                             vol.name)
+    assert disk.backing.fileName == LEGACY_DISK
     assert disk.capacityInKB == int(1.5 * units.Mi)
-    local = inv.local_path(disk.backing.fileName)
     assert read(inv, local) == data
-    assert not os.path.exists(old_local)
-    assert not os.path.exists(old_data)
-    # The legacy VM keeps only its other disk.
+    assert os.path.getsize(df.data_file(local)) == int(1.5 * GiB)
+    # The legacy VM keeps only its other disk; no space moved.
     assert [d.backing.fileName for d in inv.disks(legacy)] == \
         ['[legacy-ds] legacy-db/legacy-db.vmdk']
-    # A thick 1.5 GiB disk moved from legacy-ds to gold-ds.
-    assert free_bytes(inv, 'legacy-ds') - legacy_free == int(1.5 * GiB)
-    assert gold_free - free_bytes(inv, 'gold-ds') == int(1.5 * GiB)
+    assert free_bytes(inv, 'legacy-ds') == legacy_free
+    assert driver.volumeops.get_backing(vol.name, vol.id).value == vm.value
 
 
-def test_manage_existing_rejects_unknown_reference(driver, ctx):
+def test_manage_existing_rejects_unknown_reference(backends, ctx):
     from cinder import exception
-    vol = new_volume(ctx)
+    driver = backends(vmware_cluster_name=['bronze'])
+    vol = new_volume(ctx, host=BRONZE)
     with pytest.raises(exception.ManageExistingInvalidReference):
         driver.manage_existing(vol, {
             'source-name': '[legacy-ds] legacy-db/nope.vmdk@DC1/vm/legacy-db'})

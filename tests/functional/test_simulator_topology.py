@@ -304,9 +304,13 @@ def test_vm_power_host_and_disks(sim, inv, spec):
             else '%s/%s_%d.vmdk' % (spec['name'], spec['name'], i))
         ds_path = '[%s] %s' % (d['datastore'], path)
         capacity = round(d.get('capacity_gb', 1) * MiB) * 1024
-        assert dev.backing.fileName == ds_path
-        assert dev.backing.datastore.value == inv['ds'][d['datastore']]['_ref'].value
-        assert dev.backing.thinProvisioned is d.get('thin', False)
+        backing = dev.backing
+        while getattr(backing, 'parent', None) is not None:
+            backing = backing.parent  # snapshots: the VM runs on deltas
+        assert (backing is not dev.backing) == bool(spec.get('snapshots'))
+        assert backing.fileName == ds_path
+        assert backing.datastore.value == inv['ds'][d['datastore']]['_ref'].value
+        assert backing.thinProvisioned is d.get('thin', False)
         assert dev.capacityInKB == capacity // 1024
         assert dev.capacityInBytes == capacity
         assert dev.unitNumber == i and dev.controllerKey == 1000

@@ -42,14 +42,14 @@ def test_round_trip():
 
 def test_entry_fields():
     entry = {d['path']: d for d in document()['disks']}['legacy/disk.vmdk']
-    assert entry['key'] == 'uuid:u2'
+    assert entry['key'] == 'path:[ds] legacy/disk.vmdk@vm-1'
     assert entry['reference'] == {'source-id': 'u2'}
     assert entry['vm'] == {'name': 'legacy db', 'power_state': 'poweredOff',
                            'inventory_path': ''}
     assert entry['host'] == 'h@b#gold'
     assert entry['proposed']['name'] == 'legacy db-disk'
     assert entry['proposed']['volume_type'] == 'gold-type'
-    assert entry['proposed']['metadata'][fmt.SOURCE_KEY] == 'uuid:u2'
+    assert entry['proposed']['metadata'][fmt.SOURCE_KEY] == entry['key']
     assert entry['safe_to_manage'] is True
 
 
@@ -70,7 +70,7 @@ def test_rejects(mutate, words):
 def test_import_plan():
     doc = document()
     steps = {s.entry['path']: s for s in plan.import_steps(
-        doc, managed={'uuid:u2': 'vol-9'})}
+        doc, managed={'path:[ds] legacy/disk.vmdk@vm-1': 'vol-9'})}
     assert steps['orphans/data 1.vmdk'].action == plan.MANAGE
     assert steps['legacy/disk.vmdk'].action == plan.SKIP
     assert 'vol-9' in steps['legacy/disk.vmdk'].reason
@@ -80,7 +80,8 @@ def test_import_plan():
 
 
 def test_release_plan():
-    steps = plan.release_steps(document(), managed={'uuid:u2': 'vol-9'})
+    steps = plan.release_steps(
+        document(), managed={'path:[ds] legacy/disk.vmdk@vm-1': 'vol-9'})
     actions = {s.entry['path']: (s.action, s.volume_id) for s in steps}
     assert actions['legacy/disk.vmdk'] == (plan.UNMANAGE, 'vol-9')
     assert actions['orphans/data 1.vmdk'][0] == plan.SKIP

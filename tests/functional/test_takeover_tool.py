@@ -8,6 +8,7 @@ database) until the e2e Cinder stack is available.
 
 import io
 import json
+import threading
 
 import pytest
 
@@ -32,6 +33,9 @@ class DriverApi(object):
     """Cinder's manage/unmanage flow, run on the driver directly."""
 
     def __init__(self, drv, crash_after=None):
+        # One call at a time: the test's SQLite database takes one writer
+        # (Cinder's API would take them all).
+        self.lock = threading.RLock()
         self.drv = drv
         self.crash_after = crash_after
         self.calls = 0
@@ -47,6 +51,10 @@ class DriverApi(object):
                 v.status not in ('error_managing', 'deleted')}
 
     def manage(self, entry):
+        with self.lock:
+            return self._manage(entry)
+
+    def _manage(self, entry):
         from cinder import objects
         self.calls += 1
         if self.crash_after is not None and self.calls > self.crash_after:
@@ -76,6 +84,10 @@ class DriverApi(object):
                 None if vol.status == 'available' else vol.status)
 
     def unmanage(self, volume_id):
+        with self.lock:
+            self._unmanage(volume_id)
+
+    def _unmanage(self, volume_id):
         from cinder import objects
         vol = objects.Volume.get_by_id(fx.admin_context(), volume_id)
         self.drv.unmanage(vol)

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -82,15 +83,28 @@ class Simulator(object):
         return os.path.join(self.datastore_root, datastore, path)
 
     def admin(self, path, payload=None, method=None):
-        """Call the admin API (fault injection, inventory changes)."""
+        """Call the admin API (tools/vcsim/ADMIN.md).
+
+        A 4xx/5xx answer raises urllib.error.HTTPError whose message holds
+        the server's error and whose ``body`` is the decoded JSON answer.
+        """
         data = None if payload is None else json.dumps(payload).encode()
         req = urllib.request.Request(
             self.admin_url.rstrip('/') + '/' + path.lstrip('/'), data=data,
             method=method or ('POST' if data is not None else 'GET'),
             headers={'Content-Type': 'application/json'})
         ctx = ssl.create_default_context(cafile=self.ca_file)
-        with urllib.request.urlopen(req, context=ctx, timeout=30) as resp:
-            body = resp.read()
+        try:
+            with urllib.request.urlopen(req, context=ctx, timeout=30) as resp:
+                body = resp.read()
+        except urllib.error.HTTPError as e:
+            text = e.read().decode(errors='replace')
+            try:
+                e.body = json.loads(text)
+            except ValueError:
+                e.body = {'error': text}
+            e.msg = '%s: %s' % (e.msg, text.strip())
+            raise
         return json.loads(body) if body else None
 
     # Admin API helpers (tools/vcsim/ADMIN.md).

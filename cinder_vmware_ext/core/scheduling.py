@@ -9,9 +9,10 @@ enabled, see README.  Variables are the pool capabilities reported by
 # hold the whole volume: the pool's total free space can be scattered.
 FILTER_FUNCTION = 'volume.size <= capabilities.largest_datastore_free_gb'
 
-# Prefer pools where a larger share of the capacity is free; a pool that
-# cannot hold the volume on any one datastore scores 0.
+# Prefer pools with more free space, counted in copies of the requested
+# volume (saturating at 100: beyond that Cinder's CapacityWeigher, on by
+# default, still ranks by free space); a pool that cannot hold the volume
+# on any one datastore scores 0.
 GOODNESS_FUNCTION = (
     '(volume.size <= capabilities.largest_datastore_free_gb) * '
-    'min(100, 100 * capabilities.free_capacity_gb / '
-    'max(capabilities.total_capacity_gb, 1))')
+    'min(100, capabilities.free_capacity_gb / max(volume.size, 1))')

@@ -20,6 +20,7 @@ TOPOLOGY = {'datacenters': [{
         {'name': 'silver', 'hosts': [{'name': 'esx-03', 'maintenance': True},
                                      {'name': 'esx-04', 'connection_state': 'disconnected'}]},
         {'name': 'bronze', 'hosts': [{'name': 'esx-05'}]}],
+    'standalone_hosts': [{'name': 'esx-10', 'maintenance': True}],
     'datastores': [
         {'name': 'vmfs-01', 'capacity_gb': 100, 'free_gb': 40, 'uncommitted_gb': 7,
          'mounts': [{'host': 'esx-01'}, {'host': 'esx-02'}]},
@@ -28,6 +29,7 @@ TOPOLOGY = {'datacenters': [{
         {'name': 'silver-only', 'type': 'NFS41', 'mounts': [{'host': 'esx-03'}, {'host': 'esx-04'}]},
         {'name': 'vsan-01', 'type': 'vsan', 'mounts': [{'host': 'esx-05'}]},
         {'name': 'gone-01', 'accessible': False, 'mounts': [{'host': 'esx-05'}]},
+        {'name': 'lonely', 'mounts': [{'host': 'esx-10'}]},
     ],
     'vms': [{'name': 'busy', 'host': 'esx-01', 'power_state': 'poweredOn',
              'disks': [{'datastore': 'vmfs-01', 'capacity_gb': 1}]}],
@@ -302,3 +304,45 @@ def test_storage_io_control(session):
                  datastore=moref(session, 'Datastore', 'gone-01'),
                  spec=iorm_spec(session, enabled=True))
     assert 'InaccessibleDatastore' in fault_names(err.value)
+
+
+def test_host_maintenance_and_destroy(sim, session):
+    esx02 = moref(session, 'HostSystem', 'esx-02')
+    with pytest.raises(exceptions.VimException) as err:
+        run_task(session, 'Destroy_Task', esx02)
+    assert 'InvalidState' in fault_names(err.value)
+    run_task(session, 'EnterMaintenanceMode_Task', esx02, timeout=0)
+    assert prop(session, esx02, 'runtime').inMaintenanceMode is True
+    assert prop(session, esx02, 'summary.runtime').inMaintenanceMode is True
+    run_task(session, 'Destroy_Task', esx02)
+    assert 'esx-02' not in objects(session, 'HostSystem', ['name'])
+    gold = moref(session, 'ClusterComputeResource', 'gold')
+    hosts = {d['_ref'].value: n for n, d in objects(session, 'HostSystem', ['name']).items()}
+    assert [hosts[r.value] for r in refs(prop(session, gold, 'host'))] == ['esx-01']
+    assert sorted(mounts_of(session, moref(session, 'Datastore', 'vmfs-01'))) == ['esx-01']
+
+    # A standalone host takes its compute resource and lone datastore along.
+    run_task(session, 'Destroy_Task', moref(session, 'HostSystem', 'esx-10'))
+    assert 'esx-10' not in objects(session, 'ComputeResource', ['name'])
+    assert 'lonely' not in objects(session, 'Datastore', ['name'])
+
+    esx05 = moref(session, 'HostSystem', 'esx-05')
+    run_task(session, 'EnterMaintenanceMode_Task', esx05, timeout=0)
+    run_task(session, 'ExitMaintenanceMode_Task', esx05, timeout=0)
+    assert prop(session, esx05, 'runtime').inMaintenanceMode is False
+
+
+def test_destroy_datastore(sim, session):
+    with pytest.raises(exceptions.VimException) as err:
+        run_task(session, 'Destroy_Task', moref(session, 'Datastore', 'vmfs-01'))
+    assert 'ResourceInUse' in fault_names(err.value)
+    shared = moref(session, 'Datastore', 'shared-01')
+    run_task(session, 'Destroy_Task', shared)
+    assert 'shared-01' not in objects(session, 'Datastore', ['name'])
+    for host in ('esx-01', 'esx-03'):
+        ref = moref(session, 'HostSystem', host)
+        assert 'shared-01' not in datastore_names(session, ref)
+        dss = prop(session, ref, 'configManager').datastoreSystem
+        assert 'shared-01' not in datastore_names(session, dss)
+    assert 'shared-01' not in datastore_names(session, moref(session, 'Datacenter', 'DC1'))
+    assert 'shared-01' not in datastore_names(session, moref(session, 'ClusterComputeResource', 'gold'))

@@ -81,7 +81,7 @@ func removeClusterHost(ctx *Context, host *HostSystem) {
 func unregisterVMForHostRemoval(ctx *Context, vm *VirtualMachine) {
 	for _, ref := range vm.Datastore {
 		if ds, ok := Map.Get(ref).(*Datastore); ok {
-			removeDatastoreRef(ds, &ds.Vm, "vm", vm.Self)
+			removeRefFromList(ds, &ds.Vm, "vm", vm.Self)
 		}
 	}
 	if pool, ok := Map.Get(*vm.ResourcePool).(*ResourcePool); ok {

@@ -138,12 +138,12 @@ func (ds *Datastore) mountOn(host *HostSystem, info types.HostMountInfo) {
 		mounts = append(mounts, types.DatastoreHostMount{Key: host.Self, MountInfo: info})
 	}
 	ds.publishMounts(mounts)
-	addDatastoreRef(host, &host.Datastore, "datastore", ds.Self)
+	addRefToList(host, &host.Datastore, "datastore", ds.Self)
 	if hds, ok := Map.Get(*host.ConfigManager.DatastoreSystem).(*HostDatastoreSystem); ok {
-		addDatastoreRef(hds, &hds.Datastore, "datastore", ds.Self)
+		addRefToList(hds, &hds.Datastore, "datastore", ds.Self)
 	}
 	if cr := hostParent(&host.HostSystem); cr != nil {
-		addDatastoreRef(Map.Get(cr.Self), &cr.Datastore, "datastore", ds.Self)
+		addRefToList(Map.Get(cr.Self), &cr.Datastore, "datastore", ds.Self)
 	}
 }
 
@@ -156,12 +156,12 @@ func (ds *Datastore) unmountFrom(ctx *Context, host *HostSystem) {
 		mounts = append(mounts[:i], mounts[i+1:]...)
 	}
 	ds.publishMounts(mounts)
-	removeDatastoreRef(host, &host.Datastore, "datastore", ds.Self)
+	removeRefFromList(host, &host.Datastore, "datastore", ds.Self)
 	if hds, ok := Map.Get(*host.ConfigManager.DatastoreSystem).(*HostDatastoreSystem); ok {
-		removeDatastoreRef(hds, &hds.Datastore, "datastore", ds.Self)
+		removeRefFromList(hds, &hds.Datastore, "datastore", ds.Self)
 	}
 	if cr := hostParent(&host.HostSystem); cr != nil && !ds.mountedOnAny(cr.Host) {
-		removeDatastoreRef(Map.Get(cr.Self), &cr.Datastore, "datastore", ds.Self)
+		removeRefFromList(Map.Get(cr.Self), &cr.Datastore, "datastore", ds.Self)
 	}
 	if len(mounts) == 0 {
 		ds.removeFromInventory(ctx)
@@ -198,8 +198,8 @@ func (ds *Datastore) removeFromInventory(ctx *Context) {
 	Map.Remove(ds.Browser)
 }
 
-// addDatastoreRef appends ref to a MOR list property and publishes it.
-func addDatastoreRef(obj mo.Reference, field *[]types.ManagedObjectReference, name string, ref types.ManagedObjectReference) {
+// addRefToList appends ref to a MOR list property (named name) and publishes it.
+func addRefToList(obj mo.Reference, field *[]types.ManagedObjectReference, name string, ref types.ManagedObjectReference) {
 	if FindReference(*field, ref) != nil {
 		return
 	}
@@ -207,8 +207,8 @@ func addDatastoreRef(obj mo.Reference, field *[]types.ManagedObjectReference, na
 	Map.Update(obj, []types.PropertyChange{{Name: name, Val: list}})
 }
 
-// removeDatastoreRef removes ref from a MOR list property and publishes it.
-func removeDatastoreRef(obj mo.Reference, field *[]types.ManagedObjectReference, name string, ref types.ManagedObjectReference) {
+// removeRefFromList removes ref from a MOR list property and publishes it.
+func removeRefFromList(obj mo.Reference, field *[]types.ManagedObjectReference, name string, ref types.ManagedObjectReference) {
 	var list []types.ManagedObjectReference
 	for _, r := range *field {
 		if r != ref {
@@ -243,6 +243,29 @@ func (ds *Datastore) stat() error {
 	}
 	info.FreeSpace = ds.Summary.FreeSpace
 	return nil
+}
+
+// DestroyTask removes the datastore (Destroy_Task): refused with
+// ResourceInUse while VMs have files there, otherwise it is unmounted from
+// every host, which takes it out of the inventory. vcsim's version (renamed
+// away by patches/*-datastore-*) left it in the host datastore systems'
+// lists and kept its browser.
+func (ds *Datastore) DestroyTask(ctx *Context, req *types.Destroy_Task) soap.HasFault {
+	task := CreateTask(ds, "destroy", func(*Task) (types.AnyType, types.BaseMethodFault) {
+		if len(ds.Vm) != 0 {
+			return nil, &types.ResourceInUse{Type: ds.Self.Type, Name: ds.Name}
+		}
+		for _, mount := range append([]types.DatastoreHostMount(nil), ds.Host...) {
+			if host, ok := Map.Get(mount.Key).(*HostSystem); ok {
+				ds.unmountFrom(ctx, host)
+			}
+		}
+		if Map.Get(ds.Self) != nil {
+			ds.removeFromInventory(ctx)
+		}
+		return nil, nil
+	})
+	return &methods.Destroy_TaskBody{Res: &types.Destroy_TaskResponse{Returnval: task.Run()}}
 }
 
 // RenameTask renames the datastore (Rename_Task). Its files stay where

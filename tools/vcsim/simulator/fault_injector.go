@@ -420,9 +420,10 @@ func (w *adminStatsWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 // patch) and records per-method statistics.
 func (s *Service) ServeSDK(w http.ResponseWriter, r *http.Request) {
 	sw := &adminStatsWriter{ResponseWriter: w, status: http.StatusOK}
+	start := time.Now()
 	defer func() {
 		if r.Method == http.MethodPost {
-			adminStats.record(sw.method, sw.status, sw.bytes, sw.dropped)
+			adminStats.record(sw.method, sw.status, sw.bytes, sw.dropped, time.Since(start))
 		}
 	}()
 	s.serveSDK(sw, r)

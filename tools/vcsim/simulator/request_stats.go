@@ -9,10 +9,11 @@ import (
 )
 
 type methodStats struct {
-	Calls   int   `json:"calls"`
-	Faults  int   `json:"faults"`  // answered with a SOAP fault (HTTP 500)
-	Dropped int   `json:"dropped"` // connection closed without a response
-	Bytes   int64 `json:"bytes"`   // response bytes written
+	Calls   int     `json:"calls"`
+	Faults  int     `json:"faults"`  // answered with a SOAP fault (HTTP 500)
+	Dropped int     `json:"dropped"` // connection closed without a response
+	Bytes   int64   `json:"bytes"`   // response bytes written
+	Seconds float64 `json:"seconds"` // time spent serving them, latency included
 }
 
 type statsSnapshot struct {
@@ -31,7 +32,7 @@ type requestStats struct {
 var adminStats = &requestStats{since: time.Now(), methods: make(map[string]*methodStats)}
 
 // record counts one SOAP request; method is "" when the body did not parse.
-func (s *requestStats) record(method string, status, bytes int, dropped bool) {
+func (s *requestStats) record(method string, status, bytes int, dropped bool, spent time.Duration) {
 	if method == "" {
 		method = "(unparsed)"
 	}
@@ -44,6 +45,7 @@ func (s *requestStats) record(method string, status, bytes int, dropped bool) {
 	}
 	m.Calls++
 	m.Bytes += int64(bytes)
+	m.Seconds += spent.Seconds()
 	if dropped {
 		m.Dropped++
 	} else if status >= 500 {

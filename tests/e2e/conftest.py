@@ -1,0 +1,83 @@
+"""One simulator and one Cinder control plane for the whole e2e session.
+
+The stack (tools/stack/cinder_stack.py) runs cinder-api, cinder-scheduler
+and cinder-volume from the installed cinder package, with this checkout's
+driver, against the simulator loaded with the sample topology.  Both are
+stopped by PID at the end of the session, failed tests included; the
+stack's logs and cinder.conf stay in its directory, which is printed when
+a test fails.
+"""
+
+import json
+import os
+import sys
+
+import pytest
+
+from tests import simulator as vcsim
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(REPO, 'tools', 'stack'))
+
+import cinder_stack  # noqa: E402
+
+TOPOLOGY = os.path.join(REPO, 'tools', 'vcsim', 'topologies', 'sample.json')
+# Backings are made at create time (upstream makes them at first attach),
+# so that every step can be checked on vCenter's side.
+BACKEND_OPTIONS = {'vmware_lazy_create': 'false'}
+
+
+@pytest.fixture(scope='session')
+def topology():
+    with open(TOPOLOGY) as f:
+        return json.load(f)
+
+
+@pytest.fixture(scope='session')
+def clusters(topology):
+    return [c['name'] for dc in topology['datacenters']
+            for c in dc.get('clusters', [])]
+
+
+@pytest.fixture(scope='session')
+def simulator(topology, tmp_path_factory):
+    sim = vcsim.Simulator.start(
+        topology, workdir=str(tmp_path_factory.mktemp('vcsim')))
+    yield sim
+    sim.stop()
+
+
+@pytest.fixture(scope='session')
+def stack(simulator, clusters, tmp_path_factory):
+    workdir = tmp_path_factory.mktemp('cinder-stack')
+    stack = cinder_stack.CinderStack(
+        str(workdir), simulator.info, clusters,
+        backend_options=BACKEND_OPTIONS)
+    stack.start()
+    yield stack
+    stack.stop()
+
+
+@pytest.fixture(scope='session')
+def cinder(stack):
+    """python-cinderclient, as the admin of a noauth project."""
+    return stack.client()
+
+
+@pytest.fixture(scope='session')
+def vsphere(simulator):
+    """An oslo.vmware session to check vCenter's side of each step."""
+    session = simulator.session()
+    yield session
+    session.logout()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    stack = item.funcargs.get('stack') if hasattr(item, 'funcargs') else None
+    if report.failed and stack is not None:
+        report.sections.append(
+            ('cinder stack', 'logs and cinder.conf: %s' % stack.workdir))

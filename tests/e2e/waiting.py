@@ -1,0 +1,36 @@
+"""Wait for Cinder resources the way an operator polls `cinder show`."""
+
+import time
+
+
+def wait_status(manager, resource, wanted, timeout=120):
+    """Poll until the resource's status is one of ``wanted`` (a str or a
+    tuple); fail early on ``error`` unless it is wanted."""
+    wanted = (wanted,) if isinstance(wanted, str) else tuple(wanted)
+    deadline = time.monotonic() + timeout
+    while True:
+        current = manager.get(resource.id)
+        if current.status in wanted:
+            return current
+        if current.status.startswith('error'):
+            raise AssertionError('%s %s went to %s (waiting for %s)' % (
+                type(resource).__name__, resource.id, current.status,
+                wanted))
+        if time.monotonic() > deadline:
+            raise AssertionError('%s %s still %s after %d s (waiting for %s)'
+                                 % (type(resource).__name__, resource.id,
+                                    current.status, timeout, wanted))
+        time.sleep(0.5)
+
+
+def wait_deleted(manager, resource, timeout=120):
+    from cinderclient import exceptions
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            manager.get(resource.id)
+        except exceptions.NotFound:
+            return
+        time.sleep(0.5)
+    raise AssertionError('%s %s not deleted after %d s' % (
+        type(resource).__name__, resource.id, timeout))

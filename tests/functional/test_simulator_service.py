@@ -1,0 +1,128 @@
+"""Service objects upstream Cinder relies on: ExtensionManager and
+SearchIndex.FindAllByUuid, through oslo.vmware with TLS verified.
+"""
+
+import pytest
+from cinder.volume.drivers.vmware import vmdk as cinder_vmdk
+from cinder.volume.drivers.vmware import volumeops as cinder_volumeops
+from oslo_vmware import exceptions
+from oslo_vmware import vim_util
+
+from tests import simulator as vcsim
+
+TOPOLOGY = {'datacenters': [
+    {'name': 'DC1',
+     'clusters': [{'name': 'gold', 'hosts': [{'name': 'esx-01'}]}],
+     'datastores': [{'name': 'ds-01', 'mounts': [{'host': 'esx-01'}]}],
+     'vms': [{'name': 'vm-a', 'host': 'esx-01'},
+             {'name': 'vm-b', 'host': 'esx-01'}]},
+    {'name': 'DC2',
+     'standalone_hosts': [{'name': 'esx-20'}],
+     'datastores': [{'name': 'ds-20', 'mounts': [{'host': 'esx-20'}]}],
+     'vms': [{'name': 'vm-c', 'host': 'esx-20'}]},
+]}
+
+
+@pytest.fixture(scope='module')
+def sim(tmp_path_factory):
+    s = vcsim.Simulator.start(TOPOLOGY,
+                              workdir=str(tmp_path_factory.mktemp('svc')))
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope='module')
+def session(sim):
+    return sim.session()
+
+
+def by_name(session, type_):
+    vim = session.vim
+    result = session.invoke_api(vim_util, 'get_objects', vim, type_, 100)
+    with vim_util.WithRetrieval(vim, result) as objects:
+        return {o.propSet[0].val: o.obj for o in objects}
+
+
+def prop(session, moref, name):
+    return session.invoke_api(vim_util, 'get_object_property',
+                              session.vim, moref, name)
+
+
+def find_all(session, uuid, **kwargs):
+    vim = session.vim
+    return [r.value for r in session.invoke_api(
+        vim, 'FindAllByUuid', vim.service_content.searchIndex,
+        uuid=uuid, **kwargs) or []]
+
+
+def test_extension_manager_register_find_unregister(session):
+    vim = session.vim
+    em = vim.service_content.extensionManager
+    assert em is not None
+    key = 'org.example.test'
+    assert session.invoke_api(vim_util, 'find_extension', vim, key) is None
+    session.invoke_api(vim_util, 'register_extension', vim, key, 'volume',
+                       label='Test')
+    ext = session.invoke_api(vim_util, 'find_extension', vim, key)
+    assert ext.key == key
+    assert ext.description.label == 'Test'
+    assert [i.type for i in ext.managedEntityInfo] == ['volume']
+    listed = prop(session, em, 'extensionList').Extension
+    assert key in [e.key for e in listed]
+
+    with pytest.raises(exceptions.VimFaultException) as err:
+        session.invoke_api(vim_util, 'register_extension', vim, key, 'volume')
+    assert 'InvalidArgument' in err.value.fault_list
+
+    session.invoke_api(vim, 'UnregisterExtension', em, extensionKey=key)
+    assert session.invoke_api(vim_util, 'find_extension', vim, key) is None
+    with pytest.raises(exceptions.VimFaultException) as err:
+        session.invoke_api(vim, 'UnregisterExtension', em, extensionKey=key)
+    assert 'NotFound' in err.value.fault_list
+
+
+def test_upstream_driver_registers_its_extension(session):
+    # upstream do_setup's own code path, run twice (second: already there)
+    driver = cinder_vmdk.VMwareVcVmdkDriver.__new__(cinder_vmdk.VMwareVcVmdkDriver)
+    driver._session = session
+    driver._register_extension()
+    driver._register_extension()
+    ext = session.invoke_api(vim_util, 'find_extension', session.vim,
+                             cinder_vmdk.EXTENSION_KEY)
+    assert ext.key == 'org.openstack.storage'
+    assert [i.type for i in ext.managedEntityInfo] == [cinder_vmdk.EXTENSION_TYPE]
+
+
+def test_find_all_by_uuid(session):
+    vms = by_name(session, 'VirtualMachine')
+    a, c = vms['vm-a'], vms['vm-c']
+    inst_a = prop(session, a, 'config.instanceUuid')
+    bios_a = prop(session, a, 'config.uuid')
+    assert inst_a != bios_a
+
+    assert find_all(session, inst_a, vmSearch=True, instanceUuid=True) == [a.value]
+    assert find_all(session, bios_a, vmSearch=True, instanceUuid=False) == [a.value]
+    assert find_all(session, bios_a, vmSearch=True) == [a.value]
+    # each kind of uuid only matches its own field
+    assert find_all(session, inst_a, vmSearch=True, instanceUuid=False) == []
+    assert find_all(session, 'no-such-uuid', vmSearch=True) == []
+
+    dcs = by_name(session, 'Datacenter')
+    inst_c = prop(session, c, 'config.instanceUuid')
+    assert find_all(session, inst_c, vmSearch=True, instanceUuid=True,
+                    datacenter=dcs['DC2']) == [c.value]
+    assert find_all(session, inst_c, vmSearch=True, instanceUuid=True,
+                    datacenter=dcs['DC1']) == []
+
+    host = by_name(session, 'HostSystem')['esx-20']
+    hw = prop(session, host, 'summary.hardware').uuid
+    assert find_all(session, hw, vmSearch=False) == [host.value]
+
+
+def test_upstream_get_backing_by_uuid(session):
+    vms = by_name(session, 'VirtualMachine')
+    ops = cinder_volumeops.VMwareVolumeOps(session, 10, 'org.openstack.storage',
+                                           'volume')
+    for name in ('vm-a', 'vm-b', 'vm-c'):
+        uuid = prop(session, vms[name], 'config.instanceUuid')
+        assert ops.get_backing_by_uuid(uuid).value == vms[name].value

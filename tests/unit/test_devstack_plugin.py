@@ -1,0 +1,130 @@
+"""The devstack plugin, run without devstack: its stack phases run in bash
+with devstack's functions stubbed (iniset/iniget through Debian's crudini)
+and the cinder.conf they write is read back with oslo.config."""
+
+import os
+import subprocess
+
+from oslo_config import cfg
+
+from cinder.volume.drivers.vmware import vmdk
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+DEVSTACK = os.path.join(REPO, 'devstack')
+
+# devstack's functions, as far as the plugin uses them.
+STUBS = r'''
+is_service_enabled() { return 0; }
+echo_summary() { echo "summary: $*"; }
+die() { shift; echo "die: $*" >&2; exit 1; }
+setup_develop() { echo "setup_develop $*" >> "$CALLS"; }
+pip_install() { echo "pip_install $*" >> "$CALLS"; }
+iniset() { crudini --set "$1" "$2" "$3" "$4"; }
+iniget() { crudini --get "$1" "$2" "$3" 2>/dev/null || true; }
+iniset_multiline() {
+    local file=$1 section=$2 option=$3 prev
+    shift 3
+    crudini --del "$file" "$section" "$option"
+    crudini --set "$file" "$section" "$option" "$1"
+    prev=$1
+    shift
+    for value in "$@"; do
+        sed -i "/^\[$section\]/,/^\[/ s|^$option = $prev\$|&\n$option = $value|" "$file"
+        prev=$value
+    done
+}
+'''
+
+def run_plugin(tmp_path, cinder_conf_text, phases, **variables):
+    conf = tmp_path / 'cinder.conf'
+    conf.write_text(cinder_conf_text)
+    calls = tmp_path / 'calls'
+    calls.touch()
+    env = {'PATH': os.environ['PATH'], 'DEST': str(tmp_path),
+           'CINDER_CONF': str(conf), 'CALLS': str(calls)}
+    env.update(variables)
+    script = STUBS + ''.join(
+        'source %s/settings\nsource %s/plugin.sh %s\n' % (
+            DEVSTACK, DEVSTACK, phase) for phase in phases)
+    done = subprocess.run(['bash', '-e', '-c', script], env=env,
+                          capture_output=True, text=True, timeout=60)
+    return done, conf, calls.read_text()
+
+
+def read_conf(path, backend):
+    conf = cfg.ConfigOpts()
+    conf.register_opts([
+        cfg.ListOpt('enabled_backends'),
+        cfg.ListOpt('scheduler_default_filters'),
+        cfg.ListOpt('scheduler_default_weighers')])
+    conf.register_opts(vmdk.vmdk_opts + [cfg.StrOpt('volume_driver'),
+                                         cfg.StrOpt('volume_backend_name'),
+                                         cfg.StrOpt('vmware_pool_mode')],
+                       group=backend)
+    conf(['--config-file', str(path)], project='cinder',
+         default_config_files=[], default_config_dirs=[])
+    return conf
+
+
+LOCAL_CONF = {
+    'VMWARE_VCENTER_HOST': 'vc.example.org',
+    'VMWARE_VCENTER_PASSWORD': 's3cret',
+    'VMWARE_CLUSTER_NAMES': 'gold,silver',
+    'VMWARE_CA_FILE': '/etc/cinder/vc-ca.pem',
+}
+DEVSTACK_CONF = '''[DEFAULT]
+enabled_backends = lvmdriver-1
+'''
+
+
+def test_stack_phases_configure_backend_and_scheduler(tmp_path):
+    done, conf_file, calls = run_plugin(
+        tmp_path, DEVSTACK_CONF, ['stack install', 'stack post-config'],
+        **LOCAL_CONF)
+    assert done.returncode == 0, done.stderr
+
+    conf = read_conf(conf_file, 'vmware-1')
+    backend = conf['vmware-1']
+    assert conf.enabled_backends == ['lvmdriver-1', 'vmware-1']
+    assert 'DriverFilter' in conf.scheduler_default_filters
+    assert 'CapabilitiesFilter' in conf.scheduler_default_filters
+    assert 'GoodnessWeigher' in conf.scheduler_default_weighers
+    assert backend.volume_driver == \
+        'cinder_vmware_ext.driver.VMwareVcVmdkExtDriver'
+    assert backend.volume_backend_name == 'vmware-1'
+    assert backend.vmware_host_ip == 'vc.example.org'
+    assert backend.vmware_host_port == 443
+    assert backend.vmware_host_password == 's3cret'
+    assert backend.vmware_ca_file == '/etc/cinder/vc-ca.pem'
+    assert backend.vmware_insecure is False
+    assert backend.vmware_cluster_name == ['gold', 'silver']
+    assert backend.vmware_pool_mode == 'cluster'
+    assert 'setup_develop %s/cinder-vmware-ext' % tmp_path in calls
+    assert 'pip_install pyparsing==3.3.2' in calls
+
+
+def test_post_config_twice_keeps_one_backend_and_filter(tmp_path):
+    done, conf_file, _calls = run_plugin(
+        tmp_path, DEVSTACK_CONF, ['stack post-config'] * 2, **LOCAL_CONF)
+    assert done.returncode == 0, done.stderr
+
+    conf = read_conf(conf_file, 'vmware-1')
+    assert conf.enabled_backends == ['lvmdriver-1', 'vmware-1']
+    assert conf.scheduler_default_filters.count('DriverFilter') == 1
+    assert conf['vmware-1'].vmware_cluster_name == ['gold', 'silver']
+
+
+def test_missing_vcenter_stops_the_stack_with_a_message(tmp_path):
+    done, _conf, _calls = run_plugin(
+        tmp_path, DEVSTACK_CONF, ['stack post-config'],
+        VMWARE_CLUSTER_NAMES='gold')
+    assert done.returncode != 0
+    assert 'VMWARE_VCENTER_HOST' in done.stderr
+
+
+def test_shellcheck_passes():
+    done = subprocess.run(
+        ['shellcheck', '-s', 'bash', 'plugin.sh', 'settings'],
+        cwd=DEVSTACK, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout

@@ -1,0 +1,97 @@
+"""cinder.conf for a one-machine Cinder control plane with one VMware
+backend using this project's driver."""
+
+import os
+import sys
+
+DRIVER = 'cinder_vmware_ext.driver.VMwareVcVmdkExtDriver'
+BACKEND = 'vmware'
+# DriverFilter evaluates the driver's filter_function (the pool's
+# placement rules); GoodnessWeigher its goodness_function.
+SCHEDULER_FILTERS = ['AvailabilityZoneFilter', 'CapacityFilter',
+                     'CapabilitiesFilter', 'DriverFilter']
+SCHEDULER_WEIGHERS = ['CapacityWeigher', 'GoodnessWeigher']
+
+
+def api_paste_config():
+    """The api-paste.ini the cinder package installs beside the venv."""
+    path = os.path.join(sys.prefix, 'etc', 'cinder', 'api-paste.ini')
+    if not os.path.exists(path):
+        raise FileNotFoundError('%s not found: is cinder installed in this '
+                                'environment (%s)?' % (path, sys.prefix))
+    return path
+
+
+def render(workdir, api_port, transport_url, vcenter, clusters,
+           host='cinder-stack', backend_options=None):
+    """The text of cinder.conf.
+
+    vcenter: what ``vcsim-up`` prints (host, port, username, password,
+    ca_file).  clusters: vCenter cluster names (one pool each).
+    backend_options: more ``name: value`` lines for the backend section.
+    """
+    sections = [
+        ('DEFAULT', [
+            ('host', host),
+            ('enabled_backends', BACKEND),
+            ('auth_strategy', 'noauth'),
+            ('transport_url', transport_url),
+            ('state_path', os.path.join(workdir, 'state')),
+            ('log_dir', os.path.join(workdir, 'logs')),
+            ('debug', 'true'),
+            ('api_paste_config', api_paste_config()),
+            ('osapi_volume_listen', '127.0.0.1'),
+            ('osapi_volume_listen_port', str(api_port)),
+            ('osapi_volume_workers', '1'),
+            ('scheduler_default_filters', ','.join(SCHEDULER_FILTERS)),
+            ('scheduler_default_weighers', ','.join(SCHEDULER_WEIGHERS)),
+            # Volumes do not come from images here: no Glance.
+            ('glance_api_servers', 'http://127.0.0.1:1'),
+            # Services are marked down after this long without a report.
+            ('service_down_time', '60'),
+            # A lab: no quotas, so that capacity limits are the storage's.
+            ('quota_volumes', '-1'),
+            ('quota_snapshots', '-1'),
+            ('quota_gigabytes', '-1'),
+        ]),
+        ('database', [
+            # Three services share the file: wait for its lock rather than
+            # fail with "database is locked".
+            ('connection', 'sqlite:///%s?timeout=30' % os.path.join(
+                workdir, 'cinder.sqlite')),
+        ]),
+        ('oslo_concurrency', [
+            ('lock_path', os.path.join(workdir, 'locks')),
+        ]),
+        ('oslo_messaging_rabbit', [
+            # One broker, no TLS; keep reconnects quick at start-up.
+            ('rabbit_retry_interval', '1'),
+        ]),
+        (BACKEND, backend_section(vcenter, clusters, backend_options)),
+    ]
+    return ''.join(_section(name, items) for name, items in sections)
+
+
+def backend_section(vcenter, clusters, backend_options=None):
+    items = [
+        ('volume_driver', DRIVER),
+        ('volume_backend_name', BACKEND),
+        ('vmware_host_ip', vcenter['host']),
+        ('vmware_host_port', str(vcenter['port'])),
+        ('vmware_host_username', vcenter['username']),
+        ('vmware_host_password', vcenter['password']),
+        # Certificate verified against the simulator's CA.
+        ('vmware_ca_file', vcenter['ca_file']),
+        ('vmware_insecure', 'false'),
+        ('vmware_task_poll_interval', '0.2'),
+        ('vmware_api_retry_count', '3'),
+    ]
+    # vmware_cluster_name is a MultiStrOpt: one line per cluster.
+    items += [('vmware_cluster_name', name) for name in clusters]
+    items += sorted((backend_options or {}).items())
+    return items
+
+
+def _section(name, items):
+    lines = ['[%s]' % name] + ['%s = %s' % (k, v) for k, v in items]
+    return '\n'.join(lines) + '\n\n'

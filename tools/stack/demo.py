@@ -1,0 +1,174 @@
+"""The demo: a simulated vCenter (sample topology) with a real Cinder
+control plane in front of it, a short tour through the cinder client, and
+the stack left running for the operator's own ``cinder`` commands.
+
+    demo.py [start]   start, tour, wait; Ctrl-C stops everything
+    demo.py stop      stop a demo running elsewhere (by the PIDs it saved)
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import cinder_stack  # noqa: E402
+import procs  # noqa: E402
+
+REPO = cinder_stack.REPO
+TOPOLOGY = os.path.join(REPO, 'tools', 'vcsim', 'topologies', 'sample.json')
+WORKDIR = os.environ.get('DEMO_DIR', '/tmp/cinder-vmware-ext-demo')
+STATE = os.path.join(WORKDIR, 'demo.json')
+
+
+def say(text=''):
+    print(text, flush=True)
+
+
+def start_simulator():
+    env = dict(os.environ, VCSIM_PYTHON=sys.executable,
+               VCSIM_STATE_DIR=os.path.join(WORKDIR, 'vcsim'))
+    out = subprocess.run([os.path.join(REPO, 'tools', 'vcsim', 'vcsim-up'),
+                          TOPOLOGY], capture_output=True, text=True, env=env)
+    if out.returncode != 0:
+        raise procs.StackError('vcsim-up failed: %s' % out.stderr[-3000:])
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def clusters_of(topology_file):
+    with open(topology_file) as f:
+        topology = json.load(f)
+    return [c['name'] for dc in topology['datacenters']
+            for c in dc.get('clusters', [])]
+
+
+def wait_status(client, volume, wanted, timeout=120):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        volume = client.volumes.get(volume.id)
+        if volume.status in (wanted, 'error'):
+            return volume
+        time.sleep(0.5)
+    return volume
+
+
+def tour(client, clusters):
+    say('\n== Pools: one per vCenter cluster, figures from its datastores')
+    for pool in sorted(client.pools.list(detailed=True),
+                       key=lambda p: p.name):
+        say('  %-28s total %8.2f GiB  free %8.2f GiB  largest free '
+            'datastore %8.2f GiB  (%d datastores)' % (
+                pool.name, pool.total_capacity_gb, pool.free_capacity_gb,
+                pool.largest_datastore_free_gb, pool.datastore_count))
+
+    pool = clusters[0]
+    say('\n== A volume type pinned to pool %r (thin disks)' % pool)
+    vtype = client.volume_types.create('demo-%s' % pool)
+    vtype.set_keys({'volume_backend_name': 'vmware', 'pool_name': pool,
+                    'vmware:vmdk_type': 'thin'})
+    say('  $ cinder type-create demo-%s; cinder type-key demo-%s set '
+        'pool_name=%s vmware:vmdk_type=thin' % (pool, pool, pool))
+
+    say('\n== A volume lifecycle')
+    volume = client.volumes.create(1, name='demo-volume',
+                                   volume_type=vtype.id)
+    volume = wait_status(client, volume, 'available')
+    say('  created  %s: %s, %d GiB on %s' % (
+        volume.name, volume.status, volume.size,
+        getattr(volume, 'os-vol-host-attr:host')))
+    client.volumes.extend(volume, 2)
+    volume = wait_status(client, volume, 'available')
+    say('  extended %s: %s, %d GiB' % (volume.name, volume.status,
+                                      volume.size))
+    client.volumes.delete(volume)
+    say('  deleted  %s' % volume.name)
+
+    say('\n== A volume larger than any datastore')
+    big = client.volumes.create(100000, name='demo-too-big',
+                                volume_type=vtype.id)
+    big = wait_status(client, big, 'error')
+    messages = [m.user_message for m in client.messages.list()
+                if m.resource_uuid == big.id]
+    say('  %s: %s (%s)' % (big.name, big.status,
+                           messages[0] if messages else 'no message'))
+    client.volumes.delete(big)
+
+
+def stop_all(stack=None):
+    try:
+        with open(STATE) as f:
+            state = json.load(f)
+    except OSError:
+        state = {}
+    if stack is not None:
+        stack.stop()
+    elif os.path.exists(os.path.join(WORKDIR, cinder_stack.STATE_FILE)):
+        cinder_stack.stop_by_state(WORKDIR)
+    if state.get('vcsim_pid'):
+        procs.stop_group(state['vcsim_pid'])
+
+
+def start():
+    if os.path.exists(STATE):
+        say('A demo seems to run already (%s); `tools/demo stop` first.'
+            % STATE)
+        return 1
+    os.makedirs(WORKDIR, exist_ok=True)
+    stack = None
+    try:
+        say('Starting the vCenter simulator (sample topology) ...')
+        vcenter = start_simulator()
+        with open(STATE, 'w') as f:
+            json.dump({'demo_pid': os.getpid(),
+                       'vcsim_pid': vcenter['pid']}, f)
+        clusters = clusters_of(TOPOLOGY)
+        say('Starting Cinder: rabbitmq, db sync, cinder-api, '
+            'cinder-scheduler, cinder-volume ...')
+        stack = cinder_stack.CinderStack(
+            WORKDIR, vcenter, clusters,
+            backend_options={'vmware_lazy_create': 'false'}).start()
+        say('Stack up in %.0f s (%s)' % (sum(stack.timings.values()),
+                                         stack.timings))
+        tour(stack.client(), clusters)
+
+        say('\n== The stack keeps running. To use the cinder CLI:\n')
+        say(cinder_stack.export_lines(stack.endpoint).rstrip())
+        say('export PATH=%s:$PATH' % stack.bin_dir)
+        say('\nLogs and cinder.conf: %s\nCtrl-C here (or `tools/demo stop`) '
+            'stops everything.' % WORKDIR)
+        wait_for_signal()
+    finally:
+        say('Stopping ...')
+        stop_all(stack)
+        os.remove(STATE) if os.path.exists(STATE) else None
+    return 0
+
+
+def wait_for_signal():
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+
+
+def stop():
+    try:
+        with open(STATE) as f:
+            pid = json.load(f).get('demo_pid')
+        os.kill(pid, signal.SIGTERM)
+        say('Asked the demo (PID %d) to stop.' % pid)
+    except (OSError, TypeError, ValueError):
+        stop_all()
+        if os.path.exists(STATE):
+            os.remove(STATE)
+    return 0
+
+
+if __name__ == '__main__':
+    command = sys.argv[1] if len(sys.argv) > 1 else 'start'
+    sys.exit({'start': start, 'stop': stop}[command]())

@@ -1,0 +1,79 @@
+"""Snapshots, volumes from snapshots (full and linked) and clones, through
+cinderclient, each checked on vCenter's side."""
+
+import pytest
+
+from tests.e2e import test_services_and_pools as pools_view
+from tests.e2e import vcenter
+from tests.e2e import waiting
+
+
+@pytest.fixture(scope='module')
+def linked_type(cinder):
+    vtype = cinder.volume_types.create('e2e-gold-linked')
+    vtype.set_keys({'volume_backend_name': 'vmware', 'pool_name': 'gold',
+                    'vmware:vmdk_type': 'thin',
+                    'vmware:clone_type': 'linked'})
+    yield vtype
+    cinder.volume_types.delete(vtype)
+
+
+@pytest.fixture
+def new_snapshot(cinder):
+    made = []
+
+    def create(volume):
+        snapshot = cinder.volume_snapshots.create(volume.id)
+        made.append(snapshot)
+        return waiting.wait_status(cinder.volume_snapshots, snapshot,
+                                   'available')
+
+    yield create
+    for snapshot in made:
+        try:
+            cinder.volume_snapshots.delete(snapshot)
+        except Exception:  # noqa: B902 - deleted with its volume already
+            pass
+
+
+def test_snapshot_and_full_volume_from_it(cinder, vsphere, topology,
+                                          volume_type, new_volume,
+                                          new_snapshot):
+    gold = volume_type('gold')
+    source = new_volume(1, gold)
+    vms_before = vcenter.vm_names(vsphere)
+
+    snapshot = new_snapshot(source)
+    # Upstream's default snapshot format is a template copy of the backing.
+    assert vcenter.vm_names(vsphere) - vms_before == {
+        'snapshot-%s' % snapshot.id}
+
+    copy = new_volume(2, gold, snapshot_id=snapshot.id)
+    backing = vcenter.backing(vsphere, copy)
+    assert backing['cluster'] == 'gold'
+    assert set(backing['datastores']) <= \
+        pools_view.expected_pools(topology)['gold']
+    assert backing['linked'] is False
+
+
+def test_linked_volume_from_snapshot(cinder, vsphere, volume_type,
+                                     linked_type, new_volume, new_snapshot):
+    source = new_volume(1, volume_type('gold'))
+    snapshot = new_snapshot(source)
+
+    linked = new_volume(1, linked_type, snapshot_id=snapshot.id)
+
+    backing = vcenter.backing(vsphere, linked)
+    assert backing['cluster'] == 'gold'
+    assert backing['linked'] is True
+
+
+def test_clone_of_a_volume(cinder, vsphere, volume_type, new_volume):
+    source = new_volume(1, volume_type('silver'))
+
+    clone = new_volume(1, volume_type('silver'), source_volid=source.id)
+
+    backing = vcenter.backing(vsphere, clone)
+    assert backing is not None
+    assert backing['cluster'] == 'silver'
+    assert backing['linked'] is False

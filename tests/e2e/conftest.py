@@ -106,9 +106,9 @@ def new_volume(cinder):
         return waiting.wait_status(cinder.volumes, volume, wait)
 
     yield create
-    for volume in made:
+    # Newest first: a volume made from another's snapshot goes before it.
+    for volume in reversed(made):
         cinder.volumes.delete(volume, cascade=True)
-    for volume in made:
         waiting.wait_deleted(cinder.volumes, volume)
 
 

@@ -30,10 +30,8 @@ def new_snapshot(cinder):
 
     yield create
     for snapshot in made:
-        try:
-            cinder.volume_snapshots.delete(snapshot)
-        except Exception:  # noqa: B902 - deleted with its volume already
-            pass
+        cinder.volume_snapshots.delete(snapshot)
+        waiting.wait_deleted(cinder.volume_snapshots, snapshot)
 
 
 def test_snapshot_and_full_volume_from_it(cinder, vsphere, topology,

@@ -123,6 +123,12 @@ class CinderStack(object):
         if done.returncode != 0:
             raise procs.StackError('cinder-manage db sync failed (%d):\n%s'
                                    % (done.returncode, procs.tail(log)))
+        # Write-ahead logging (kept in the file): readers no longer block
+        # the writer, so three services and the API rarely meet SQLite's
+        # "database is locked".
+        import sqlite3
+        with sqlite3.connect(os.path.join(self.workdir, 'cinder.sqlite')) as db:
+            db.execute('PRAGMA journal_mode=WAL')
 
     def _start_service(self, name):
         # The service's own log is log_dir/<name>.log (log_dir in

@@ -95,21 +95,44 @@ def volume_type(cinder, clusters):
 
 
 @pytest.fixture
-def new_volume(cinder):
-    """new_volume(size, type, wait=...) -> the volume once it reached its
-    status; every volume made is deleted at the end of the test."""
-    made = []
+def undo():
+    """undo(step): run ``step`` when the test ends, newest first, so that
+    a volume made from a snapshot goes before the snapshot, and that
+    before its volume."""
+    steps = []
+    yield steps.append
+    for step in reversed(steps):
+        step()
 
+
+def _delete(manager, resource, **kwargs):
+    manager.delete(resource, **kwargs)
+    waiting.wait_deleted(manager, resource)
+
+
+@pytest.fixture
+def new_volume(cinder, undo):
+    """new_volume(size, type, wait=...) -> the volume once it reached its
+    status; deleted when the test ends."""
     def create(size, vtype, wait='available', **kwargs):
         volume = cinder.volumes.create(size, volume_type=vtype.id, **kwargs)
-        made.append(volume)
+        undo(lambda: _delete(cinder.volumes, volume, cascade=True))
         return waiting.wait_status(cinder.volumes, volume, wait)
 
-    yield create
-    # Newest first: a volume made from another's snapshot goes before it.
-    for volume in reversed(made):
-        cinder.volumes.delete(volume, cascade=True)
-        waiting.wait_deleted(cinder.volumes, volume)
+    return create
+
+
+@pytest.fixture
+def new_snapshot(cinder, undo):
+    """new_snapshot(volume) -> the snapshot once available; deleted when
+    the test ends."""
+    def create(volume):
+        snapshot = cinder.volume_snapshots.create(volume.id)
+        undo(lambda: _delete(cinder.volume_snapshots, snapshot))
+        return waiting.wait_status(cinder.volume_snapshots, snapshot,
+                                   'available')
+
+    return create
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -5,7 +5,6 @@ import pytest
 
 from tests.e2e import test_services_and_pools as pools_view
 from tests.e2e import vcenter
-from tests.e2e import waiting
 
 
 @pytest.fixture(scope='module')
@@ -16,22 +15,6 @@ def linked_type(cinder):
                     'vmware:clone_type': 'linked'})
     yield vtype
     cinder.volume_types.delete(vtype)
-
-
-@pytest.fixture
-def new_snapshot(cinder):
-    made = []
-
-    def create(volume):
-        snapshot = cinder.volume_snapshots.create(volume.id)
-        made.append(snapshot)
-        return waiting.wait_status(cinder.volume_snapshots, snapshot,
-                                   'available')
-
-    yield create
-    for snapshot in made:
-        cinder.volume_snapshots.delete(snapshot)
-        waiting.wait_deleted(cinder.volume_snapshots, snapshot)
 
 
 def test_snapshot_and_full_volume_from_it(cinder, vsphere, topology,

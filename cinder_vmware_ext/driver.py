@@ -30,6 +30,8 @@ from oslo_vmware import vim_util
 
 from cinder_vmware_ext import opts
 from cinder_vmware_ext import pooling
+from cinder_vmware_ext.takeover import manage
+from cinder_vmware_ext.takeover import snapshots
 from cinder_vmware_ext.vsphere import inventory
 
 LOG = logging.getLogger(__name__)
@@ -290,7 +292,37 @@ class VMwareVcVmdkExtDriver(vmdk.VMwareVcVmdkDriver):
         return super(VMwareVcVmdkExtDriver, self).copy_volume_to_image(
             context, volume, image_service, image_meta)
 
+    # -- takeover: manage and unmanage existing disks (takeover/) ------------
+
+    def _takeover(self):
+        return manage.Takeover(self)
+
+    def get_manageable_volumes(self, cinder_volumes, marker, limit, offset,
+                               sort_keys, sort_dirs):
+        return self._takeover().manageable_volumes(marker, limit, offset,
+                                                   sort_keys, sort_dirs)
+
+    def manage_existing_get_size(self, volume, existing_ref):
+        return self._takeover().size_gb(existing_ref)
+
     @_in_pool_of('volume')
     def manage_existing(self, volume, existing_ref):
-        return super(VMwareVcVmdkExtDriver, self).manage_existing(
-            volume, existing_ref)
+        self._takeover().manage(volume, existing_ref)
+
+    def unmanage(self, volume):
+        if not self._takeover().unmanage(volume):
+            super(VMwareVcVmdkExtDriver, self).unmanage(volume)
+
+    def get_manageable_snapshots(self, cinder_snapshots, marker, limit,
+                                 offset, sort_keys, sort_dirs):
+        return snapshots.manageable(self, cinder_snapshots, marker, limit,
+                                    offset, sort_keys, sort_dirs)
+
+    def manage_existing_snapshot_get_size(self, snapshot, existing_ref):
+        return snapshots.size_gb(self, snapshot, existing_ref)
+
+    def manage_existing_snapshot(self, snapshot, existing_ref):
+        return snapshots.manage(self, snapshot, existing_ref)
+
+    def unmanage_snapshot(self, snapshot):
+        snapshots.unmanage(self, snapshot)

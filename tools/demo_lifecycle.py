@@ -4,11 +4,13 @@ Starts the vCenter simulator with a topology, sets the driver up the way
 cinder-volume would (a backend section, do_setup, check_for_setup_error),
 prints its capacity stats, then creates a volume, snapshots it, clones it,
 extends it and deletes everything, printing what changed in the simulated
-vCenter after each step.  Run by tools/demo.
+vCenter after each step.  Run it after tools/setup-env:
+.venv/bin/python tools/demo_lifecycle.py [--topology FILE]
 """
 
 import argparse
 import json
+import logging
 import os
 import sys
 import tempfile
@@ -30,8 +32,10 @@ def describe_disk(inv, vm):
     disk = inv.disk(vm)
     kind = 'thin' if disk.backing.thinProvisioned else 'thick'
     parent = getattr(disk.backing, 'parent', None)
-    text = '%s (%g GiB, %s)' % (disk.backing.fileName,
-                                disk.capacityInKB / units.Mi, kind)
+    on_disk = df.capacity_bytes(inv.local_path(disk.backing.fileName))
+    text = '%s (%g GiB, %s; its vmdk file: %g GiB)' % (
+        disk.backing.fileName, disk.capacityInKB / units.Mi, kind,
+        on_disk / units.Gi)
     if parent is not None:
         text += ', child of %s' % parent.fileName
     return text
@@ -44,6 +48,9 @@ def main():
     parser.add_argument('--cluster', help='compute cluster for the backend '
                         '(default: the topology\'s first cluster)')
     args = parser.parse_args()
+    # The driver logs what it handles itself (e.g. DuplicateName when an
+    # inventory folder exists); errors that matter raise.
+    logging.basicConfig(level=logging.CRITICAL)
 
     with open(args.topology) as f:
         topology = json.load(f)
@@ -65,12 +72,17 @@ def main():
                 type(drv).__name__, drv.VERSION, drv._vc_version, cluster))
 
         stats = drv.get_volume_stats(refresh=True)
-        say('stats', 'backend %s: total %s GB, free %s GB, protocol %s' % (
-            stats['volume_backend_name'], stats['total_capacity_gb'],
-            stats['free_capacity_gb'], stats['storage_protocol']))
+        for pool in stats.get('pools') or [stats]:
+            say('stats', 'backend %s, pool %s: total %s GB, free %s GB '
+                '(protocol %s)' % (
+                    stats['volume_backend_name'],
+                    pool.get('pool_name', '-'), pool['total_capacity_gb'],
+                    pool['free_capacity_gb'], stats['storage_protocol']))
 
+        # Cinder's scheduler names the pool in the volume's host.
+        host = 'demo@vmware-demo#%s' % cluster
         vol = df.new_volume(ctx, size=1, type_id=df.volume_type(ctx),
-                            project_id='demo-project')
+                            project_id='demo-project', host=host)
         drv.create_volume(vol)
         vm = inv.vm(vol.name)
         say('create', '%s: backing VM %s on %s, disk %s' % (
@@ -83,7 +95,7 @@ def main():
             snap.name, inv.snapshot_names(vm), describe_disk(inv, vm)))
 
         clone = df.new_volume(ctx, size=1, type_id=vol.volume_type_id,
-                              project_id='demo-project')
+                              project_id='demo-project', host=host)
         drv.create_volume_from_snapshot(clone, snap)
         clone_vm = inv.vm(clone.name)
         say('clone', '%s from %s (full clone): disk %s' % (

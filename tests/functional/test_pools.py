@@ -229,3 +229,42 @@ def test_real_driver_filter_keeps_volumes_off_pools_that_cannot_hold(make):
     assert sched.goodness(stats, 'silver', 10) > sched.goodness(
         stats, 'gold', 10)
     assert sched.goodness(stats, 'gold', 151) == 0
+
+
+def test_stats_survive_a_lost_session(make, sim):
+    drv = make()
+    before = pools_by_name(drv)['gold']
+    cache = drv._pools._cache
+    rebuilds = cache.rebuilds
+    sim.invalidate_sessions()
+    sim.set_datastore('gold-vmfs', free_gb=30)
+    after = pools_by_name(drv)['gold']
+    assert cache.rebuilds == rebuilds + 1
+    assert after['free_capacity_gb'] == before['free_capacity_gb'] - 30
+
+
+def test_concurrent_creates_do_not_overcommit_a_datastore(make, sim):
+    import threading
+    drv = make()
+    ctx = fx.admin_context()
+    # gold: gold-vmfs 60 free, shared-nfs 150 free.  Best fit sends a
+    # 40 GiB volume to gold-vmfs; a second one at the same time must not
+    # be promised the same 60 GiB.
+    vols = [fx.new_volume(ctx, size=40, host='functional@vmware#gold')
+            for _ in range(2)]
+    sim.add_latency(1500, method='CreateVM_Task', count=2)
+    errors = []
+
+    def create(vol):
+        try:
+            drv.create_volume(vol)
+        except Exception as err:  # surfaced below
+            errors.append(err)
+    threads = [threading.Thread(target=create, args=(v,)) for v in vols]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors
+    assert sorted(backing_datastore(sim, v) for v in vols) == [
+        'gold-vmfs', 'shared-nfs']

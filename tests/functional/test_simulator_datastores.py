@@ -330,3 +330,19 @@ def test_host_maintenance_and_destroy(sim, session):
     run_task(session, 'EnterMaintenanceMode_Task', esx05, timeout=0)
     run_task(session, 'ExitMaintenanceMode_Task', esx05, timeout=0)
     assert prop(session, esx05, 'runtime').inMaintenanceMode is False
+
+
+def test_destroy_datastore(sim, session):
+    with pytest.raises(exceptions.VimException) as err:
+        run_task(session, 'Destroy_Task', moref(session, 'Datastore', 'vmfs-01'))
+    assert 'ResourceInUse' in fault_names(err.value)
+    shared = moref(session, 'Datastore', 'shared-01')
+    run_task(session, 'Destroy_Task', shared)
+    assert 'shared-01' not in objects(session, 'Datastore', ['name'])
+    for host in ('esx-01', 'esx-03'):
+        ref = moref(session, 'HostSystem', host)
+        assert 'shared-01' not in datastore_names(session, ref)
+        dss = prop(session, ref, 'configManager').datastoreSystem
+        assert 'shared-01' not in datastore_names(session, dss)
+    assert 'shared-01' not in datastore_names(session, moref(session, 'Datacenter', 'DC1'))
+    assert 'shared-01' not in datastore_names(session, moref(session, 'ClusterComputeResource', 'gold'))

@@ -304,9 +304,13 @@ def test_vm_power_host_and_disks(sim, inv, spec):
             else '%s/%s_%d.vmdk' % (spec['name'], spec['name'], i))
         ds_path = '[%s] %s' % (d['datastore'], path)
         capacity = round(d.get('capacity_gb', 1) * MiB) * 1024
-        assert dev.backing.fileName == ds_path
-        assert dev.backing.datastore.value == inv['ds'][d['datastore']]['_ref'].value
-        assert dev.backing.thinProvisioned is d.get('thin', False)
+        backing = dev.backing
+        while getattr(backing, 'parent', None) is not None:
+            backing = backing.parent  # snapshots: the VM runs on deltas
+        assert (backing is not dev.backing) == bool(spec.get('snapshots'))
+        assert backing.fileName == ds_path
+        assert backing.datastore.value == inv['ds'][d['datastore']]['_ref'].value
+        assert backing.thinProvisioned is d.get('thin', False)
         assert dev.capacityInKB == capacity // 1024
         assert dev.capacityInBytes == capacity
         assert dev.unitNumber == i and dev.controllerKey == 1000
@@ -434,8 +438,29 @@ BAD = [
 ]
 
 
+@pytest.fixture(scope='module')
+def vcsim_binary():
+    """The built simulator (vcsim-up builds it the same way)."""
+    env = dict(os.environ)
+    env.setdefault('VCSIM_PYTHON', sys.executable)
+    out = subprocess.run([os.path.join(os.path.dirname(vcsim.VCSIM_UP), 'build.sh')],
+                         check=True, capture_output=True, text=True, env=env)
+    return os.path.join(out.stdout.strip().splitlines()[-1], 'vcsim')
+
+
 @pytest.mark.parametrize('dc,message', BAD, ids=[m for _, m in BAD])
-def test_invalid_topology_is_refused(tmp_path, dc, message):
+def test_invalid_topology_is_refused(tmp_path, vcsim_binary, dc, message):
+    path = tmp_path / 'topology.json'
+    path.write_text(json.dumps({'datacenters': [dc]}))
+    out = subprocess.run([vcsim_binary, '-topology', str(path),
+                          '-datastore-root', str(tmp_path / 'ds')],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode != 0
+    assert message in out.stderr
+
+
+def test_vcsim_up_reports_an_invalid_topology(tmp_path):
+    dc, message = BAD[0]
     with pytest.raises(RuntimeError) as err:
         vcsim.Simulator.start({'datacenters': [dc]}, workdir=str(tmp_path))
     assert message in str(err.value)

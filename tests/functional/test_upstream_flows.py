@@ -14,55 +14,89 @@ import os
 import pytest
 from oslo_utils import units
 
+from tests import simulator as vcsim
 from tests.functional import driver_fixtures as df
 
 GiB = units.Gi
 PROJECT = 'demo-project'
 OFFSET = 3 * units.Mi  # where tests write their data patterns
 
-# gold-ds is mounted on both cluster hosts, so upstream's datastore selector
-# (most hosts first, then least used) places new backings there; legacy-ds
-# is seen by esx-01 only; local-10 only by the standalone host esx-10.
+# The driver reports one pool per cluster (vmware_pool_mode = cluster) and
+# places a backing inside its volume's pool.  The topology makes every
+# placement unambiguous, whatever the placement policy: pool "gold" has one
+# datastore (gold-ds, on both its hosts); in pool "silver" each host sees a
+# datastore of its own, so the host of an instance decides; pool "bronze"
+# holds legacy-ds, with a VM whose disk is taken over.
 TOPOLOGY = {"datacenters": [{
     "name": "DC1",
-    "clusters": [{"name": "gold", "hosts": [{"name": "esx-01"},
-                                            {"name": "esx-02"}]}],
-    "standalone_hosts": [{"name": "esx-10"}],
+    "clusters": [
+        {"name": "gold", "hosts": [{"name": "esx-01"}, {"name": "esx-02"}]},
+        {"name": "silver", "hosts": [{"name": "esx-11"}, {"name": "esx-12"}]},
+        {"name": "bronze", "hosts": [{"name": "esx-21"}]},
+    ],
     "datastores": [
         {"name": "gold-ds", "type": "VMFS", "capacity_gb": 100,
          "free_gb": 80, "mounts": [{"host": "esx-01"}, {"host": "esx-02"}]},
+        {"name": "silver-11", "type": "VMFS", "capacity_gb": 30,
+         "free_gb": 25, "mounts": [{"host": "esx-11"}]},
+        {"name": "silver-12", "type": "NFS", "capacity_gb": 40,
+         "free_gb": 35, "mounts": [{"host": "esx-12"}]},
         {"name": "legacy-ds", "type": "NFS", "capacity_gb": 50,
-         "free_gb": 40, "mounts": [{"host": "esx-01"}]},
-        {"name": "local-10", "type": "VMFS", "capacity_gb": 30,
-         "free_gb": 25, "mounts": [{"host": "esx-10"}]},
+         "free_gb": 40, "mounts": [{"host": "esx-21"}]},
     ],
     "vms": [
-        {"name": "legacy-db", "host": "esx-01", "power_state": "poweredOff",
+        {"name": "legacy-db", "host": "esx-21", "power_state": "poweredOff",
          "disks": [
              {"datastore": "legacy-ds", "path": "legacy-db/legacy-db.vmdk",
               "capacity_gb": 1, "thin": True},
              {"datastore": "legacy-ds", "path": "legacy-db/data.vmdk",
               "capacity_gb": 1.5, "thin": False}]},
-        {"name": "nova-vm", "host": "esx-10", "power_state": "poweredOn",
-         "disks": [{"datastore": "local-10", "path": "nova-vm/nova-vm.vmdk",
+        {"name": "nova-11", "host": "esx-11", "power_state": "poweredOn",
+         "disks": [{"datastore": "silver-11", "path": "nova-11/nova-11.vmdk",
+                    "capacity_gb": 1, "thin": True}]},
+        {"name": "nova-12", "host": "esx-12", "power_state": "poweredOn",
+         "disks": [{"datastore": "silver-12", "path": "nova-12/nova-12.vmdk",
                     "capacity_gb": 1, "thin": True}]},
     ],
 }]}
+GOLD = 'functional@vmware#gold'
+SILVER = 'functional@vmware#silver'
+BRONZE = 'functional@vmware#bronze'
+
+
+SIM_GAP_EXTEND = pytest.mark.xfail(reason=(
+    'vcsim gap: VirtualDiskManager.ExtendVirtualDisk_Task grows the disk '
+    'files (descriptor and data file) but not capacityInKB/capacityInBytes '
+    'of the VirtualDisk device of the VM the disk is attached to, as '
+    'vCenter shows it'), strict=False)
+SIM_GAP_INSTANCE_UUID = pytest.mark.xfail(reason=(
+    'vcsim gap: ReconfigVM_Task ignores config.instanceUuid = "" (vCenter '
+    'assigns a new instance UUID; upstream unmanage relies on it so that '
+    'FindAllByUuid no longer finds the backing)'), strict=False)
 
 
 # --- fixtures ----------------------------------------------------------------
+#
+# An oslo.vmware session parses the simulator's WSDL (several seconds), so
+# the tests of this module share one simulator, one inventory session and
+# one driver per backend configuration; every test works on volumes of its
+# own and asserts changes relative to what it saw first.  The do_setup test
+# starts a simulator of its own, as it needs a vCenter nobody set up before.
 
-@pytest.fixture(scope='session')
+@pytest.fixture(scope='module')
 def cinder_db(tmp_path_factory):
     return df.init_cinder(str(tmp_path_factory.mktemp('cinder')))
 
 
-@pytest.fixture
-def sim(start_simulator):
-    return start_simulator(TOPOLOGY)
+@pytest.fixture(scope='module')
+def sim(tmp_path_factory):
+    simulator = vcsim.Simulator.start(
+        TOPOLOGY, workdir=str(tmp_path_factory.mktemp('vcsim')))
+    yield simulator
+    simulator.stop()
 
 
-@pytest.fixture
+@pytest.fixture(scope='module')
 def inv(sim):
     inventory = df.Inventory(sim)
     yield inventory
@@ -74,23 +108,35 @@ def ctx(cinder_db):
     return df.admin_context()
 
 
-@pytest.fixture
-def make_driver(sim, cinder_db):
-    drivers = []
+@pytest.fixture(scope='module')
+def backends(sim, cinder_db):
+    """backends(**options) -> a set-up driver, one per distinct options."""
+    drivers = {}
 
-    def make(**overrides):
-        drv = df.make_driver(sim, **overrides)
-        drivers.append(drv)
-        return drv
+    def get(**overrides):
+        key = repr(sorted(df.backend_options(sim, **overrides).items()))
+        if key not in drivers:
+            drivers[key] = df.make_driver(sim, **overrides)
+        return drivers[key]
 
-    yield make
-    for drv in drivers:
+    yield get
+    for drv in drivers.values():
         df.close_driver(drv)
 
 
 @pytest.fixture
-def driver(make_driver):
-    return make_driver()
+def driver(backends):
+    return backends()
+
+
+@pytest.fixture
+def cow_driver(backends):
+    return backends(vmware_snapshot_format='COW')
+
+
+@pytest.fixture
+def template_driver(backends):
+    return backends(vmware_snapshot_format='template')
 
 
 # --- helpers -----------------------------------------------------------------
@@ -121,9 +167,13 @@ def read(inv, local_desc, length=64 * units.Ki):
     return df.read_data(local_desc, inv.sim.datastore_root, OFFSET, length)
 
 
+def new_volume(ctx, size=1, host=GOLD, **specs):
+    return df.new_volume(ctx, size=size, type_id=df.volume_type(ctx, **specs),
+                         project_id=PROJECT, host=host)
+
+
 def create_volume(driver, ctx, size=1, **specs):
-    vol = df.new_volume(ctx, size=size, type_id=df.volume_type(ctx, **specs),
-                        project_id=PROJECT)
+    vol = new_volume(ctx, size=size, **specs)
     driver.create_volume(vol)
     return vol
 
@@ -166,7 +216,23 @@ def assert_backing(inv, volume, datastore='gold-ds', hosts=('esx-01',
 
 # --- set-up and stats ----------------------------------------------------------
 
-def test_do_setup_registers_extension(make_driver, inv):
+def test_do_setup_registers_extension(start_simulator, cinder_db):
+    sim = start_simulator(TOPOLOGY)
+    inv = df.Inventory(sim)
+    drivers = []
+
+    def make_driver():
+        drivers.append(df.make_driver(sim))
+        return drivers[-1]
+    try:
+        _check_extension_registration(inv, make_driver)
+    finally:
+        for drv in drivers:
+            df.close_driver(drv)
+        inv.close()
+
+
+def _check_extension_registration(inv, make_driver):
     ext_mgr = inv.session.vim.service_content.extensionManager
 
     def keys():
@@ -189,22 +255,34 @@ def test_do_setup_registers_extension(make_driver, inv):
     assert [inv.name_of(c) for c in driver._clusters] == ['gold']
 
 
+def floor_gb(size_bytes):
+    return size_bytes * 100 // GiB / 100
+
+
+@pytest.mark.parametrize('cluster,datastores', [
+    ('gold', ['gold-ds']), ('silver', ['silver-11', 'silver-12'])])
 @pytest.mark.parametrize('max_objects', [100, 1])
-def test_get_volume_stats(make_driver, inv, max_objects):
-    driver = make_driver(vmware_max_objects_retrieval=max_objects)
+def test_get_volume_stats(backends, inv, cluster, datastores, max_objects):
+    # max_objects 1: upstream's retrievals come one object per page
+    # (RetrievePropertiesEx, then ContinueRetrievePropertiesEx).
+    options = {'vmware_cluster_name': [cluster]}
+    if max_objects != 100:  # 100: upstream's default
+        options['vmware_max_objects_retrieval'] = max_objects
+    driver = backends(**options)
     stats = driver.get_volume_stats(refresh=True)
 
-    # Datastores mounted on a host of cluster "gold": gold-ds and legacy-ds;
-    # local-10 (standalone host only) does not count.
-    seen = [inv.summary(n) for n in ('gold-ds', 'legacy-ds')]
-    assert stats['total_capacity_gb'] == round(
-        sum(s.capacity for s in seen) / GiB) == 150
-    assert stats['free_capacity_gb'] == round(
-        sum(s.freeSpace for s in seen) / GiB) == 120
     assert stats['volume_backend_name'] == 'vmware-functional'
     assert stats['vendor_name'] == 'VMware'
-    assert stats['driver_version'] == driver.VERSION == '1.0.0'
+    assert stats['driver_version'] == driver.VERSION
     assert stats['storage_protocol'] == 'vmdk'
+    # One pool: the cluster, with the datastores its hosts mount.
+    (pool,) = stats['pools']
+    seen = [inv.summary(n) for n in datastores]
+    assert pool['pool_name'] == cluster
+    assert pool['total_capacity_gb'] == floor_gb(
+        sum(s.capacity for s in seen)) == {'gold': 100, 'silver': 70}[cluster]
+    assert pool['free_capacity_gb'] == floor_gb(sum(s.freeSpace for s in seen))
+    assert pool['datastore_count'] == len(datastores)
 
 
 # --- volumes -------------------------------------------------------------------
@@ -234,7 +312,8 @@ def test_create_volume_thin(driver, ctx, inv):
     assert inv.disk(vm).capacityInKB == 3 * units.Mi
     after = inv.summary('gold-ds')
     assert after.freeSpace == before.freeSpace
-    assert (after.uncommitted or 0) - (before.uncommitted or 0) == 3 * GiB
+    assert (getattr(after, 'uncommitted', 0) -
+            getattr(before, 'uncommitted', 0)) == 3 * GiB
 
 
 def test_delete_volume(driver, ctx, inv):
@@ -249,6 +328,7 @@ def test_delete_volume(driver, ctx, inv):
     assert free_bytes(inv, 'gold-ds') == free
 
 
+@SIM_GAP_EXTEND
 def test_extend_volume(driver, ctx, inv):
     vol = create_volume(driver, ctx, size=1, vmdk_type='thick')
     vm = backing_of(inv, vol)
@@ -268,8 +348,8 @@ def test_extend_volume(driver, ctx, inv):
 
 # --- snapshots -------------------------------------------------------------------
 
-def test_create_snapshot_cow(make_driver, ctx, inv):
-    driver = make_driver(vmware_snapshot_format='COW')
+def test_create_snapshot_cow(cow_driver, ctx, inv):
+    driver = cow_driver
     vol = create_volume(driver, ctx)
     vm = backing_of(inv, vol)
     base_ds_path, base = disk_path(inv, vm)
@@ -290,8 +370,8 @@ def test_create_snapshot_cow(make_driver, ctx, inv):
     assert read(inv, delta) == data == read(inv, base)
 
 
-def test_delete_snapshot_cow(make_driver, ctx, inv):
-    driver = make_driver(vmware_snapshot_format='COW')
+def test_delete_snapshot_cow(cow_driver, ctx, inv):
+    driver = cow_driver
     vol = create_volume(driver, ctx)
     vm = backing_of(inv, vol)
     base_ds_path, base = disk_path(inv, vm)
@@ -311,8 +391,8 @@ def test_delete_snapshot_cow(make_driver, ctx, inv):
     assert read(inv, base) == later
 
 
-def test_create_snapshot_template(make_driver, ctx, inv):
-    driver = make_driver(vmware_snapshot_format='template')
+def test_create_snapshot_template(template_driver, ctx, inv):
+    driver = template_driver
     vol = create_volume(driver, ctx)
     vm = backing_of(inv, vol)
     _, base = disk_path(inv, vm)
@@ -338,8 +418,8 @@ def test_create_snapshot_template(make_driver, ctx, inv):
     assert read(inv, base) == data
 
 
-def test_delete_snapshot_template(make_driver, ctx, inv):
-    driver = make_driver(vmware_snapshot_format='template')
+def test_delete_snapshot_template(template_driver, ctx, inv):
+    driver = template_driver
     vol = create_volume(driver, ctx, vmdk_type='thick')
     free = free_bytes(inv, 'gold-ds')
     snap = snapshot_volume(driver, ctx, vol)
@@ -354,8 +434,8 @@ def test_delete_snapshot_template(make_driver, ctx, inv):
     assert backing_of(inv, vol) is not None
 
 
-def test_revert_to_snapshot(make_driver, ctx, inv):
-    driver = make_driver(vmware_snapshot_format='COW')
+def test_revert_to_snapshot(cow_driver, ctx, inv):
+    driver = cow_driver
     vol = create_volume(driver, ctx)
     vm = backing_of(inv, vol)
     _, base = disk_path(inv, vm)
@@ -389,11 +469,10 @@ def _snapshotted_source(driver, ctx, inv):
     return src, snap, base, delta, a, b
 
 
-def test_create_volume_from_snapshot_full_clone(make_driver, ctx, inv):
-    driver = make_driver(vmware_snapshot_format='COW')
+def test_create_volume_from_snapshot_full_clone(cow_driver, ctx, inv):
+    driver = cow_driver
     src, snap, base, delta, a, b = _snapshotted_source(driver, ctx, inv)
-    vol = df.new_volume(ctx, type_id=df.volume_type(ctx, clone_type='full'),
-                        project_id=PROJECT)
+    vol = new_volume(ctx, clone_type='full')
 
     driver.create_volume_from_snapshot(vol, snap)
 
@@ -406,13 +485,11 @@ def test_create_volume_from_snapshot_full_clone(make_driver, ctx, inv):
     assert inv.snapshot_names(backing_of(inv, src)) == [snap.name]
 
 
-def test_create_volume_from_snapshot_linked_clone(make_driver, ctx, inv):
-    driver = make_driver(vmware_snapshot_format='COW')
+def test_create_volume_from_snapshot_linked_clone(cow_driver, ctx, inv):
+    driver = cow_driver
     src, snap, base, delta, a, b = _snapshotted_source(driver, ctx, inv)
     src_base_ds_path = inv.disk(backing_of(inv, src)).backing.parent.fileName
-    vol = df.new_volume(ctx, type_id=df.volume_type(ctx,
-                                                    clone_type='linked'),
-                        project_id=PROJECT)
+    vol = new_volume(ctx, clone_type='linked')
 
     driver.create_volume_from_snapshot(vol, snap)
 
@@ -428,16 +505,16 @@ def test_create_volume_from_snapshot_linked_clone(make_driver, ctx, inv):
     assert read(inv, base) == a and read(inv, delta) == b
 
 
-def test_create_volume_from_template_snapshot(make_driver, ctx, inv):
-    driver = make_driver(vmware_snapshot_format='template')
+@SIM_GAP_EXTEND
+def test_create_volume_from_template_snapshot(template_driver, ctx, inv):
+    driver = template_driver
     src = create_volume(driver, ctx)
     _, base = disk_path(inv, backing_of(inv, src))
     data = df.pattern('from-template')
     df.write_data(base, OFFSET, data)
     snap = snapshot_volume(driver, ctx, src)
     vms_before = set(inv.vm_names())
-    vol = df.new_volume(ctx, size=2, type_id=df.volume_type(ctx),
-                        project_id=PROJECT)
+    vol = new_volume(ctx, size=2)
 
     driver.create_volume_from_snapshot(vol, snap)
 
@@ -460,9 +537,7 @@ def test_create_cloned_volume(driver, ctx, inv, clone_type):
     df.write_data(base, OFFSET, data)
     with open(df.data_file(base), 'rb') as f:
         base_bytes = f.read(OFFSET + len(data))
-    vol = df.new_volume(ctx, type_id=df.volume_type(ctx,
-                                                    clone_type=clone_type),
-                        project_id=PROJECT)
+    vol = new_volume(ctx, clone_type=clone_type)
 
     driver.create_cloned_volume(vol, src)
 
@@ -521,7 +596,7 @@ def test_initialize_connection_without_instance(driver, ctx, inv):
 
 
 def test_initialize_connection_creates_missing_backing(driver, ctx, inv):
-    vol = df.new_volume(ctx, type_id=df.volume_type(ctx), project_id=PROJECT)
+    vol = new_volume(ctx)
     assert inv.vm(vol.name) is None
 
     info = driver.initialize_connection(vol, dict(CONNECTOR))
@@ -530,39 +605,46 @@ def test_initialize_connection_creates_missing_backing(driver, ctx, inv):
     assert_connection_info(inv, info, vol, 'gold-ds')
 
 
-def test_initialize_connection_with_instance_relocates(driver, ctx, inv):
-    # The instance runs on esx-10, which cannot see gold-ds: the backing
-    # moves to a datastore esx-10 sees (local-10), bytes and all.
-    vol = create_volume(driver, ctx, vmdk_type='thick')
-    _, old_local = disk_path(inv, backing_of(inv, vol))
+@pytest.fixture
+def silver_driver(backends):
+    return backends(vmware_cluster_name=['silver'])
+
+
+def test_initialize_connection_with_instance(silver_driver, ctx, inv):
+    driver = silver_driver
+    vol = new_volume(ctx, host=SILVER, vmdk_type='thick')
+    free_11 = free_bytes(inv, 'silver-11')
+    free_12 = free_bytes(inv, 'silver-12')
+
+    # No backing yet: it is created where the instance's host (esx-11)
+    # can reach it, silver-11.
+    info = driver.initialize_connection(
+        vol, dict(CONNECTOR, instance=inv.vm('nova-11').value))
+
+    vm = assert_backing(inv, vol, datastore='silver-11', hosts=('esx-11',))
+    assert_connection_info(inv, info, vol, 'silver-11')
+    assert free_11 - free_bytes(inv, 'silver-11') == GiB
+    _, old_local = disk_path(inv, vm)
     data = df.pattern('relocate')
     df.write_data(old_local, OFFSET, data)
-    gold_free = free_bytes(inv, 'gold-ds')
-    local_free = free_bytes(inv, 'local-10')
-    instance = inv.vm('nova-vm')
-    connector = dict(CONNECTOR, instance=instance.value)
 
-    info = driver.initialize_connection(vol, connector)
+    # Attached again by an instance on esx-12, which cannot see silver-11:
+    # the backing moves to silver-12, bytes and all.
+    info = driver.initialize_connection(
+        vol, dict(CONNECTOR, instance=inv.vm('nova-12').value))
 
-    vm = assert_backing(inv, vol, datastore='local-10', hosts=('esx-10',))
+    vm = assert_backing(inv, vol, datastore='silver-12', hosts=('esx-12',))
+    assert_connection_info(inv, info, vol, 'silver-12')
     _, local = disk_path(inv, vm)
     assert read(inv, local) == data
     assert_files_gone(old_local)
-    assert free_bytes(inv, 'gold-ds') - gold_free == GiB
-    assert local_free - free_bytes(inv, 'local-10') == GiB
-    assert_connection_info(inv, info, vol, 'local-10')
+    assert free_bytes(inv, 'silver-11') == free_11
+    assert free_12 - free_bytes(inv, 'silver-12') == GiB
 
-
-def test_initialize_connection_with_instance_creates_backing(driver, ctx,
-                                                              inv):
-    vol = df.new_volume(ctx, type_id=df.volume_type(ctx), project_id=PROJECT)
-    instance = inv.vm('nova-vm')
-
-    info = driver.initialize_connection(
-        vol, dict(CONNECTOR, instance=instance.value))
-
-    assert_backing(inv, vol, datastore='local-10', hosts=('esx-10',))
-    assert_connection_info(inv, info, vol, 'local-10')
+    # Attached by the same instance again: nothing moves.
+    driver.initialize_connection(
+        vol, dict(CONNECTOR, instance=inv.vm('nova-12').value))
+    assert disk_path(inv, backing_of(inv, vol))[1] == local
 
 
 # --- manage / unmanage ------------------------------------------------------------
@@ -571,47 +653,49 @@ LEGACY_DISK = '[legacy-ds] legacy-db/data.vmdk'
 LEGACY_REF = {'source-name': LEGACY_DISK + '@DC1/vm/legacy-db'}
 
 
-def test_manage_existing(driver, ctx, inv):
+def test_manage_existing(backends, ctx, inv):
+    # Upstream's reference format.  The subclass takes the disk over where
+    # it lies (its datastore is in the volume's pool): detached from the
+    # legacy VM and attached to a new backing VM, bytes untouched.
+    driver = backends(vmware_cluster_name=['bronze'])
     legacy = inv.vm('legacy-db')
-    old_local = inv.local_path(LEGACY_DISK)
-    old_data = df.data_file(old_local)
+    local = inv.local_path(LEGACY_DISK)
     data = df.pattern('legacy')
-    df.write_data(old_local, OFFSET, data)
+    df.write_data(local, OFFSET, data)
     legacy_free = free_bytes(inv, 'legacy-ds')
-    gold_free = free_bytes(inv, 'gold-ds')
 
     size = driver.manage_existing_get_size(None, LEGACY_REF)
     assert size == math.ceil(1.5) == 2
-    vol = df.new_volume(ctx, size=size, type_id=df.volume_type(ctx),
-                        project_id=PROJECT)
+    vol = new_volume(ctx, size=size, host=BRONZE)
     driver.manage_existing(vol, LEGACY_REF)
 
     vm = backing_of(inv, vol)
     assert inv.inventory_path(vm) == volume_folder() + '/' + vol.name
+    assert inv.name_of(inv.prop(vm, 'runtime.host')) == 'esx-21'
+    assert inv.extra_config(vm)['cinder.volume.id'] == vol.id
+    assert inv.prop(vm, 'config.instanceUuid') == vol.id
     disk = inv.disk(vm)
-    assert disk.backing.fileName == '[gold-ds] %s/%s.vmdk' % (vol.name,
-                                                             vol.name)
+    assert disk.backing.fileName == LEGACY_DISK
     assert disk.capacityInKB == int(1.5 * units.Mi)
-    local = inv.local_path(disk.backing.fileName)
     assert read(inv, local) == data
-    assert not os.path.exists(old_local)
-    assert not os.path.exists(old_data)
-    # The legacy VM keeps only its other disk.
+    assert os.path.getsize(df.data_file(local)) == int(1.5 * GiB)
+    # The legacy VM keeps only its other disk; no space moved.
     assert [d.backing.fileName for d in inv.disks(legacy)] == \
         ['[legacy-ds] legacy-db/legacy-db.vmdk']
-    # A thick 1.5 GiB disk moved from legacy-ds to gold-ds.
-    assert free_bytes(inv, 'legacy-ds') - legacy_free == int(1.5 * GiB)
-    assert gold_free - free_bytes(inv, 'gold-ds') == int(1.5 * GiB)
+    assert free_bytes(inv, 'legacy-ds') == legacy_free
+    assert driver.volumeops.get_backing(vol.name, vol.id).value == vm.value
 
 
-def test_manage_existing_rejects_unknown_reference(driver, ctx):
+def test_manage_existing_rejects_unknown_reference(backends, ctx):
     from cinder import exception
-    vol = df.new_volume(ctx, type_id=df.volume_type(ctx), project_id=PROJECT)
+    driver = backends(vmware_cluster_name=['bronze'])
+    vol = new_volume(ctx, host=BRONZE)
     with pytest.raises(exception.ManageExistingInvalidReference):
         driver.manage_existing(vol, {
             'source-name': '[legacy-ds] legacy-db/nope.vmdk@DC1/vm/legacy-db'})
 
 
+@SIM_GAP_INSTANCE_UUID
 def test_unmanage(driver, ctx, inv):
     vol = create_volume(driver, ctx)
     vm = backing_of(inv, vol)

@@ -245,6 +245,29 @@ func (ds *Datastore) stat() error {
 	return nil
 }
 
+// DestroyTask removes the datastore (Destroy_Task): refused with
+// ResourceInUse while VMs have files there, otherwise it is unmounted from
+// every host, which takes it out of the inventory. vcsim's version (renamed
+// away by patches/*-datastore-*) left it in the host datastore systems'
+// lists and kept its browser.
+func (ds *Datastore) DestroyTask(ctx *Context, req *types.Destroy_Task) soap.HasFault {
+	task := CreateTask(ds, "destroy", func(*Task) (types.AnyType, types.BaseMethodFault) {
+		if len(ds.Vm) != 0 {
+			return nil, &types.ResourceInUse{Type: ds.Self.Type, Name: ds.Name}
+		}
+		for _, mount := range append([]types.DatastoreHostMount(nil), ds.Host...) {
+			if host, ok := Map.Get(mount.Key).(*HostSystem); ok {
+				ds.unmountFrom(ctx, host)
+			}
+		}
+		if Map.Get(ds.Self) != nil {
+			ds.removeFromInventory(ctx)
+		}
+		return nil, nil
+	})
+	return &methods.Destroy_TaskBody{Res: &types.Destroy_TaskResponse{Returnval: task.Run()}}
+}
+
 // RenameTask renames the datastore (Rename_Task). Its files stay where
 // they are: info.url does not depend on the name, as on vSphere.
 func (ds *Datastore) RenameTask(ctx *Context, req *types.Rename_Task) soap.HasFault {

@@ -17,9 +17,11 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/vmware/govmomi/vim25/methods"
+	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/soap"
 	"github.com/vmware/govmomi/vim25/types"
 )
@@ -41,8 +43,33 @@ type retrievePage struct {
 // filterObjectState is what a filter last reported for one object.
 type filterObjectState map[string]types.AnyType
 
-// updatePollInterval is how often a waiting WaitForUpdatesEx looks for changes.
-const updatePollInterval = 100 * time.Millisecond
+// A waiting WaitForUpdatesEx diffs again when the registry reports an event
+// (checked every updatePollInterval), and at least every updateRescanInterval
+// for changes made to objects without Map.Update.
+const (
+	updatePollInterval   = 100 * time.Millisecond
+	updateRescanInterval = time.Second
+)
+
+// inventoryEvents counts registry events (create, update, delete) so waiting
+// collectors skip diffing an unchanged inventory. One registry handler for
+// all: collectors of different sessions share one reference, so they cannot
+// each be a handler.
+type inventoryEvents struct {
+	count int64
+}
+
+var inventoryEventCounter = &inventoryEvents{}
+
+func (e *inventoryEvents) Reference() types.ManagedObjectReference {
+	return types.ManagedObjectReference{Type: "InventoryEvents", Value: "inventory-events"}
+}
+func (e *inventoryEvents) PutObject(mo.Reference) { atomic.AddInt64(&e.count, 1) }
+func (e *inventoryEvents) UpdateObject(mo.Reference, []types.PropertyChange) {
+	atomic.AddInt64(&e.count, 1)
+}
+func (e *inventoryEvents) RemoveObject(types.ManagedObjectReference) { atomic.AddInt64(&e.count, 1) }
+func (e *inventoryEvents) seen() int64                               { return atomic.LoadInt64(&e.count) }
 
 // collector walks the inventory for one RetrievePropertiesEx-like request.
 type collector struct {
@@ -478,17 +505,23 @@ func (pc *PropertyCollector) WaitForUpdatesEx(ctx *Context, r *types.WaitForUpda
 	pc.cancel = cancel
 	pc.mu.Unlock()
 
+	ctx.Map.AddHandler(inventoryEventCounter) // idempotent; Map is per model
 	ticker := time.NewTicker(updatePollInterval)
 	defer ticker.Stop()
+	lastEvents, lastScan := int64(-1), time.Time{}
 	for {
-		set, fault := pc.pendingUpdates(ctx, r.Version == "")
-		if fault != nil {
-			body.Fault_ = Fault("", fault)
-			return body
-		}
-		if set != nil {
-			body.Res = &types.WaitForUpdatesExResponse{Returnval: set}
-			return body
+		events := inventoryEventCounter.seen()
+		if events != lastEvents || time.Since(lastScan) >= updateRescanInterval {
+			lastEvents, lastScan = events, time.Now()
+			set, fault := pc.pendingUpdates(ctx, r.Version == "")
+			if fault != nil {
+				body.Fault_ = Fault("", fault)
+				return body
+			}
+			if set != nil {
+				body.Res = &types.WaitForUpdatesExResponse{Returnval: set}
+				return body
+			}
 		}
 		if oneCheck {
 			body.Res = &types.WaitForUpdatesExResponse{}

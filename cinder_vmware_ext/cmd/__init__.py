@@ -1,0 +1,1 @@
+"""Operator commands: the ``cinder-vmware`` cliff application."""

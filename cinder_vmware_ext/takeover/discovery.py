@@ -1,0 +1,333 @@
+"""Discovering the VMDKs reachable from a backend's pools.
+
+Two questions to vCenter, whatever the number of disks: one
+PropertyCollector pass over every VM, folder, datacenter and datastore,
+and one datastore-browser search per reachable datastore, all started
+before any is awaited.  The answers become ``records.DiskRecord`` objects
+that the pure ``safety`` module judges.
+"""
+
+import collections
+import dataclasses
+import re
+import time
+
+from oslo_log import log as logging
+from oslo_vmware import vim_util
+
+from cinder_vmware_ext.takeover import records
+from cinder_vmware_ext.takeover import references
+from cinder_vmware_ext.takeover import vcenter
+
+LOG = logging.getLogger(__name__)
+
+VOLUME_ID_KEY = 'cinder.volume.id'   # upstream's EXTRA_CONFIG_VOLUME_ID_KEY
+
+PROPERTIES = {
+    'VirtualMachine': ['name', 'parent', 'runtime.powerState',
+                       'config.hardware.device', 'config.extraConfig',
+                       'config.template', 'snapshot'],
+    'Folder': ['name', 'parent'],
+    'Datacenter': ['name', 'parent'],
+    'Datastore': ['name', 'browser', 'parent'],
+}
+
+_DS_PATH = re.compile(r'^\[(?P<ds>[^\]]+)\]\s*/?(?P<path>.*)$')
+
+
+@dataclasses.dataclass
+class Result:
+    """What a discovery found, and how long each question took."""
+
+    disks: list
+    errors: dict
+    seconds: dict
+
+
+def split_ds_path(ds_path):
+    """``[ds] a/b.vmdk`` -> ("ds", "a/b.vmdk")."""
+    match = _DS_PATH.match(ds_path or '')
+    if not match:
+        return None, ds_path
+    return match.group('ds'), match.group('path').strip('/')
+
+
+# -- the pools' side ------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class Scope:
+    """The datastores discovery looks at and the pool of each."""
+
+    reachable: dict      # datastore ref -> model.Datastore
+    pool_of: dict        # datastore ref -> pool name
+    backend: str         # host@backend
+
+    def host_of(self, pool):
+        return '%s#%s' % (self.backend, pool) if pool else None
+
+
+def scope_of(inventory, pools, backend):
+    """Datastores mounted on any host of the pools' clusters.
+
+    Those in no pool (excluded by a regex, a type or a profile) are still
+    listed, as not safe, so the operator sees why they are left out.
+    """
+    hosts = set()
+    pool_of = {}
+    for pool in pools:
+        hosts.update(pool.cluster.hosts if pool.cluster else pool.host_refs)
+        for ds in pool.datastores:
+            pool_of.setdefault(ds.ref, pool.name)
+    reachable = {ref: ds for ref, ds in inventory.datastores.items()
+                 if ref in pool_of or
+                 any(m.host in hosts and m.mounted for m in ds.mounts)}
+    return Scope(reachable, pool_of, backend)
+
+
+# -- VMs and their disks --------------------------------------------------------
+
+def _inventory_path(ref_value, objects):
+    names = []
+    while ref_value in objects:
+        ref, props = objects[ref_value]
+        names.append(props.get('name', ''))
+        if ref._type == 'Datacenter':
+            return '/'.join(reversed(names))
+        parent = props.get('parent')
+        ref_value = vim_util.get_moref_value(parent) if parent else None
+    return '/'.join(reversed(names))
+
+
+def _snapshot_names(snapshot_info):
+    names = []
+
+    def walk(trees):
+        for tree in trees or []:
+            names.append(tree.name)
+            walk(getattr(tree, 'childSnapshotList', None))
+    if snapshot_info is not None:
+        walk(getattr(snapshot_info, 'rootSnapshotList', None))
+    return tuple(names)
+
+
+def _extra_config(props):
+    options = vcenter.array(props.get('config.extraConfig'), 'OptionValue')
+    return {o.key: o.value for o in options}
+
+
+def _shared_controllers(devices):
+    return {d.key for d in devices
+            if getattr(d, 'sharedBus', 'noSharing') not in
+            (None, 'noSharing')}
+
+
+def _parent_files(backing):
+    files = []
+    parent = getattr(backing, 'parent', None)
+    while parent is not None:
+        files.append(parent.fileName)
+        parent = getattr(parent, 'parent', None)
+    return tuple(files)
+
+
+@dataclasses.dataclass(frozen=True)
+class VmDisk:
+    """A VirtualDisk device of a VM, with what the takeover needs."""
+
+    vm: records.AttachedVm
+    file_name: str
+    datastore_ref: str
+    capacity_bytes: int
+    thin: bool
+    uuid: str
+    sharing: str
+    parents: tuple
+
+
+def vm_disks(objects):
+    """Every VirtualDisk of every VM in ``objects`` (a retrieve() result)."""
+    found = []
+    for value, (ref, props) in objects.items():
+        if ref._type != 'VirtualMachine':
+            continue
+        devices = vcenter.array(props.get('config.hardware.device'),
+                                'VirtualDevice')
+        shared = _shared_controllers(devices)
+        extra = _extra_config(props)
+        vm_base = dict(
+            ref=value, name=props.get('name', value),
+            power_state=str(props.get('runtime.powerState') or
+                            records.POWERED_OFF),
+            inventory_path=_inventory_path(value, objects),
+            snapshots=_snapshot_names(props.get('snapshot')),
+            cinder_volume_id=extra.get(VOLUME_ID_KEY) or None,
+            template=bool(props.get('config.template')))
+        for device in devices:
+            if device.__class__.__name__ != 'VirtualDisk':
+                continue
+            found.append(_vm_disk(vm_base, device, shared))
+    return [d for d in found if d is not None]
+
+
+def _vm_disk(vm_base, device, shared_controllers):
+    backing = device.backing
+    file_name = getattr(backing, 'fileName', None)
+    if not file_name:
+        return None
+    sharing = getattr(backing, 'sharing', None) or 'sharingNone'
+    if device.controllerKey in shared_controllers:
+        sharing = 'sharedBus'
+    capacity = getattr(device, 'capacityInBytes', None) or \
+        int(device.capacityInKB) * 1024
+    vm = records.AttachedVm(
+        device_key=device.key, controller_key=device.controllerKey,
+        unit_number=getattr(device, 'unitNumber', 0) or 0, **vm_base)
+    datastore = getattr(backing, 'datastore', None)
+    return VmDisk(vm, file_name,
+                  vim_util.get_moref_value(datastore) if datastore else '',
+                  int(capacity), bool(getattr(backing, 'thinProvisioned',
+                                              False)),
+                  getattr(backing, 'uuid', None), sharing,
+                  _parent_files(backing))
+
+
+# -- files on datastores ----------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class FoundFile:
+    datastore: str
+    path: str
+    is_descriptor: bool
+    capacity_bytes: int = 0
+    thin: bool = None
+    is_delta: bool = False
+
+
+def _found_file(datastore, folder, info):
+    name = info.path
+    if not name.lower().endswith('.vmdk') or references.is_extent_name(name):
+        return None
+    path = '%s/%s' % (folder, name) if folder else name
+    if info.__class__.__name__ != 'VmDiskFileInfo':
+        return FoundFile(datastore, path, is_descriptor=False)
+    extents = [str(e) for e in getattr(info, 'diskExtents', None) or []]
+    is_delta = (any(references.is_extent_name(e) and
+                    not e.lower().endswith('-flat.vmdk') for e in extents) or
+                'Sparse' in (getattr(info, 'diskType', '') or ''))
+    thin = getattr(info, 'thin', None)
+    return FoundFile(datastore, path, True,
+                     int(getattr(info, 'capacityKb', 0) or 0) * 1024,
+                     None if thin is None else bool(thin), is_delta)
+
+
+def found_files(search_results):
+    """FoundFile per *.vmdk descriptor (or non-disk .vmdk) searched."""
+    files = []
+    for datastore, results in search_results.items():
+        for result in results:
+            _ds, folder = split_ds_path(result.folderPath)
+            for info in getattr(result, 'file', None) or []:
+                found = _found_file(datastore, folder.strip('/'), info)
+                if found:
+                    files.append(found)
+    return files
+
+
+# -- putting it together ----------------------------------------------------------
+
+def merge(scope, disks_of_vms, files):
+    """DiskRecords: one per VM disk and one per file no VM uses."""
+    ds_by_name = {ds.name: ref for ref, ds in scope.reachable.items()}
+    users = collections.defaultdict(list)
+    chain = set()
+    for disk in disks_of_vms:
+        users[disk.file_name].append(disk.vm.name)
+        chain.update(disk.parents)
+    result = []
+    for disk in disks_of_vms:
+        datastore, path = split_ds_path(disk.file_name)
+        ref = disk.datastore_ref or ds_by_name.get(datastore, '')
+        if ref not in scope.reachable:
+            continue
+        result.append(_record(
+            scope, ref, datastore, path, vm=disk.vm,
+            capacity_bytes=disk.capacity_bytes, thin=disk.thin,
+            uuid=disk.uuid, sharing=disk.sharing, parents=disk.parents,
+            is_delta=bool(disk.parents),
+            other_vms=tuple(n for n in users[disk.file_name]
+                            if n != disk.vm.name),
+            cinder_id=disk.vm.cinder_volume_id))
+    for found in files:
+        ds_path = '[%s] %s' % (found.datastore, found.path)
+        if ds_path in users:
+            continue
+        ref = ds_by_name.get(found.datastore, '')
+        result.append(_record(
+            scope, ref, found.datastore, found.path,
+            capacity_bytes=found.capacity_bytes, thin=found.thin,
+            is_descriptor=found.is_descriptor, is_delta=found.is_delta,
+            in_snapshot_chain=ds_path in chain))
+    return result
+
+
+def _record(scope, ds_ref, datastore, path, **fields):
+    pool = scope.pool_of.get(ds_ref)
+    return records.DiskRecord(
+        datastore=datastore, path=path, datastore_ref=ds_ref, pool=pool,
+        in_pools=pool is not None, backend_host=scope.host_of(pool),
+        **fields)
+
+
+def _datacenter_of(value, objects):
+    while value in objects:
+        ref, props = objects[value]
+        if ref._type == 'Datacenter':
+            return ref
+        parent = props.get('parent')
+        value = vim_util.get_moref_value(parent) if parent else None
+    return None
+
+
+def with_loose_uuids(session, disks, objects):
+    """Loose disks with their UUIDs (one QueryVirtualDiskUuid each: the
+    datastore search does not return them)."""
+    result = []
+    for disk in disks:
+        if disk.vm is None and disk.is_descriptor and not disk.uuid:
+            dc = _datacenter_of(disk.datastore_ref, objects)
+            try:
+                uuid = references.normalize_uuid(
+                    vcenter.disk_uuid(session, dc, disk.ds_path))
+                disk = dataclasses.replace(disk, uuid=uuid)
+            except Exception as err:
+                LOG.warning('No UUID for %s: %s', disk.ds_path, err)
+        result.append(disk)
+    return result
+
+
+def discover(session, scope, with_uuids=False):
+    """Every VMDK on the scope's datastores and every VM disk there."""
+    seconds = {}
+    started = time.monotonic()
+    objects = vcenter.retrieve(session, PROPERTIES)
+    seconds['properties'] = time.monotonic() - started
+    browsers = {}
+    for ref in scope.reachable:
+        entry = objects.get(ref)
+        ds = scope.reachable[ref]
+        if entry and entry[1].get('browser') and ds.accessible:
+            browsers[ds.name] = entry[1]['browser']
+    started = time.monotonic()
+    searched, errors = vcenter.search_datastores(session, browsers)
+    seconds['search'] = time.monotonic() - started
+    for name, message in errors.items():
+        LOG.warning('Could not search datastore %s for disks: %s', name,
+                    message)
+    disks = merge(scope, vm_disks(objects), found_files(searched))
+    if with_uuids:
+        started = time.monotonic()
+        disks = with_loose_uuids(session, disks, objects)
+        seconds['uuids'] = time.monotonic() - started
+    LOG.info('Discovered %d disks on %d datastores in %.2fs.', len(disks),
+             len(browsers), sum(seconds.values()))
+    return Result(disks, errors, seconds)

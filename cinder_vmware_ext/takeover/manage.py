@@ -1,0 +1,321 @@
+"""Managing and unmanaging existing disks, safely and reversibly.
+
+A managed disk looks to upstream's driver like any backing: a "shadow" VM
+named after the volume, in the volumes folder, with extraConfig
+``cinder.volume.id`` and the backing UUID, holding the one disk.  The disk
+itself is never rewritten, resized or overwritten: the shadow VM is
+created without a disk and the existing file is attached to it where it
+lies.  A disk attached to a (powered-off, snapshot-free) VM is detached
+first, its slot remembered; a disk on a datastore the volume's pool cannot
+reach is copied there, checked, and only then removed from its source.
+
+Every step that changes vCenter registers its undo before the next step
+runs; any failure runs the undos in reverse, so vCenter is left as it was.
+Where the disk came from is kept in the shadow VM's extraConfig
+(``ORIGIN_KEY``) for unmanage.
+"""
+
+import json
+
+from cinder import exception
+from cinder.volume import volume_utils
+from oslo_log import log as logging
+from oslo_vmware import vim_util
+
+from cinder_vmware_ext.takeover import adopt
+from cinder_vmware_ext.takeover import discovery
+from cinder_vmware_ext.takeover import records
+from cinder_vmware_ext.takeover import references
+from cinder_vmware_ext.takeover import safety
+from cinder_vmware_ext.takeover import vcenter
+
+LOG = logging.getLogger(__name__)
+
+ORIGIN_KEY = adopt.ORIGIN_KEY
+DISK_BYTES_KEY = adopt.DISK_BYTES_KEY
+
+
+class Undo(object):
+    """Undo actions, run newest first; each failure is logged, not raised."""
+
+    def __init__(self):
+        self._steps = []
+        self.failed = []
+
+    def push(self, description, action):
+        self._steps.append((description, action))
+
+    def run(self):
+        while self._steps:
+            description, action = self._steps.pop()
+            try:
+                action()
+            except Exception as err:
+                LOG.error('Rollback step "%s" failed: %s', description, err)
+                self.failed.append('%s: %s' % (description, err))
+
+
+def invalid(existing_ref, reason):
+    return exception.ManageExistingInvalidReference(
+        existing_ref=existing_ref, reason=reason)
+
+
+class Takeover(object):
+    """The driver side of the takeover, bound to one driver instance."""
+
+    def __init__(self, driver):
+        self._driver = driver
+
+    @property
+    def _session(self):
+        return self._driver.session
+
+    # -- discovery ----------------------------------------------------------
+
+    def scope(self):
+        inventory, pools = self._driver._pools.current()
+        return discovery.scope_of(inventory, pools, self._driver.host)
+
+    def discover(self):
+        return discovery.discover(self._session, self.scope())
+
+    def manageable_volumes(self, marker, limit, offset, sort_keys,
+                           sort_dirs):
+        entries = [safety.manageable_entry(d)
+                   for d in self.discover().disks]
+        return volume_utils.paginate_entries_list(
+            entries, marker, limit, offset, sort_keys, sort_dirs)
+
+    # -- resolving a reference --------------------------------------------
+
+    def resolve(self, existing_ref):
+        """The DiskRecord an existing_ref names, or ManageExistingInvalidReference."""
+        try:
+            ref = references.parse(existing_ref)
+        except references.InvalidReference as err:
+            raise invalid(existing_ref, str(err))
+        scope = self.scope()
+        if ref.kind == references.UUID:
+            found = self._find_by_uuid(scope, ref.uuid)
+        else:
+            found = self._find_by_path(scope, ref, existing_ref)
+        if found is None:
+            raise invalid(existing_ref, self._not_found(ref))
+        return found
+
+    @staticmethod
+    def _not_found(ref):
+        if ref.kind == references.UUID:
+            return ('no disk with UUID %s on the datastores of this '
+                    "backend's pools." % ref.uuid)
+        if ref.kind == references.ATTACHED:
+            return ('VM %s has no disk %s (or no such VM); check the VM '
+                    'inventory path (Datacenter/vm/folder/name) and the '
+                    'disk path.' % (ref.vm_path, ref.disk_path))
+        return '%s does not exist.' % ref.disk_path
+
+    def _find_by_path(self, scope, ref, existing_ref):
+        names = {ds.name: r for r, ds in scope.reachable.items()}
+        path = ref.disk_path
+        if path.datastore not in names:
+            raise invalid(existing_ref, 'datastore %s is not reachable from '
+                          "this backend's pools; manage it on a backend "
+                          'whose clusters mount it.' % path.datastore)
+        objects = vcenter.retrieve(self._session, discovery.PROPERTIES)
+        disks = [d for d in discovery.vm_disks(objects)
+                 if d.file_name == str(path)]
+        if ref.kind == references.ATTACHED:
+            disks = [d for d in disks if d.vm.inventory_path.strip('/')
+                     == ref.vm_path]
+            if not disks:
+                return None
+            files = []
+        else:
+            browser = objects[names[path.datastore]][1]['browser']
+            files = discovery.found_files(vcenter.search_folder(
+                self._session, browser, path.datastore, path.folder,
+                path.file_name))
+        found = [d for d in discovery.merge(scope, disks, files)
+                 if d.ds_path == str(path)]
+        return found[0] if found else None
+
+    def _find_by_uuid(self, scope, uuid):
+        objects = vcenter.retrieve(self._session, discovery.PROPERTIES)
+        disks = [d for d in discovery.vm_disks(objects)
+                 if d.uuid and references.normalize_uuid(d.uuid) == uuid]
+        if disks:
+            found = discovery.merge(scope, disks[:1], [])
+            return found[0] if found else None
+        # A loose file: vSphere's searches do not return UUIDs, so ask for
+        # each candidate's (only when a UUID reference needs it).
+        for disk in self.discover().disks:
+            if disk.vm is None and disk.is_descriptor and \
+                    self._uuid_of(disk) == uuid:
+                return disk
+        return None
+
+    def _uuid_of(self, disk):
+        try:
+            return references.normalize_uuid(vcenter.disk_uuid(
+                self._session, self._dc_of(disk.datastore_ref),
+                disk.ds_path))
+        except Exception:
+            return None
+
+    def _dc_of(self, datastore_ref):
+        return self._driver.volumeops.get_dc(
+            vim_util.get_moref(datastore_ref, 'Datastore'))
+
+    def checked(self, existing_ref):
+        """The referenced disk if it is safe to manage; else say why."""
+        disk = self.resolve(existing_ref)
+        safe, reason = safety.verdict(disk)
+        if not safe:
+            detail = (' (volume %s)' % disk.cinder_id) if disk.cinder_id \
+                else ''
+            raise invalid(existing_ref, '%s is %s%s.' % (disk.ds_path,
+                                                         reason, detail))
+        return disk
+
+    def size_gb(self, existing_ref):
+        return self.checked(existing_ref).size_gb
+
+    # -- manage -------------------------------------------------------------
+
+    def manage(self, volume, existing_ref):
+        """Adopt the referenced disk as ``volume``; all or nothing."""
+        disk = self.checked(existing_ref)
+        pool_name = volume_utils.extract_host(volume['host'], 'pool')
+        undo = Undo()
+        progress = ['choose where the shadow VM goes']
+        target = adopt.target_for(self._driver, volume, disk, pool_name)
+        try:
+            self._adopt(volume, disk, target, undo, progress)
+        except Exception as err:
+            LOG.error('Managing %s as volume %s failed while trying to %s: '
+                      '%s; rolling back.', disk.ds_path, volume['id'],
+                      progress[-1], err)
+            undo.run()
+            raise exception.VolumeBackendAPIException(
+                data=self._failure(disk, progress[-1], err, undo.failed))
+        finally:
+            target.release()
+        LOG.info('Volume %s now manages %s (taken from %s).', volume['id'],
+                 target.copy_to or disk.ds_path,
+                 disk.vm.name if disk.vm else 'no VM')
+
+    @staticmethod
+    def _failure(disk, step, err, rollback_failures):
+        if rollback_failures:
+            return ('Managing %s failed while trying to %s (%s), and the '
+                    'rollback did not finish: %s. Fix these by hand.'
+                    % (disk.ds_path, step, err, '; '.join(rollback_failures)))
+        return ('Managing %s failed while trying to %s (%s); the disk was '
+                'left as it was. Fix the cause and manage it again.'
+                % (disk.ds_path, step, err))
+
+    def _adopt(self, volume, disk, target, undo, progress):
+        session = self._session
+        progress.append('create the shadow VM %s' % volume['name'])
+        backing = adopt.create_shadow(self._driver, volume, target, disk)
+        undo.push('destroy the shadow VM',
+                  lambda: adopt.destroy_shadow(session, backing))
+        if disk.vm is not None:
+            self._take_off_vm(disk, undo, progress)
+        file_name = disk.ds_path
+        if target.copy_to:
+            progress.append('copy the disk to %s' % target.copy_to)
+            undo.push('delete the copy', lambda: vcenter.delete_disk(
+                session, target.dc, target.copy_to))
+            adopt.copy_and_verify(session, target.dc, disk.ds_path,
+                                  target.copy_to, target.datastore.ref,
+                                  disk.capacity_bytes)
+            file_name = target.copy_to
+        progress.append('attach %s to the shadow VM' % file_name)
+        adopt.attach_to_shadow(self._driver, volume, backing, file_name,
+                               disk)
+        undo.push('detach the disk from the shadow VM',
+                  lambda: adopt.detach(session, backing, file_name))
+        if target.copy_to:
+            # Last, and only once everything else holds.
+            progress.append('remove the source %s' % disk.ds_path)
+            vcenter.delete_disk(session, self._dc_of(disk.datastore_ref),
+                                disk.ds_path)
+        return backing
+
+    def _take_off_vm(self, disk, undo, progress):
+        session = self._session
+        vm = vim_util.get_moref(disk.vm.ref, 'VirtualMachine')
+        progress.append('detach the disk from VM %s' % disk.vm.name)
+        adopt.detach(session, vm, disk.ds_path)
+        undo.push('re-attach the disk to VM %s' % disk.vm.name,
+                  lambda: adopt.attach_at(
+                      session, vm, disk.ds_path, disk.capacity_bytes,
+                      disk.thin, disk.vm.controller_key,
+                      disk.vm.unit_number))
+
+    # -- unmanage -------------------------------------------------------
+
+    def unmanage(self, volume):
+        """Give a taken-over disk back; returns False when the volume was
+        not taken over (the caller then does upstream's unmanage)."""
+        backing = self._driver.volumeops.get_backing(volume['name'],
+                                                     volume['id'])
+        if not backing:
+            return True
+        session = self._session
+        config = adopt.shadow_extra_config(session, backing)
+        if not config.get(ORIGIN_KEY):
+            return False
+        origin = json.loads(config[ORIGIN_KEY])
+        if origin.get('copied_to') or self._driver.volumeops.snapshot_exists(
+                backing):
+            # The disk lives in the shadow VM's folder, or snapshots
+            # depend on the shadow VM: keep it, without Cinder's markers.
+            self._clear_markers(backing, volume)
+            LOG.info('Unmanaged volume %s: its disk stays on VM %s.',
+                     volume['id'], volume['name'])
+            return True
+        self._release(volume, backing, origin)
+        return True
+
+    def _clear_markers(self, backing, volume):
+        keys = dict.fromkeys(self._driver._get_extra_config(volume), '')
+        keys.update({ORIGIN_KEY: '', DISK_BYTES_KEY: ''})
+        self._driver.volumeops.update_backing_extra_config(backing, keys)
+
+    def _release(self, volume, backing, origin):
+        session = self._session
+        device = vcenter.array(session.invoke_api(
+            vim_util, 'get_object_property', session.vim, backing,
+            'config.hardware.device'), 'VirtualDevice')
+        disks = [d for d in device if d.__class__.__name__ == 'VirtualDisk']
+        file_name = disks[0].backing.fileName if disks else origin['path']
+        if disks:
+            adopt.detach(session, backing, file_name)
+        where = 'a loose file'
+        vm = origin.get('vm')
+        if vm and self._can_return_to(vm):
+            try:
+                adopt.attach_at(session, vim_util.get_moref(
+                    vm['ref'], 'VirtualMachine'), file_name,
+                    origin['capacity_bytes'], disks[0].backing.thinProvisioned
+                    if disks else True, vm['controller_key'],
+                    vm['unit_number'])
+                where = 'attached to VM %s again' % vm['name']
+            except Exception as err:
+                LOG.warning('Could not put %s back on VM %s (%s); it is left '
+                            'as a loose file.', file_name, vm['name'], err)
+        adopt.destroy_shadow(session, backing)
+        LOG.info('Unmanaged volume %s: disk %s is %s.', volume['id'],
+                 file_name, where)
+
+    def _can_return_to(self, vm):
+        try:
+            state = self._session.invoke_api(
+                vim_util, 'get_object_property', self._session.vim,
+                vim_util.get_moref(vm['ref'], 'VirtualMachine'),
+                'runtime.powerState')
+        except Exception:
+            return False
+        return state == records.POWERED_OFF

@@ -1,0 +1,412 @@
+"""The takeover through the driver, against the simulator.
+
+Disks are checked with reads the driver does not make: the simulator's
+files under its datastore root and an independent oslo.vmware session.
+"""
+
+import os
+import shutil
+
+import pytest
+
+pytest.importorskip('tests.functional.driver_fixtures')
+
+from cinder import exception  # noqa: E402
+
+from cinder_vmware_ext.takeover import manage as takeover  # noqa: E402
+from cinder_vmware_ext.takeover import safety  # noqa: E402
+from tests import simulator as vcsim  # noqa: E402
+from tests.functional import driver_fixtures as fx  # noqa: E402
+
+GOLD_HOSTS = [{'host': 'esx-01'}, {'host': 'esx-02'}]
+TOPOLOGY = {'datacenters': [{
+    'name': 'DC1',
+    'clusters': [
+        {'name': 'gold', 'hosts': [{'name': 'esx-01'}, {'name': 'esx-02'}]},
+        {'name': 'silver', 'hosts': [{'name': 'esx-03'}]}],
+    'datastores': [
+        {'name': 'ds-gold', 'type': 'VMFS', 'capacity_gb': 500,
+         'free_gb': 400, 'mounts': GOLD_HOSTS},
+        {'name': 'ds-silver', 'type': 'NFS', 'capacity_gb': 500,
+         'free_gb': 400, 'mounts': [{'host': 'esx-03'}]},
+        {'name': 'ds-excluded', 'type': 'VMFS', 'capacity_gb': 100,
+         'free_gb': 90, 'mounts': GOLD_HOSTS}],
+    'vms': [
+        {'name': 'vm-off', 'host': 'esx-01', 'power_state': 'poweredOff',
+         'disks': [{'datastore': 'ds-gold', 'path': 'vm-off/vm-off.vmdk',
+                    'capacity_gb': 1.5, 'thin': True}]},
+        {'name': 'vm-on', 'host': 'esx-01', 'power_state': 'poweredOn',
+         'disks': [{'datastore': 'ds-gold', 'path': 'vm-on/vm-on.vmdk',
+                    'capacity_gb': 2, 'thin': True}]},
+        {'name': 'vm-snap', 'host': 'esx-02', 'power_state': 'poweredOff',
+         'disks': [{'datastore': 'ds-gold', 'path': 'vm-snap/vm-snap.vmdk',
+                    'capacity_gb': 1, 'thin': True}],
+         'snapshots': [{'name': 'before-upgrade'}]},
+        {'name': 'vm-share-a', 'host': 'esx-02', 'power_state': 'poweredOff',
+         'disks': [{'datastore': 'ds-gold', 'path': 'shared/quorum.vmdk',
+                    'capacity_gb': 1, 'thin': True}]},
+        {'name': 'vm-share-b', 'host': 'esx-02', 'power_state': 'poweredOff',
+         'disks': [{'datastore': 'ds-gold', 'path': 'vm-share-b/b.vmdk',
+                    'capacity_gb': 1, 'thin': True}]}],
+    'files': [
+        {'datastore': 'ds-gold', 'path': 'orphans/data 1.vmdk',
+         'capacity_gb': 1, 'thin': False},
+        {'datastore': 'ds-gold', 'path': 'orphans/dätä [x].vmdk',
+         'capacity_gb': 0.5, 'thin': True},
+        {'datastore': 'ds-gold', 'path': 'orphans/old.vmdk',
+         'capacity_gb': 1, 'thin': True},
+        {'datastore': 'ds-silver', 'path': 'far/silver disk.vmdk',
+         'capacity_gb': 1, 'thin': True},
+        {'datastore': 'ds-excluded', 'path': 'x/outside.vmdk',
+         'capacity_gb': 1, 'thin': True}],
+}]}
+
+OPTIONS = dict(vmware_cluster_name=['gold', 'silver'],
+               vmware_datastore_regex='^ds-(gold|silver)$')
+HOST = 'functional@vmware'
+
+
+def _write_extras(sim):
+    """Files no topology makes: a .vmdk that is no descriptor, a delta."""
+    junk = sim.datastore_path('ds-gold', 'junk')
+    os.makedirs(junk, exist_ok=True)
+    with open(os.path.join(junk, 'notadisk.vmdk'), 'wb') as f:
+        f.write(b'\x00KDMV binary, not a text descriptor' * 10)
+    base = sim.datastore_path('ds-gold', 'orphans/old.vmdk')
+    with open(base) as f:
+        text = f.read()
+    delta = text.replace('createType="vmfs"', 'createType="vmfsSparse"')
+    delta = delta.replace('VMFS "old-flat.vmdk"',
+                          'VMFSSPARSE "old-000001-delta.vmdk"')
+    delta = delta.replace('parentCID=ffffffff',
+                          'parentCID=ffffffff\nparentFileNameHint="old.vmdk"')
+    with open(sim.datastore_path('ds-gold', 'orphans/old-000001.vmdk'),
+              'w') as f:
+        f.write(delta)
+    with open(sim.datastore_path('ds-gold', 'orphans/old-000001-delta.vmdk'),
+              'wb') as f:
+        f.truncate(1024 ** 3)
+
+
+def _share_disk(inv):
+    """Give vm-share-b vm-share-a's disk too (a shared disk)."""
+    from cinder_vmware_ext.takeover import adopt
+    vm_b = inv.vm('vm-share-b')
+    adopt.attach_at(inv.session, vm_b, '[ds-gold] shared/quorum.vmdk',
+                    1024 ** 3, True, 1000, 1)
+
+
+@pytest.fixture
+def env(tmp_path):
+    sim = vcsim.Simulator.start(TOPOLOGY, workdir=str(tmp_path))
+    fx.init_cinder(str(tmp_path))
+    inv = fx.Inventory(sim)
+    try:
+        _write_extras(sim)
+        _share_disk(inv)
+        drv = fx.make_driver(sim, **OPTIONS)
+        yield sim, drv, inv
+        fx.close_driver(drv)
+    finally:
+        inv.close()
+        sim.stop()
+
+
+def volume(size=1, pool='gold'):
+    return fx.new_volume(fx.admin_context(), size=size,
+                         host='%s#%s' % (HOST, pool))
+
+
+def listing(drv, **kw):
+    args = dict(marker=None, limit=1000, offset=0, sort_keys=['size'],
+                sort_dirs=['asc'])
+    args.update(kw)
+    return drv.get_manageable_volumes([], **args)
+
+
+def by_path(entries):
+    return {'[%s] %s' % (e['extra_info']['datastore'],
+                         e['extra_info']['path']): e for e in entries}
+
+
+def digest(sim, ds_path):
+    """The bytes of a disk as files: descriptor text and data content."""
+    local = fx.Inventory.local_path(type('I', (), {'sim': sim})(), ds_path)
+    with open(local, 'rb') as f:
+        descriptor = f.read()
+    with open(fx.data_file(local), 'rb') as f:
+        data = f.read()
+    return descriptor, data
+
+
+# -- listing ---------------------------------------------------------------
+
+
+def test_listing_gives_every_reason(env):
+    sim, drv, _inv = env
+    entries = by_path(listing(drv))
+    expected = {
+        '[ds-gold] orphans/data 1.vmdk': None,
+        '[ds-gold] orphans/dätä [x].vmdk': None,
+        '[ds-gold] vm-off/vm-off.vmdk': None,
+        '[ds-silver] far/silver disk.vmdk': None,
+        '[ds-gold] vm-on/vm-on.vmdk': safety.POWERED_ON,
+        '[ds-gold] vm-snap/vm-snap.vmdk': safety.IN_SNAPSHOT_CHAIN,
+        '[ds-gold] shared/quorum.vmdk': safety.SHARED,
+        '[ds-excluded] x/outside.vmdk': safety.OUTSIDE_POOLS,
+        '[ds-gold] junk/notadisk.vmdk': safety.NOT_A_DISK,
+        '[ds-gold] orphans/old-000001.vmdk': safety.DELTA_DISK,
+    }
+    for path, reason in expected.items():
+        assert path in entries, (path, sorted(entries))
+        entry = entries[path]
+        assert entry['reason_not_safe'] == reason, (path, entry)
+        assert entry['safe_to_manage'] is (reason is None)
+    assert not any('-flat' in p or '-delta' in p for p in entries)
+    half = entries['[ds-gold] orphans/dätä [x].vmdk']
+    assert half['size'] == 1
+    assert half['extra_info']['capacity_bytes'] == 512 * 1024 ** 2
+    assert half['extra_info']['provisioning'] == 'thin'
+    assert half['extra_info']['pool'] == 'gold'
+    assert half['reference'] == {
+        'source-name': '[ds-gold] orphans/dätä [x].vmdk'}
+    attached = entries['[ds-gold] vm-off/vm-off.vmdk']
+    assert attached['size'] == 2
+    assert attached['extra_info']['vm'] == 'vm-off'
+    assert attached['extra_info']['vm_power_state'] == 'poweredOff'
+    assert 'source-id' in attached['reference']
+    assert entries['[ds-gold] vm-snap/vm-snap.vmdk']['extra_info'][
+        'snapshots'] == ['before-upgrade']
+    assert entries['[ds-silver] far/silver disk.vmdk']['extra_info'][
+        'pool'] == 'silver'
+
+
+def test_listing_paginates(env):
+    _sim, drv, _inv = env
+    everything = listing(drv, sort_keys=['reference'], sort_dirs=['asc'])
+    first = listing(drv, limit=3, sort_keys=['reference'],
+                    sort_dirs=['asc'])
+    assert first == everything[:3]
+    rest = listing(drv, marker=first[-1]['reference'], limit=1000,
+                   sort_keys=['reference'], sort_dirs=['asc'])
+    assert rest == everything[3:]
+    assert listing(drv, offset=2, limit=2, sort_keys=['reference'],
+                   sort_dirs=['asc']) == everything[2:4]
+
+
+# -- references ------------------------------------------------------------
+
+BAD_REFERENCES = [
+    ({'source-name': '[ds-gold] ../etc/x.vmdk'}, 'escapes'),
+    ({'source-name': '[ds-gold] orphans/data 1-flat.vmdk'}, 'data extent'),
+    ({'source-name': '[ds-gold] orphans/old-000001.vmdk'}, 'snapshot'),
+    ({'source-name': '[ds-gold] vm-off/vm-off.vmx'}, 'not a VMDK'),
+    ({'source-name': '[ds-gold] junk/notadisk.vmdk'}, 'not a virtual disk'),
+    ({'source-name': '[ds-gold] orphans/missing.vmdk'}, 'does not exist'),
+    ({'source-name': '[ds-excluded] x/outside.vmdk'}, 'not reachable'),
+    ({'source-name': '[nope] a.vmdk'}, 'not reachable'),
+    ({'source-name': '[ds-gold] vm-on/vm-on.vmdk'}, 'powered-on'),
+    ({'source-name': '[ds-gold] vm-snap/vm-snap.vmdk@DC1/vm/vm-snap'},
+     'snapshot chain'),
+    ({'source-name': '[ds-gold] vm-off/vm-off.vmdk@DC1/vm/no-such-vm'},
+     'has no disk'),
+    ({'source-name': '[ds-gold] shared/quorum.vmdk'}, 'shared'),
+    ({'source-id': '6000c298-0000-0000-0000-000000000000'}, 'no disk with'),
+    ({'source-id': 'xyz'}, 'not a virtual disk UUID'),
+    ({'source-name': 'orphans/data 1.vmdk'}, 'not a datastore path'),
+    ({'name': 'x'}, 'exactly one'),
+]
+
+
+@pytest.mark.parametrize('ref, words', BAD_REFERENCES,
+                         ids=[str(i) for i in range(len(BAD_REFERENCES))])
+def test_bad_references(env, ref, words):
+    _sim, drv, _inv = env
+    vol = volume()
+    for call in (drv.manage_existing_get_size, drv.manage_existing):
+        with pytest.raises(exception.ManageExistingInvalidReference,
+                           match=words):
+            call(vol, ref)
+
+
+def test_already_managed_reference(env):
+    _sim, drv, _inv = env
+    vol = volume()
+    ref = {'source-name': '[ds-gold] orphans/data 1.vmdk'}
+    drv.manage_existing(vol, ref)
+    with pytest.raises(exception.ManageExistingInvalidReference,
+                       match='already a Cinder volume .*%s' % vol.id):
+        drv.manage_existing(volume(), ref)
+    entry = by_path(listing(drv))['[ds-gold] orphans/data 1.vmdk']
+    assert entry['cinder_id'] == vol.id
+    assert entry['reason_not_safe'] == safety.ALREADY_MANAGED
+
+
+# -- manage / unmanage -------------------------------------------------------
+
+def _shadow(inv, vol):
+    vm = inv.vm(vol.name)
+    assert vm is not None, inv.vm_names()
+    config = inv.extra_config(vm)
+    assert config['cinder.volume.id'] == vol.id
+    return vm
+
+
+@pytest.mark.parametrize('ref', [
+    {'source-name': '[ds-gold] orphans/data 1.vmdk'},
+    {'source-name': '[ds-gold] orphans/dätä [x].vmdk'},
+], ids=['spaces', 'unicode-brackets'])
+def test_loose_file_round_trip(env, ref):
+    sim, drv, inv = env
+    path = ref['source-name']
+    local = inv.local_path(path)
+    fx.write_data(local, 4096, fx.pattern(1))
+    before = digest(sim, path)
+    vol = volume(size=drv.manage_existing_get_size(volume(), ref))
+    drv.manage_existing(vol, ref)
+    shadow = _shadow(inv, vol)
+    disk = inv.disk(shadow)
+    assert disk.backing.fileName == path
+    assert digest(sim, path) == before
+    assert by_path(listing(drv))[path]['cinder_id'] == vol.id
+
+    drv.unmanage(vol)
+    assert inv.vm(vol.name) is None
+    assert digest(sim, path) == before
+    entry = by_path(listing(drv))[path]
+    assert entry['safe_to_manage'] and entry['cinder_id'] is None
+
+    again = volume(size=vol.size)
+    drv.manage_existing(again, ref)
+    assert inv.disk(_shadow(inv, again)).backing.fileName == path
+    assert digest(sim, path) == before
+
+
+@pytest.mark.parametrize('form', ['upstream', 'uuid'])
+def test_attached_disk_round_trip(env, form):
+    sim, drv, inv = env
+    path = '[ds-gold] vm-off/vm-off.vmdk'
+    vm = inv.vm('vm-off')
+    original = inv.disk(vm)
+    if form == 'upstream':
+        ref = {'source-name': path + '@' + inv.inventory_path(vm)}
+    else:
+        ref = {'source-id': original.backing.uuid}
+    before = digest(sim, path)
+    assert drv.manage_existing_get_size(volume(), ref) == 2
+    vol = volume(size=2)
+    drv.manage_existing(vol, ref)
+    assert inv.disks(vm) == []
+    disk = inv.disk(_shadow(inv, vol))
+    assert disk.backing.fileName == path
+    assert disk.backing.uuid == original.backing.uuid   # kept
+    assert digest(sim, path) == before
+
+    drv.unmanage(vol)
+    assert inv.vm(vol.name) is None
+    back = inv.disk(vm)
+    assert back.backing.fileName == path
+    assert (back.controllerKey, back.unitNumber) == (
+        original.controllerKey, original.unitNumber)
+    assert digest(sim, path) == before
+
+
+def test_disk_of_other_pool_is_copied(env):
+    sim, drv, inv = env
+    path = '[ds-silver] far/silver disk.vmdk'
+    fx.write_data(inv.local_path(path), 1 << 20, fx.pattern(7))
+    _desc, data = digest(sim, path)
+    vol = volume(pool='gold')
+    drv.manage_existing(vol, {'source-name': path})
+    disk = inv.disk(_shadow(inv, vol))
+    assert disk.backing.fileName == '[ds-gold] %s/%s.vmdk' % (vol.name,
+                                                              vol.name)
+    assert digest(sim, disk.backing.fileName)[1] == data
+    assert not os.path.exists(inv.local_path(path))
+
+
+# -- rollback ---------------------------------------------------------------
+
+def _vm_snapshot_of_state(sim, inv):
+    return (sorted(inv.vm_names()),
+            [d.backing.fileName for d in inv.disks(inv.vm('vm-off'))],
+            sorted(os.listdir(sim.datastore_path('ds-gold'))),
+            sorted(os.listdir(sim.datastore_path('ds-silver'))))
+
+
+ATTACHED_FAULTS = [
+    ('CreateVM_Task', 0),       # shadow VM
+    ('ReconfigVM_Task', 0),     # detach from vm-off
+    ('ReconfigVM_Task', 1),     # attach to the shadow VM
+]
+
+
+@pytest.mark.parametrize('method, skip', ATTACHED_FAULTS,
+                         ids=['create-shadow', 'detach', 'attach'])
+def test_rollback_attached(env, method, skip):
+    sim, drv, inv = env
+    path = '[ds-gold] vm-off/vm-off.vmdk'
+    before = _vm_snapshot_of_state(sim, inv), digest(sim, path)
+    vol = volume(size=2)
+    sim.inject_fault(method, 'SystemError', task=True, count=1, skip=skip,
+                     message='injected at step %s#%d' % (method, skip))
+    with pytest.raises(exception.VolumeBackendAPIException,
+                       match='left as it was'):
+        drv.manage_existing(vol, {'source-name': path + '@DC1/vm/vm-off'})
+    assert [r['fired'] for r in sim.faults()] == [1]
+    assert (_vm_snapshot_of_state(sim, inv), digest(sim, path)) == before
+
+
+COPY_FAULTS = [
+    ('CreateVM_Task', 0), ('CopyVirtualDisk_Task', 0),
+    ('ReconfigVM_Task', 0), ('DeleteVirtualDisk_Task', 0)]
+
+
+@pytest.mark.parametrize('method, skip', COPY_FAULTS,
+                         ids=['create-shadow', 'copy', 'attach',
+                              'remove-source'])
+def test_rollback_copy(env, method, skip):
+    sim, drv, inv = env
+    path = '[ds-silver] far/silver disk.vmdk'
+    before = _vm_snapshot_of_state(sim, inv), digest(sim, path)
+    vol = volume()
+    sim.inject_fault(method, 'SystemError', task=True, count=1, skip=skip)
+    with pytest.raises(exception.VolumeBackendAPIException,
+                       match='left as it was'):
+        drv.manage_existing(vol, {'source-name': path})
+    assert (_vm_snapshot_of_state(sim, inv), digest(sim, path)) == before
+    # and it can be managed once the fault is gone
+    drv.manage_existing(volume(), {'source-name': path})
+
+
+# -- snapshots -----------------------------------------------------------------
+
+def test_snapshot_manage_and_unmanage(env):
+    _sim, drv, inv = env
+    vol = volume()
+    drv.manage_existing(vol, {'source-name': '[ds-gold] orphans/data 1.vmdk'})
+    shadow = _shadow(inv, vol)
+    task = inv.session.invoke_api(inv.session.vim, 'CreateSnapshot_Task',
+                                  shadow, name='admin-made', memory=False,
+                                  quiesce=False)
+    inv.session.wait_for_task(task)
+    listed = drv.get_manageable_snapshots([], None, 100, 0, ['size'],
+                                          ['asc'])
+    assert [(e['reference'], e['safe_to_manage']) for e in listed] == [
+        ({'source-name': 'admin-made'}, True)]
+    snap = fx.new_snapshot(fx.admin_context(), vol)
+    with pytest.raises(exception.ManageExistingInvalidReference,
+                       match='no snapshot'):
+        drv.manage_existing_snapshot(snap, {'source-name': 'nope'})
+    assert drv.manage_existing_snapshot_get_size(
+        snap, {'source-name': 'admin-made'}) == vol.size
+    drv.manage_existing_snapshot(snap, {'source-name': 'admin-made'})
+    assert inv.snapshot_names(shadow) == [snap.name]
+    assert drv.volumeops.get_snapshot(
+        drv.volumeops.get_backing(vol.name, vol.id), snap.name)
+    listed = drv.get_manageable_snapshots([snap], None, 100, 0, ['size'],
+                                          ['asc'])
+    assert listed[0]['cinder_id'] == snap.id
+    assert listed[0]['safe_to_manage'] is False
+    drv.unmanage_snapshot(snap)
+    assert inv.snapshot_names(shadow) == ['admin-made']

@@ -1,0 +1,87 @@
+import pytest
+
+from cinder_vmware_ext.takeover import references as refs
+
+
+@pytest.mark.parametrize('text, ds, path', [
+    ('[ds-1] orphans/data 1.vmdk', 'ds-1', 'orphans/data 1.vmdk'),
+    ('[nfs 01] dätä [x].vmdk', 'nfs 01', 'dätä [x].vmdk'),
+    ('[ds]file.vmdk', 'ds', 'file.vmdk'),
+    ('  [ds] a/b/c.VMDK ', 'ds', 'a/b/c.VMDK'),
+])
+def test_datastore_paths(text, ds, path):
+    parsed = refs.parse_datastore_path(text)
+    assert (parsed.datastore, parsed.path) == (ds, path)
+    assert str(parsed) == '[%s] %s' % (ds, path)
+
+
+@pytest.mark.parametrize('text, words', [
+    ('ds/file.vmdk', 'not a datastore path'),
+    ('[] file.vmdk', 'not a datastore path'),
+    ('[ds] ../other/file.vmdk', 'escapes'),
+    ('[ds] a/../../b.vmdk', 'escapes'),
+    ('[ds] a//b.vmdk', 'escapes'),
+    ('[ds] /etc/passwd.vmdk', 'relative'),
+    ('[ds] a\\b.vmdk', 'relative'),
+    ('[ds] disk.txt', 'not a VMDK'),
+    ('[ds] vm/disk-flat.vmdk', 'data extent'),
+    ('[ds] vm/disk-delta.vmdk', 'data extent'),
+    ('[ds] vm/disk-000001.vmdk', 'snapshot (delta)'),
+])
+def test_bad_datastore_paths(text, words):
+    with pytest.raises(refs.InvalidReference, match=words.replace(
+            '(', r'\(').replace(')', r'\)')):
+        refs.parse_datastore_path(text)
+
+
+def test_extent_message_names_descriptor():
+    with pytest.raises(refs.InvalidReference, match=r'vm/disk\.vmdk|disk\.vmdk'):
+        refs.parse_datastore_path('[ds] vm/disk-flat.vmdk')
+
+
+def test_loose_file_reference():
+    ref = refs.parse({'source-name': '[ds] a/b.vmdk'})
+    assert ref.kind == refs.FILE and str(ref.disk_path) == '[ds] a/b.vmdk'
+
+
+def test_upstream_reference():
+    ref = refs.parse({'source-name': '[ds] vm/vm.vmdk@DC1/vm/folder/vm'})
+    assert ref.kind == refs.ATTACHED
+    assert str(ref.disk_path) == '[ds] vm/vm.vmdk'
+    assert ref.vm_path == 'DC1/vm/folder/vm'
+
+
+def test_at_sign_in_file_name_is_a_file():
+    ref = refs.parse({'source-name': '[ds] mail@host/x.vmdk'})
+    assert ref.kind == refs.FILE and ref.disk_path.path == 'mail@host/x.vmdk'
+
+
+@pytest.mark.parametrize('value', [
+    '6000c298-e690-5d21-c618-0f766e4994bc',
+    '60 00 C2 98 e6 90 5d 21-c6 18 0f 76 6e 49 94 bc',
+    '6000C298E6905D21C6180F766E4994BC'])
+def test_uuid_reference(value):
+    ref = refs.parse({'source-id': value})
+    assert ref.kind == refs.UUID
+    assert ref.uuid == '6000c298e6905d21c6180f766e4994bc'
+
+
+@pytest.mark.parametrize('ref, words', [
+    ({}, 'exactly one'),
+    ({'source-name': 'x', 'source-id': 'y'}, 'exactly one'),
+    ({'name': 'x'}, 'exactly one'),
+    ({'source-name': ''}, 'empty'),
+    ({'source-name': 42}, 'empty'),
+    ({'source-id': 'not-a-uuid'}, 'not a virtual disk UUID'),
+    ({'source-name': '[ds] a.vmdk@'}, 'not a datastore path|VMDK'),
+    (['source-name'], 'JSON object'),
+])
+def test_bad_references(ref, words):
+    with pytest.raises(refs.InvalidReference, match=words):
+        refs.parse(ref)
+
+
+def test_listed_reference_formats():
+    assert refs.for_disk('[ds] a.vmdk') == {'source-name': '[ds] a.vmdk'}
+    assert refs.for_disk('[ds] a.vmdk', 'u1', attached=True) == {
+        'source-id': 'u1'}

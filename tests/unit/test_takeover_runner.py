@@ -1,0 +1,56 @@
+import io
+import json
+
+from cinder_vmware_ext.cmd import runner
+from cinder_vmware_ext.takeover import plan
+
+
+class FakeApi(object):
+    def __init__(self, fail=()):
+        self.fail = set(fail)
+        self.managed_now = {}
+
+    def manage(self, entry):
+        if entry['key'] in self.fail:
+            raise RuntimeError('boom %s' % entry['key'])
+        self.managed_now[entry['key']] = 'vol-' + entry['key']
+        return 'vol-' + entry['key']
+
+    def wait(self, volume_id):
+        return True, None
+
+
+def steps(*keys):
+    return [plan.Step(k, plan.MANAGE, {'key': k, 'proposed': {'name': k}})
+            for k in keys] + [plan.Step('s', plan.SKIP, {'key': 's'},
+                                        'not safe: x')]
+
+
+def test_runs_records_and_summarises(tmp_path):
+    path = str(tmp_path / 'r.jsonl')
+    api = FakeApi(fail={'b'})
+    results = runner.Runner(api, path, concurrency=3).run(
+        steps('a', 'b', 'c'), runner.manage_work(api))
+    by_key = {r['key']: r for r in results}
+    assert by_key['a']['status'] == plan.MANAGED
+    assert by_key['b']['status'] == plan.FAILED
+    assert 'boom b' in by_key['b']['reason']
+    assert by_key['s'] == {'key': 's', 'status': plan.SKIPPED,
+                           'reason': 'not safe: x', 'volume_id': None}
+    with open(path) as f:
+        lines = [json.loads(line) for line in f]
+    assert sorted(r['key'] for r in lines) == ['a', 'b', 'c', 's']
+    assert plan.read_results(open(path))['a']['volume_id'] == 'vol-a'
+
+
+def test_progress_only_on_a_terminal():
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+    tty, pipe = Tty(), io.StringIO()
+    for stream in (tty, pipe):
+        bar = runner.Progress(2, stream, width=4)
+        bar.advance()
+        bar.advance()
+    assert tty.getvalue() == '\r[##..] 1/2\r[####] 2/2\n'
+    assert pipe.getvalue() == ''

@@ -1,0 +1,77 @@
+import pytest
+
+from cinder_vmware_ext.takeover import records
+from cinder_vmware_ext.takeover import safety
+
+GiB = records.GiB
+
+
+def disk(**kw):
+    base = dict(datastore='ds', path='a/b.vmdk', capacity_bytes=GiB,
+                thin=True)
+    base.update(kw)
+    return records.DiskRecord(**base)
+
+
+def vm(**kw):
+    base = dict(ref='vm-1', name='legacy', power_state='poweredOff')
+    base.update(kw)
+    return records.AttachedVm(**base)
+
+
+@pytest.mark.parametrize('record, reason', [
+    (disk(is_descriptor=False), safety.NOT_A_DISK),
+    (disk(cinder_id='vol-1'), safety.ALREADY_MANAGED),
+    (disk(in_pools=False), safety.OUTSIDE_POOLS),
+    (disk(is_delta=True), safety.DELTA_DISK),
+    (disk(path='vm/vm-000002.vmdk'), safety.DELTA_DISK),
+    (disk(parents=('[ds] vm/vm.vmdk',)), safety.DELTA_DISK),
+    (disk(in_snapshot_chain=True), safety.IN_SNAPSHOT_CHAIN),
+    (disk(vm=vm(snapshots=('s1',))), safety.IN_SNAPSHOT_CHAIN),
+    (disk(sharing='sharingMultiWriter'), safety.SHARED),
+    (disk(other_vms=('vm-2',)), safety.SHARED),
+    (disk(vm=vm(power_state='poweredOn')), safety.POWERED_ON),
+    (disk(vm=vm(template=True)), safety.TEMPLATE),
+])
+def test_each_reason(record, reason):
+    assert safety.verdict(record) == (False, reason)
+    assert reason in safety.all_reasons(record)
+
+
+def test_safe_disks():
+    assert safety.verdict(disk()) == (True, None)
+    assert safety.verdict(disk(vm=vm())) == (True, None)
+
+
+def test_first_reason_wins_all_listed():
+    record = disk(in_pools=False, vm=vm(power_state='poweredOn'))
+    assert safety.verdict(record)[1] == safety.OUTSIDE_POOLS
+    assert safety.all_reasons(record) == [safety.OUTSIDE_POOLS,
+                                          safety.POWERED_ON]
+
+
+def test_manageable_entry_contract():
+    record = disk(capacity_bytes=int(1.5 * GiB), pool='gold', uuid='u1',
+                  vm=vm(power_state='poweredOn', snapshots=()))
+    entry = safety.manageable_entry(record)
+    assert entry['reference'] == {'source-id': 'u1'}
+    assert entry['size'] == 2
+    assert entry['safe_to_manage'] is False
+    assert entry['reason_not_safe'] == safety.POWERED_ON
+    assert entry['cinder_id'] is None
+    info = entry['extra_info']
+    assert info['datastore'] == 'ds' and info['pool'] == 'gold'
+    assert info['vm'] == 'legacy' and info['vm_power_state'] == 'poweredOn'
+    assert info['provisioning'] == 'thin'
+    assert info['capacity_bytes'] == int(1.5 * GiB)
+
+
+def test_loose_entry_names_path():
+    assert safety.manageable_entry(disk())['reference'] == {
+        'source-name': '[ds] a/b.vmdk'}
+
+
+@pytest.mark.parametrize('size, gb', [(1, 1), (GiB, 1), (GiB + 1, 2),
+                                      (0, 0)])
+def test_size_rounds_up(size, gb):
+    assert disk(capacity_bytes=size).size_gb == gb

@@ -7,7 +7,6 @@ clones need COW snapshots (vmware_snapshot_format = COW) and get their case
 with such a backend.
 """
 
-
 from tests.e2e import test_services_and_pools as pools_view
 from tests.e2e import vcenter
 

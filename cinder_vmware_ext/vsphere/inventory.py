@@ -202,15 +202,8 @@ class InventoryCache(object):
     def _convert(self, ref, type_, props):
         if type_ == 'Datastore':
             summary = props.get('summary') or {}
-            mounts = tuple(
-                model.HostMount(
-                    host=_ref_value(m.get('key')),
-                    mounted=_bool(m.get('mountInfo', {}).get('mounted'), True),
-                    accessible=_bool(m.get('mountInfo', {}).get('accessible'),
-                                     True),
-                    access_mode=m.get('mountInfo', {}).get('accessMode',
-                                                           'readWrite'))
-                for m in bulk_soap.as_list(props.get('host')))
+            mounts = tuple(self._mount(m) for m in
+                           bulk_soap.as_list(props.get('host')))
             return model.Datastore(
                 ref=ref, name=summary.get('name', ''),
                 type=summary.get('type', ''),
@@ -240,6 +233,19 @@ class InventoryCache(object):
                             bulk_soap.as_list(props.get('host'))),
                 resource_pool=_ref_value(props.get('resourcePool')))
         return None
+
+    @staticmethod
+    def _mount(mount):
+        if isinstance(mount, bulk_soap.HostMountTuple):
+            return model.HostMount(mount.host, mount.mounted,
+                                   mount.accessible, mount.access_mode)
+        # A single mount changed (path host[...] or a generic reply).
+        info = mount.get('mountInfo') or {}
+        return model.HostMount(
+            host=_ref_value(mount.get('key')),
+            mounted=_bool(info.get('mounted'), True),
+            accessible=_bool(info.get('accessible'), True),
+            access_mode=info.get('accessMode') or 'readWrite')
 
     def _inventory(self):
         if self._snapshot is not None:

@@ -21,6 +21,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(
 sys.path.insert(0, os.path.join(REPO, 'tools', 'stack'))
 
 import cinder_stack  # noqa: E402
+from tests.e2e import waiting  # noqa: E402
 
 TOPOLOGY = os.path.join(REPO, 'tools', 'vcsim', 'topologies', 'sample.json')
 # Backings are made at create time (upstream makes them at first attach),
@@ -71,6 +72,67 @@ def vsphere(simulator):
     session = simulator.session()
     yield session
     session.logout()
+
+
+@pytest.fixture(scope='session')
+def volume_type(cinder, clusters):
+    """volume_type(pool) -> a thin type pinned to that pool (the operator's
+    way to choose a cluster), created once per pool."""
+    made = {}
+
+    def get(pool):
+        if pool not in made:
+            vtype = cinder.volume_types.create('e2e-%s' % pool)
+            vtype.set_keys({'volume_backend_name': 'vmware',
+                            'pool_name': pool,
+                            'vmware:vmdk_type': 'thin'})
+            made[pool] = vtype
+        return made[pool]
+
+    yield get
+    for vtype in made.values():
+        cinder.volume_types.delete(vtype)
+
+
+@pytest.fixture
+def undo():
+    """undo(step): run ``step`` when the test ends, newest first, so that
+    a volume made from a snapshot goes before the snapshot, and that
+    before its volume."""
+    steps = []
+    yield steps.append
+    for step in reversed(steps):
+        step()
+
+
+def _delete(manager, resource, **kwargs):
+    manager.delete(resource, **kwargs)
+    waiting.wait_deleted(manager, resource)
+
+
+@pytest.fixture
+def new_volume(cinder, undo):
+    """new_volume(size, type, wait=...) -> the volume once it reached its
+    status; deleted when the test ends."""
+    def create(size, vtype, wait='available', **kwargs):
+        volume = cinder.volumes.create(size, volume_type=vtype.id, **kwargs)
+        undo(lambda: _delete(cinder.volumes, volume, cascade=True))
+        return waiting.wait_status(cinder.volumes, volume, wait)
+
+    return create
+
+
+@pytest.fixture
+def new_snapshot(cinder, undo):
+    """new_snapshot(volume) -> the snapshot once available; deleted when
+    the test ends."""
+    def create(volume):
+        snapshot = cinder.volume_snapshots.create(volume.id)
+        undo(lambda: _delete(cinder.volume_snapshots, snapshot))
+        return waiting.wait_status(cinder.volume_snapshots, snapshot,
+                                   'available')
+
+    return create
 
 
 @pytest.hookimpl(hookwrapper=True)

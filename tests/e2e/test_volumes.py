@@ -1,8 +1,8 @@
 """Volume operations through cinderclient, each checked on vCenter's side.
 
-Later features (snapshots, clones, migration, QoS, manage) add their
-cases beside these, reusing the ``volume_type`` and ``new_volume``
-fixtures.
+Later features (migration, QoS, manage, takeover) add their cases in
+modules beside this one, with the ``volume_type`` and ``new_volume``
+fixtures of conftest.py.
 """
 
 import pytest
@@ -12,44 +12,6 @@ from tests.e2e import vcenter
 from tests.e2e import waiting
 
 GIB_IN_KB = 1024 * 1024
-
-
-@pytest.fixture(scope='module')
-def volume_type(cinder, clusters):
-    """volume_type(pool) -> a thin type pinned to that pool (the operator's
-    way to choose a cluster), created once per pool."""
-    made = {}
-
-    def get(pool):
-        if pool not in made:
-            vtype = cinder.volume_types.create('e2e-%s' % pool)
-            vtype.set_keys({'volume_backend_name': 'vmware',
-                            'pool_name': pool,
-                            'vmware:vmdk_type': 'thin'})
-            made[pool] = vtype
-        return made[pool]
-
-    yield get
-    for vtype in made.values():
-        cinder.volume_types.delete(vtype)
-
-
-@pytest.fixture
-def new_volume(cinder):
-    """new_volume(size, type, wait=...) -> the volume once it reached its
-    status; every volume made is deleted at the end of the test."""
-    made = []
-
-    def create(size, vtype, wait='available', **kwargs):
-        volume = cinder.volumes.create(size, volume_type=vtype.id, **kwargs)
-        made.append(volume)
-        return waiting.wait_status(cinder.volumes, volume, wait)
-
-    yield create
-    for volume in made:
-        cinder.volumes.delete(volume, cascade=True)
-    for volume in made:
-        waiting.wait_deleted(cinder.volumes, volume)
 
 
 def pool_datastores(topology, pool):

@@ -52,6 +52,10 @@ def backing(session, volume):
                      if d.__class__.__name__ == 'VirtualDisk'],
         'disk_files': [d.backing.fileName for d in devices
                        if d.__class__.__name__ == 'VirtualDisk'],
+        # A linked clone's disk is a delta over its source's disk.
+        'linked': any(getattr(d.backing, 'parent', None) is not None
+                      for d in devices
+                      if d.__class__.__name__ == 'VirtualDisk'),
     }
 
 

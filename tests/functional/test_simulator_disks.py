@@ -555,3 +555,25 @@ def test_failed_reconfig_rolls_back_disk_files(env):
     assert env.figures('ds b ü') == fb
     assert len(_vm_disks(env, vm)) == before_disks
     assert env.prop(vm, 'summary.config.numVirtualDisks') == before_disks
+
+
+def test_failed_reconfig_rolls_back_an_extend(env):
+    vm = env.find('VirtualMachine', 'vm-1')
+    (disk,) = [d for d in _vm_disks(env, vm)
+               if d.backing.fileName == '[ds-a] vm-1/vm-1.vmdk']
+    local = env.local('ds-a', 'vm-1/vm-1.vmdk')
+    cap0 = vmdk.read_descriptor(local).capacity
+    fa = env.figures('ds-a')
+    disk.capacityInKB = (cap0 + GiB) // 1024
+    disk.capacityInBytes = cap0 + GiB
+    too_big = _new_disk(env, disk.controllerKey, 7,
+                        '[ds-a] vm-1/huge.vmdk', 500 * GiB, False)
+    with pytest.raises(vexc.VimException):
+        _reconfig(env, vm, _disk_spec(env, 'edit', disk),
+                  _disk_spec(env, 'add', too_big, 'create'))
+    d = vmdk.read_descriptor(local)
+    assert d.capacity == cap0
+    assert os.path.getsize(d.data_path) == cap0
+    assert env.figures('ds-a') == fa
+    (after,) = [d for d in _vm_disks(env, vm) if d.key == disk.key]
+    assert after.capacityInBytes == cap0

@@ -47,8 +47,10 @@ def render(workdir, api_port, transport_url, vcenter, clusters,
             ('scheduler_default_weighers', ','.join(SCHEDULER_WEIGHERS)),
             # Volumes do not come from images here: no Glance.
             ('glance_api_servers', 'http://127.0.0.1:1'),
-            # Services are marked down after this long without a report.
-            ('service_down_time', '60'),
+            # Fewer heartbeat writes to the shared SQLite file; a service
+            # is down after service_down_time without one.
+            ('report_interval', '30'),
+            ('service_down_time', '120'),
             # A lab: no quotas, so that capacity limits are the storage's.
             ('quota_volumes', '-1'),
             ('quota_snapshots', '-1'),

@@ -8,6 +8,7 @@ the stack left running for the operator's own ``cinder`` commands.
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -116,7 +117,9 @@ def start():
         say('A demo seems to run already (%s); `tools/demo stop` first.'
             % STATE)
         return 1
-    os.makedirs(WORKDIR, exist_ok=True)
+    # A fresh database and broker each time (the last demo's logs go too).
+    shutil.rmtree(WORKDIR, ignore_errors=True)
+    os.makedirs(WORKDIR)
     stack = None
     try:
         say('Starting the vCenter simulator (sample topology) ...')

@@ -446,7 +446,8 @@ func (vm *VirtualMachine) diskJournal() *diskJournal {
 
 // configureDevices wraps govmomi's (renamed configureDevicesUpstream by
 // the virtual_machine disks patch): on failure the disks it created are
-// deleted, the ones it extended shrunk back, and numVirtualDisks restored.
+// deleted, the ones it extended shrunk back, and the devices and
+// numVirtualDisks restored.
 func (vm *VirtualMachine) configureDevices(spec *types.VirtualMachineConfigSpec) types.BaseMethodFault {
 	j := &diskJournal{dc: vmDatacenterRef(vm), extended: map[string]int64{}}
 	vmDiskState.Lock()
@@ -454,6 +455,12 @@ func (vm *VirtualMachine) configureDevices(spec *types.VirtualMachineConfigSpec)
 	vmDiskState.journal[vm.Self.Value] = j
 	vmDiskState.Unlock()
 	numDisks := vm.Summary.Config.NumVirtualDisks
+	// Upstream edits the device slice in place (it shares the array), so a
+	// failed call would leave half-applied devices behind: keep a copy.
+	var saved []types.BaseVirtualDevice
+	if vm.Config != nil && vm.Config.Hardware.Device != nil {
+		saved = append(saved, vm.Config.Hardware.Device...)
+	}
 
 	fault := vm.configureDevicesUpstream(spec)
 
@@ -469,7 +476,10 @@ func (vm *VirtualMachine) configureDevices(spec *types.VirtualMachineConfigSpec)
 	vmDiskState.Unlock()
 	if fault != nil {
 		j.undo()
-		Map.Update(vm, []types.PropertyChange{{Name: "summary.config.numVirtualDisks", Val: numDisks}})
+		Map.Update(vm, []types.PropertyChange{
+			{Name: "summary.config.numVirtualDisks", Val: numDisks},
+			{Name: "config.hardware.device", Val: saved},
+		})
 	}
 	return fault
 }

@@ -1,0 +1,42 @@
+"""Snapshots, volumes from snapshots and clones, through cinderclient,
+each checked on vCenter's side.
+
+The stack's backend keeps upstream's default snapshot format (a template
+copy of the backing), from which volumes are always full clones; linked
+clones need COW snapshots (vmware_snapshot_format = COW) and get their case
+with such a backend.
+"""
+
+from tests.e2e import test_services_and_pools as pools_view
+from tests.e2e import vcenter
+
+
+def test_snapshot_and_full_volume_from_it(cinder, vsphere, topology,
+                                          volume_type, new_volume,
+                                          new_snapshot):
+    gold = volume_type('gold')
+    source = new_volume(1, gold)
+    vms_before = vcenter.vm_names(vsphere)
+
+    snapshot = new_snapshot(source)
+    # Upstream's default snapshot format is a template copy of the backing.
+    assert vcenter.vm_names(vsphere) - vms_before == {
+        'snapshot-%s' % snapshot.id}
+
+    copy = new_volume(2, gold, snapshot_id=snapshot.id)
+    backing = vcenter.backing(vsphere, copy)
+    assert backing['cluster'] == 'gold'
+    assert set(backing['datastores']) <= \
+        pools_view.expected_pools(topology)['gold']
+    assert backing['linked'] is False
+
+
+def test_clone_of_a_volume(cinder, vsphere, volume_type, new_volume):
+    source = new_volume(1, volume_type('silver'))
+
+    clone = new_volume(1, volume_type('silver'), source_volid=source.id)
+
+    backing = vcenter.backing(vsphere, clone)
+    assert backing is not None
+    assert backing['cluster'] == 'silver'
+    assert backing['linked'] is False

@@ -239,10 +239,12 @@ def merge(scope, disks_of_vms, files):
     """DiskRecords: one per VM disk and one per file no VM uses."""
     ds_by_name = {ds.name: ref for ref, ds in scope.reachable.items()}
     users = collections.defaultdict(list)
-    chain = set()
+    # A snapshot's disk is no longer the VM's device (a delta on it is),
+    # but it still belongs to that VM and its snapshot tree.
+    chain = {}
     for disk in disks_of_vms:
         users[disk.file_name].append(disk.vm.name)
-        chain.update(disk.parents)
+        chain.update((parent, disk.vm) for parent in disk.parents)
     result = []
     for disk in disks_of_vms:
         datastore, path = split_ds_path(disk.file_name)
@@ -266,7 +268,7 @@ def merge(scope, disks_of_vms, files):
             scope, ref, found.datastore, found.path,
             capacity_bytes=found.capacity_bytes, thin=found.thin,
             is_descriptor=found.is_descriptor, is_delta=found.is_delta,
-            in_snapshot_chain=ds_path in chain))
+            in_snapshot_chain=ds_path in chain, vm=chain.get(ds_path)))
     return result
 
 

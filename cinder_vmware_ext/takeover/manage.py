@@ -122,12 +122,13 @@ class Takeover(object):
                           "this backend's pools; manage it on a backend "
                           'whose clusters mount it.' % path.datastore)
         objects = vcenter.retrieve(self._session, discovery.PROPERTIES)
-        disks = [d for d in discovery.vm_disks(objects)
-                 if d.file_name == str(path)]
+        all_disks = discovery.vm_disks(objects)
+        disks = [d for d in all_disks if d.file_name == str(path)]
         if ref.kind == references.ATTACHED:
             disks = [d for d in disks if d.vm.inventory_path.strip('/')
                      == ref.vm_path]
             if not disks:
+                self._refuse_snapshot_disk(all_disks, ref, existing_ref)
                 return None
             files = []
         else:
@@ -138,6 +139,17 @@ class Takeover(object):
         found = [d for d in discovery.merge(scope, disks, files)
                  if d.ds_path == str(path)]
         return found[0] if found else None
+
+    @staticmethod
+    def _refuse_snapshot_disk(vm_disks, ref, existing_ref):
+        """A VM's snapshot disk is no longer its device, a delta on it is."""
+        for disk in vm_disks:
+            if (str(ref.disk_path) in disk.parents and
+                    disk.vm.inventory_path.strip('/') == ref.vm_path):
+                raise invalid(existing_ref, '%s is part of a snapshot chain '
+                              'of VM %s (its current disk is %s); remove '
+                              'the VM\'s snapshots first.'
+                              % (ref.disk_path, ref.vm_path, disk.file_name))
 
     def _find_by_uuid(self, scope, uuid):
         objects = vcenter.retrieve(self._session, discovery.PROPERTIES)

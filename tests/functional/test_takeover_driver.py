@@ -203,7 +203,7 @@ BAD_REFERENCES = [
     ({'source-name': '[ds-gold] vm-off/vm-off.vmx'}, 'not a VMDK'),
     ({'source-name': '[ds-gold] junk/notadisk.vmdk'}, 'not a virtual disk'),
     ({'source-name': '[ds-gold] orphans/missing.vmdk'}, 'does not exist'),
-    ({'source-name': '[ds-excluded] x/outside.vmdk'}, 'not reachable'),
+    ({'source-name': '[ds-excluded] x/outside.vmdk'}, "outside this backend's pools"),
     ({'source-name': '[nope] a.vmdk'}, 'not reachable'),
     ({'source-name': '[ds-gold] vm-on/vm-on.vmdk'}, 'powered-on'),
     ({'source-name': '[ds-gold] vm-snap/vm-snap.vmdk@DC1/vm/vm-snap'},

@@ -64,11 +64,6 @@ SILVER = 'functional@vmware#silver'
 BRONZE = 'functional@vmware#bronze'
 
 
-SIM_GAP_EXTEND = pytest.mark.xfail(reason=(
-    'vcsim gap: VirtualDiskManager.ExtendVirtualDisk_Task grows the disk '
-    'files (descriptor and data file) but not capacityInKB/capacityInBytes '
-    'of the VirtualDisk device of the VM the disk is attached to, as '
-    'vCenter shows it'), strict=False)
 SIM_GAP_INSTANCE_UUID = pytest.mark.xfail(reason=(
     'vcsim gap: ReconfigVM_Task ignores config.instanceUuid = "" (vCenter '
     'assigns a new instance UUID; upstream unmanage relies on it so that '
@@ -328,7 +323,6 @@ def test_delete_volume(driver, ctx, inv):
     assert free_bytes(inv, 'gold-ds') == free
 
 
-@SIM_GAP_EXTEND
 def test_extend_volume(driver, ctx, inv):
     vol = create_volume(driver, ctx, size=1, vmdk_type='thick')
     vm = backing_of(inv, vol)
@@ -505,7 +499,6 @@ def test_create_volume_from_snapshot_linked_clone(cow_driver, ctx, inv):
     assert read(inv, base) == a and read(inv, delta) == b
 
 
-@SIM_GAP_EXTEND
 def test_create_volume_from_template_snapshot(template_driver, ctx, inv):
     driver = template_driver
     src = create_volume(driver, ctx)

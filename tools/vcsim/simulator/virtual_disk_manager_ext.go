@@ -124,7 +124,11 @@ func (m *VirtualDiskManager) CopyVirtualDiskTask(_ *Context, req *types.CopyVirt
 // ExtendVirtualDiskTask grows a disk; shrinking is refused.
 func (m *VirtualDiskManager) ExtendVirtualDiskTask(_ *Context, req *types.ExtendVirtualDisk_Task) soap.HasFault {
 	task := CreateTask(m, "extendVirtualDisk", func(*Task) (types.AnyType, types.BaseMethodFault) {
-		return nil, extendDisk(req.Name, req.Datacenter, req.NewCapacityKb*1024)
+		if fault := extendDisk(req.Name, req.Datacenter, req.NewCapacityKb*1024); fault != nil {
+			return nil, fault
+		}
+		syncAttachedDiskCapacity(req.Name, req.NewCapacityKb*1024)
+		return nil, nil
 	})
 	return &methods.ExtendVirtualDisk_TaskBody{Res: &types.ExtendVirtualDisk_TaskResponse{Returnval: task.Run()}}
 }

@@ -700,3 +700,31 @@ func (vm *VirtualMachine) RefreshStorageInfo(ctx *Context, req *types.RefreshSto
 	body.Res = new(types.RefreshStorageInfoResponse)
 	return body
 }
+
+// syncAttachedDiskCapacity shows an extended disk's new size on every VM
+// it is attached to (top of the disk chain), as vCenter does after
+// VirtualDiskManager.ExtendVirtualDisk_Task.
+func syncAttachedDiskCapacity(dsPath string, capacity int64) {
+	for _, e := range Map.All("VirtualMachine") {
+		vm, ok := e.(*VirtualMachine)
+		if !ok {
+			continue
+		}
+		Map.WithLock(vm, func() {
+			if vm.Config == nil {
+				return
+			}
+			changed := false
+			for _, d := range object.VirtualDeviceList(vm.Config.Hardware.Device).SelectByType((*types.VirtualDisk)(nil)) {
+				disk := d.(*types.VirtualDisk)
+				if b, ok := disk.Backing.(*types.VirtualDiskFlatVer2BackingInfo); ok && b.FileName == dsPath {
+					setDiskCapacity(disk, capacity)
+					changed = true
+				}
+			}
+			if changed {
+				Map.Update(vm, []types.PropertyChange{{Name: "config.hardware.device", Val: vm.Config.Hardware.Device}})
+			}
+		})
+	}
+}

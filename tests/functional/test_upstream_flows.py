@@ -64,10 +64,6 @@ SILVER = 'functional@vmware#silver'
 BRONZE = 'functional@vmware#bronze'
 
 
-SIM_GAP_INSTANCE_UUID = pytest.mark.xfail(reason=(
-    'vcsim gap: ReconfigVM_Task ignores config.instanceUuid = "" (vCenter '
-    'assigns a new instance UUID; upstream unmanage relies on it so that '
-    'FindAllByUuid no longer finds the backing)'), strict=False)
 
 
 # --- fixtures ----------------------------------------------------------------
@@ -688,7 +684,6 @@ def test_manage_existing_rejects_unknown_reference(backends, ctx):
             'source-name': '[legacy-ds] legacy-db/nope.vmdk@DC1/vm/legacy-db'})
 
 
-@SIM_GAP_INSTANCE_UUID
 def test_unmanage(driver, ctx, inv):
     vol = create_volume(driver, ctx)
     vm = backing_of(inv, vol)

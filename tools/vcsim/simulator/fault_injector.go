@@ -282,6 +282,7 @@ func (s *Service) adminCall(ctx *Context, method *Method, body []byte) soap.HasF
 	if s.deadSession(ctx, method) {
 		return deadSessionFault(method)
 	}
+	reconfigEmptyInstanceUUID(method, body)
 	rule, delay := adminInjector.pick(method, body)
 	if delay > 0 {
 		time.Sleep(delay)

@@ -83,6 +83,9 @@ class Takeover(object):
                            sort_dirs):
         entries = [safety.manageable_entry(d)
                    for d in self.discover().disks]
+        # The same disk attached to two VMs gives two entries with one
+        # reference; a fixed order keeps pages stable between calls.
+        entries.sort(key=_stable_order)
         return volume_utils.paginate_entries_list(
             entries, marker, limit, offset, sort_keys, sort_dirs)
 
@@ -331,3 +334,10 @@ class Takeover(object):
         except Exception:
             return False
         return state == records.POWERED_OFF
+
+
+def _stable_order(entry):
+    info = entry.get('extra_info') or {}
+    return (json.dumps(entry['reference'], sort_keys=True, default=str),
+            str(info.get('datastore', '')), str(info.get('path', '')),
+            str(info.get('vm') or ''))

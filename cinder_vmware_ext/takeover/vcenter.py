@@ -6,6 +6,7 @@ from xml.sax import saxutils
 from oslo_vmware import vim_util
 
 from cinder_vmware_ext.vsphere import bulk_soap
+from cinder_vmware_ext.vsphere import view_spec
 
 _PAGE = 500
 
@@ -19,26 +20,7 @@ def retrieve(session, properties):
     """
     vim = session.vim
     factory = vim.client.factory
-    content = vim.service_content
-    view = session.invoke_api(
-        vim, 'CreateContainerView', content.viewManager,
-        container=content.rootFolder, type=sorted(properties),
-        recursive=True)
-    traversal = factory.create('ns0:TraversalSpec')
-    traversal.name = 'view'
-    traversal.type = 'ContainerView'
-    traversal.path = 'view'
-    traversal.skip = False
-    object_spec = factory.create('ns0:ObjectSpec')
-    object_spec.obj = view
-    object_spec.skip = True
-    object_spec.selectSet = [traversal]
-    property_specs = [
-        vim_util.build_property_spec(factory, type_=type_,
-                                     properties_to_collect=props)
-        for type_, props in properties.items()]
-    filter_spec = vim_util.build_property_filter_spec(
-        factory, property_specs, [object_spec])
+    filter_spec, view = view_spec.inventory_filter_spec(session, properties)
     options = factory.create('ns0:RetrieveOptions')
     options.maxObjects = _PAGE
     result = session.invoke_api(

@@ -16,6 +16,7 @@ from oslo_vmware import vim_util
 
 from cinder_vmware_ext.core import model
 from cinder_vmware_ext.vsphere import bulk_soap
+from cinder_vmware_ext.vsphere import view_spec
 
 LOG = logging.getLogger(__name__)
 
@@ -131,30 +132,8 @@ class InventoryCache(object):
         content = vim.service_content
         collector = self._session.invoke_api(
             vim, 'CreatePropertyCollector', content.propertyCollector)
-        view = self._session.invoke_api(
-            vim, 'CreateContainerView', content.viewManager,
-            container=content.rootFolder, type=sorted(PROPERTIES),
-            recursive=True)
-        factory = vim.client.factory
-        traversal = factory.create('ns0:TraversalSpec')
-        traversal.name = 'view'
-        traversal.type = 'ContainerView'
-        traversal.path = 'view'
-        traversal.skip = False
-        obj_spec = factory.create('ns0:ObjectSpec')
-        obj_spec.obj = view
-        obj_spec.skip = True
-        obj_spec.selectSet = [traversal]
-        prop_specs = []
-        for type_, paths in sorted(PROPERTIES.items()):
-            spec = factory.create('ns0:PropertySpec')
-            spec.type = type_
-            spec.pathSet = paths
-            spec.all = False
-            prop_specs.append(spec)
-        filter_spec = factory.create('ns0:PropertyFilterSpec')
-        filter_spec.objectSet = [obj_spec]
-        filter_spec.propSet = prop_specs
+        filter_spec, _view = view_spec.inventory_filter_spec(
+            self._session, PROPERTIES)
         self._session.invoke_api(vim, 'CreateFilter', collector,
                                  spec=filter_spec, partialUpdates=False)
         self._collector = vim_util.get_moref_value(collector)

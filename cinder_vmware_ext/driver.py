@@ -28,6 +28,9 @@ from cinder.volume import volume_utils
 from oslo_log import log as logging
 from oslo_vmware import vim_util
 
+from cinder_vmware_ext.extensions import migration
+from cinder_vmware_ext.extensions import qos
+from cinder_vmware_ext.extensions import snapshots as ext_snapshots
 from cinder_vmware_ext import opts
 from cinder_vmware_ext import pooling
 from cinder_vmware_ext.takeover import manage
@@ -39,6 +42,9 @@ LOG = logging.getLogger(__name__)
 
 def _in_pool_of(volume_arg, host_arg=None):
     """Run a driver entry point with the pool of its volume as context.
+
+    ``volume_arg`` names the argument holding the volume, or a snapshot
+    whose ``volume`` is used (``'snapshot'``).
 
     Every datastore choice made below it (upstream's ``_select_datastore``
     is called from many flows) is then confined to that pool, and the space
@@ -52,7 +58,10 @@ def _in_pool_of(volume_arg, host_arg=None):
         @functools.wraps(func)
         def wrapper(self, *args, **kwargs):
             bound = signature.bind(self, *args, **kwargs).arguments
-            host = bound[volume_arg]['host']
+            subject = bound[volume_arg]
+            if volume_arg == 'snapshot':
+                subject = subject['volume']
+            host = subject['host']
             target = bound.get(host_arg) if host_arg else None
             if target and target.get('host'):
                 host = target['host']
@@ -63,7 +72,9 @@ def _in_pool_of(volume_arg, host_arg=None):
 
 
 @interface.volumedriver
-class VMwareVcVmdkExtDriver(vmdk.VMwareVcVmdkDriver):
+class VMwareVcVmdkExtDriver(qos.QosMixin, migration.MigrationMixin,
+                            ext_snapshots.SnapshotMixin,
+                            vmdk.VMwareVcVmdkDriver):
     """Upstream's vCenter VMDK driver with real pools."""
 
     # 1.0.0 - subclass of upstream's VMwareVcVmdkDriver 3.4.4, adds the
@@ -253,17 +264,41 @@ class VMwareVcVmdkExtDriver(vmdk.VMwareVcVmdkDriver):
 
     @_in_pool_of('volume')
     def create_volume(self, volume):
-        return super(VMwareVcVmdkExtDriver, self).create_volume(volume)
+        update = super(VMwareVcVmdkExtDriver, self).create_volume(volume)
+        self._apply_volume_qos(volume)
+        return update
 
     @_in_pool_of('volume')
     def create_volume_from_snapshot(self, volume, snapshot):
-        return super(VMwareVcVmdkExtDriver,
-                     self).create_volume_from_snapshot(volume, snapshot)
+        update = super(VMwareVcVmdkExtDriver,
+                       self).create_volume_from_snapshot(volume, snapshot)
+        self._apply_volume_qos(volume)
+        return update
 
     @_in_pool_of('volume')
     def create_cloned_volume(self, volume, src_vref):
-        return super(VMwareVcVmdkExtDriver,
-                     self).create_cloned_volume(volume, src_vref)
+        update = super(VMwareVcVmdkExtDriver,
+                       self).create_cloned_volume(volume, src_vref)
+        self._apply_volume_qos(volume)
+        return update
+
+    @_in_pool_of('snapshot')
+    def create_snapshot(self, snapshot):
+        return super(VMwareVcVmdkExtDriver, self).create_snapshot(snapshot)
+
+    @_in_pool_of('snapshot')
+    def delete_snapshot(self, snapshot):
+        return super(VMwareVcVmdkExtDriver, self).delete_snapshot(snapshot)
+
+    @_in_pool_of('volume')
+    def revert_to_snapshot(self, context, volume, snapshot):
+        return super(VMwareVcVmdkExtDriver, self).revert_to_snapshot(
+            context, volume, snapshot)
+
+    @_in_pool_of('volume', host_arg='host')
+    def migrate_volume(self, context, volume, host):
+        return super(VMwareVcVmdkExtDriver, self).migrate_volume(
+            context, volume, host)
 
     @_in_pool_of('volume')
     def initialize_connection(self, volume, connector):
@@ -277,8 +312,11 @@ class VMwareVcVmdkExtDriver(vmdk.VMwareVcVmdkDriver):
 
     @_in_pool_of('volume', host_arg='host')
     def retype(self, ctxt, volume, new_type, diff, host):
-        return super(VMwareVcVmdkExtDriver, self).retype(ctxt, volume,
+        done = super(VMwareVcVmdkExtDriver, self).retype(ctxt, volume,
                                                          new_type, diff, host)
+        if done:
+            self._apply_volume_qos(volume, new_type)
+        return done
 
     @_in_pool_of('volume')
     def copy_image_to_volume(self, context, volume, image_service, image_id,
@@ -308,6 +346,7 @@ class VMwareVcVmdkExtDriver(vmdk.VMwareVcVmdkDriver):
     @_in_pool_of('volume')
     def manage_existing(self, volume, existing_ref):
         self._takeover().manage(volume, existing_ref)
+        self._apply_volume_qos(volume)
 
     def unmanage(self, volume):
         if not self._takeover().unmanage(volume):

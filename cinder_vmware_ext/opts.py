@@ -11,7 +11,7 @@ from oslo_config import cfg
 
 from cinder.volume import configuration
 
-vmware_ext_opts = [
+pool_opts = [
     cfg.StrOpt('vmware_pool_mode',
                default='cluster',
                choices=[('cluster', 'Report one pool per configured compute '
@@ -37,6 +37,17 @@ vmware_ext_opts = [
                help='How a datastore is chosen inside the pool the '
                     'scheduler picked.'),
 ]
+
+# Snapshots and clones (extensions/snapshots.py).
+snapshot_opts = []
+
+# QoS and online extend (extensions/qos.py).
+qos_opts = []
+
+# Migration and retype (extensions/migration.py).
+migration_opts = []
+
+vmware_ext_opts = pool_opts + snapshot_opts + qos_opts + migration_opts
 
 CONF = cfg.CONF
 CONF.register_opts(vmware_ext_opts, group=configuration.SHARED_CONF_GROUP)

@@ -121,7 +121,7 @@ class VMwareVcVmdkExtDriver(qos.QosMixin, migration.MigrationMixin,
                 'max_over_subscription_ratio'),
             'reserved_percentage': conf.safe_get('reserved_percentage') or 0,
             'QoS_support': True,
-            'online_extend_support': False,
+            'online_extend_support': True,
             'multiattach': False,
             # The scheduler reads these per pool (PoolState capabilities),
             # not from the backend level.

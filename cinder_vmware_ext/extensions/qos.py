@@ -163,9 +163,9 @@ class QosMixin(object):
 
     def create_volume(self, volume):
         self._check_volume_qos(volume)
-        update = super(QosMixin, self).create_volume(volume)
-        self._apply_or_undo(volume)
-        return update
+        # The backing, now or lazily later, comes from _create_backing,
+        # which applies the spec.
+        return super(QosMixin, self).create_volume(volume)
 
     def create_volume_from_snapshot(self, volume, snapshot):
         self._check_volume_qos(volume)

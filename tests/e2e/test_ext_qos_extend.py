@@ -13,7 +13,10 @@ attach status (Cinder refuses to delete an attachment connected to an
 instance unless Nova confirms it).
 """
 
+import time
+
 import pytest
+from cinderclient import exceptions as client_exceptions
 from oslo_vmware import vim_util
 
 from tests.e2e import vcenter
@@ -75,6 +78,20 @@ def nova_attach(vsphere, vm, file_name):
     _reconfigure(vsphere, vm, 'add', disk)
 
 
+def _retried(step):
+    """Run a clean-up call again on a 500: the stack's SQLite database is
+    sometimes locked by the services writing right after a delete."""
+    def run():
+        for attempt in range(5):
+            try:
+                return step()
+            except client_exceptions.ClientException as err:
+                if err.code < 500 or attempt == 4:
+                    raise
+                time.sleep(1)
+    return run
+
+
 @pytest.fixture
 def qos_type(cinder, undo):
     """qos_type(pool, **specs) -> a thin type of that pool whose back-end
@@ -83,9 +100,9 @@ def qos_type(cinder, undo):
         spec = cinder.qos_specs.create('e2e-qos-%s' % pool,
                                        dict(specs, consumer='back-end'))
         # force: deleted with its association, after the type.
-        undo(lambda: cinder.qos_specs.delete(spec, force=True))
+        undo(_retried(lambda: cinder.qos_specs.delete(spec, force=True)))
         vtype = cinder.volume_types.create('e2e-qos-%s' % pool)
-        undo(lambda: cinder.volume_types.delete(vtype))
+        undo(_retried(lambda: cinder.volume_types.delete(vtype)))
         vtype.set_keys({'volume_backend_name': 'vmware', 'pool_name': pool,
                         'vmware:vmdk_type': 'thin'})
         cinder.qos_specs.associate(spec, vtype.id)

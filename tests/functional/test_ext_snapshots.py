@@ -621,3 +621,70 @@ def test_in_use_cow_snapshot_is_refused(driver, ctx, inv):
 
     assert 'template' in str(err.value)
     assert inv.snapshot_names(vm) == []
+
+
+def _attach_to_instance(inv, ctx, vol, instance_name):
+    """What Nova does on attach: the volume's disk added to the instance
+    VM, ``volume-<id>`` in its extraConfig naming the device; the Cinder
+    attachment recorded.  Returns the volume as Cinder then has it."""
+    from cinder import objects
+    session, cf = inv.session, inv.session.vim.client.factory
+    instance = inv.vm(instance_name)
+    devices = df.array(inv.prop(instance, 'config.hardware.device'),
+                       'VirtualDevice')
+    controller = [d for d in devices if 'SCSI' in d.__class__.__name__ or
+                  'LsiLogic' in d.__class__.__name__][0]
+    disk = cf.create('ns0:VirtualDisk')
+    disk.key = -100
+    disk.controllerKey = controller.key
+    disk.unitNumber = 1
+    disk.capacityInKB = vol.size * units.Mi
+    disk.backing = cf.create('ns0:VirtualDiskFlatVer2BackingInfo')
+    disk.backing.fileName = inv.disk(backing_of(inv, vol)).backing.fileName
+    disk.backing.diskMode = 'persistent'
+    add = cf.create('ns0:VirtualDeviceConfigSpec')
+    add.operation = 'add'
+    add.device = disk
+    spec = cf.create('ns0:VirtualMachineConfigSpec')
+    spec.deviceChange = [add]
+    session.wait_for_task(session.invoke_api(
+        session.vim, 'ReconfigVM_Task', instance, spec=spec))
+    attached = [d for d in inv.disks(instance)
+                if d.backing.fileName == disk.backing.fileName][0]
+    option = cf.create('ns0:OptionValue')
+    option.key = 'volume-%s' % vol.id
+    option.value = attached.backing.uuid
+    spec = cf.create('ns0:VirtualMachineConfigSpec')
+    spec.extraConfig = [option]
+    session.wait_for_task(session.invoke_api(
+        session.vim, 'ReconfigVM_Task', instance, spec=spec))
+    objects.VolumeAttachment(
+        ctx, volume_id=vol.id,
+        instance_uuid=inv.prop(instance, 'config.instanceUuid'),
+        attach_status='attached', attached_host='compute-1').create()
+    vol = objects.Volume.get_by_id(ctx, vol.id)
+    vol.status = 'in-use'
+    vol.save()
+    return vol
+
+
+def test_in_use_template_snapshot(driver, ctx, inv):
+    vol, base, data = written_source(driver, ctx, inv, 'in-use-tpl',
+                                     snapshot_format='template')
+    vol = _attach_to_instance(inv, ctx, vol, 'nova-01')
+    instance_disks = [d.backing.fileName for d in
+                      inv.disks(inv.vm('nova-01'))]
+
+    snap = snapshot_volume(driver, ctx, vol)
+
+    template = inv.vm(snap.name)
+    assert inv.prop(template, 'config.template') is True
+    tpl = local_disk(inv, template)  # only the volume's disk was copied
+    assert chain(inv, tpl) == [tpl] and tpl != base
+    assert read(inv, tpl) == data
+    assert snap.provider_id == template.value
+    # The instance and the volume's disk are as they were.
+    assert [d.backing.fileName for d in
+            inv.disks(inv.vm('nova-01'))] == instance_disks
+    assert inv.snapshot_names(inv.vm('nova-01')) == []
+    assert read(inv, base) == data

@@ -9,7 +9,8 @@ bytes written into its disk before the move, the datastores' free space.
 
 Topology: pool gold (hosts g1, g2) reaches gold-only and shared; pool
 silver (s1, s2) reaches silver-only and shared; pool bronze is in another
-datacenter.  With best_fit placement a small volume lands on the pool's
+datacenter.  Storage profile shared-policy is met by shared only,
+gold-policy by gold-only only.  With best_fit placement a small volume lands on the pool's
 own datastore (less free space than shared), one larger than gold-only's
 free space on shared.
 """
@@ -43,7 +44,10 @@ TOPOLOGY = {"datacenters": [
                                      {"host": "s1"}, {"host": "s2"}]},
          {"name": "silver-only", "type": "VMFS", "capacity_gb": 100,
           "free_gb": 50, "mounts": [{"host": "s1"}, {"host": "s2"}]},
-     ]},
+     ],
+     "storage_profiles": [
+         {"name": "shared-policy", "datastores": ["shared"]},
+         {"name": "gold-policy", "datastores": ["gold-only"]}]},
     {"name": "DC2",
      "clusters": [{"name": "bronze", "hosts": [{"name": "b1"}]}],
      "datastores": [
@@ -56,6 +60,23 @@ BACKEND = 'functional@vmware'
 @pytest.fixture(scope='module')
 def cinder_db(tmp_path_factory):
     return df.init_cinder(str(tmp_path_factory.mktemp('cinder')))
+
+
+@pytest.fixture(scope='module')
+def coordination(cinder_db, tmp_path_factory):
+    """Cinder's lock coordinator, as cinder-volume starts it (upstream's
+    storage profile lookups are synchronized through it)."""
+    from cinder import coordination
+    from oslo_config import cfg
+    if coordination.COORDINATOR.started:
+        yield
+        return
+    cfg.CONF.set_override('backend_url', 'file://' + str(
+        tmp_path_factory.mktemp('coordination')), group='coordination')
+    coordination.COORDINATOR.start()
+    yield
+    coordination.COORDINATOR.stop()
+    cfg.CONF.clear_override('backend_url', group='coordination')
 
 
 @pytest.fixture(scope='module')
@@ -74,7 +95,7 @@ def inv(sim):
 
 
 @pytest.fixture(scope='module')
-def backends(sim, cinder_db):
+def backends(sim, cinder_db, coordination):
     drivers = {}
 
     def get(**overrides):
@@ -417,4 +438,33 @@ def test_retype_fails_cleanly_when_relocation_fails(driver, ctx, inv, sim,
     with pytest.raises(exception.VolumeBackendAPIException,
                        match='injected retype fault'):
         retype(driver, ctx, vol, 'silver', vmdk_type='thick')
+    assert_untouched(inv, vol, before, data)
+
+
+def test_retype_to_another_pool_honours_the_new_storage_profile(driver, ctx,
+                                                                inv):
+    vol = create_volume(driver, ctx, vmdk_type='thick')
+    before = Placed(inv, vol)
+    data = write(before, 'profile')
+
+    # Without the profile silver-only would be chosen (best fit).
+    assert retype(driver, ctx, vol, 'silver', vmdk_type='thick',
+                  storage_profile='shared-policy') is True
+
+    after = Placed(inv, vol)
+    assert after.vm.value == before.vm.value
+    assert (after.datastore, after.host[0]) == ('shared', 's')
+    assert after.resource_pool == cluster_pool(inv, 'silver')
+    assert read(inv, after) == data
+    assert_moved_out(before)
+
+
+def test_retype_to_a_pool_without_compliant_datastore_is_refused(driver, ctx,
+                                                                 inv):
+    vol = create_volume(driver, ctx, vmdk_type='thick')
+    before = Placed(inv, vol)
+    data = write(before, 'no-compliant')
+
+    assert retype(driver, ctx, vol, 'silver', vmdk_type='thick',
+                  storage_profile='gold-policy') is False
     assert_untouched(inv, vol, before, data)

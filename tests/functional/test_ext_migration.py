@@ -342,25 +342,60 @@ def test_migrate_fails_cleanly_when_relocation_fails(driver, ctx, inv, sim,
     assert Placed(inv, vol).datastore == 'silver-only'
 
 
-def test_migrate_linked_clone_whose_parent_stays_behind(driver, ctx, inv):
-    cow = driver  # snapshots in COW format
-    src = create_volume(cow, ctx, vmdk_type='thick')
+def linked_clone(driver, ctx, size=1, **specs):
+    """(source volume, its linked clone) in pool gold."""
+    src = create_volume(driver, ctx, size=size, **specs)
     snap = df.new_snapshot(ctx, src)
-    cow.create_snapshot(snap)
-    clone = df.new_volume(ctx, size=1, type_id=df.volume_type(
+    driver.create_snapshot(snap)
+    clone = df.new_volume(ctx, size=size, type_id=df.volume_type(
         ctx, clone_type='linked'), project_id=PROJECT,
         host=BACKEND + '#gold')
-    cow.create_volume_from_snapshot(clone, snap)
+    driver.create_volume_from_snapshot(clone, snap)
+    return src, clone
+
+
+def test_migrate_linked_clone_whose_parent_stays_behind(driver, ctx, inv):
+    _src, clone = linked_clone(driver, ctx, vmdk_type='thick')
     before = Placed(inv, clone)
     parent = df.parent_path(before.local, inv.sim.datastore_root)
     assert parent and '/gold-only/' in parent
 
     # The parent disk is on gold-only, which silver cannot reach.
-    assert cow.migrate_volume(ctx, clone, target(cow, 'silver')) == (
+    assert driver.migrate_volume(ctx, clone, target(driver, 'silver')) == (
         False, None)
     after = Placed(inv, clone)
-    assert (after.vm.value, after.ds_path) == (before.vm.value,
-                                               before.ds_path)
+    assert (after.vm.value, after.ds_path, after.host) == (
+        before.vm.value, before.ds_path, before.host)
+
+
+def test_migrate_linked_clone_whose_parent_the_target_reaches(driver, ctx,
+                                                              inv):
+    # 45 GiB: both on shared, which silver mounts too.
+    _src, clone = linked_clone(driver, ctx, size=45)
+    before = Placed(inv, clone)
+    parent = df.parent_path(before.local, inv.sim.datastore_root)
+    assert before.datastore == 'shared' and '/shared/' in parent
+    data = write(before, 'linked')
+
+    assert driver.migrate_volume(ctx, clone, target(driver, 'silver'))[0]
+
+    after = Placed(inv, clone)
+    assert (after.vm.value, after.datastore) == (before.vm.value, 'shared')
+    assert after.host in ('s1', 's2')
+    assert df.parent_path(after.local, inv.sim.datastore_root) == parent
+    assert read(inv, after) == data
+
+
+def test_retype_of_a_linked_clone_source_is_refused(driver, ctx, inv):
+    src, _clone = linked_clone(driver, ctx, vmdk_type='thick')
+    before = Placed(inv, src)
+    assert before.datastore == 'gold-only'
+
+    # Its base disk is the clone's parent: it would stay on gold-only.
+    assert retype(driver, ctx, src, 'silver', vmdk_type='thick') is False
+    after = Placed(inv, src)
+    assert (after.vm.value, after.ds_path, after.host) == (
+        before.vm.value, before.ds_path, before.host)
 
 
 # --- retype --------------------------------------------------------------------

@@ -503,3 +503,31 @@ def test_retype_to_a_pool_without_compliant_datastore_is_refused(driver, ctx,
     assert retype(driver, ctx, vol, 'silver', vmdk_type='thick',
                   storage_profile='gold-policy') is False
     assert_untouched(inv, vol, before, data)
+
+
+# --- pools of single datastores ------------------------------------------------
+
+def test_migrate_between_datastore_pools(backends, ctx, inv):
+    drv = backends(vmware_cluster_name=[], vmware_pool_mode='datastore')
+    vol = create_volume(drv, ctx, pool='gold-only', vmdk_type='thick')
+    before = Placed(inv, vol)
+    assert before.datastore == 'gold-only'
+    data = write(before, 'datastore-pools')
+
+    # To shared: gold's hosts reach it, so only the files move.
+    assert drv.migrate_volume(ctx, vol, target(drv, 'shared')) == (
+        True, {'host': BACKEND + '#shared'})
+    on_shared = Placed(inv, vol)
+    assert (on_shared.vm.value, on_shared.datastore, on_shared.host) == (
+        before.vm.value, 'shared', before.host)
+    assert_moved_out(before)
+
+    # To silver-only: files and host move.
+    assert drv.migrate_volume(ctx, vol, target(drv, 'silver-only'))[0]
+    after = Placed(inv, vol)
+    assert (after.vm.value, after.datastore) == (before.vm.value,
+                                                 'silver-only')
+    assert after.host in ('s1', 's2')
+    assert after.resource_pool == cluster_pool(inv, 'silver')
+    assert read(inv, after) == data
+    assert_moved_out(on_shared)

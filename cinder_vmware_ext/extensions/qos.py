@@ -244,8 +244,9 @@ class QosMixin(object):
             if getattr(disk.backing, 'parent', None) is not None:
                 raise exception.VolumeBackendAPIException(
                     data=_('Cannot extend in-use volume %(vol)s: its disk '
-                           '%(path)s has snapshots (a delta disk), which '
-                           'vSphere cannot grow.')
+                           '%(path)s is a delta disk (the volume has '
+                           'snapshots or is a linked clone), which vSphere '
+                           'cannot grow while it is attached.')
                     % {'vol': volume['id'], 'path': vmdk_path})
             if disk.capacityInKB >= new_kb:
                 continue

@@ -11,19 +11,17 @@ What is moved here and what is left to Cinder's generic migration (which
 copies the data through the cinder-volume host) is documented in
 doc/migration.md; in short, ``(False, None)`` / ``False`` for another
 vCenter, another kind of backend, another datacenter, an in-use volume, a
-linked clone whose parent disk the target pool cannot reach, and a target
-pool without room.
+disk chain sharing files with linked clones on a datastore the target pool
+cannot reach, and a target pool without room.
 """
 
 import collections
-import os
 
 from cinder import exception
 from cinder.volume import volume_utils
 from oslo_log import log as logging
 from oslo_utils import units
 from oslo_vmware import exceptions as vexc
-from oslo_vmware.objects import datastore as ds_obj
 from oslo_vmware import vim_util
 
 from cinder_vmware_ext.core import eligibility
@@ -31,6 +29,7 @@ from cinder_vmware_ext.core import placement
 from cinder_vmware_ext.core import pools
 
 LOG = logging.getLogger(__name__)
+
 
 class CannotRelocate(Exception):
     """The backing cannot be moved by the driver; Cinder should copy it."""
@@ -45,9 +44,10 @@ class Target(collections.namedtuple('Target', 'pool inventory own')):
 
 
 class _Where(collections.namedtuple(
-        'Where', 'datastore host home_dir foreign_parents')):
-    """Where a backing is: its datastore and host (moref values), its home
-    folder and the datastores of disk files it shares with other VMs."""
+        'Where', 'datastore host backing chain datastores')):
+    """Where a backing is: its datastore and host (moref values), its disk
+    chain files ({'[ds] path': datastore moref value}) and the datastore
+    refs it uses."""
 
 
 class MigrationMixin(object):
@@ -200,7 +200,7 @@ class MigrationMixin(object):
             return None
         return self._get_extra_spec_storage_profile(type_id)
 
-    # -- relocation -------------------------------------------------------------
+    # -- relocation -----------------------------------------------------------
 
     def _relocate_into(self, volume, backing, target, profile=None,
                        disk_type=None):
@@ -275,30 +275,14 @@ class MigrationMixin(object):
     def _where(self, backing):
         props = self.session.invoke_api(
             vim_util, 'get_object_properties_dict', self.session.vim,
-            backing, ['datastore', 'runtime.host', 'config.files.vmPathName',
-                      'config.hardware.device'])
-        datastores = getattr(props.get('datastore'), 'ManagedObjectReference',
-                             None) or []
+            backing, ['datastore', 'runtime.host', 'config.hardware.device'])
+        datastores = _items(props.get('datastore'), 'ManagedObjectReference')
         host = props.get('runtime.host')
-        home_dir = _folder_of(props.get('config.files.vmPathName'))
-        foreign = set()
-        devices = props.get('config.hardware.device')
-        devices = getattr(devices, 'VirtualDevice', devices) or []
-        for device in devices:
-            if device.__class__.__name__ != 'VirtualDisk':
-                continue
-            parent = getattr(device.backing, 'parent', None)
-            while parent is not None:
-                # A parent outside the backing's own folder belongs to
-                # another VM (a linked clone's base): RelocateVM leaves it
-                # where it is, shared.
-                if _folder_of(parent.fileName) != home_dir:
-                    foreign.add(vim_util.get_moref_value(parent.datastore))
-                parent = getattr(parent, 'parent', None)
         return _Where(
             vim_util.get_moref_value(datastores[0]) if datastores else None,
             vim_util.get_moref_value(host) if host else None,
-            home_dir, frozenset(foreign))
+            backing, _disk_chains(props.get('config.hardware.device')),
+            tuple(datastores))
 
     @staticmethod
     def _is_in_pool(where, pool):
@@ -308,15 +292,16 @@ class MigrationMixin(object):
         return (where.host in hosts and
                 any(ds.ref == where.datastore for ds in pool.datastores))
 
-    @staticmethod
-    def _check_relocatable(where, target):
+    def _check_relocatable(self, where, target):
         pool, inventory = target.pool, target.inventory
         reachable = {ds.ref for ds in pool.datastores}
-        unreachable = where.foreign_parents - reachable
+        unreachable = {ds for ds in self._shared_files(where).values()
+                       if ds not in reachable}
         if unreachable:
             raise CannotRelocate(
-                'its disk is a linked clone of a disk on datastore(s) %s, '
-                'outside pool %s' % (', '.join(sorted(
+                'its disk chain shares files with other VMs (linked clones) '
+                'on datastore(s) %s, outside pool %s; they would stay there'
+                % (', '.join(sorted(
                     inventory.datastores[r].name if r in inventory.datastores
                     else r for r in unreachable)), pool.name))
         source = inventory.datastores.get(where.datastore)
@@ -330,6 +315,32 @@ class MigrationMixin(object):
                 'pool %s is in datacenter %s, the backing in %s'
                 % (pool.name, target_dc, source.datacenter))
 
+    def _shared_files(self, where):
+        """Files of the backing's disk chains that other VMs' chains use
+        (a linked clone's parent, or a disk linked clones were made from):
+        RelocateVM leaves those where they are, shared."""
+        vms = {}
+        for ds in where.datastores:
+            for vm in _items(self.session.invoke_api(
+                    vim_util, 'get_object_property', self.session.vim, ds,
+                    'vm'), 'ManagedObjectReference'):
+                vms[vim_util.get_moref_value(vm)] = vm
+        vms.pop(vim_util.get_moref_value(where.backing), None)
+        if not vms:
+            return {}
+        result = self.session.invoke_api(
+            vim_util, 'get_properties_for_a_collection_of_objects',
+            self.session.vim, 'VirtualMachine', list(vms.values()),
+            ['config.hardware.device'])
+        shared = {}
+        with vim_util.WithRetrieval(self.session.vim, result) as objects:
+            for obj in objects:
+                for prop in getattr(obj, 'propSet', []):
+                    for name in _disk_chains(prop.val):
+                        if name in where.chain:
+                            shared[name] = where.chain[name]
+        return shared
+
     def _non_compliant_in(self, pool, profile_name):
         """Refs of the pool's datastores not compliant with the profile."""
         profile_id = self.ds_sel.get_profile_id(profile_name)
@@ -341,9 +352,25 @@ class MigrationMixin(object):
         return set(refs) - keep
 
 
-def _folder_of(ds_path):
-    """The folder part of '[datastore] folder/file' (None if unparsable)."""
-    try:
-        return os.path.dirname(ds_obj.DatastorePath.parse(ds_path).rel_path)
-    except (ValueError, TypeError, AttributeError):
-        return None
+def _items(value, item_type):
+    """Items of a SOAP ArrayOfX value (empty when unset)."""
+    if not value:
+        return []
+    value = getattr(value, item_type, value)
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def _disk_chains(devices):
+    """{file name: datastore moref value} of every disk's chain."""
+    chain = {}
+    for device in _items(devices, 'VirtualDevice'):
+        if device.__class__.__name__ != 'VirtualDisk':
+            continue
+        backing = device.backing
+        while backing is not None:
+            if getattr(backing, 'fileName', None):
+                ds = getattr(backing, 'datastore', None)
+                chain[backing.fileName] = (vim_util.get_moref_value(ds)
+                                           if ds is not None else None)
+            backing = getattr(backing, 'parent', None)
+    return chain

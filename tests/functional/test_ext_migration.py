@@ -9,9 +9,10 @@ bytes written into its disk before the move, the datastores' free space.
 
 Topology: pool gold (hosts g1, g2) reaches gold-only and shared; pool
 silver (s1, s2) reaches silver-only and shared; pool bronze is in another
-datacenter.  With best_fit placement a small volume lands on the pool's
-own datastore (less free space than shared), one larger than gold-only's
-free space on shared.
+datacenter.  Storage profile shared-policy is met by shared only,
+gold-policy by gold-only only.  With best_fit placement a small volume
+lands on the pool's own datastore (less free space than shared), one
+larger than gold-only's free space on shared.
 """
 
 import os
@@ -43,7 +44,10 @@ TOPOLOGY = {"datacenters": [
                                      {"host": "s1"}, {"host": "s2"}]},
          {"name": "silver-only", "type": "VMFS", "capacity_gb": 100,
           "free_gb": 50, "mounts": [{"host": "s1"}, {"host": "s2"}]},
-     ]},
+     ],
+     "storage_profiles": [
+         {"name": "shared-policy", "datastores": ["shared"]},
+         {"name": "gold-policy", "datastores": ["gold-only"]}]},
     {"name": "DC2",
      "clusters": [{"name": "bronze", "hosts": [{"name": "b1"}]}],
      "datastores": [
@@ -56,6 +60,23 @@ BACKEND = 'functional@vmware'
 @pytest.fixture(scope='module')
 def cinder_db(tmp_path_factory):
     return df.init_cinder(str(tmp_path_factory.mktemp('cinder')))
+
+
+@pytest.fixture(scope='module')
+def coordination(cinder_db, tmp_path_factory):
+    """Cinder's lock coordinator, as cinder-volume starts it (upstream's
+    storage profile lookups are synchronized through it)."""
+    from cinder import coordination
+    from oslo_config import cfg
+    if coordination.COORDINATOR.started:
+        yield
+        return
+    cfg.CONF.set_override('backend_url', 'file://' + str(
+        tmp_path_factory.mktemp('coordination')), group='coordination')
+    coordination.COORDINATOR.start()
+    yield
+    coordination.COORDINATOR.stop()
+    cfg.CONF.clear_override('backend_url', group='coordination')
 
 
 @pytest.fixture(scope='module')
@@ -74,7 +95,7 @@ def inv(sim):
 
 
 @pytest.fixture(scope='module')
-def backends(sim, cinder_db):
+def backends(sim, cinder_db, coordination):
     drivers = {}
 
     def get(**overrides):
@@ -105,7 +126,7 @@ def no_faults(sim):
     sim.clear_faults()
 
 
-# --- helpers -------------------------------------------------------------------
+# --- helpers -----------------------------------------------------------------
 
 def target(driver, pool, backend=BACKEND):
     """The ``host`` argument Cinder passes: the pool's reported stats."""
@@ -182,7 +203,7 @@ def attach(ctx, volume):
     return objects.Volume.get_by_id(ctx, volume.id)
 
 
-# --- migrate_volume ------------------------------------------------------------
+# --- migrate_volume ----------------------------------------------------------
 
 def test_migrate_to_another_pool_relocates_backing(driver, ctx, inv):
     vol = create_volume(driver, ctx, size=1, vmdk_type='thick')
@@ -321,28 +342,63 @@ def test_migrate_fails_cleanly_when_relocation_fails(driver, ctx, inv, sim,
     assert Placed(inv, vol).datastore == 'silver-only'
 
 
-def test_migrate_linked_clone_whose_parent_stays_behind(driver, ctx, inv):
-    cow = driver  # snapshots in COW format
-    src = create_volume(cow, ctx, vmdk_type='thick')
+def linked_clone(driver, ctx, size=1, **specs):
+    """(source volume, its linked clone) in pool gold."""
+    src = create_volume(driver, ctx, size=size, **specs)
     snap = df.new_snapshot(ctx, src)
-    cow.create_snapshot(snap)
-    clone = df.new_volume(ctx, size=1, type_id=df.volume_type(
+    driver.create_snapshot(snap)
+    clone = df.new_volume(ctx, size=size, type_id=df.volume_type(
         ctx, clone_type='linked'), project_id=PROJECT,
         host=BACKEND + '#gold')
-    cow.create_volume_from_snapshot(clone, snap)
+    driver.create_volume_from_snapshot(clone, snap)
+    return src, clone
+
+
+def test_migrate_linked_clone_whose_parent_stays_behind(driver, ctx, inv):
+    _src, clone = linked_clone(driver, ctx, vmdk_type='thick')
     before = Placed(inv, clone)
     parent = df.parent_path(before.local, inv.sim.datastore_root)
     assert parent and '/gold-only/' in parent
 
     # The parent disk is on gold-only, which silver cannot reach.
-    assert cow.migrate_volume(ctx, clone, target(cow, 'silver')) == (
+    assert driver.migrate_volume(ctx, clone, target(driver, 'silver')) == (
         False, None)
     after = Placed(inv, clone)
-    assert (after.vm.value, after.ds_path) == (before.vm.value,
-                                               before.ds_path)
+    assert (after.vm.value, after.ds_path, after.host) == (
+        before.vm.value, before.ds_path, before.host)
 
 
-# --- retype --------------------------------------------------------------------
+def test_migrate_linked_clone_whose_parent_the_target_reaches(driver, ctx,
+                                                              inv):
+    # 45 GiB: both on shared, which silver mounts too.
+    _src, clone = linked_clone(driver, ctx, size=45)
+    before = Placed(inv, clone)
+    parent = df.parent_path(before.local, inv.sim.datastore_root)
+    assert before.datastore == 'shared' and '/shared/' in parent
+    data = write(before, 'linked')
+
+    assert driver.migrate_volume(ctx, clone, target(driver, 'silver'))[0]
+
+    after = Placed(inv, clone)
+    assert (after.vm.value, after.datastore) == (before.vm.value, 'shared')
+    assert after.host in ('s1', 's2')
+    assert df.parent_path(after.local, inv.sim.datastore_root) == parent
+    assert read(inv, after) == data
+
+
+def test_retype_of_a_linked_clone_source_is_refused(driver, ctx, inv):
+    src, _clone = linked_clone(driver, ctx, vmdk_type='thick')
+    before = Placed(inv, src)
+    assert before.datastore == 'gold-only'
+
+    # Its base disk is the clone's parent: it would stay on gold-only.
+    assert retype(driver, ctx, src, 'silver', vmdk_type='thick') is False
+    after = Placed(inv, src)
+    assert (after.vm.value, after.ds_path, after.host) == (
+        before.vm.value, before.ds_path, before.host)
+
+
+# --- retype ------------------------------------------------------------------
 
 def retype(driver, ctx, vol, pool, **new_specs):
     new_type_id = df.volume_type(ctx, **new_specs)
@@ -418,3 +474,60 @@ def test_retype_fails_cleanly_when_relocation_fails(driver, ctx, inv, sim,
                        match='injected retype fault'):
         retype(driver, ctx, vol, 'silver', vmdk_type='thick')
     assert_untouched(inv, vol, before, data)
+
+
+def test_retype_to_another_pool_honours_the_new_storage_profile(driver, ctx,
+                                                                inv):
+    vol = create_volume(driver, ctx, vmdk_type='thick')
+    before = Placed(inv, vol)
+    data = write(before, 'profile')
+
+    # Without the profile silver-only would be chosen (best fit).
+    assert retype(driver, ctx, vol, 'silver', vmdk_type='thick',
+                  storage_profile='shared-policy') is True
+
+    after = Placed(inv, vol)
+    assert after.vm.value == before.vm.value
+    assert (after.datastore, after.host[0]) == ('shared', 's')
+    assert after.resource_pool == cluster_pool(inv, 'silver')
+    assert read(inv, after) == data
+    assert_moved_out(before)
+
+
+def test_retype_to_a_pool_without_compliant_datastore_is_refused(driver, ctx,
+                                                                 inv):
+    vol = create_volume(driver, ctx, vmdk_type='thick')
+    before = Placed(inv, vol)
+    data = write(before, 'no-compliant')
+
+    assert retype(driver, ctx, vol, 'silver', vmdk_type='thick',
+                  storage_profile='gold-policy') is False
+    assert_untouched(inv, vol, before, data)
+
+
+# --- pools of single datastores ----------------------------------------------
+
+def test_migrate_between_datastore_pools(backends, ctx, inv):
+    drv = backends(vmware_cluster_name=[], vmware_pool_mode='datastore')
+    vol = create_volume(drv, ctx, pool='gold-only', vmdk_type='thick')
+    before = Placed(inv, vol)
+    assert before.datastore == 'gold-only'
+    data = write(before, 'datastore-pools')
+
+    # To shared: gold's hosts reach it, so only the files move.
+    assert drv.migrate_volume(ctx, vol, target(drv, 'shared')) == (
+        True, {'host': BACKEND + '#shared'})
+    on_shared = Placed(inv, vol)
+    assert (on_shared.vm.value, on_shared.datastore, on_shared.host) == (
+        before.vm.value, 'shared', before.host)
+    assert_moved_out(before)
+
+    # To silver-only: files and host move.
+    assert drv.migrate_volume(ctx, vol, target(drv, 'silver-only'))[0]
+    after = Placed(inv, vol)
+    assert (after.vm.value, after.datastore) == (before.vm.value,
+                                                 'silver-only')
+    assert after.host in ('s1', 's2')
+    assert after.resource_pool == cluster_pool(inv, 'silver')
+    assert read(inv, after) == data
+    assert_moved_out(on_shared)

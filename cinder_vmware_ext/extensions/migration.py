@@ -11,8 +11,8 @@ What is moved here and what is left to Cinder's generic migration (which
 copies the data through the cinder-volume host) is documented in
 doc/migration.md; in short, ``(False, None)`` / ``False`` for another
 vCenter, another kind of backend, another datacenter, an in-use volume, a
-linked clone whose parent disk the target pool cannot reach, and a target
-pool without room.
+disk chain sharing files with linked clones on a datastore the target pool
+cannot reach, and a target pool without room.
 """
 
 import collections
@@ -29,6 +29,7 @@ from cinder_vmware_ext.core import placement
 from cinder_vmware_ext.core import pools
 
 LOG = logging.getLogger(__name__)
+
 
 class CannotRelocate(Exception):
     """The backing cannot be moved by the driver; Cinder should copy it."""
@@ -199,7 +200,7 @@ class MigrationMixin(object):
             return None
         return self._get_extra_spec_storage_profile(type_id)
 
-    # -- relocation -------------------------------------------------------------
+    # -- relocation -----------------------------------------------------------
 
     def _relocate_into(self, volume, backing, target, profile=None,
                        disk_type=None):

@@ -26,6 +26,7 @@ from cinder.volume.drivers.vmware import datastore as hub
 from cinder.volume.drivers.vmware import exceptions as vmdk_exceptions
 from cinder.volume.drivers.vmware import volumeops
 from cinder.volume import volume_types
+from oslo_concurrency import lockutils
 from oslo_log import log as logging
 from oslo_utils import excutils
 from oslo_utils import units
@@ -496,8 +497,16 @@ class SnapshotMixin(object):
 
         vSphere does not snapshot templates, so the template becomes a VM
         for the moment of the snapshot (in its own resource pool and host)
-        and a template again, also when the snapshot fails.
+        and a template again, also when the snapshot fails.  Concurrent
+        first clones of one template take it once.
         """
+        name = 'vmware-template-base-%s' % vim_util.get_moref_value(template)
+        with lockutils.lock(name):
+            base = self.volumeops.get_snapshot(template,
+                                               TEMPLATE_BASE_SNAPSHOT)
+            return base or self._take_template_base_snapshot(template)
+
+    def _take_template_base_snapshot(self, template):
         props = self.session.invoke_api(
             vim_util, 'get_object_properties_dict', self.session.vim,
             template, ['runtime.host'])

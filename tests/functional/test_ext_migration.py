@@ -10,9 +10,9 @@ bytes written into its disk before the move, the datastores' free space.
 Topology: pool gold (hosts g1, g2) reaches gold-only and shared; pool
 silver (s1, s2) reaches silver-only and shared; pool bronze is in another
 datacenter.  Storage profile shared-policy is met by shared only,
-gold-policy by gold-only only.  With best_fit placement a small volume lands on the pool's
-own datastore (less free space than shared), one larger than gold-only's
-free space on shared.
+gold-policy by gold-only only.  With best_fit placement a small volume
+lands on the pool's own datastore (less free space than shared), one
+larger than gold-only's free space on shared.
 """
 
 import os
@@ -126,7 +126,7 @@ def no_faults(sim):
     sim.clear_faults()
 
 
-# --- helpers -------------------------------------------------------------------
+# --- helpers -----------------------------------------------------------------
 
 def target(driver, pool, backend=BACKEND):
     """The ``host`` argument Cinder passes: the pool's reported stats."""
@@ -203,7 +203,7 @@ def attach(ctx, volume):
     return objects.Volume.get_by_id(ctx, volume.id)
 
 
-# --- migrate_volume ------------------------------------------------------------
+# --- migrate_volume ----------------------------------------------------------
 
 def test_migrate_to_another_pool_relocates_backing(driver, ctx, inv):
     vol = create_volume(driver, ctx, size=1, vmdk_type='thick')
@@ -398,7 +398,7 @@ def test_retype_of_a_linked_clone_source_is_refused(driver, ctx, inv):
         before.vm.value, before.ds_path, before.host)
 
 
-# --- retype --------------------------------------------------------------------
+# --- retype ------------------------------------------------------------------
 
 def retype(driver, ctx, vol, pool, **new_specs):
     new_type_id = df.volume_type(ctx, **new_specs)
@@ -505,7 +505,7 @@ def test_retype_to_a_pool_without_compliant_datastore_is_refused(driver, ctx,
     assert_untouched(inv, vol, before, data)
 
 
-# --- pools of single datastores ------------------------------------------------
+# --- pools of single datastores ----------------------------------------------
 
 def test_migrate_between_datastore_pools(backends, ctx, inv):
     drv = backends(vmware_cluster_name=[], vmware_pool_mode='datastore')

@@ -559,6 +559,24 @@ def test_failed_linked_clone_removes_temporary_snapshot(driver, ctx, inv,
     assert vmdk_files(base) == own_files(base)
 
 
+def test_temporary_snapshot_removal_is_retried(driver, ctx, inv, sim):
+    src, base, data = written_source(driver, ctx, inv, 'clone-retry')
+    src_vm = backing_of(inv, src)
+    vol = new_volume(ctx, clone_type='linked')
+    sim.inject_fault('CloneVM_Task', 'InsufficientResourcesFault',
+                     task=True, moref=src_vm.value, count=1)
+    removal = sim.inject_fault('RemoveSnapshot_Task', 'TaskInProgress',
+                               task=True, count=1)
+
+    with pytest.raises(vexc.VimException):
+        driver.create_cloned_volume(vol, src)
+
+    assert [f['fired'] for f in sim.faults()
+            if f['id'] == removal['id']] == [1]
+    assert inv.snapshot_names(src_vm) == []
+    assert local_disk(inv, src_vm) == base and read(inv, base) == data
+
+
 # --- 7. extending linked clones ------------------------------------------------------------
 
 def test_extend_linked_clone_promotes_it(driver, ctx, inv):

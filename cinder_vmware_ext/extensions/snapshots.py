@@ -186,7 +186,7 @@ class SnapshotMixin(object):
             vim_util, 'get_object_property', self.session.vim, vm,
             'datastore'), 'ManagedObjectReference')
 
-    # -- snapshots --------------------------------------------------------------
+    # -- snapshots ------------------------------------------------------------
 
     def create_snapshot(self, snapshot):
         volume = snapshot['volume']
@@ -300,7 +300,7 @@ class SnapshotMixin(object):
                       {'snap': snapshot['id'], 'users': ', '.join(users)})
             raise exception.SnapshotIsBusy(snapshot_name=snapshot['name'])
 
-    # -- revert -----------------------------------------------------------------
+    # -- revert ---------------------------------------------------------------
 
     def revert_to_snapshot(self, context, volume, snapshot):
         backing = self.volumeops.get_backing(volume['name'], volume['id'])
@@ -336,7 +336,7 @@ class SnapshotMixin(object):
         LOG.info("Reverted volume %(vol)s to template snapshot %(snap)s.",
                  {'vol': volume['id'], 'snap': snapshot['id']})
 
-    # -- disk replacement (template revert, linked clone promotion) -------------
+    # -- disk replacement (template revert, linked clone promotion) -----------
 
     def _replace_disk(self, volume, backing, source):
         """Copy (flattened) the disk ``source`` (a device) next to the
@@ -423,7 +423,7 @@ class SnapshotMixin(object):
         except vexc.VimException:
             LOG.warning("Could not delete disk %s.", path, exc_info=True)
 
-    # -- extend: linked clones are promoted first (upstream bug 1660955) --------
+    # -- extend: linked clones are promoted first (upstream bug 1660955) ------
 
     def extend_volume(self, volume, new_size):
         backing = self.volumeops.get_backing(volume['name'], volume['id'])
@@ -444,7 +444,7 @@ class SnapshotMixin(object):
                 self._replace_disk(volume, backing, disk)
         return super(SnapshotMixin, self).extend_volume(volume, new_size)
 
-    # -- volumes from snapshots ---------------------------------------------------
+    # -- volumes from snapshots -----------------------------------------------
 
     def create_volume_from_snapshot(self, volume, snapshot):
         clone_type = self._get_clone_type(volume)
@@ -587,7 +587,7 @@ class SnapshotMixin(object):
         _inventory, pool = self._pools.find(scope.pool)
         return pool.datastores
 
-    # -- clones of volumes --------------------------------------------------------
+    # -- clones of volumes ----------------------------------------------------
 
     def create_cloned_volume(self, volume, src_vref):
         clone_type = self._get_clone_type(volume)

@@ -51,7 +51,7 @@ COPPER = 'functional@vmware#copper'
 CLUSTERS = ['gold', 'silver', 'copper']
 
 
-# --- fixtures ------------------------------------------------------------------
+# --- fixtures ----------------------------------------------------------------
 
 @pytest.fixture(scope='module')
 def cinder_db(tmp_path_factory):
@@ -107,7 +107,7 @@ def template_driver(backends, sim):
     sim.clear_faults()
 
 
-# --- helpers ---------------------------------------------------------------------
+# --- helpers -----------------------------------------------------------------
 
 def new_volume(ctx, size=1, host=GOLD, **specs):
     return df.new_volume(ctx, size=size, type_id=df.volume_type(ctx, **specs),
@@ -198,7 +198,7 @@ def write_top(inv, volume, seed):
     return data
 
 
-# --- 1. formats ------------------------------------------------------------------
+# --- 1. formats --------------------------------------------------------------
 
 def test_cow_snapshot_by_extra_spec(template_driver, ctx, inv):
     # The backend says template; the type says COW.
@@ -271,7 +271,7 @@ def test_upstream_cow_snapshot_without_provider_id_still_works(driver, ctx,
     assert inv.snapshot_names(backing_of(inv, vol)) == []
 
 
-# --- 2. revert -------------------------------------------------------------------
+# --- 2. revert ---------------------------------------------------------------
 
 def test_revert_to_cow_snapshot(driver, ctx, inv):
     vol, base, data = written_source(driver, ctx, inv, 'revert-cow')
@@ -336,7 +336,7 @@ def test_revert_to_template_failure_keeps_the_volume(template_driver, ctx,
     assert vmdk_files(base) == files  # the copy was deleted again
 
 
-# --- 3. volumes from snapshots ------------------------------------------------------
+# --- 3. volumes from snapshots -----------------------------------------------
 
 def _cow_source(driver, ctx, inv, seed):
     """A volume with data A frozen in a COW snapshot and data B after."""
@@ -424,7 +424,7 @@ def test_linked_clones_from_template_snapshot(template_driver, ctx, inv):
     assert chain(inv, top) == [top] and read(inv, top) == data
 
 
-# --- 4. snapshots with linked clones -------------------------------------------------
+# --- 4. snapshots with linked clones -----------------------------------------
 
 def test_delete_cow_snapshot_with_linked_clone_is_refused(driver, ctx, inv):
     src, snap, base, a, b = _cow_source(driver, ctx, inv, 'busy-cow')
@@ -469,7 +469,7 @@ def test_delete_template_snapshot_with_linked_clone_is_refused(
     assert inv.vm(snap.name) is None
 
 
-# --- 5. chain depth -------------------------------------------------------------------
+# --- 5. chain depth ----------------------------------------------------------
 
 def test_chain_depth_cap(backends, ctx, inv):
     driver = backends(vmware_max_snapshot_chain_depth=2)
@@ -501,7 +501,7 @@ def test_chain_depth_cap(backends, ctx, inv):
     assert read(inv, clone_top) == data
 
 
-# --- 6. clones of volumes ---------------------------------------------------------------
+# --- 6. clones of volumes ----------------------------------------------------
 
 def test_linked_clone_of_volume_in_scheduler_pool(driver, ctx, inv):
     src, base, data = written_source(driver, ctx, inv, 'clone-copper')
@@ -577,7 +577,7 @@ def test_temporary_snapshot_removal_is_retried(driver, ctx, inv, sim):
     assert local_disk(inv, src_vm) == base and read(inv, base) == data
 
 
-# --- 7. extending linked clones ------------------------------------------------------------
+# --- 7. extending linked clones ----------------------------------------------
 
 def test_extend_linked_clone_promotes_it(driver, ctx, inv):
     src, snap, base, a, b = _cow_source(driver, ctx, inv, 'extend-linked')
@@ -620,7 +620,7 @@ def test_extend_volume_with_cow_snapshot_is_refused(driver, ctx, inv):
     assert inv.disk(vm).capacityInKB == units.Mi
 
 
-# --- in-use volumes ------------------------------------------------------------------------
+# --- in-use volumes ----------------------------------------------------------
 
 def test_in_use_cow_snapshot_is_refused(driver, ctx, inv):
     from cinder import objects

@@ -163,9 +163,9 @@ class QosMixin(object):
 
     def create_volume(self, volume):
         self._check_volume_qos(volume)
-        update = super(QosMixin, self).create_volume(volume)
-        self._apply_or_undo(volume)
-        return update
+        # The backing, now or lazily later, comes from _create_backing,
+        # which applies the spec.
+        return super(QosMixin, self).create_volume(volume)
 
     def create_volume_from_snapshot(self, volume, snapshot):
         self._check_volume_qos(volume)
@@ -244,8 +244,9 @@ class QosMixin(object):
             if getattr(disk.backing, 'parent', None) is not None:
                 raise exception.VolumeBackendAPIException(
                     data=_('Cannot extend in-use volume %(vol)s: its disk '
-                           '%(path)s has snapshots (a delta disk), which '
-                           'vSphere cannot grow.')
+                           '%(path)s is a delta disk (the volume has '
+                           'snapshots or is a linked clone), which vSphere '
+                           'cannot grow while it is attached.')
                     % {'vol': volume['id'], 'path': vmdk_path})
             if disk.capacityInKB >= new_kb:
                 continue

@@ -174,6 +174,51 @@ def test_lazy_create_still_refuses_invalid_spec(lazy_driver, ctx, inv):
         lazy_driver.create_volume(vol)
 
 
+@pytest.mark.parametrize('lazy', [False, True])
+def test_failed_qos_reconfigure_leaves_no_backing(driver, lazy_driver, ctx,
+                                                  inv, lazy):
+    """vCenter refuses the allocation: the new backing is deleted, so a
+    rescheduled create starts clean."""
+    limit = 4321 + lazy
+    vol = new_volume(ctx, qos_type(ctx, total_iops_sec=limit))
+    vms = inv.vm_names()
+    inv.sim.inject_fault('ReconfigVM_Task', 'SystemError', task=True,
+                         count=1, body_contains='>%d<' % limit,
+                         fields={'reason': 'refused by the test'})
+    try:
+        with pytest.raises(Exception, match='refused|SystemError'):
+            if lazy:
+                lazy_driver.create_volume(vol)
+                lazy_driver.initialize_connection(vol, {'host': 'c-1'})
+            else:
+                driver.create_volume(vol)
+        assert [f['fired'] for f in inv.sim.faults()] == [1]
+    finally:
+        inv.sim.clear_faults()
+
+    assert inv.vm_names() == vms
+    folder = inv.sim.datastore_path('gold-ds', vol.name)
+    assert not os.path.exists(folder) or not os.listdir(folder)
+
+
+def test_failed_qos_after_clone_removes_the_clone(driver, ctx, inv):
+    source = new_volume(ctx)
+    driver.create_volume(source)
+    clone = new_volume(ctx, qos_type(ctx, total_iops_sec=4444))
+    vms = inv.vm_names()
+    inv.sim.inject_fault('ReconfigVM_Task', 'SystemError', task=True,
+                         count=1, body_contains='>4444<',
+                         fields={'reason': 'refused by the test'})
+    try:
+        with pytest.raises(Exception, match='refused|SystemError'):
+            driver.create_cloned_volume(clone, source)
+    finally:
+        inv.sim.clear_faults()
+
+    assert inv.vm_names() == vms
+    assert allocation(inv, source) == DEFAULT
+
+
 # --- clone, from snapshot --------------------------------------------------------
 
 def test_clone_gets_its_own_types_spec(driver, ctx, inv):

@@ -128,27 +128,27 @@ func (j *changeJournal) changed() <-chan struct{} {
 
 // readOnlyMethods change nothing in the inventory (tasks they create are
 // registry objects, journaled like any other).
-var readOnlyMethods = map[string]bool{
-	"RetrieveServiceContent": true, "PbmRetrieveServiceContent": true,
-	"Login": true, "LoginByToken": true, "LoginExtensionByCertificate": true,
-	"Logout": true, "SessionIsActive": true, "CloneSession": true,
-	"AcquireCloneTicket": true, "CurrentTime": true, "Fetch": true,
-	"RetrieveProperties": true, "RetrievePropertiesEx": true,
-	"ContinueRetrievePropertiesEx": true, "CancelRetrievePropertiesEx": true,
-	"CreatePropertyCollector": true, "DestroyPropertyCollector": true,
-	"CreateFilter": true, "DestroyPropertyFilter": true,
-	"WaitForUpdates": true, "WaitForUpdatesEx": true, "CheckForUpdates": true,
-	"CancelWaitForUpdates": true,
-	"CreateContainerView": true, "CreateListView": true,
-	"CreateListViewFromView": true, "CreateInventoryView": true,
-	"DestroyView": true,
-	"FindByUuid": true, "FindAllByUuid": true, "FindByInventoryPath": true,
-	"FindChild": true, "FindByDatastorePath": true, "FindByIp": true,
-	"FindAllByIp": true, "FindByDnsName": true, "FindAllByDnsName": true,
-	"QueryVirtualDiskUuid": true, "QueryIORMConfigOption": true,
-	"HasPrivilegeOnEntity": true, "HasPrivilegeOnEntities": true,
-	"FetchUserPrivilegeOnEntities": true, "RetrieveUserGroups": true,
-	"SearchDatastore_Task": true, "SearchDatastoreSubFolders_Task": true,
+var readOnlyMethods = make(map[string]bool)
+
+func init() {
+	for _, name := range []string{
+		"RetrieveServiceContent", "PbmRetrieveServiceContent", "Login", "LoginByToken",
+		"LoginExtensionByCertificate", "Logout", "SessionIsActive", "CloneSession",
+		"AcquireCloneTicket", "CurrentTime", "Fetch",
+		"RetrieveProperties", "RetrievePropertiesEx", "ContinueRetrievePropertiesEx",
+		"CancelRetrievePropertiesEx", "CreatePropertyCollector", "DestroyPropertyCollector",
+		"CreateFilter", "DestroyPropertyFilter", "WaitForUpdates", "WaitForUpdatesEx",
+		"CheckForUpdates", "CancelWaitForUpdates",
+		"CreateContainerView", "CreateListView", "CreateListViewFromView", "CreateInventoryView",
+		"DestroyView",
+		"FindByUuid", "FindAllByUuid", "FindByInventoryPath", "FindChild", "FindByDatastorePath",
+		"FindByIp", "FindAllByIp", "FindByDnsName", "FindAllByDnsName",
+		"QueryVirtualDiskUuid", "QueryIORMConfigOption", "HasPrivilegeOnEntity",
+		"HasPrivilegeOnEntities", "FetchUserPrivilegeOnEntities", "RetrieveUserGroups",
+		"SearchDatastore_Task", "SearchDatastoreSubFolders_Task",
+	} {
+		readOnlyMethods[name] = true
+	}
 }
 
 // noteMethodDone is called after every SOAP method (adminCall).

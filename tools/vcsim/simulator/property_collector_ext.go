@@ -32,7 +32,7 @@ type pcExt struct {
 	tokenSeq int
 	version  int
 
-	waitMu    sync.Mutex    // serializes update reports
+	waitMu sync.Mutex // serializes update reports
 }
 
 // retrievePage is what is left of a paged RetrievePropertiesEx.
@@ -457,7 +457,6 @@ func (pc *PropertyCollector) CreateFilter(ctx *Context, c *types.CreateFilter) s
 	ctx.Map.AddHandler(inventoryJournal) // idempotent; before the filter's first report
 	return pc.createFilterOrig(ctx, c)
 }
-
 
 // update used to queue registry events for govmomi's WaitForUpdatesEx; ours
 // reads the change journal (change_journal.go) instead.

@@ -305,14 +305,13 @@ def print_row(size, scope, results, boot):
                  '%.1f-%.1f' % tuple(r['load']), r['pools'], r['free_gb']))
     up, ours = results['upstream'], results['ours']
     if 'error' not in up and 'error' not in ours:
-        print('%-7s %-12s %-9s %9s %9s %5s %5s %11s %11s %9s %8s'
+        print('%-7s %-12s %-9s %9s %9s %9s %8s %5s %5s %11s %11s %9s %8s'
               % (size, scope, 'ratio', ratio(up['cold_s'], ours['cold_s']),
-                 ratio(up['warm_s'], ours['warm_s']), '', '',
+                 ratio(up['warm_s'], ours['warm_s']), '', '', '', '',
                  ratio(up['cold_bytes'], ours['cold_bytes']),
                  ratio(up['warm_bytes'], ours['warm_bytes']),
                  ratio(up['select_s'], ours['select_s']),
                  ratio(up['peak_rss_mb'], ours['peak_rss_mb'])))
-    print('%-7s (simulator start %.1f s)' % (size, boot))
     sys.stdout.flush()
 
 

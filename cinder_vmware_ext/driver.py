@@ -120,8 +120,8 @@ class VMwareVcVmdkExtDriver(qos.QosMixin, migration.MigrationMixin,
             'max_over_subscription_ratio': conf.safe_get(
                 'max_over_subscription_ratio'),
             'reserved_percentage': conf.safe_get('reserved_percentage') or 0,
-            'QoS_support': False,
-            'online_extend_support': False,
+            'QoS_support': True,
+            'online_extend_support': True,
             'multiattach': False,
             # The scheduler reads these per pool (PoolState capabilities),
             # not from the backend level.
@@ -345,6 +345,7 @@ class VMwareVcVmdkExtDriver(qos.QosMixin, migration.MigrationMixin,
 
     @_in_pool_of('volume')
     def manage_existing(self, volume, existing_ref):
+        self._check_volume_qos(volume)  # refuse a bad QoS spec first
         self._takeover().manage(volume, existing_ref)
         self._apply_volume_qos(volume)
 

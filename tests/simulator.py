@@ -78,6 +78,19 @@ class Simulator(object):
             port=self.port, cacert=self.ca_file if verify else None,
             insecure=not verify, **kwargs)
 
+    def pbm_session(self, verify=True, **kwargs):
+        """A session whose ``.pbm`` client talks to the simulator's /pbm.
+
+        The PBM WSDL is oslo.vmware's own for the simulator's vCenter
+        version, as upstream Cinder's do_setup chooses it.
+        """
+        from oslo_vmware import pbm
+        from oslo_vmware import vim_util
+        session = self.session(verify=verify, **kwargs)
+        version = vim_util.get_vc_version(session)
+        session.pbm_wsdl_loc_set(pbm.get_pbm_wsdl_location(version))
+        return session
+
     def datastore_path(self, datastore, path=''):
         """Local directory (or file) behind ``[datastore] path``."""
         return os.path.join(self.datastore_root, datastore, path)

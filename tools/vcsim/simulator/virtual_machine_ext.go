@@ -1393,12 +1393,12 @@ func registeredVM(ctx *Context, req *types.RegisterVM_Task, result types.AnyType
 		return result, nil
 	}
 	vm.applyVmxIdentity(keys, vals)
-	if fault = vm.addVmxDevices(dc, vals); fault != nil {
-		vm.destroyNow(ctx)
-		return nil, fault
+	if fault = vm.addVmxDevices(dc, vals); fault == nil {
+		fault = vm.restoreVmsd(dc) // the snapshot tree
 	}
-	if fault = vm.restoreVmsd(dc); fault != nil { // the snapshot tree
-		// Unregister only: the files are the datastore's, not ours.
+	if fault != nil {
+		// Unregister only: the files are the datastore's, not ours (as
+		// vCenter, a failed registration never deletes disks).
 		vm.unregisterVM(ctx, &types.UnregisterVM{This: vm.Self})
 		return nil, fault
 	}

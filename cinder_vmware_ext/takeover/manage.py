@@ -81,10 +81,10 @@ class Takeover(object):
 
     def manageable_volumes(self, marker, limit, offset, sort_keys,
                            sort_dirs):
-        entries = [safety.manageable_entry(d)
-                   for d in self.discover().disks]
-        # The same disk attached to two VMs gives two entries with one
-        # reference; a fixed order keeps pages stable between calls.
+        # References are unique (a marker names one entry) and the order
+        # before Cinder's sort is fixed, so ties in a sort key (sizes) do
+        # not move entries between pages.
+        entries = safety.manageable_entries(self.discover().disks)
         entries.sort(key=_stable_order)
         return volume_utils.paginate_entries_list(
             entries, marker, limit, offset, sort_keys, sort_dirs)
@@ -126,11 +126,11 @@ class Takeover(object):
                           'whose clusters mount it.' % path.datastore)
         objects = vcenter.retrieve(self._session, discovery.PROPERTIES)
         all_disks = discovery.vm_disks(objects)
+        # Every VM using the file, so a shared disk is judged shared
+        # whichever of its VMs the reference names.
         disks = [d for d in all_disks if d.file_name == str(path)]
         if ref.kind == references.ATTACHED:
-            disks = [d for d in disks if d.vm.inventory_path.strip('/')
-                     == ref.vm_path]
-            if not disks:
+            if not any(_on_vm(d.vm, ref.vm_path) for d in disks):
                 self._refuse_snapshot_disk(all_disks, ref, existing_ref)
                 return None
             files = []
@@ -140,7 +140,9 @@ class Takeover(object):
                 self._session, browser, path.datastore, path.folder,
                 path.file_name))
         found = [d for d in discovery.merge(scope, disks, files)
-                 if d.ds_path == str(path)]
+                 if d.ds_path == str(path) and (
+                     ref.kind != references.ATTACHED or
+                     _on_vm(d.vm, ref.vm_path))]
         return found[0] if found else None
 
     @staticmethod
@@ -159,7 +161,15 @@ class Takeover(object):
         disks = [d for d in discovery.vm_disks(objects)
                  if d.uuid and references.normalize_uuid(d.uuid) == uuid]
         if disks:
-            found = discovery.merge(scope, disks[:1], [])
+            # Every VM using the file, so a shared disk is judged shared.
+            found = discovery.merge(scope, disks, [])
+            paths = sorted({d.ds_path for d in found})
+            if len(paths) > 1:
+                raise invalid({'source-id': uuid}, (
+                    'UUID %s names %d disks (%s): copies and clones keep '
+                    'their source\'s UUID; name the disk as "<vmdk path>@'
+                    '<vm inventory path>".' % (uuid, len(paths),
+                                               ', '.join(paths))))
             return found[0] if found else None
         # A loose file: vSphere's searches do not return UUIDs, so ask for
         # each candidate's (only when a UUID reference needs it).
@@ -336,8 +346,9 @@ class Takeover(object):
         return state == records.POWERED_OFF
 
 
+def _on_vm(vm, vm_path):
+    return vm is not None and vm.inventory_path.strip('/') == vm_path
+
+
 def _stable_order(entry):
-    info = entry.get('extra_info') or {}
-    return (json.dumps(entry['reference'], sort_keys=True, default=str),
-            str(info.get('datastore', '')), str(info.get('path', '')),
-            str(info.get('vm') or ''))
+    return json.dumps(entry['reference'], sort_keys=True, default=str)

@@ -75,15 +75,26 @@ def extra_info(disk: records.DiskRecord) -> dict:
     }
 
 
-def manageable_entry(disk: records.DiskRecord) -> dict:
-    """One entry of get_manageable_volumes (Cinder's contract)."""
+def manageable_entry(disk: records.DiskRecord, reference=None) -> dict:
+    """One entry of get_manageable_volumes (Cinder's contract).
+
+    :param reference: the entry's reference when the caller lists several
+        disks (``manageable_entries`` keeps references unique)
+    """
     safe, reason = verdict(disk)
     return {
-        'reference': references.for_disk(disk.ds_path, disk.uuid,
-                                         attached=disk.vm is not None),
+        'reference': reference or references.for_disk(
+            disk.ds_path, disk.uuid, attached=disk.vm is not None),
         'size': disk.size_gb,
         'safe_to_manage': safe,
         'reason_not_safe': reason,
         'cinder_id': disk.cinder_id,
         'extra_info': extra_info(disk),
     }
+
+
+def manageable_entries(disks) -> typing.List[dict]:
+    """Entries for a listing, no reference given to two of them."""
+    disks = list(disks)
+    return [manageable_entry(disk, reference) for disk, reference in
+            zip(disks, references.for_listing(disks))]

@@ -401,10 +401,22 @@ func (v *VirtualMachineSnapshot) RenameSnapshot(req *types.RenameSnapshot) soap.
 func (v *VirtualMachineSnapshot) ExportSnapshot(ctx *Context, req *types.ExportSnapshot) soap.HasFault {
 	body := &methods.ExportSnapshotBody{}
 	vm := Map.Get(v.Vm).(*VirtualMachine)
+	lease, fault := exportDisks(ctx, vm, v.Self, v.Config.Hardware.Device)
+	if fault != nil {
+		body.Fault_ = Fault("", fault)
+		return body
+	}
+	body.Res = &types.ExportSnapshotResponse{Returnval: lease.Self}
+	return body
+}
+
+// exportDisks leases the disks among devices (of vm, or of one of its
+// snapshots: entity) for download, one deviceUrl per disk.
+func exportDisks(ctx *Context, vm *VirtualMachine, entity types.ManagedObjectReference, list []types.BaseVirtualDevice) (*HttpNfcLease, types.BaseMethodFault) {
 	dc := vm.dcRef()
-	lease := NewHttpNfcLease(ctx, v.Self)
+	lease := NewHttpNfcLease(ctx, entity)
 	lease.Info.Lease = lease.Self
-	devices := object.VirtualDeviceList(v.Config.Hardware.Device)
+	devices := object.VirtualDeviceList(list)
 	n := 0
 	for _, d := range devices {
 		disk, b := diskAndBacking(d)
@@ -414,8 +426,7 @@ func (v *VirtualMachineSnapshot) ExportSnapshot(ctx *Context, req *types.ExportS
 		name := fmt.Sprintf("disk-%d.vmdk", n)
 		local, size, fault := flattenToTemp(dc, b.FileName)
 		if fault != nil {
-			body.Fault_ = Fault("", fault)
-			return body
+			return nil, fault
 		}
 		lease.files[name] = local
 		lease.Info.DeviceUrl = append(lease.Info.DeviceUrl, types.HttpNfcLeaseDeviceUrl{
@@ -429,8 +440,7 @@ func (v *VirtualMachineSnapshot) ExportSnapshot(ctx *Context, req *types.ExportS
 		lease.Info.TotalDiskCapacityInKB += size / 1024
 		n++
 	}
-	body.Res = &types.ExportSnapshotResponse{Returnval: lease.Self}
-	return body
+	return lease, nil
 }
 
 // flattenToTemp writes the logical bytes of the disk chain at file into a

@@ -58,20 +58,26 @@ def all_reasons(disk: records.DiskRecord) -> typing.List[str]:
     return [reason for reason, applies in _RULES if applies(disk)]
 
 
+def _listed(items):
+    return ', '.join(items) or None
+
+
 def extra_info(disk: records.DiskRecord) -> dict:
+    """Cinder keeps extra_info as a dict of strings (or None), so numbers
+    and lists are written out."""
     vm = disk.vm
     return {
         'datastore': disk.datastore,
         'path': disk.path,
         'pool': disk.pool,
         'provisioning': disk.provisioning,
-        'capacity_bytes': disk.capacity_bytes,
+        'capacity_bytes': str(disk.capacity_bytes),
         'uuid': disk.uuid,
         'vm': vm.name if vm else None,
         'vm_power_state': vm.power_state if vm else None,
         'vm_inventory_path': vm.inventory_path if vm else None,
-        'snapshots': list(vm.snapshots) if vm else [],
-        'snapshot_chain': list(disk.parents),
+        'snapshots': _listed(vm.snapshots) if vm else None,
+        'snapshot_chain': _listed(disk.parents),
     }
 
 

@@ -26,6 +26,7 @@ from cinder.volume.drivers.vmware import exceptions as vmdk_exceptions
 from cinder.volume.drivers.vmware import vmdk
 from cinder.volume import volume_utils
 from oslo_log import log as logging
+from oslo_vmware import pbm
 from oslo_vmware import vim_util
 
 from cinder_vmware_ext.extensions import migration
@@ -105,12 +106,42 @@ class VMwareVcVmdkExtDriver(qos.QosMixin, migration.MigrationMixin,
             inventory.InventoryCache(self.session),
             mode=self.configuration.vmware_pool_mode,
             cluster_names=self.configuration.vmware_cluster_name,
-            rules=pooling.rules_from_config(self.configuration),
+            rules=self._eligibility_rules(),
             policy=self.configuration.vmware_placement_policy,
             vcenter_id=getattr(about, 'instanceUuid', '') or
             self.configuration.vmware_host_ip)
         # Fail at start-up, not at the first stats, on a bad cluster name.
         self._pools.current()
+
+    def _eligibility_rules(self):
+        return pooling.rules_from_config(
+            self.configuration, compliant=self._profile_compliant_datastores())
+
+    def _profile_compliant_datastores(self):
+        """Refs of datastores complying with any ``vmware_storage_profile``.
+
+        None when no profile is configured (no PBM call is made then).
+        """
+        names = self.configuration.safe_get('vmware_storage_profile')
+        if not names:
+            return None
+        if not self._storage_policy_enabled:
+            raise exception.InvalidConfigurationValue(
+                option='vmware_storage_profile',
+                value='%s (vCenter %s has no storage policy service)'
+                % (', '.join(names), self._vc_version))
+        compliant = set()
+        for name in names:
+            try:
+                profile_id = self.ds_sel.get_profile_id(name)
+            except vmdk_exceptions.ProfileNotFoundException:
+                raise exception.InvalidConfigurationValue(
+                    option='vmware_storage_profile',
+                    value='%s (no such storage profile in vCenter)' % name)
+            hubs = pbm.filter_hubs_by_profile(self.session, None, profile_id)
+            compliant.update(h.hubId for h in hubs or []
+                             if h.hubType == 'Datastore')
+        return compliant
 
     # -- stats --------------------------------------------------------------
 
@@ -122,8 +153,8 @@ class VMwareVcVmdkExtDriver(qos.QosMixin, migration.MigrationMixin,
             'max_over_subscription_ratio': conf.safe_get(
                 'max_over_subscription_ratio'),
             'reserved_percentage': conf.safe_get('reserved_percentage') or 0,
-            'QoS_support': False,
-            'online_extend_support': False,
+            'QoS_support': True,
+            'online_extend_support': True,
             'multiattach': False,
             # The scheduler reads these per pool (PoolState capabilities),
             # not from the backend level.
@@ -140,8 +171,16 @@ class VMwareVcVmdkExtDriver(qos.QosMixin, migration.MigrationMixin,
             'driver_version': self.VERSION,
             'storage_protocol': 'vmdk',
             'shared_targets': False,
-            'pools': self._pools.pool_stats(self._common_pool_stats()),
+            'pools': self._pool_stats(),
         }
+
+    def _pool_stats(self):
+        if self.configuration.safe_get('vmware_storage_profile'):
+            # Compliance is PBM's, outside the inventory's updates: ask
+            # again at each stats refresh (one call per profile); placement
+            # uses the answer until the next one.
+            self._pools.set_rules(self._eligibility_rules())
+        return self._pools.pool_stats(self._common_pool_stats())
 
     def get_default_filter_function(self):
         return pooling.FILTER_FUNCTION
@@ -347,6 +386,7 @@ class VMwareVcVmdkExtDriver(qos.QosMixin, migration.MigrationMixin,
 
     @_in_pool_of('volume')
     def manage_existing(self, volume, existing_ref):
+        self._check_volume_qos(volume)  # refuse a bad QoS spec first
         self._takeover().manage(volume, existing_ref)
         self._apply_volume_qos(volume)
 

@@ -39,7 +39,19 @@ pool_opts = [
 ]
 
 # Snapshots and clones (extensions/snapshots.py).
-snapshot_opts = []
+snapshot_opts = [
+    cfg.IntOpt('vmware_max_snapshot_chain_depth',
+               default=32,
+               min=0,
+               help='Most delta disks a volume\'s disk chain may have: a COW '
+                    'snapshot that would make the chain deeper is refused, '
+                    'and a linked clone that would is made as a full clone '
+                    'instead. Every COW snapshot and every linked clone '
+                    'adds a level that each read may go through. vSphere '
+                    'supports at most 32 (the default); 0 means no limit. '
+                    'The depth is shown in the snapshot\'s (and a linked '
+                    'clone\'s) metadata key vmware_chain_depth.'),
+]
 
 # QoS and online extend (extensions/qos.py).
 qos_opts = []

@@ -41,6 +41,10 @@ class PoolService(object):
         self._vcenter_id = vcenter_id
         self._ledger = placement.SpaceLedger()
 
+    def set_rules(self, rules):
+        """New eligibility rules (storage profile compliance changed)."""
+        self._rules = rules
+
     def current(self):
         """(inventory, pools) as of now: one round trip when warm."""
         inventory = self._cache.refresh()

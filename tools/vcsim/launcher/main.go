@@ -3,8 +3,9 @@
 //
 // It listens on a loopback port over HTTPS with a certificate of its own
 // (written to -cert-out so clients can verify it), serves the vim25 WSDL at
-// /sdk/vimService.wsdl, the SOAP endpoint at /sdk and a small admin API at
-// /admin/ (fault injection, inventory changes). The first line on stdout is
+// /sdk/vimService.wsdl, the SOAP endpoint at /sdk, the storage policy (PBM)
+// endpoint at /pbm and a small admin API at /admin/ (fault injection,
+// inventory changes). The first line on stdout is
 // the SDK URL.
 package main
 
@@ -20,6 +21,7 @@ import (
 	"path/filepath"
 	"syscall"
 
+	pbmsim "github.com/vmware/govmomi/pbm/simulator"
 	"github.com/vmware/govmomi/simulator"
 )
 
@@ -89,6 +91,10 @@ func main() {
 	model.Service.Listen = &url.URL{Host: *listen, User: url.UserPassword(*username, *password)}
 	model.Service.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
 	model.Service.ServeMux = mux
+	// The storage policy endpoint (/pbm), as vCenter serves it beside /sdk.
+	if err := model.Service.MountPBM(pbmsim.New()); err != nil {
+		log.Fatalf("vcsim: PBM endpoint: %v", err)
+	}
 	server := model.Service.NewServer()
 
 	// The first line of stdout is the contract with vcsim-up and the tests.

@@ -472,6 +472,28 @@ func adminMountView(m types.DatastoreHostMount) map[string]interface{} {
 	return v
 }
 
+// adminField is one expected field: its name, where to decode it, and
+// what it must be (for the error message).
+type adminField struct {
+	name string
+	dst  interface{}
+	what string
+}
+
+// takeAll decodes every field in fields, then checks nothing else was sent;
+// it reports which fields were present.
+func (f adminFields) takeAll(fields []adminField) (map[string]bool, *adminError) {
+	has := map[string]bool{}
+	for _, c := range fields {
+		ok, aerr := f.take(c.name, c.dst, c.what)
+		if aerr != nil {
+			return nil, aerr
+		}
+		has[c.name] = ok
+	}
+	return has, f.done()
+}
+
 var adminMaintenanceModes = map[string]bool{"normal": true, "enteringMaintenance": true, "inMaintenance": true}
 
 // adminSetDatastore applies the datastore fields in f (all validated first).
@@ -479,23 +501,12 @@ func adminSetDatastore(ds *Datastore, f adminFields) (interface{}, *adminError) 
 	var capacity, free, uncommitted float64
 	var accessible bool
 	var mode string
-	has := map[string]bool{}
-	for _, c := range []struct {
-		name string
-		dst  interface{}
-		what string
-	}{
+	has, aerr := f.takeAll([]adminField{
 		{"capacity_gb", &capacity, "a number of GiB"}, {"free_gb", &free, "a number of GiB"},
 		{"uncommitted_gb", &uncommitted, "a number of GiB"}, {"accessible", &accessible, "true or false"},
 		{"maintenance_mode", &mode, "normal, enteringMaintenance or inMaintenance"},
-	} {
-		ok, aerr := f.take(c.name, c.dst, c.what)
-		if aerr != nil {
-			return nil, aerr
-		}
-		has[c.name] = ok
-	}
-	if aerr := f.done(); aerr != nil {
+	})
+	if aerr != nil {
 		return nil, aerr
 	}
 	for name, v := range map[string]float64{"capacity_gb": capacity, "free_gb": free, "uncommitted_gb": uncommitted} {
@@ -556,29 +567,17 @@ var adminAccessModes = map[string]bool{"readWrite": true, "readOnly": true}
 func adminSetMount(ds *Datastore, h *HostSystem, f adminFields) (interface{}, *adminError) {
 	var accessible, mounted bool
 	var mode, reason string
-	has := map[string]bool{}
-	for _, c := range []struct {
-		name string
-		dst  interface{}
-		what string
-	}{
+	has, aerr := f.takeAll([]adminField{
 		{"accessible", &accessible, "true or false"}, {"mounted", &mounted, "true or false"},
 		{"access_mode", &mode, "readWrite or readOnly"}, {"inaccessible_reason", &reason, "a string"},
-	} {
-		ok, aerr := f.take(c.name, c.dst, c.what)
-		if aerr != nil {
-			return nil, aerr
-		}
-		has[c.name] = ok
-	}
-	if aerr := f.done(); aerr != nil {
+	})
+	if aerr != nil {
 		return nil, aerr
 	}
 	if has["access_mode"] && !adminAccessModes[mode] {
 		return nil, adminBadField("access_mode", "access_mode must be readWrite or readOnly, not %q", mode)
 	}
 	var view interface{}
-	var aerr *adminError
 	Map.WithLock(ds, func() {
 		i := -1
 		for j := range ds.Host {

@@ -79,15 +79,8 @@ func (f *FileManager) deleteDatastoreFile(req *types.DeleteDatastoreFile_Task) t
 // moveDatastoreFile moves a file or folder; a disk descriptor moves as a
 // disk, a folder carries its disks' charges to the destination datastore.
 func (f *FileManager) moveDatastoreFile(req *types.MoveDatastoreFile_Task) types.BaseMethodFault {
-	srcDs, src, fault := resolveDsPath(req.SourceDatacenter, req.SourceName)
-	if fault != nil {
-		return fault
-	}
-	dstDc := req.DestinationDatacenter
-	if dstDc == nil {
-		dstDc = req.SourceDatacenter
-	}
-	dstDs, dst, fault := resolveDsPath(dstDc, req.DestinationName)
+	srcDs, src, dstDs, dst, dstDc, fault := resolveTransfer(req.SourceDatacenter, req.SourceName,
+		req.DestinationDatacenter, req.DestinationName)
 	if fault != nil {
 		return fault
 	}
@@ -125,15 +118,8 @@ func (f *FileManager) moveDatastoreFile(req *types.MoveDatastoreFile_Task) types
 // copyDatastoreFile copies a file or folder (sparse-aware); a disk
 // descriptor copies as a disk, disks in a copied folder are charged.
 func (f *FileManager) copyDatastoreFile(req *types.CopyDatastoreFile_Task) types.BaseMethodFault {
-	_, src, fault := resolveDsPath(req.SourceDatacenter, req.SourceName)
-	if fault != nil {
-		return fault
-	}
-	dstDc := req.DestinationDatacenter
-	if dstDc == nil {
-		dstDc = req.SourceDatacenter
-	}
-	dstDs, dst, fault := resolveDsPath(dstDc, req.DestinationName)
+	_, src, dstDs, dst, dstDc, fault := resolveTransfer(req.SourceDatacenter, req.SourceName,
+		req.DestinationDatacenter, req.DestinationName)
 	if fault != nil {
 		return fault
 	}
@@ -164,6 +150,25 @@ func (f *FileManager) copyDatastoreFile(req *types.CopyDatastoreFile_Task) types
 		return &types.CannotCreateFile{FileFault: types.FileFault{File: req.DestinationName}}
 	}
 	return nil
+}
+
+// resolveTransfer resolves a move or copy's source and destination to their
+// datastores and local paths; the destination datacenter defaults to the
+// source's, as vSphere does.
+func resolveTransfer(srcDc *types.ManagedObjectReference, srcName string, dstDc *types.ManagedObjectReference,
+	dstName string) (*Datastore, string, *Datastore, string, *types.ManagedObjectReference, types.BaseMethodFault) {
+	srcDs, src, fault := resolveDsPath(srcDc, srcName)
+	if fault != nil {
+		return nil, "", nil, "", nil, fault
+	}
+	if dstDc == nil {
+		dstDc = srcDc
+	}
+	dstDs, dst, fault := resolveDsPath(dstDc, dstName)
+	if fault != nil {
+		return nil, "", nil, "", nil, fault
+	}
+	return srcDs, src, dstDs, dst, dstDc, nil
 }
 
 // checkDestination: the destination's folder must exist (FileNotFound, as

@@ -17,7 +17,8 @@ import (
 
 // Topology is the top-level document.
 type Topology struct {
-	Datacenters []*TopologyDatacenter `json:"datacenters"`
+	Datacenters     []*TopologyDatacenter     `json:"datacenters"`
+	StorageProfiles []*TopologyStorageProfile `json:"storage_profiles"`
 }
 
 // TopologyDatacenter is one datacenter and everything in it.
@@ -28,6 +29,8 @@ type TopologyDatacenter struct {
 	Datastores      []*TopologyDatastore `json:"datastores"`
 	VMs             []*TopologyVM        `json:"vms"`
 	Files           []*TopologyFile      `json:"files"`
+	// StorageProfiles name datastores of this datacenter only.
+	StorageProfiles []*TopologyStorageProfile `json:"storage_profiles"`
 }
 
 // TopologyCluster is a ClusterComputeResource with its hosts.
@@ -145,7 +148,7 @@ func (t *Topology) validate() error {
 			return fmt.Errorf("datacenter %q: %v", dc.Name, err)
 		}
 	}
-	return nil
+	return t.validateStorageProfiles()
 }
 
 // validate checks one datacenter; host names are unique across datacenters.
@@ -397,5 +400,9 @@ func LoadTopology(file string, datastoreRoot string) error {
 	if err := os.MkdirAll(datastoreRoot, 0o755); err != nil {
 		return err
 	}
-	return newTopologyBuilder().build(t)
+	b := newTopologyBuilder()
+	if err := b.build(t); err != nil {
+		return err
+	}
+	return b.buildStorageProfiles(t)
 }

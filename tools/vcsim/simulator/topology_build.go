@@ -21,6 +21,8 @@ type topologyBuilder struct {
 	ctx    context.Context
 	client *vim25.Client
 	hosts  map[string]*HostSystem // by name, all datacenters
+	// datastores by datacenter name, then datastore name
+	datastores map[string]map[string]*Datastore
 }
 
 func newTopologyBuilder() *topologyBuilder {
@@ -28,6 +30,8 @@ func newTopologyBuilder() *topologyBuilder {
 		ctx:    context.Background(),
 		client: New(nil).client,
 		hosts:  map[string]*HostSystem{},
+
+		datastores: map[string]map[string]*Datastore{},
 	}
 }
 
@@ -65,6 +69,7 @@ func (b *topologyBuilder) buildDatacenter(root *object.Folder, spec *TopologyDat
 			return err
 		}
 	}
+	b.datastores[spec.Name] = d.datastores
 	return nil
 }
 

@@ -1267,6 +1267,7 @@ func (vm *VirtualMachine) writeVmx() {
 		put(v.Key, fmt.Sprint(v.Value))
 	}
 	_ = ioutil.WriteFile(local, []byte(b.String()), 0o600)
+	vm.writeVmsd() // virtual_machine_vmsd_ext.go
 }
 
 // writeVmxDevices writes SCSI controllers and the disks on SCSI/IDE.
@@ -1394,6 +1395,11 @@ func registeredVM(ctx *Context, req *types.RegisterVM_Task, result types.AnyType
 	vm.applyVmxIdentity(keys, vals)
 	if fault = vm.addVmxDevices(dc, vals); fault != nil {
 		vm.destroyNow(ctx)
+		return nil, fault
+	}
+	if fault = vm.restoreVmsd(dc); fault != nil { // the snapshot tree
+		// Unregister only: the files are the datastore's, not ours.
+		vm.unregisterVM(ctx, &types.UnregisterVM{This: vm.Self})
 		return nil, fault
 	}
 	if req.AsTemplate || vals["templateVM"] == "TRUE" {

@@ -25,7 +25,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/vim25/methods"
 	"github.com/vmware/govmomi/vim25/soap"
 	"github.com/vmware/govmomi/vim25/types"
@@ -390,57 +389,25 @@ func (v *VirtualMachineSnapshot) RenameSnapshot(req *types.RenameSnapshot) soap.
 			node.Description = req.Description
 		}
 		Map.Update(vm, []types.PropertyChange{{Name: "snapshot", Val: info}})
+		vm.writeVmsd()
 		body.Res = new(types.RenameSnapshotResponse)
 	})
 	return body
 }
 
 // ExportSnapshot leases the snapshot's disks for download: each deviceUrl
-// serves the disk's logical bytes at the snapshot point (flattened chain,
-// raw; a real vCenter serves streamOptimized VMDKs here).
+// serves the disk at the snapshot point as a streamOptimized VMDK
+// (virtual_machine_export_ext.go).
 func (v *VirtualMachineSnapshot) ExportSnapshot(ctx *Context, req *types.ExportSnapshot) soap.HasFault {
 	body := &methods.ExportSnapshotBody{}
 	vm := Map.Get(v.Vm).(*VirtualMachine)
-	lease, fault := exportDisks(ctx, vm, v.Self, v.Config.Hardware.Device)
+	lease, fault := exportLease(ctx, vm, v.Self, v.Config.Hardware.Device)
 	if fault != nil {
 		body.Fault_ = Fault("", fault)
 		return body
 	}
 	body.Res = &types.ExportSnapshotResponse{Returnval: lease.Self}
 	return body
-}
-
-// exportDisks leases the disks among devices (of vm, or of one of its
-// snapshots: entity) for download, one deviceUrl per disk.
-func exportDisks(ctx *Context, vm *VirtualMachine, entity types.ManagedObjectReference, list []types.BaseVirtualDevice) (*HttpNfcLease, types.BaseMethodFault) {
-	dc := vm.dcRef()
-	lease := NewHttpNfcLease(ctx, entity)
-	lease.Info.Lease = lease.Self
-	devices := object.VirtualDeviceList(list)
-	n := 0
-	for _, d := range devices {
-		disk, b := diskAndBacking(d)
-		if b == nil {
-			continue
-		}
-		name := fmt.Sprintf("disk-%d.vmdk", n)
-		local, size, fault := flattenToTemp(dc, b.FileName)
-		if fault != nil {
-			return nil, fault
-		}
-		lease.files[name] = local
-		lease.Info.DeviceUrl = append(lease.Info.DeviceUrl, types.HttpNfcLeaseDeviceUrl{
-			Key:       fmt.Sprintf("/%s/%s:%d", vm.Self.Value, devices.Name(disk), n),
-			ImportKey: fmt.Sprintf("/%s/%s:%d", vm.Name, devices.Name(disk), n),
-			Url:       "https://*" + nfcPrefix + path.Join(lease.Self.Value, name),
-			Disk:      types.NewBool(true),
-			TargetId:  name,
-			FileSize:  size,
-		})
-		lease.Info.TotalDiskCapacityInKB += size / 1024
-		n++
-	}
-	return lease, nil
 }
 
 // flattenToTemp writes the logical bytes of the disk chain at file into a

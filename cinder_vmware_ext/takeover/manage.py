@@ -293,16 +293,19 @@ class Takeover(object):
         if not config.get(ORIGIN_KEY):
             return False
         origin = json.loads(config[ORIGIN_KEY])
-        if origin.get('copied_to') or self._driver.volumeops.snapshot_exists(
-                backing):
-            # The disk lives in the shadow VM's folder, or snapshots
-            # depend on the shadow VM: keep it, without Cinder's markers.
-            self._clear_markers(backing, volume)
-            LOG.info('Unmanaged volume %s: its disk stays on VM %s.',
-                     volume['id'], volume['name'])
+        if self._driver.volumeops.snapshot_exists(backing):
+            # VM snapshots depend on the shadow VM (Cinder refuses to
+            # unmanage a volume with Cinder snapshots, so these are an
+            # admin's): removing them would lose them. Keep it.
+            self._keep(backing, volume, 'VM snapshots depend on it')
             return True
         self._release(volume, backing, origin)
         return True
+
+    def _keep(self, backing, volume, why):
+        self._clear_markers(backing, volume)
+        LOG.info('Unmanaged volume %s: its disk stays on VM %s (%s).',
+                 volume['id'], volume['name'], why)
 
     def _clear_markers(self, backing, volume):
         keys = dict.fromkeys(self._driver._get_extra_config(volume), '')
@@ -310,22 +313,29 @@ class Takeover(object):
         self._driver.volumeops.update_backing_extra_config(backing, keys)
 
     def _release(self, volume, backing, origin):
+        """Detach the disk, make sure it is out of the shadow VM's folder
+        (destroying the VM deletes its folder), put it back on its VM if it
+        came from one and is where it was, and destroy the shadow VM."""
         session = self._session
-        device = vcenter.array(session.invoke_api(
-            vim_util, 'get_object_property', session.vim, backing,
-            'config.hardware.device'), 'VirtualDevice')
-        disks = [d for d in device if d.__class__.__name__ == 'VirtualDisk']
-        file_name = disks[0].backing.fileName if disks else origin['path']
-        if disks:
+        device = vcenter.disk_device_of(session, backing)
+        file_name = device.backing.fileName if device else origin['path']
+        if device is not None:
             adopt.detach(session, backing, file_name)
+        if adopt.in_home_folder(session, backing, file_name):
+            # Copied in, or moved in by a migration: out before the VM goes.
+            moved = self._move_out(volume, backing, device, file_name,
+                                   origin)
+            if moved is None:
+                return
+            file_name = moved
         where = 'a loose file'
         vm = origin.get('vm')
-        if vm and self._can_return_to(vm):
+        if vm and file_name == origin['path'] and self._can_return_to(vm):
             try:
                 adopt.attach_at(session, vim_util.get_moref(
                     vm['ref'], 'VirtualMachine'), file_name,
-                    origin['capacity_bytes'], disks[0].backing.thinProvisioned
-                    if disks else True, vm['controller_key'],
+                    origin['capacity_bytes'], device.backing.thinProvisioned
+                    if device else True, vm['controller_key'],
                     vm['unit_number'])
                 where = 'attached to VM %s again' % vm['name']
             except Exception as err:
@@ -334,6 +344,35 @@ class Takeover(object):
         adopt.destroy_shadow(session, backing)
         LOG.info('Unmanaged volume %s: disk %s is %s.', volume['id'],
                  file_name, where)
+
+    def _move_out(self, volume, backing, device, file_name, origin):
+        """Move the detached disk to its original folder and name on the
+        datastore it is on now (never overwriting); the new path, or None
+        when it could not move: then it goes back on the shadow VM, which
+        is kept without Cinder's markers."""
+        session = self._session
+        datastore, _path = discovery.split_ds_path(file_name)
+        _ds, original = discovery.split_ds_path(origin['path'])
+        destination = '[%s] %s' % (datastore, original)
+        dc = self._driver.volumeops.get_dc(backing)
+        try:
+            folder = original.rsplit('/', 1)[0] if '/' in original else ''
+            if folder:
+                # MoveVirtualDisk makes no folders.
+                self._driver.volumeops.create_datastore_folder(
+                    datastore, folder, dc)
+            vcenter.move_disk(session, dc, file_name, destination)
+            return destination
+        except Exception as err:
+            LOG.warning('Could not move %s to %s (%s); it stays on VM %s.',
+                        file_name, destination, err, volume['name'])
+        if device is not None:
+            adopt.attach_at(session, backing, file_name,
+                            device.capacityInKB * 1024,
+                            device.backing.thinProvisioned,
+                            device.controllerKey, device.unitNumber)
+        self._keep(backing, volume, 'it could not move out of its folder')
+        return None
 
     def _can_return_to(self, vm):
         try:

@@ -122,7 +122,12 @@ def listing(drv, **kw):
     args = dict(marker=None, limit=1000, offset=0, sort_keys=['size'],
                 sort_dirs=['asc'])
     args.update(kw)
-    return drv.get_manageable_volumes([], **args)
+    entries = drv.get_manageable_volumes([], **args)
+    # As cinder-volume takes them (their fields are typed).
+    from cinder import objects
+    objects.ManageableVolumeList.from_primitives(fx.admin_context(),
+                                                 entries)
+    return entries
 
 
 def by_path(entries):
@@ -166,7 +171,7 @@ def test_listing_gives_every_reason(env):
     assert not any('-flat' in p or '-delta' in p for p in entries)
     half = entries['[ds-gold] orphans/dätä [x].vmdk']
     assert half['size'] == 1
-    assert half['extra_info']['capacity_bytes'] == 512 * 1024 ** 2
+    assert half['extra_info']['capacity_bytes'] == str(512 * 1024 ** 2)
     assert half['extra_info']['provisioning'] == 'thin'
     assert half['extra_info']['pool'] == 'gold'
     assert half['reference'] == {
@@ -177,7 +182,7 @@ def test_listing_gives_every_reason(env):
     assert attached['extra_info']['vm_power_state'] == 'poweredOff'
     assert 'source-id' in attached['reference']
     assert entries['[ds-gold] vm-snap/vm-snap.vmdk']['extra_info'][
-        'snapshots'] == ['before-upgrade']
+        'snapshots'] == 'before-upgrade'
     assert entries['[ds-silver] far/silver disk.vmdk']['extra_info'][
         'pool'] == 'silver'
 
@@ -354,6 +359,76 @@ def test_disk_of_other_pool_is_copied(env):
     assert not os.path.exists(inv.local_path(path))
 
 
+def _markers_cleared(inv, vm):
+    config = inv.extra_config(vm)
+    return not any(config.get(k) for k in (
+        'cinder.volume.id', takeover.ORIGIN_KEY, takeover.DISK_BYTES_KEY))
+
+
+def test_unmanage_gives_a_copied_disk_back_as_a_loose_file(env):
+    sim, drv, inv = env
+    path = '[ds-silver] far/silver disk.vmdk'
+    fx.write_data(inv.local_path(path), 1 << 20, fx.pattern(7))
+    _desc, data = digest(sim, path)
+    vol = volume(pool='gold')
+    drv.manage_existing(vol, {'source-name': path})
+    copy = inv.disk(_shadow(inv, vol)).backing.fileName
+
+    drv.unmanage(vol)
+    assert inv.vm(vol.name) is None
+    back = '[ds-gold] far/silver disk.vmdk'   # its name, where it is now
+    assert digest(sim, back)[1] == data
+    assert not os.path.exists(inv.local_path(copy))
+    assert not os.path.exists(sim.datastore_path('ds-gold', vol.name))
+    entry = by_path(listing(drv))[back]
+    assert entry['safe_to_manage'] and entry['cinder_id'] is None
+    again = volume(pool='gold')
+    drv.manage_existing(again, {'source-name': back})
+    assert inv.disk(_shadow(inv, again)).backing.fileName == back
+
+
+def test_unmanage_never_overwrites_to_give_a_copy_back(env):
+    sim, drv, inv = env
+    path = '[ds-silver] far/silver disk.vmdk'
+    vol = volume(pool='gold')
+    drv.manage_existing(vol, {'source-name': path})
+    copy = inv.disk(_shadow(inv, vol)).backing.fileName
+    _desc, data = digest(sim, copy)
+    # Something already has the name the disk would go back to.
+    taken = sim.datastore_path('ds-gold', 'far/silver disk.vmdk')
+    os.makedirs(os.path.dirname(taken))
+    with open(taken, 'w') as f:
+        f.write('not yours')
+
+    drv.unmanage(vol)
+    with open(taken) as f:
+        assert f.read() == 'not yours'
+    shadow = inv.vm(vol.name)
+    assert shadow is not None and _markers_cleared(inv, shadow)
+    assert inv.disk(shadow).backing.fileName == copy
+    assert digest(sim, copy)[1] == data
+
+
+def test_unmanage_with_vm_snapshots_keeps_the_shadow(env):
+    sim, drv, inv = env
+    path = '[ds-gold] orphans/data 1.vmdk'
+    vol = volume()
+    drv.manage_existing(vol, {'source-name': path})
+    shadow = _shadow(inv, vol)
+    task = inv.session.invoke_api(inv.session.vim, 'CreateSnapshot_Task',
+                                  shadow, name='admin-made', memory=False,
+                                  quiesce=False)
+    inv.session.wait_for_task(task)
+
+    drv.unmanage(vol)
+    shadow = inv.vm(vol.name)
+    assert shadow is not None and _markers_cleared(inv, shadow)
+    assert inv.snapshot_names(shadow) == ['admin-made']
+    entry = by_path(listing(drv))[path]
+    assert entry['cinder_id'] is None
+    assert entry['reason_not_safe'] == safety.IN_SNAPSHOT_CHAIN
+
+
 # -- rollback ---------------------------------------------------------------
 
 def _vm_snapshot_of_state(sim, inv):
@@ -421,6 +496,9 @@ def test_snapshot_manage_and_unmanage(env):
     inv.session.wait_for_task(task)
     listed = drv.get_manageable_snapshots([], None, 100, 0, ['size'],
                                           ['asc'])
+    from cinder import objects
+    objects.ManageableSnapshotList.from_primitives(fx.admin_context(),
+                                                   listed)
     assert [(e['reference'], e['safe_to_manage']) for e in listed] == [
         ({'source-name': 'admin-made'}, True)]
     snap = fx.new_snapshot(fx.admin_context(), vol)

@@ -75,8 +75,8 @@ def _in_pool_of(volume_arg, host_arg=None):
 
 @interface.volumedriver
 class VMwareVcVmdkExtDriver(qos.QosMixin, migration.MigrationMixin,
-                            ext_snapshots.SnapshotMixin,
                             sizes.TakeoverSizeMixin,
+                            ext_snapshots.SnapshotMixin,
                             vmdk.VMwareVcVmdkDriver):
     """Upstream's vCenter VMDK driver with real pools."""
 

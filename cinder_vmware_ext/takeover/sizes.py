@@ -14,6 +14,7 @@ from oslo_utils import units
 from oslo_vmware import vim_util
 
 from cinder_vmware_ext.takeover import adopt
+from cinder_vmware_ext.takeover import discovery
 from cinder_vmware_ext.takeover import vcenter
 
 LOG = logging.getLogger(__name__)
@@ -67,6 +68,36 @@ class TakeoverSizeMixin(object):
             clone = self.volumeops.get_backing(volume.name, volume.id)
             self.volumeops.update_backing_extra_config(
                 clone, dict.fromkeys(MARKERS, ''))
+
+    def _linked_possible(self, volume, parent, source_size):
+        """The snapshot extension's linked clones, which cannot grow: judged
+        on the parent disk's real size, so a fractional disk gets a full
+        clone (then grown by ``_clone_backing``)."""
+        disk = self._disk_file_bytes(parent.fileName)
+        if disk and disk < source_size * units.Gi:
+            source_size = disk / float(units.Gi)
+        return super(TakeoverSizeMixin, self)._linked_possible(
+            volume, parent, source_size)
+
+    def _disk_file_bytes(self, ds_path):
+        """Capacity of a disk file by its path (a datastore search), or
+        None."""
+        datastore, path = discovery.split_ds_path(ds_path)
+        inventory, _pools = self._pools.current()
+        refs = [ref for ref, ds in inventory.datastores.items()
+                if ds.name == datastore]
+        if not refs or not path:
+            return None
+        browser = self.session.invoke_api(
+            vim_util, 'get_object_property', self.session.vim,
+            vim_util.get_moref(refs[0], 'Datastore'), 'browser')
+        folder, _sep, name = path.rpartition('/')
+        found = vcenter.search_folder(self.session, browser, datastore,
+                                      folder, name)
+        files = [f for r in found.get(datastore, [])
+                 for f in getattr(r, 'file', None) or []]
+        kb = getattr(files[0], 'capacityKb', None) if files else None
+        return int(kb) * units.Ki if kb else None
 
     def _extend_backing(self, backing, new_size_in_gb, disk_type):
         super(TakeoverSizeMixin, self)._extend_backing(

@@ -2,8 +2,8 @@
 
 A 0.25 GiB disk is managed as a 1 GiB volume (the disk is not grown). Its
 bytes must come out whole and exact through upload to image (oslo.vmware's
-VMDK read handle over the export lease), backup (os-brick's vmdk
-connector, as the backup manager attaches a volume), clone and
+VMDK read handle over the export lease, a streamOptimized VMDK), backup
+(os-brick's vmdk connector, as the backup manager attaches a volume), clone and
 create-from-snapshot (grown to the new volume's size), and extend.
 Checked against the simulator's files and an independent session.
 """
@@ -108,20 +108,27 @@ def managed(env):
 
 class FakeImageService(object):
     """Glance's ``update`` as copy_volume_to_image calls it: the data is
-    read to the end, counted and hashed."""
+    read to the end and kept."""
 
     def __init__(self):
         self.images = {}
 
     def update(self, context, image_id, image_meta, data=None, **kwargs):
-        digest, count = hashlib.sha256(), 0
+        chunks = []
         while True:
             chunk = data.read(units.Mi)
             if not chunk:
                 break
-            digest.update(chunk)
-            count += len(chunk)
-        self.images[image_id] = (image_meta, count, digest.hexdigest())
+            chunks.append(chunk)
+        self.images[image_id] = (image_meta, b''.join(chunks))
+
+
+def _served_disk(stream):
+    """(disk bytes, SHA-256) of a streamOptimized VMDK as vCenter serves
+    an export (the simulator too)."""
+    disk, descriptor = vcsim.read_stream_optimized(stream)
+    assert 'createType="streamOptimized"' in descriptor
+    return len(disk), hashlib.sha256(disk).hexdigest()
 
 
 def test_upload_to_image_sends_the_true_size(env, managed):
@@ -130,10 +137,9 @@ def test_upload_to_image_sends_the_true_size(env, managed):
     images = FakeImageService()
     meta = {'id': 'image-1', 'name': 'from-takeover', 'disk_format': 'vmdk'}
     drv.copy_volume_to_image(fx.admin_context(), vol, images, meta)
-    image_meta, count, sent = images.images['image-1']
-    assert count == DISK_BYTES
-    assert sent == digest
-    assert image_meta['disk_format'] == 'vmdk'
+    image_meta, stream = images.images['image-1']
+    assert _served_disk(stream) == (DISK_BYTES, digest)
+    assert image_meta['properties']['vmware_disktype'] == 'streamOptimized'
 
 
 def test_backup_reads_the_true_size(env, managed):
@@ -152,8 +158,8 @@ def test_backup_reads_the_true_size(env, managed):
         conn['driver_volume_type'], conn=conn, expect_raw_disk=True)
     device = connector.connect_volume(conn['data'])
     try:
-        assert os.path.getsize(device['path']) == DISK_BYTES
-        assert _sha256_of_file(device['path'], DISK_BYTES + 1) == digest
+        with open(device['path'], 'rb') as f:
+            assert _served_disk(f.read()) == (DISK_BYTES, digest)
     finally:
         connector.disconnect_volume(conn['data'], device)
         drv.terminate_connection(vol, properties)

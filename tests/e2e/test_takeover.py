@@ -28,7 +28,7 @@ SHARED_DISK = '[nfs-shared-01] orphans/data 1.vmdk'
 LOOSE = (GOLD_DISK, SILVER_DISK, SHARED_DISK)
 
 
-# -- vCenter's side and the files -----------------------------------------------
+# -- vCenter's side and the files ---------------------------------------------
 
 def _vm(session, name):
     """(moref, {property: value}) of the VM called ``name``, or None."""
@@ -96,7 +96,7 @@ def _files_digest(simulator, ds_path):
     return size, digest.hexdigest()
 
 
-# -- Cinder's side --------------------------------------------------------------
+# -- Cinder's side ------------------------------------------------------------
 
 def _entries(cinder, ds_paths):
     """{datastore path: manageable-list entry} for the given disks."""
@@ -136,7 +136,7 @@ def manage(cinder, undo):
     return run
 
 
-# -- manage / unmanage through cinderclient --------------------------------------
+# -- manage / unmanage through cinderclient -----------------------------------
 
 def test_manageable_list_reasons(cinder, stack):
     entries = {}
@@ -240,7 +240,7 @@ def test_snapshot_manage_and_unmanage(cinder, vsphere, simulator, manage,
         'admin-made']
 
 
-# -- the takeover tool -----------------------------------------------------------
+# -- the takeover tool --------------------------------------------------------
 
 def _clean_environment():
     env = {k: v for k, v in os.environ.items()

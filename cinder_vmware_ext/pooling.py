@@ -40,6 +40,7 @@ class PoolService(object):
         self._policy = policy
         self._vcenter_id = vcenter_id
         self._ledger = placement.SpaceLedger()
+        self._memo = None  # (inventory, rules, pools) of the last build
 
     def set_rules(self, rules):
         """New eligibility rules (storage profile compliance changed)."""
@@ -48,13 +49,21 @@ class PoolService(object):
     def current(self):
         """(inventory, pools) as of now: one round trip when warm."""
         inventory = self._cache.refresh()
+        rules = self._rules
+        memo = self._memo
+        # The cache hands out the same snapshot while nothing changed: keep
+        # the pools built from it (an eligibility check per datastore and
+        # host mount, most of a warm refresh's time on large inventories).
+        if memo is not None and memo[0] is inventory and memo[1] == rules:
+            return inventory, memo[2]
         try:
             clusters = pools.select_clusters(inventory, self._cluster_names)
         except ValueError as err:
             raise exception.InvalidConfigurationValue(
                 option='vmware_cluster_name', value=str(err))
-        return inventory, pools.build_pools(self._mode, clusters, inventory,
-                                            self._rules)
+        found = pools.build_pools(self._mode, clusters, inventory, rules)
+        self._memo = (inventory, rules, found)
+        return inventory, found
 
     def location_info(self, pool_name):
         return 'vmware_ext:%s:%s' % (self._vcenter_id, pool_name)

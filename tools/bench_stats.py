@@ -11,22 +11,31 @@ cluster configured and with all clusters.  Each child reports:
 * warm stats: the next one (nothing changed in between)
 * SOAP requests and bytes received during each (counted on the HTTP
   adapter, so suds and raw requests alike)
+* ours only: the median of --warm-repeat more warm refreshes, and the
+  simulator's own time serving the WaitForUpdatesEx calls of a warm refresh
+  (admin request statistics): what a refresh costs the vCenter
 * time to choose a datastore for a 1 GiB volume (``_select_datastore``)
 * the child's peak RSS (ru_maxrss) and its RSS after imports and set-up
+* the machine's 1-minute load average when the child started and ended
+  (other work on the machine inflates every time)
 
-Usage: .venv/bin/python tools/bench_stats.py [--sizes small,medium,...]
-       [--repeat N] [--skip-upstream-above N]
+Usage: .venv/bin/python tools/bench_stats.py [--sizes tiny,medium,...]
+       [--timeout S] [--upstream-timeout S] [--warm-repeat N]
 Prints a table with the ratios upstream/ours.  Not a test: figures only.
+An upstream run past --upstream-timeout is reported as such.
 """
 
 import argparse
 import json
 import os
 import resource
+import ssl
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
@@ -74,10 +83,21 @@ class Counter(object):
         return self.requests - mark[0], self.bytes - mark[1]
 
 
+def server_stats(sim, reset=False):
+    """The simulator's per-method request statistics (admin API)."""
+    req = urllib.request.Request(
+        sim['admin_url'].rstrip('/') + '/stats',
+        method='POST' if reset else 'GET')
+    ctx = ssl.create_default_context(cafile=sim['ca_file'])
+    with urllib.request.urlopen(req, context=ctx) as resp:
+        return json.load(resp)['methods']
+
+
 def child(args):
     """Runs one driver against a running simulator; prints a JSON line."""
     import logging
     logging.disable(logging.CRITICAL)
+    load_start = os.getloadavg()[0]
     counter = Counter()
     from cinder import context
     from oslo_config import cfg
@@ -123,6 +143,17 @@ def child(args):
         result[phase + '_s'] = time.perf_counter() - start
         result[phase + '_requests'], result[phase + '_bytes'] = \
             counter.since(mark)
+    if args.driver == 'ours':
+        times, server = [], []
+        for _ in range(args.warm_repeat):
+            server_stats(sim, reset=True)
+            start = time.perf_counter()
+            drv.get_volume_stats(refresh=True)
+            times.append(time.perf_counter() - start)
+            wfu = server_stats(sim).get('WaitForUpdatesEx') or {}
+            server.append(wfu.get('seconds', 0.0))
+        result['warm_median_s'] = statistics.median(times)
+        result['warm_server_s'] = statistics.median(server)
     pools = stats.get('pools') or [stats]
     result['pools'] = len(pools)
     result['free_gb'] = sum(p.get('free_capacity_gb') or 0 for p in pools)
@@ -142,6 +173,7 @@ def child(args):
     result['rss_setup_mb'] = rss_setup
     result['peak_rss_mb'] = resource.getrusage(
         resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    result['load'] = (load_start, os.getloadavg()[0])
     print(json.dumps(result))
 
 
@@ -158,13 +190,18 @@ def generate(size, workdir):
     return path
 
 
-def run_child(driver, sim, clusters, timeout):
+def run_child(driver, sim, clusters, timeout, warm_repeat):
     cmd = [sys.executable, os.path.abspath(__file__), '--child',
            '--driver', driver, '--sim', json.dumps(sim)]
     for c in clusters:
         cmd += ['--cluster', c]
-    out = subprocess.run(cmd, capture_output=True, text=True,
-                         timeout=timeout, cwd=REPO)
+    cmd += ['--warm-repeat', str(warm_repeat)]
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True,
+                             timeout=timeout, cwd=REPO)
+    except subprocess.TimeoutExpired:
+        return {'driver': driver,
+                'error': 'did not finish within %d s (timeout)' % timeout}
     if out.returncode != 0:
         return {'driver': driver, 'error': out.stderr.strip()[-600:]}
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -199,6 +236,11 @@ def main():
                         help='comma-separated among: %s' % ', '.join(SIZES))
     parser.add_argument('--timeout', type=int, default=1800,
                         help='seconds per child run')
+    parser.add_argument('--upstream-timeout', type=int,
+                        help='seconds per upstream child run '
+                             '(default: --timeout)')
+    parser.add_argument('--warm-repeat', type=int, default=5,
+                        help='more warm refreshes of ours, for the median')
     args = parser.parse_args()
     if args.child:
         return child(args)
@@ -214,12 +256,18 @@ def main():
             start = time.perf_counter()
             sim = simulator.Simulator.start(topology, workdir=workdir)
             boot = time.perf_counter() - start
+            print('# %s: simulator started in %.1f s' % (size, boot),
+                  flush=True)
             try:
                 for scope, clusters in (('one cluster', [first_cluster]),
                                         ('all clusters', [])):
-                    results = {d: run_child(d, sim.info, clusters,
-                                            args.timeout)
-                               for d in ('upstream', 'ours')}
+                    results = {}
+                    for d in ('upstream', 'ours'):
+                        timeout = args.timeout
+                        if d == 'upstream' and args.upstream_timeout:
+                            timeout = args.upstream_timeout
+                        results[d] = run_child(d, sim.info, clusters,
+                                               timeout, args.warm_repeat)
                     rows.append((size, scope, results))
                     print_row(size, scope, results, boot)
             finally:
@@ -227,10 +275,11 @@ def main():
     return 0
 
 
-HEADER = ('%-7s %-12s %-9s %9s %9s %5s %5s %11s %11s %9s %8s %9s %s'
-          % ('size', 'scope', 'driver', 'cold s', 'warm s', 'reqC', 'reqW',
-             'bytes cold', 'bytes warm', 'select s', 'peak MB',
-             'setup MB', 'pools/free GB'))
+HEADER = ('%-7s %-12s %-9s %9s %9s %9s %8s %5s %5s %11s %11s %9s %8s %9s '
+          '%-9s %s'
+          % ('size', 'scope', 'driver', 'cold s', 'warm s', 'warmMed s',
+             'srvW ms', 'reqC', 'reqW', 'bytes cold', 'bytes warm',
+             'select s', 'peak MB', 'setup MB', 'load', 'pools/free GB'))
 _printed_header = []
 
 
@@ -243,22 +292,26 @@ def print_row(size, scope, results, boot):
         if 'error' in r:
             print('%-7s %-12s %-9s ERROR %s' % (size, scope, name, r['error']))
             continue
-        print('%-7s %-12s %-9s %9s %9s %5s %5s %11s %11s %9s %8s %9s %s/%.2f'
+        server = r.get('warm_server_s')
+        print('%-7s %-12s %-9s %9s %9s %9s %8s %5s %5s %11s %11s %9s %8s %9s '
+              '%-9s %s/%.2f'
               % (size, scope, name, fmt(r['cold_s']), fmt(r['warm_s']),
+                 fmt(r.get('warm_median_s')),
+                 '-' if server is None else '%.1f' % (server * 1000),
                  r['cold_requests'], r['warm_requests'],
                  fmt(r['cold_bytes'], 'B'), fmt(r['warm_bytes'], 'B'),
                  fmt(r['select_s']), fmt(r['peak_rss_mb'], 'MB'),
-                 fmt(r['rss_setup_mb'], 'MB'), r['pools'], r['free_gb']))
+                 fmt(r['rss_setup_mb'], 'MB'),
+                 '%.1f-%.1f' % tuple(r['load']), r['pools'], r['free_gb']))
     up, ours = results['upstream'], results['ours']
     if 'error' not in up and 'error' not in ours:
-        print('%-7s %-12s %-9s %9s %9s %5s %5s %11s %11s %9s %8s'
+        print('%-7s %-12s %-9s %9s %9s %9s %8s %5s %5s %11s %11s %9s %8s'
               % (size, scope, 'ratio', ratio(up['cold_s'], ours['cold_s']),
-                 ratio(up['warm_s'], ours['warm_s']), '', '',
+                 ratio(up['warm_s'], ours['warm_s']), '', '', '', '',
                  ratio(up['cold_bytes'], ours['cold_bytes']),
                  ratio(up['warm_bytes'], ours['warm_bytes']),
                  ratio(up['select_s'], ours['select_s']),
                  ratio(up['peak_rss_mb'], ours['peak_rss_mb'])))
-    print('%-7s (simulator start %.1f s)' % (size, boot))
     sys.stdout.flush()
 
 

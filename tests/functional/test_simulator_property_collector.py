@@ -4,7 +4,10 @@ oslo.vmware's recursive traversal spec (vim_util.get_objects), paging with
 maxObjects and tokens, indexed property paths such as
 config.extraConfig["cinder.volume.id"], InvalidProperty for unknown names,
 upstream Cinder's volumeops calls built on them, and versioned
-WaitForUpdatesEx (initial, incremental, timeout, cancel, containers).
+WaitForUpdatesEx (initial, incremental, timeout, cancel, containers), whose
+incremental reports follow the simulator's change journal: changes made
+behind the clients' backs (admin API), by SOAP methods, objects entering
+and leaving a view, several collectors, maxObjectUpdates pages.
 """
 
 import threading
@@ -258,15 +261,19 @@ class Watcher(object):
                                          spec=spec, partialUpdates=False)
         self.version = ''
 
-    def wait(self, max_wait=5):
+    def wait(self, max_wait=5, max_updates=None):
         options = self.factory.create('ns0:WaitOptions')
         options.maxWaitSeconds = max_wait
+        if max_updates:
+            options.maxObjectUpdates = max_updates
         result = self.session.invoke_api(self.session.vim, 'WaitForUpdatesEx',
                                          self.pc, version=self.version,
                                          options=options)
+        self.truncated = False
         if not result:
             return None
         self.version = result.version
+        self.truncated = bool(getattr(result, 'truncated', False))
         return [(o.kind, o.obj.value,
                  {c.name: getattr(c, 'val', None)
                   for c in getattr(o, 'changeSet', [])})
@@ -424,3 +431,105 @@ def test_cancel_wait_for_updates(session, ds_watcher):
     thread.join(10)
     assert not thread.is_alive()
     assert 'RequestCanceled' in outcome.get('faults', []), outcome
+
+
+# --- WaitForUpdatesEx from the change journal ---------------------------
+
+def test_change_reaches_every_collector_once(sim, session):
+    watchers = [Watcher(session, 'Datastore', ['summary']) for _ in range(2)]
+    try:
+        for w in watchers:
+            w.wait()
+        sim.set_datastore('ds-03', free_gb=8)
+        try:
+            for w in watchers:
+                [(kind, _, changes)] = w.wait()
+                assert kind == 'modify'
+                assert changes['summary'].name == 'ds-03'
+                assert changes['summary'].freeSpace == 8 * GiB
+                assert w.wait(max_wait=0) is None
+        finally:
+            sim.set_datastore('ds-03', free_gb=52)
+        for w in watchers:
+            [(_, _, changes)] = w.wait()
+            assert changes['summary'].freeSpace == 52 * GiB
+    finally:
+        for w in watchers:
+            w.destroy()
+
+
+def test_mount_change_modifies_the_datastore_host_list(sim, session):
+    w = Watcher(session, 'Datastore', ['name', 'host'])
+    try:
+        w.wait()
+        sim.set_mount('ds-05', 'esx-10', access_mode='readOnly')
+        try:
+            [(kind, _, changes)] = w.wait()
+            assert kind == 'modify' and list(changes) == ['host']
+            names = {h.value: n
+                     for n, h in by_name(session, 'HostSystem').items()}
+            modes = {names[m.key.value]: m.mountInfo.accessMode
+                     for m in changes['host'].DatastoreHostMount}
+            assert modes == {
+                'esx-01': 'readWrite', 'esx-02': 'readWrite',
+                'esx-10': 'readOnly'}
+        finally:
+            sim.set_mount('ds-05', 'esx-10', access_mode='readWrite')
+        [(kind, _, _)] = w.wait()
+        assert kind == 'modify'
+    finally:
+        w.destroy()
+
+
+def test_max_object_updates_pages_the_changes(sim, session, ds_watcher):
+    ds_watcher.wait()
+    changed = {'ds-01': 11, 'ds-02': 12, 'ds-04': 14}
+    for name, free in changed.items():
+        sim.set_datastore(name, free_gb=free)
+    try:
+        first = ds_watcher.wait(max_updates=2)
+        assert len(first) == 2 and ds_watcher.truncated
+        rest = ds_watcher.wait(max_updates=2)
+        assert len(rest) == 1 and not ds_watcher.truncated
+        seen = {c['summary'].name: c['summary'].freeSpace
+                for _, _, c in first + rest}
+        assert seen == {n: f * GiB for n, f in changed.items()}
+        assert ds_watcher.wait(max_wait=0) is None
+    finally:
+        for i, name in enumerate(DATASTORES):
+            if name in changed:
+                sim.set_datastore(name, free_gb=50 + i)
+    assert len(ds_watcher.wait()) == len(changed)
+
+
+def test_vm_destroyed_leaves_the_view(session):
+    w = Watcher(session, 'VirtualMachine', ['name'])
+    try:
+        first = w.wait()
+        vm = {c['name']: v for _, v, c in first}['vm-d']
+        task = session.invoke_api(session.vim, 'Destroy_Task',
+                                  vim_util.get_moref(vm, 'VirtualMachine'))
+        session.wait_for_task(task)
+        assert w.wait() == [('leave', vm, {})]
+        assert w.wait(max_wait=0) is None
+    finally:
+        w.destroy()
+
+
+def test_host_added_to_a_cluster_enters_the_view(session):
+    w = Watcher(session, 'HostSystem', ['name', 'runtime.inMaintenanceMode'])
+    try:
+        w.wait()
+        vim = session.vim
+        cluster = by_name(session, 'ClusterComputeResource')['gold']
+        spec = vim.client.factory.create('ns0:HostConnectSpec')
+        spec.hostName, spec.force = 'esx-30', True
+        task = session.invoke_api(vim, 'AddHost_Task', cluster, spec=spec,
+                                  asConnected=True)
+        session.wait_for_task(task)
+        [(kind, value, changes)] = w.wait()
+        assert kind == 'enter' and changes['name'] == 'esx-30'
+        assert by_name(session, 'HostSystem')['esx-30'].value == value
+        assert w.wait(max_wait=0) is None
+    finally:
+        w.destroy()

@@ -4,6 +4,9 @@ Export: ExportVm and ExportSnapshot leases serve each disk as vCenter does,
 a streamOptimized VMDK, decoded here by tests/simulator.py's own reader and
 compared with the disk's bytes; upstream Cinder's copy_volume_to_image and
 the os-brick VMDK connector that backup uses read it through oslo.vmware.
+Import: a streamOptimized upload to an ImportVApp lease (upstream's
+copy_image_to_volume) is inflated into the new disk, whose capacity comes
+from the stream's header.
 
 .vmsd: the simulator keeps each VM's snapshot tree in VMware's .vmsd format
 beside its .vmx; a VM unregistered and registered again gets its snapshot
@@ -315,6 +318,14 @@ class ImageService(object):
             chunks.append(chunk)
         self.images[image_id] = (metadata, b''.join(chunks))
 
+    def show(self, context, image_id):
+        metadata, data = self.images[image_id]
+        return dict(metadata, id=image_id, size=len(data), status='active')
+
+    def download(self, context, image_id):
+        data = self.images[image_id][1]
+        return iter([data[i:i + 65536] for i in range(0, len(data), 65536)])
+
 
 @pytest.fixture(scope='module')
 def driver(sim, tmp_path_factory):
@@ -368,6 +379,30 @@ def test_upstream_copy_volume_to_image_uploads_stream_optimized(
     metadata, served = images.images['image-1']
     assert metadata['properties']['vmware_disktype'] == 'streamOptimized'
     assert_same_disk(sim, served, local)
+
+
+def test_upstream_image_round_trip_keeps_the_bytes(sim, driver, volume, inv):
+    vol, local = volume
+    images = ImageService()
+    ctx = fx.admin_context()
+    driver.copy_volume_to_image(ctx, vol, images,
+                                {'id': 'image-2', 'name': 'round-trip',
+                                 'disk_format': 'vmdk'})
+    new = fx.new_volume(ctx, size=1, host='functional@vmware#gold')
+    # Upstream imports a 0-byte disk and lets the stream give its size.
+    driver.copy_image_to_volume(ctx, new, images, 'image-2')
+    try:
+        disk = inv.disk(inv.vm(new.name))
+        new_local = inv.local_path(disk.backing.fileName)
+        assert disk.capacityInBytes == fx.capacity_bytes(new_local) == 1024 ** 3
+        for offset, data in WRITES:
+            assert fx.read_data(new_local, sim.datastore_root, offset,
+                                len(data)) == data
+        # Zero grains stay holes.
+        flat = fx.data_file(new_local)
+        assert os.stat(flat).st_blocks * 512 < 2 * 1024 * 1024
+    finally:
+        driver.delete_volume(new)
 
 
 def test_backup_connector_downloads_the_volume(sim, driver, volume):

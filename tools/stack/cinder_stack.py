@@ -41,6 +41,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(
 PROJECT_ID = 'e2e0000000000000000000000000cafe'
 USER_ID = 'admin'
 API_VERSION = '3.71'
+SERVICE_MAIN = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                            'service_main.py')
 SERVICES = ('cinder-api', 'cinder-scheduler', 'cinder-volume')
 STATE_FILE = 'stack.json'
 
@@ -135,7 +137,10 @@ class CinderStack(object):
         # cinder.conf); what it prints before logging starts goes here.
         console = os.path.join(self.log_dir, name + '.console.log')
         self.services[name] = procs.Process(
-            name, [self._bin(name), '--config-file', self.conf_file],
+            # oslo.log names the log after the outermost script unless told.
+            name, [self._bin('python'), SERVICE_MAIN, name,
+                   '--config-file', self.conf_file,
+                   '--log-file', name + '.log'],
             console, env=self._environment()).start()
 
     def _bin(self, name):

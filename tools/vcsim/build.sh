@@ -21,6 +21,27 @@ for tool in go patch sha256sum; do
 done
 [ -d "$govmomi/simulator" ] || { echo "build.sh: govmomi sources not found at $govmomi (apt-get install golang-github-vmware-govmomi-dev)" >&2; exit 1; }
 
+# prepare_tree DIR: govmomi's sources with our patches and files in DIR.
+prepare_tree() {
+    local src=$1 p
+    mkdir -p "$src"
+    cp -r "$govmomi/." "$src/"
+    chmod -R u+w "$src"
+    for p in "$here"/patches/*.patch; do
+        [ -e "$p" ] || continue
+        patch -s -p1 -d "$src" < "$p" || { echo "build.sh: patch $(basename "$p") does not apply" >&2; exit 1; }
+    done
+    cp "$here"/simulator/*.go "$src/simulator/" 2>/dev/null || true
+}
+
+# build.sh --tree DIR only prepares the sources (go-test runs our Go tests there).
+if [ "${1:-}" = --tree ]; then
+    [ -n "${2:-}" ] || { echo "usage: build.sh --tree DIR" >&2; exit 2; }
+    rm -rf "$2"
+    prepare_tree "$2"
+    exit 0
+fi
+
 xsd_dir=$("$python" -c 'import os, oslo_vmware; print(os.path.join(os.path.dirname(oslo_vmware.__file__), "wsdl", "7.0"))')
 
 inputs_hash() {
@@ -43,14 +64,8 @@ fi
 tmp=$(mktemp -d "$cache_root.tmp.XXXXXX" 2>/dev/null || { mkdir -p "$cache_root"; mktemp -d "$cache_root/.tmp.XXXXXX"; })
 trap 'rm -rf "$tmp"' EXIT
 src="$tmp/gopath/src/github.com/vmware/govmomi"
-mkdir -p "$src" "$tmp/gopath/src/cinder_vmware_ext"
-cp -r "$govmomi/." "$src/"
-chmod -R u+w "$src"
-for p in "$here"/patches/*.patch; do
-    [ -e "$p" ] || continue
-    patch -s -p1 -d "$src" < "$p" || { echo "build.sh: patch $(basename "$p") does not apply" >&2; exit 1; }
-done
-cp "$here"/simulator/*.go "$src/simulator/" 2>/dev/null || true
+mkdir -p "$tmp/gopath/src/cinder_vmware_ext"
+prepare_tree "$src"
 cp -r "$here/launcher" "$tmp/gopath/src/cinder_vmware_ext/vcsim"
 
 (

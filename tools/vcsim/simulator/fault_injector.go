@@ -279,6 +279,7 @@ func (s *Service) adminCall(ctx *Context, method *Method, body []byte) soap.HasF
 	if w, ok := ctx.res.(*adminStatsWriter); ok {
 		w.method = method.Name
 	}
+	defer noteMethodDone(method.Name) // change_journal.go: untracked changes
 	if s.deadSession(ctx, method) {
 		return deadSessionFault(method)
 	}

@@ -9,19 +9,18 @@ package simulator
 //   - RetrievePropertiesEx pages by options.maxObjects over a snapshot taken at
 //     the first call (ContinueRetrievePropertiesEx / CancelRetrievePropertiesEx);
 //   - WaitForUpdatesEx reports versioned differences from what each filter last
-//     reported (enter / modify / leave), whatever changed the inventory.
+//     reported (enter / modify / leave), whatever changed the inventory, in
+//     work proportional to the changes (property_filter_ext.go), at most
+//     options.maxObjectUpdates per call.
 
 import (
 	"context"
 	"reflect"
-	"sort"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/vmware/govmomi/vim25/methods"
-	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/soap"
 	"github.com/vmware/govmomi/vim25/types"
 )
@@ -32,6 +31,8 @@ type pcExt struct {
 	pages    map[string]*retrievePage
 	tokenSeq int
 	version  int
+
+	waitMu sync.Mutex // serializes update reports
 }
 
 // retrievePage is what is left of a paged RetrievePropertiesEx.
@@ -43,34 +44,6 @@ type retrievePage struct {
 // filterObjectState is what a filter last reported for one object.
 type filterObjectState map[string]types.AnyType
 
-// A waiting WaitForUpdatesEx diffs again when the registry reports an event
-// (checked every updatePollInterval), and at least every updateRescanInterval
-// for changes made to objects without Map.Update.
-const (
-	updatePollInterval   = 100 * time.Millisecond
-	updateRescanInterval = time.Second
-)
-
-// inventoryEvents counts registry events (create, update, delete) so waiting
-// collectors skip diffing an unchanged inventory. One registry handler for
-// all: collectors of different sessions share one reference, so they cannot
-// each be a handler.
-type inventoryEvents struct {
-	count int64
-}
-
-var inventoryEventCounter = &inventoryEvents{}
-
-func (e *inventoryEvents) Reference() types.ManagedObjectReference {
-	return types.ManagedObjectReference{Type: "InventoryEvents", Value: "inventory-events"}
-}
-func (e *inventoryEvents) PutObject(mo.Reference) { atomic.AddInt64(&e.count, 1) }
-func (e *inventoryEvents) UpdateObject(mo.Reference, []types.PropertyChange) {
-	atomic.AddInt64(&e.count, 1)
-}
-func (e *inventoryEvents) RemoveObject(types.ManagedObjectReference) { atomic.AddInt64(&e.count, 1) }
-func (e *inventoryEvents) seen() int64                               { return atomic.LoadInt64(&e.count) }
-
 // collector walks the inventory for one RetrievePropertiesEx-like request.
 type collector struct {
 	ctx     *Context
@@ -78,6 +51,7 @@ type collector struct {
 	specs   map[string]*types.TraversalSpec
 	visited map[visitKey]bool
 	refs    []types.ManagedObjectReference
+	nodes   map[types.ManagedObjectReference]bool // objects traversed from, when wanted
 }
 
 type visitKey struct {
@@ -97,8 +71,19 @@ func (pc *PropertyCollector) collect(ctx *Context, r *types.RetrievePropertiesEx
 		specs:          make(map[string]*types.TraversalSpec),
 	}
 	c := &collector{ctx: ctx, rr: rr, visited: make(map[visitKey]bool)}
+	if fault := c.walk(r.SpecSet); fault != nil {
+		return nil, fault
+	}
+	for _, ref := range c.refs {
+		ctx.WithLock(ref, func() { c.collectObject(ref) })
+	}
+	return rr.RetrieveResult, nil
+}
 
-	for _, spec := range r.SpecSet {
+// walk follows the specs' traversals and lists the objects they select.
+func (c *collector) walk(specSet []types.PropertyFilterSpec) types.BaseMethodFault {
+	ctx := c.ctx
+	for _, spec := range specSet {
 		// selection spec names are scoped by the filter spec they appear in
 		c.specs = make(map[string]*types.TraversalSpec)
 		for _, o := range spec.ObjectSet {
@@ -107,7 +92,7 @@ func (pc *PropertyCollector) collect(ctx *Context, r *types.RetrievePropertiesEx
 		for _, o := range spec.ObjectSet {
 			if ctx.Map.Get(o.Obj) == nil && lookupObject(ctx, o.Obj) == nil {
 				if isFalse(spec.ReportMissingObjectsInResults) {
-					return nil, &types.ManagedObjectNotFound{Obj: o.Obj}
+					return &types.ManagedObjectNotFound{Obj: o.Obj}
 				}
 				continue
 			}
@@ -115,15 +100,11 @@ func (pc *PropertyCollector) collect(ctx *Context, r *types.RetrievePropertiesEx
 				c.refs = append(c.refs, o.Obj)
 			}
 			if fault := c.traverse(o.Obj, o.SelectSet); fault != nil {
-				return nil, fault
+				return fault
 			}
 		}
 	}
-
-	for _, ref := range c.refs {
-		ctx.WithLock(ref, func() { c.collectObject(ref) })
-	}
-	return rr.RetrieveResult, nil
+	return nil
 }
 
 // lookupObject finds an object in the session (views, filters) or the inventory.
@@ -189,6 +170,9 @@ func (c *collector) traverse(obj types.ManagedObjectReference, set []types.BaseS
 				continue // cycle protection: each spec once per object
 			}
 			c.visited[key] = true
+			if c.nodes != nil {
+				c.nodes[obj] = true
+			}
 			f, _ := fieldValue(rval, ts.Path)
 			refs := fieldRefs(f)
 			hops = append(hops, hop{ts, append([]types.ManagedObjectReference(nil), refs...)})
@@ -470,17 +454,19 @@ func (pc *PropertyCollector) CreateFilter(ctx *Context, c *types.CreateFilter) s
 			return &methods.CreateFilterBody{Fault_: Fault("", &types.ManagedObjectNotFound{Obj: o.Obj})}
 		}
 	}
+	ctx.Map.AddHandler(inventoryJournal) // idempotent; before the filter's first report
 	return pc.createFilterOrig(ctx, c)
 }
 
-// update used to queue registry events for govmomi's WaitForUpdatesEx; the
-// diffing one below needs none, so nothing accumulates.
+// update used to queue registry events for govmomi's WaitForUpdatesEx; ours
+// reads the change journal (change_journal.go) instead.
 func (pc *PropertyCollector) update(types.ObjectUpdate) {}
 
 // WaitForUpdatesEx: version "" reports everything the filters select; a
 // version returned earlier reports what changed since (waiting up to
 // options.maxWaitSeconds, 0 = check once; unset = until something changes);
-// nothing changed within the wait -> no update set at all.
+// nothing changed within the wait -> no update set at all. At most
+// options.maxObjectUpdates object updates per call (truncated: call again).
 func (pc *PropertyCollector) WaitForUpdatesEx(ctx *Context, r *types.WaitForUpdatesEx) soap.HasFault {
 	body := &methods.WaitForUpdatesExBody{}
 	pc.ext.mu.Lock()
@@ -493,11 +479,15 @@ func (pc *PropertyCollector) WaitForUpdatesEx(ctx *Context, r *types.WaitForUpda
 
 	wait, cancel := context.WithCancel(context.Background())
 	oneCheck := false
-	if r.Options != nil && r.Options.MaxWaitSeconds != nil {
-		max := *r.Options.MaxWaitSeconds
-		oneCheck = max <= 0
-		if max > 0 {
-			wait, cancel = context.WithTimeout(context.Background(), time.Duration(max)*time.Second)
+	maxUpdates := 0
+	if r.Options != nil {
+		maxUpdates = int(r.Options.MaxObjectUpdates)
+		if r.Options.MaxWaitSeconds != nil {
+			max := *r.Options.MaxWaitSeconds
+			oneCheck = max <= 0
+			if max > 0 {
+				wait, cancel = context.WithTimeout(context.Background(), time.Duration(max)*time.Second)
+			}
 		}
 	}
 	defer cancel()
@@ -505,23 +495,17 @@ func (pc *PropertyCollector) WaitForUpdatesEx(ctx *Context, r *types.WaitForUpda
 	pc.cancel = cancel
 	pc.mu.Unlock()
 
-	ctx.Map.AddHandler(inventoryEventCounter) // idempotent; Map is per model
-	ticker := time.NewTicker(updatePollInterval)
-	defer ticker.Stop()
-	lastEvents, lastScan := int64(-1), time.Time{}
+	ctx.Map.AddHandler(inventoryJournal) // idempotent; Map is per model
 	for {
-		events := inventoryEventCounter.seen()
-		if events != lastEvents || time.Since(lastScan) >= updateRescanInterval {
-			lastEvents, lastScan = events, time.Now()
-			set, fault := pc.pendingUpdates(ctx, r.Version == "")
-			if fault != nil {
-				body.Fault_ = Fault("", fault)
-				return body
-			}
-			if set != nil {
-				body.Res = &types.WaitForUpdatesExResponse{Returnval: set}
-				return body
-			}
+		changed := inventoryJournal.changed() // before looking: no change slips by
+		set, fault := pc.pendingUpdates(ctx, r.Version == "", maxUpdates)
+		if fault != nil {
+			body.Fault_ = Fault("", fault)
+			return body
+		}
+		if set != nil {
+			body.Res = &types.WaitForUpdatesExResponse{Returnval: set}
+			return body
 		}
 		if oneCheck {
 			body.Res = &types.WaitForUpdatesExResponse{}
@@ -535,41 +519,36 @@ func (pc *PropertyCollector) WaitForUpdatesEx(ctx *Context, r *types.WaitForUpda
 			}
 			body.Res = &types.WaitForUpdatesExResponse{}
 			return body
-		case <-ticker.C:
+		case <-changed:
 		}
 	}
 }
 
-// pendingUpdates diffs every filter against what it last reported and, when
-// something changed (or initial is set), commits a new version.
-func (pc *PropertyCollector) pendingUpdates(ctx *Context, initial bool) (*types.UpdateSet, types.BaseMethodFault) {
-	type result struct {
-		filter *PropertyFilter
-		update types.PropertyFilterUpdate
-		state  map[types.ManagedObjectReference]filterObjectState
-	}
-	var results []result
+// pendingUpdates gathers every filter's updates (property_filter_ext.go)
+// and, when there are some (or initial is set), commits a new version.
+func (pc *PropertyCollector) pendingUpdates(ctx *Context, initial bool, maxUpdates int) (*types.UpdateSet, types.BaseMethodFault) {
+	pc.ext.waitMu.Lock() // one report at a time per collector
+	defer pc.ext.waitMu.Unlock()
+	var plans []*filterPlan
 	changed := false
 	for _, ref := range append([]types.ManagedObjectReference(nil), pc.Filter...) {
 		filter, ok := ctx.Session.Get(ref).(*PropertyFilter)
 		if !ok {
 			continue
 		}
-		previous := filter.reported
-		if initial {
-			previous = nil
-		}
-		fu, state, fault := pc.diffFilter(ctx, filter, previous)
+		p, fault := pc.plan(ctx, ref, filter, initial)
 		if fault != nil {
 			return nil, fault
 		}
-		fu.Filter = ref
-		results = append(results, result{filter, fu, state})
-		if len(fu.ObjectSet) != 0 {
+		plans = append(plans, p)
+		if len(p.updates) != 0 {
 			changed = true
 		}
 	}
 	if !changed && !initial {
+		for _, p := range plans {
+			p.commit(0) // nothing to send: only how far the journal was read
+		}
 		return nil, nil
 	}
 
@@ -577,72 +556,21 @@ func (pc *PropertyCollector) pendingUpdates(ctx *Context, initial bool) (*types.
 	defer pc.ext.mu.Unlock()
 	pc.ext.version++
 	set := &types.UpdateSet{Version: strconv.Itoa(pc.ext.version)}
-	for _, res := range results {
-		res.filter.reported = res.state
-		if len(res.update.ObjectSet) != 0 {
-			set.FilterSet = append(set.FilterSet, res.update)
+	room := maxUpdates
+	for _, p := range plans {
+		n := len(p.updates)
+		if maxUpdates > 0 {
+			if n > room {
+				n = room
+				set.Truncated = types.NewBool(true)
+			}
+			room -= n
+		}
+		p.commit(n)
+		if n != 0 {
+			set.FilterSet = append(set.FilterSet, types.PropertyFilterUpdate{
+				Filter: p.ref, ObjectSet: p.updates[:n]})
 		}
 	}
 	return set, nil
-}
-
-// diffFilter collects a filter's objects now and compares with previous.
-func (pc *PropertyCollector) diffFilter(ctx *Context, f *PropertyFilter, previous map[types.ManagedObjectReference]filterObjectState) (types.PropertyFilterUpdate, map[types.ManagedObjectReference]filterObjectState, types.BaseMethodFault) {
-	var fu types.PropertyFilterUpdate
-	spec := f.Spec
-	spec.ReportMissingObjectsInResults = types.NewBool(true) // a deleted root object just leaves
-	res, fault := pc.collect(ctx, &types.RetrievePropertiesEx{SpecSet: []types.PropertyFilterSpec{spec}})
-	if fault != nil {
-		return fu, nil, fault
-	}
-	state := make(map[types.ManagedObjectReference]filterObjectState, len(res.Objects))
-	for _, o := range res.Objects {
-		now := make(filterObjectState, len(o.PropSet))
-		for _, p := range o.PropSet {
-			now[p.Name] = p.Val
-		}
-		state[o.Obj] = now
-		before, known := previous[o.Obj]
-		if !known {
-			fu.ObjectSet = append(fu.ObjectSet, enterUpdate(o, now))
-			continue
-		}
-		if changes := propertyChanges(o, before); len(changes) != 0 {
-			fu.ObjectSet = append(fu.ObjectSet, types.ObjectUpdate{
-				Obj: o.Obj, Kind: types.ObjectUpdateKindModify, ChangeSet: changes})
-		}
-	}
-	var gone []types.ManagedObjectReference
-	for ref := range previous {
-		if _, ok := state[ref]; !ok {
-			gone = append(gone, ref)
-		}
-	}
-	sort.Slice(gone, func(i, j int) bool { return gone[i].Value < gone[j].Value })
-	for _, ref := range gone {
-		fu.ObjectSet = append(fu.ObjectSet, types.ObjectUpdate{Obj: ref, Kind: types.ObjectUpdateKindLeave})
-	}
-	return fu, state, nil
-}
-
-func enterUpdate(o types.ObjectContent, now filterObjectState) types.ObjectUpdate {
-	u := types.ObjectUpdate{Obj: o.Obj, Kind: types.ObjectUpdateKindEnter, MissingSet: o.MissingSet}
-	for _, p := range o.PropSet {
-		u.ChangeSet = append(u.ChangeSet, types.PropertyChange{
-			Name: p.Name, Op: types.PropertyChangeOpAssign, Val: p.Val})
-	}
-	return u
-}
-
-// propertyChanges lists properties whose value differs; one that became
-// unset is assigned no value.
-func propertyChanges(o types.ObjectContent, before filterObjectState) []types.PropertyChange {
-	var changes []types.PropertyChange
-	for _, p := range o.PropSet {
-		if old, ok := before[p.Name]; !ok || !reflect.DeepEqual(old, p.Val) {
-			changes = append(changes, types.PropertyChange{
-				Name: p.Name, Op: types.PropertyChangeOpAssign, Val: p.Val})
-		}
-	}
-	return changes
 }

@@ -35,6 +35,7 @@ from cinder_vmware_ext.extensions import snapshots as ext_snapshots
 from cinder_vmware_ext import opts
 from cinder_vmware_ext import pooling
 from cinder_vmware_ext.takeover import manage
+from cinder_vmware_ext.takeover import sizes
 from cinder_vmware_ext.takeover import snapshots
 from cinder_vmware_ext.vsphere import inventory
 
@@ -74,6 +75,7 @@ def _in_pool_of(volume_arg, host_arg=None):
 
 @interface.volumedriver
 class VMwareVcVmdkExtDriver(qos.QosMixin, migration.MigrationMixin,
+                            sizes.TakeoverSizeMixin,
                             ext_snapshots.SnapshotMixin,
                             vmdk.VMwareVcVmdkDriver):
     """Upstream's vCenter VMDK driver with real pools."""

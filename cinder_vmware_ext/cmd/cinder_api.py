@@ -19,16 +19,40 @@ DONE = ('available', 'in-use')
 FAILED = ('error', 'error_managing', 'error_managing_deleting')
 
 
+# The cinder CLI's variables for its noauth mode (cinderclient's noauth
+# plugin itself only reads --user-id/--project-id/--endpoint).
+NOAUTH_ENVIRONMENT = (('os_user_id', ('OS_USER_ID',)),
+                      ('os_project_id', ('OS_PROJECT_ID',)),
+                      ('os_endpoint', ('CINDER_ENDPOINT', 'OS_ENDPOINT')))
+
+
+def _clouds_files():
+    """Where clouds.yaml is looked for, as openstacksdk does: the file
+    OS_CLIENT_CONFIG_FILE names first."""
+    named = os.environ.get('OS_CLIENT_CONFIG_FILE')
+    return ((named,) if named else ()) + CLOUDS_YAML
+
+
 def _cloud(name):
-    for path in CLOUDS_YAML:
+    files = _clouds_files()
+    for path in files:
         path = os.path.expanduser(path)
         if os.path.exists(path):
             with open(path) as f:
                 clouds = (yaml.safe_load(f) or {}).get('clouds', {})
             if name in clouds:
                 return clouds[name]
-    raise SystemExit('cloud %r is in none of %s' % (name,
-                                                    ', '.join(CLOUDS_YAML)))
+    raise SystemExit('cloud %r is in none of %s' % (name, ', '.join(files)))
+
+
+def _with_noauth_environment(options):
+    for dest, variables in NOAUTH_ENVIRONMENT:
+        if getattr(options, dest, None):
+            continue
+        for variable in variables:
+            if os.environ.get(variable):
+                setattr(options, dest, os.environ[variable])
+                break
 
 
 def _auth(options):
@@ -38,6 +62,8 @@ def _auth(options):
         cloud = _cloud(cloud_name)
         loader = loading.get_plugin_loader(cloud.get('auth_type', 'password'))
         return loader.load_from_options(**cloud.get('auth', {})), cloud
+    if getattr(options, 'os_auth_type', None) == 'noauth':
+        _with_noauth_environment(options)
     return loading.load_auth_from_argparse_arguments(options), {}
 
 

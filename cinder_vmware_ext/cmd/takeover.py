@@ -41,8 +41,7 @@ def discover(app_options, with_uuids=False):
     return result.disks, backend_host, section.vmware_host_ip
 
 
-def _row(disk):
-    entry = safety.manageable_entry(disk)
+def _row(disk, entry):
     return (list(entry['reference'].values())[0], entry['size'],
             entry['safe_to_manage'], entry['reason_not_safe'] or '',
             disk.datastore, disk.path, disk.vm.name if disk.vm else '',
@@ -61,7 +60,9 @@ class Discover(lister.Lister):
 
     def take_action(self, args):
         disks, _host, _vc = discover(self.app.options)
-        rows = [_row(d) for d in sorted(disks, key=lambda d: d.ds_path)]
+        disks = sorted(disks, key=lambda d: d.ds_path)
+        rows = [_row(d, e) for d, e in
+                zip(disks, safety.manageable_entries(disks))]
         if args.safe_only:
             rows = [r for r in rows if r[2]]
         return DISCOVER_COLUMNS, rows

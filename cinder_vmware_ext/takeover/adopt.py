@@ -149,6 +149,15 @@ def copy_and_verify(session, dc, source, destination, datastore_ref,
                            % (destination, copied, capacity_bytes))
 
 
+def in_home_folder(session, vm, file_name):
+    """True when a ``[ds] dir/file`` lies in the VM's home folder (the
+    folder of its .vmx), which destroying the VM deletes."""
+    vmx = session.invoke_api(vim_util, 'get_object_property', session.vim,
+                             vm, 'config.files.vmPathName') or ''
+    home = vmx.rsplit('/', 1)[0] if '/' in vmx else vmx
+    return bool(home) and file_name.rsplit('/', 1)[0] == home
+
+
 def shadow_extra_config(session, backing):
     options = vcenter.array(session.invoke_api(
         vim_util, 'get_object_property', session.vim, backing,

@@ -10,6 +10,7 @@ import json
 import re
 
 from cinder_vmware_ext.takeover import records
+from cinder_vmware_ext.takeover import references
 from cinder_vmware_ext.takeover import safety
 
 FORMAT = 'cinder-vmware-takeover-inventory'
@@ -42,13 +43,18 @@ def proposed_name(disk: records.DiskRecord) -> str:
     return _NAME_CHARS.sub('_', name).strip()[:255] or 'takeover'
 
 
-def entry(disk: records.DiskRecord, volume_type=None) -> dict:
-    """One disk of the inventory."""
+def entry(disk: records.DiskRecord, volume_type=None,
+          reference=None) -> dict:
+    """One disk of the inventory.
+
+    :param reference: its reference in the whole inventory (``build`` keeps
+        references unique); by default the disk's own
+    """
     safe, reason = safety.verdict(disk)
     vm = disk.vm
     return {
         'key': disk_key(disk),
-        'reference': safety.manageable_entry(disk)['reference'],
+        'reference': reference or safety.manageable_entry(disk)['reference'],
         'datastore': disk.datastore,
         'path': disk.path,
         'size_gb': disk.size_gb,
@@ -77,14 +83,16 @@ def entry(disk: records.DiskRecord, volume_type=None) -> dict:
 def build(disks, backend, vcenter, volume_type=None, now=None) -> dict:
     """The whole inventory document for ``disks``."""
     now = now or datetime.datetime.now(datetime.timezone.utc)
+    disks = sorted(disks, key=lambda d: (d.ds_path, d.vm.ref if d.vm
+                                         else ''))
     return {
         'format': FORMAT,
         'version': VERSION,
         'generated_at': now.isoformat(timespec='seconds'),
         'vcenter': vcenter,
         'backend': backend,
-        'disks': [entry(d, volume_type) for d in
-                  sorted(disks, key=lambda d: d.ds_path)],
+        'disks': [entry(d, volume_type, reference) for d, reference in
+                  zip(disks, references.for_listing(disks))],
     }
 
 

@@ -81,10 +81,10 @@ class Takeover(object):
 
     def manageable_volumes(self, marker, limit, offset, sort_keys,
                            sort_dirs):
-        entries = [safety.manageable_entry(d)
-                   for d in self.discover().disks]
-        # The same disk attached to two VMs gives two entries with one
-        # reference; a fixed order keeps pages stable between calls.
+        # References are unique (a marker names one entry) and the order
+        # before Cinder's sort is fixed, so ties in a sort key (sizes) do
+        # not move entries between pages.
+        entries = safety.manageable_entries(self.discover().disks)
         entries.sort(key=_stable_order)
         return volume_utils.paginate_entries_list(
             entries, marker, limit, offset, sort_keys, sort_dirs)
@@ -126,11 +126,11 @@ class Takeover(object):
                           'whose clusters mount it.' % path.datastore)
         objects = vcenter.retrieve(self._session, discovery.PROPERTIES)
         all_disks = discovery.vm_disks(objects)
+        # Every VM using the file, so a shared disk is judged shared
+        # whichever of its VMs the reference names.
         disks = [d for d in all_disks if d.file_name == str(path)]
         if ref.kind == references.ATTACHED:
-            disks = [d for d in disks if d.vm.inventory_path.strip('/')
-                     == ref.vm_path]
-            if not disks:
+            if not any(_on_vm(d.vm, ref.vm_path) for d in disks):
                 self._refuse_snapshot_disk(all_disks, ref, existing_ref)
                 return None
             files = []
@@ -140,7 +140,9 @@ class Takeover(object):
                 self._session, browser, path.datastore, path.folder,
                 path.file_name))
         found = [d for d in discovery.merge(scope, disks, files)
-                 if d.ds_path == str(path)]
+                 if d.ds_path == str(path) and (
+                     ref.kind != references.ATTACHED or
+                     _on_vm(d.vm, ref.vm_path))]
         return found[0] if found else None
 
     @staticmethod
@@ -159,7 +161,15 @@ class Takeover(object):
         disks = [d for d in discovery.vm_disks(objects)
                  if d.uuid and references.normalize_uuid(d.uuid) == uuid]
         if disks:
-            found = discovery.merge(scope, disks[:1], [])
+            # Every VM using the file, so a shared disk is judged shared.
+            found = discovery.merge(scope, disks, [])
+            paths = sorted({d.ds_path for d in found})
+            if len(paths) > 1:
+                raise invalid({'source-id': uuid}, (
+                    'UUID %s names %d disks (%s): copies and clones keep '
+                    'their source\'s UUID; name the disk as "<vmdk path>@'
+                    '<vm inventory path>".' % (uuid, len(paths),
+                                               ', '.join(paths))))
             return found[0] if found else None
         # A loose file: vSphere's searches do not return UUIDs, so ask for
         # each candidate's (only when a UUID reference needs it).
@@ -283,16 +293,19 @@ class Takeover(object):
         if not config.get(ORIGIN_KEY):
             return False
         origin = json.loads(config[ORIGIN_KEY])
-        if origin.get('copied_to') or self._driver.volumeops.snapshot_exists(
-                backing):
-            # The disk lives in the shadow VM's folder, or snapshots
-            # depend on the shadow VM: keep it, without Cinder's markers.
-            self._clear_markers(backing, volume)
-            LOG.info('Unmanaged volume %s: its disk stays on VM %s.',
-                     volume['id'], volume['name'])
+        if self._driver.volumeops.snapshot_exists(backing):
+            # VM snapshots depend on the shadow VM (Cinder refuses to
+            # unmanage a volume with Cinder snapshots, so these are an
+            # admin's): removing them would lose them. Keep it.
+            self._keep(backing, volume, 'VM snapshots depend on it')
             return True
         self._release(volume, backing, origin)
         return True
+
+    def _keep(self, backing, volume, why):
+        self._clear_markers(backing, volume)
+        LOG.info('Unmanaged volume %s: its disk stays on VM %s (%s).',
+                 volume['id'], volume['name'], why)
 
     def _clear_markers(self, backing, volume):
         keys = dict.fromkeys(self._driver._get_extra_config(volume), '')
@@ -300,22 +313,29 @@ class Takeover(object):
         self._driver.volumeops.update_backing_extra_config(backing, keys)
 
     def _release(self, volume, backing, origin):
+        """Detach the disk, make sure it is out of the shadow VM's folder
+        (destroying the VM deletes its folder), put it back on its VM if it
+        came from one and is where it was, and destroy the shadow VM."""
         session = self._session
-        device = vcenter.array(session.invoke_api(
-            vim_util, 'get_object_property', session.vim, backing,
-            'config.hardware.device'), 'VirtualDevice')
-        disks = [d for d in device if d.__class__.__name__ == 'VirtualDisk']
-        file_name = disks[0].backing.fileName if disks else origin['path']
-        if disks:
+        device = vcenter.disk_device_of(session, backing)
+        file_name = device.backing.fileName if device else origin['path']
+        if device is not None:
             adopt.detach(session, backing, file_name)
+        if adopt.in_home_folder(session, backing, file_name):
+            # Copied in, or moved in by a migration: out before the VM goes.
+            moved = self._move_out(volume, backing, device, file_name,
+                                   origin)
+            if moved is None:
+                return
+            file_name = moved
         where = 'a loose file'
         vm = origin.get('vm')
-        if vm and self._can_return_to(vm):
+        if vm and file_name == origin['path'] and self._can_return_to(vm):
             try:
                 adopt.attach_at(session, vim_util.get_moref(
                     vm['ref'], 'VirtualMachine'), file_name,
-                    origin['capacity_bytes'], disks[0].backing.thinProvisioned
-                    if disks else True, vm['controller_key'],
+                    origin['capacity_bytes'], device.backing.thinProvisioned
+                    if device else True, vm['controller_key'],
                     vm['unit_number'])
                 where = 'attached to VM %s again' % vm['name']
             except Exception as err:
@@ -324,6 +344,35 @@ class Takeover(object):
         adopt.destroy_shadow(session, backing)
         LOG.info('Unmanaged volume %s: disk %s is %s.', volume['id'],
                  file_name, where)
+
+    def _move_out(self, volume, backing, device, file_name, origin):
+        """Move the detached disk to its original folder and name on the
+        datastore it is on now (never overwriting); the new path, or None
+        when it could not move: then it goes back on the shadow VM, which
+        is kept without Cinder's markers."""
+        session = self._session
+        datastore, _path = discovery.split_ds_path(file_name)
+        _ds, original = discovery.split_ds_path(origin['path'])
+        destination = '[%s] %s' % (datastore, original)
+        dc = self._driver.volumeops.get_dc(backing)
+        try:
+            folder = original.rsplit('/', 1)[0] if '/' in original else ''
+            if folder:
+                # MoveVirtualDisk makes no folders.
+                self._driver.volumeops.create_datastore_folder(
+                    datastore, folder, dc)
+            vcenter.move_disk(session, dc, file_name, destination)
+            return destination
+        except Exception as err:
+            LOG.warning('Could not move %s to %s (%s); it stays on VM %s.',
+                        file_name, destination, err, volume['name'])
+        if device is not None:
+            adopt.attach_at(session, backing, file_name,
+                            device.capacityInKB * 1024,
+                            device.backing.thinProvisioned,
+                            device.controllerKey, device.unitNumber)
+        self._keep(backing, volume, 'it could not move out of its folder')
+        return None
 
     def _can_return_to(self, vm):
         try:
@@ -336,8 +385,9 @@ class Takeover(object):
         return state == records.POWERED_OFF
 
 
+def _on_vm(vm, vm_path):
+    return vm is not None and vm.inventory_path.strip('/') == vm_path
+
+
 def _stable_order(entry):
-    info = entry.get('extra_info') or {}
-    return (json.dumps(entry['reference'], sort_keys=True, default=str),
-            str(info.get('datastore', '')), str(info.get('path', '')),
-            str(info.get('vm') or ''))
+    return json.dumps(entry['reference'], sort_keys=True, default=str)

@@ -13,6 +13,7 @@ person can act on; the driver turns it into Cinder's
 ``ManageExistingInvalidReference``.
 """
 
+import collections
 import dataclasses
 import posixpath
 import re
@@ -176,3 +177,36 @@ def for_disk(disk_path: str, uuid: str = None, attached: bool = False):
     if attached and uuid:
         return {'source-id': uuid}
     return {'source-name': disk_path}
+
+
+def _uuid_key(uuid):
+    try:
+        return normalize_uuid(uuid) if uuid else None
+    except InvalidReference:
+        return uuid
+
+
+def for_listing(disks) -> list:
+    """References for a whole listing, in order; no two name the same entry.
+
+    Cinder's pagination finds a marker by its reference, so a reference
+    listed twice makes pages skip or repeat entries.  A UUID is used only
+    where no other listed disk has it: a disk shared by two VMs has one
+    UUID for two entries, and copies and clones of a disk keep their
+    source's UUID.  Those are named in upstream's ``<vmdk path>@<vm
+    inventory path>`` form, unique per file and VM.
+
+    :param disks: records with ``ds_path``, ``uuid`` and ``vm`` (None or
+        with ``inventory_path``)
+    """
+    counts = collections.Counter(_uuid_key(d.uuid) for d in disks
+                                 if d.vm is not None and d.uuid)
+    result = []
+    for disk in disks:
+        attached = disk.vm is not None
+        if attached and disk.uuid and counts[_uuid_key(disk.uuid)] > 1:
+            result.append({'source-name': '%s@%s' % (
+                disk.ds_path, disk.vm.inventory_path.strip('/'))})
+        else:
+            result.append(for_disk(disk.ds_path, disk.uuid, attached))
+    return result

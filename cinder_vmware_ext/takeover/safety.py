@@ -58,32 +58,49 @@ def all_reasons(disk: records.DiskRecord) -> typing.List[str]:
     return [reason for reason, applies in _RULES if applies(disk)]
 
 
+def _listed(items):
+    return ', '.join(items) or None
+
+
 def extra_info(disk: records.DiskRecord) -> dict:
+    """Cinder keeps extra_info as a dict of strings (or None), so numbers
+    and lists are written out."""
     vm = disk.vm
     return {
         'datastore': disk.datastore,
         'path': disk.path,
         'pool': disk.pool,
         'provisioning': disk.provisioning,
-        'capacity_bytes': disk.capacity_bytes,
+        'capacity_bytes': str(disk.capacity_bytes),
         'uuid': disk.uuid,
         'vm': vm.name if vm else None,
         'vm_power_state': vm.power_state if vm else None,
         'vm_inventory_path': vm.inventory_path if vm else None,
-        'snapshots': list(vm.snapshots) if vm else [],
-        'snapshot_chain': list(disk.parents),
+        'snapshots': _listed(vm.snapshots) if vm else None,
+        'snapshot_chain': _listed(disk.parents),
     }
 
 
-def manageable_entry(disk: records.DiskRecord) -> dict:
-    """One entry of get_manageable_volumes (Cinder's contract)."""
+def manageable_entry(disk: records.DiskRecord, reference=None) -> dict:
+    """One entry of get_manageable_volumes (Cinder's contract).
+
+    :param reference: the entry's reference when the caller lists several
+        disks (``manageable_entries`` keeps references unique)
+    """
     safe, reason = verdict(disk)
     return {
-        'reference': references.for_disk(disk.ds_path, disk.uuid,
-                                         attached=disk.vm is not None),
+        'reference': reference or references.for_disk(
+            disk.ds_path, disk.uuid, attached=disk.vm is not None),
         'size': disk.size_gb,
         'safe_to_manage': safe,
         'reason_not_safe': reason,
         'cinder_id': disk.cinder_id,
         'extra_info': extra_info(disk),
     }
+
+
+def manageable_entries(disks) -> typing.List[dict]:
+    """Entries for a listing, no reference given to two of them."""
+    disks = list(disks)
+    return [manageable_entry(disk, reference) for disk, reference in
+            zip(disks, references.for_listing(disks))]

@@ -186,6 +186,24 @@ def disk_device(session, vm, file_name):
     return None
 
 
+def disk_device_of(session, vm):
+    """The VM's first VirtualDisk, or None."""
+    for device in devices_of(session, vm):
+        if device.__class__.__name__ == 'VirtualDisk':
+            return device
+    return None
+
+
+def move_disk(session, dc, source, destination):
+    """MoveVirtualDisk without force: never overwrites a file."""
+    manager = session.vim.service_content.virtualDiskManager
+    task = session.invoke_api(
+        session.vim, 'MoveVirtualDisk_Task', manager, sourceName=source,
+        sourceDatacenter=dc, destName=destination, destDatacenter=dc,
+        force=False)
+    session.wait_for_task(task)
+
+
 def copy_disk(session, dc, source, destination):
     """CopyVirtualDisk without force: never overwrites a file."""
     manager = session.vim.service_content.virtualDiskManager

@@ -85,3 +85,31 @@ def test_listed_reference_formats():
     assert refs.for_disk('[ds] a.vmdk') == {'source-name': '[ds] a.vmdk'}
     assert refs.for_disk('[ds] a.vmdk', 'u1', attached=True) == {
         'source-id': 'u1'}
+
+
+def _disk(path, uuid=None, vm_path=None):
+    from cinder_vmware_ext.takeover import records
+    vm = records.AttachedVm(ref='vm-' + vm_path, name=vm_path,
+                            inventory_path='DC/vm/' + vm_path) \
+        if vm_path else None
+    return records.DiskRecord(datastore='ds', path=path, uuid=uuid, vm=vm)
+
+
+def test_listing_references_never_repeat():
+    uuid = '6000c298-e690-5d21-c618-0f766e4994bc'
+    disks = [
+        _disk('a/a.vmdk', uuid, 'a'),                 # shared with b
+        _disk('a/a.vmdk', uuid, 'b'),
+        _disk('c/c.vmdk', uuid.upper().replace('-', ' '), 'c'),  # a clone
+        _disk('d/d.vmdk', '6000c298-0000-0000-0000-00000000000d', 'd'),
+        _disk('e/e.vmdk'),                            # loose
+    ]
+    assert refs.for_listing(disks) == [
+        {'source-name': '[ds] a/a.vmdk@DC/vm/a'},
+        {'source-name': '[ds] a/a.vmdk@DC/vm/b'},
+        {'source-name': '[ds] c/c.vmdk@DC/vm/c'},
+        {'source-id': '6000c298-0000-0000-0000-00000000000d'},
+        {'source-name': '[ds] e/e.vmdk'},
+    ]
+    for ref in refs.for_listing(disks)[:3]:
+        assert refs.parse(ref).kind == refs.ATTACHED

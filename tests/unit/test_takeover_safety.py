@@ -63,7 +63,9 @@ def test_manageable_entry_contract():
     assert info['datastore'] == 'ds' and info['pool'] == 'gold'
     assert info['vm'] == 'legacy' and info['vm_power_state'] == 'poweredOn'
     assert info['provisioning'] == 'thin'
-    assert info['capacity_bytes'] == int(1.5 * GiB)
+    assert info['capacity_bytes'] == str(int(1.5 * GiB))
+    # What Cinder's ManageableVolume takes: strings or None only.
+    assert all(v is None or isinstance(v, str) for v in info.values())
 
 
 def test_loose_entry_names_path():

@@ -16,6 +16,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import cinder_conf  # noqa: E402
 import cinder_stack  # noqa: E402
 import procs  # noqa: E402
 
@@ -98,6 +99,41 @@ def tour(client, clusters):
     client.volumes.delete(big)
 
 
+def takeover_tour(client, backend):
+    """Take over two existing disks of the sample topology: what
+    manageable-list offers, two loose disks managed, shown as volumes."""
+    say('\n== Takeover of two existing disks')
+    say('  $ cinder manageable-list %s' % backend)
+    entries = sorted(client.volumes.list_manageable(backend, detailed=True),
+                     key=lambda e: (not e.safe_to_manage,
+                                    e.extra_info['datastore'],
+                                    e.extra_info['path']))
+    for entry in entries:
+        info = entry.extra_info
+        say('  %-4s %3d GiB  [%s] %s%s%s' % (
+            'safe' if entry.safe_to_manage else '-', entry.size,
+            info['datastore'], info['path'],
+            ' (VM %s)' % info['vm'] if info.get('vm') else '',
+            '' if entry.safe_to_manage else ': ' + entry.reason_not_safe))
+    chosen = [e for e in entries if e.safe_to_manage and
+              not e.extra_info.get('vm')][:2]
+    volumes = []
+    for entry in chosen:
+        host = '%s#%s' % (backend, entry.extra_info['pool'])
+        name = 'taken-over-%d' % (len(volumes) + 1)
+        say("  $ cinder manage --name %s %s '%s'" % (
+            name, host, entry.reference['source-name']))
+        volumes.append(client.volumes.manage(host, entry.reference,
+                                             name=name))
+    for volume in volumes:
+        volume = wait_status(client, volume, 'available')
+        say('  %s: %s, %d GiB on %s (id %s)' % (
+            volume.name, volume.status, volume.size,
+            getattr(volume, 'os-vol-host-attr:host'), volume.id))
+    say('  The disks stay where they were, bytes and UUID unchanged; '
+        '`cinder unmanage ID` gives one back.')
+
+
 def stop_all(stack=None):
     try:
         with open(STATE) as f:
@@ -136,6 +172,8 @@ def start():
         say('Stack up in %.0f s (%s)' % (sum(stack.timings.values()),
                                          stack.timings))
         tour(stack.client(), clusters)
+        takeover_tour(stack.client(), '%s@%s' % (stack.host,
+                                                 cinder_conf.BACKEND))
 
         say('\n== The stack keeps running. To use the cinder CLI:\n')
         say(cinder_stack.export_lines(stack.endpoint).rstrip())

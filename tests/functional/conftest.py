@@ -1,6 +1,7 @@
 import pytest
 
 from tests import simulator as vcsim
+from tests.functional import driver_fixtures as df
 
 
 @pytest.fixture
@@ -19,3 +20,35 @@ def start_simulator(tmp_path):
     yield start
     for sim in started:
         sim.stop()
+
+
+# --- module-scoped fixtures for driver tests ---------------------------------
+#
+# An oslo.vmware session parses the simulator's WSDL (several seconds), so a
+# test module shares one simulator started from its module-level TOPOLOGY,
+# one Cinder database and one independent inventory session.
+
+@pytest.fixture(scope='module')
+def cinder_db(tmp_path_factory):
+    return df.init_cinder(str(tmp_path_factory.mktemp('cinder')))
+
+
+@pytest.fixture(scope='module')
+def sim(request, tmp_path_factory):
+    simulator = vcsim.Simulator.start(
+        request.module.TOPOLOGY,
+        workdir=str(tmp_path_factory.mktemp('vcsim')))
+    yield simulator
+    simulator.stop()
+
+
+@pytest.fixture(scope='module')
+def inv(sim):
+    inventory = df.Inventory(sim)
+    yield inventory
+    inventory.close()
+
+
+@pytest.fixture
+def ctx(cinder_db):
+    return df.admin_context()

@@ -15,7 +15,6 @@ import pytest
 from cinder import exception
 from oslo_utils import units
 
-from tests import simulator as vcsim
 from tests.functional import driver_fixtures as df
 
 GiB = units.Gi
@@ -51,36 +50,11 @@ TOPOLOGY = {"datacenters": [{
 
 
 @pytest.fixture(scope='module')
-def cinder_db(tmp_path_factory):
-    return df.init_cinder(str(tmp_path_factory.mktemp('cinder')))
-
-
-@pytest.fixture(scope='module')
-def sim(tmp_path_factory):
-    simulator = vcsim.Simulator.start(
-        TOPOLOGY, workdir=str(tmp_path_factory.mktemp('vcsim')))
-    yield simulator
-    simulator.stop()
-
-
-@pytest.fixture(scope='module')
-def inv(sim):
-    inventory = df.Inventory(sim)
-    yield inventory
-    inventory.close()
-
-
-@pytest.fixture(scope='module')
 def driver(sim, cinder_db):
     drv = df.make_driver(sim, vmware_cluster_name=['gold', 'silver'],
                          vmware_placement_policy='best_fit')
     yield drv
     df.close_driver(drv)
-
-
-@pytest.fixture
-def ctx(cinder_db):
-    return df.admin_context()
 
 
 # --- helpers -----------------------------------------------------------------

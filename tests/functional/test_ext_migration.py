@@ -23,7 +23,6 @@ from cinder import objects
 from cinder.volume import volume_types
 from oslo_utils import units
 
-from tests import simulator as vcsim
 from tests.functional import driver_fixtures as df
 
 GiB = units.Gi
@@ -58,11 +57,6 @@ BACKEND = 'functional@vmware'
 
 
 @pytest.fixture(scope='module')
-def cinder_db(tmp_path_factory):
-    return df.init_cinder(str(tmp_path_factory.mktemp('cinder')))
-
-
-@pytest.fixture(scope='module')
 def coordination(cinder_db, tmp_path_factory):
     """Cinder's lock coordinator, as cinder-volume starts it (upstream's
     storage profile lookups are synchronized through it)."""
@@ -77,21 +71,6 @@ def coordination(cinder_db, tmp_path_factory):
     yield
     coordination.COORDINATOR.stop()
     cfg.CONF.clear_override('backend_url', group='coordination')
-
-
-@pytest.fixture(scope='module')
-def sim(tmp_path_factory):
-    simulator = vcsim.Simulator.start(
-        TOPOLOGY, workdir=str(tmp_path_factory.mktemp('vcsim')))
-    yield simulator
-    simulator.stop()
-
-
-@pytest.fixture(scope='module')
-def inv(sim):
-    inventory = df.Inventory(sim)
-    yield inventory
-    inventory.close()
 
 
 @pytest.fixture(scope='module')
@@ -113,11 +92,6 @@ def backends(sim, cinder_db, coordination):
 def driver(backends):
     """One backend with pools gold, silver and bronze."""
     return backends(vmware_cluster_name=[])
-
-
-@pytest.fixture
-def ctx(cinder_db):
-    return df.admin_context()
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ import os
 import pytest
 from cinder import exception
 
-from tests import simulator as vcsim
 from tests.functional import driver_fixtures as df
 
 PROJECT = 'demo-project'
@@ -36,26 +35,6 @@ DEFAULT = {'limit': -1, 'reservation': 0, 'level': 'normal', 'shares': 1000}
 
 
 @pytest.fixture(scope='module')
-def cinder_db(tmp_path_factory):
-    return df.init_cinder(str(tmp_path_factory.mktemp('cinder')))
-
-
-@pytest.fixture(scope='module')
-def sim(tmp_path_factory):
-    simulator = vcsim.Simulator.start(
-        TOPOLOGY, workdir=str(tmp_path_factory.mktemp('vcsim')))
-    yield simulator
-    simulator.stop()
-
-
-@pytest.fixture(scope='module')
-def inv(sim):
-    inventory = df.Inventory(sim)
-    yield inventory
-    inventory.close()
-
-
-@pytest.fixture(scope='module')
 def driver(sim, cinder_db):
     drv = df.make_driver(sim)
     yield drv
@@ -67,11 +46,6 @@ def lazy_driver(sim, cinder_db):
     drv = df.make_driver(sim, vmware_lazy_create=True)
     yield drv
     df.close_driver(drv)
-
-
-@pytest.fixture
-def ctx(cinder_db):
-    return df.admin_context()
 
 
 # --- helpers -----------------------------------------------------------------

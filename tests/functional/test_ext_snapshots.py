@@ -13,7 +13,6 @@ from cinder import exception
 from oslo_utils import units
 from oslo_vmware import exceptions as vexc
 
-from tests import simulator as vcsim
 from tests.functional import driver_fixtures as df
 
 GiB = units.Gi
@@ -52,31 +51,6 @@ CLUSTERS = ['gold', 'silver', 'copper']
 
 
 # --- fixtures ----------------------------------------------------------------
-
-@pytest.fixture(scope='module')
-def cinder_db(tmp_path_factory):
-    return df.init_cinder(str(tmp_path_factory.mktemp('cinder')))
-
-
-@pytest.fixture(scope='module')
-def sim(tmp_path_factory):
-    simulator = vcsim.Simulator.start(
-        TOPOLOGY, workdir=str(tmp_path_factory.mktemp('vcsim')))
-    yield simulator
-    simulator.stop()
-
-
-@pytest.fixture(scope='module')
-def inv(sim):
-    inventory = df.Inventory(sim)
-    yield inventory
-    inventory.close()
-
-
-@pytest.fixture
-def ctx(cinder_db):
-    return df.admin_context()
-
 
 @pytest.fixture(scope='module')
 def backends(sim, cinder_db):

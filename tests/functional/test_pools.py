@@ -6,7 +6,6 @@ out by hand from it (GiB), not computed by the code under test.
 
 import pytest
 
-from cinder import exception
 from cinder.volume.drivers.vmware import exceptions as vmdk_exceptions
 from oslo_vmware import vim_util
 

@@ -12,7 +12,6 @@ import pytest
 from cinder import exception
 from cinder.volume.drivers.vmware import exceptions as vmdk_exceptions
 
-from tests import simulator as vcsim
 from tests.functional import driver_fixtures as fx
 from tests.functional.test_pools import backing_datastore
 from tests.functional.test_simulator_pbm import start_coordination
@@ -52,14 +51,6 @@ GOLD_POLICY = {
                'free_capacity_gb': 150.0, 'largest_datastore_free_gb': 150.0,
                'provisioned_capacity_gb': 200 - 150},
 }
-
-
-@pytest.fixture(scope='module')
-def sim(tmp_path_factory):
-    s = vcsim.Simulator.start(
-        TOPOLOGY, workdir=str(tmp_path_factory.mktemp('profiles')))
-    yield s
-    s.stop()
 
 
 @pytest.fixture(scope='module')

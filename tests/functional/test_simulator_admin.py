@@ -42,7 +42,6 @@ def sim(start_simulator):
     return start_simulator(TOPOLOGY)
 
 
-
 def root_name(session):
     vim = session.vim
     return session.invoke_api(vim_util, 'get_object_property', vim,

@@ -220,7 +220,7 @@ def test_copy_preserves_pattern_and_honours_type(env):
 
 def test_copy_flattens_a_delta_chain(env):
     env.mkdir('ds-a', 'chain')
-    base = env.create('ds-a', 'chain/base.vmdk', 16 * MiB, 'thin')
+    env.create('ds-a', 'chain/base.vmdk', 16 * MiB, 'thin')
     base_local = env.local('ds-a', 'chain/base.vmdk')
     delta_local = env.local('ds-a', 'chain/base-000001.vmdk')
     a, b, c = (vmdk.pattern(x, 3000) for x in 'abc')

@@ -17,7 +17,6 @@ consolidate with their bytes.
 import os
 
 import pytest
-from oslo_vmware import vim_util
 
 from tests import simulator as vcsim
 from tests.functional import driver_fixtures as fx

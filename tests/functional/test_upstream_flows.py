@@ -14,7 +14,6 @@ import os
 import pytest
 from oslo_utils import units
 
-from tests import simulator as vcsim
 from tests.functional import driver_fixtures as df
 
 GiB = units.Gi
@@ -64,8 +63,6 @@ SILVER = 'functional@vmware#silver'
 BRONZE = 'functional@vmware#bronze'
 
 
-
-
 # --- fixtures ----------------------------------------------------------------
 #
 # An oslo.vmware session parses the simulator's WSDL (several seconds), so
@@ -73,31 +70,6 @@ BRONZE = 'functional@vmware#bronze'
 # one driver per backend configuration; every test works on volumes of its
 # own and asserts changes relative to what it saw first.  The do_setup test
 # starts a simulator of its own, as it needs a vCenter nobody set up before.
-
-@pytest.fixture(scope='module')
-def cinder_db(tmp_path_factory):
-    return df.init_cinder(str(tmp_path_factory.mktemp('cinder')))
-
-
-@pytest.fixture(scope='module')
-def sim(tmp_path_factory):
-    simulator = vcsim.Simulator.start(
-        TOPOLOGY, workdir=str(tmp_path_factory.mktemp('vcsim')))
-    yield simulator
-    simulator.stop()
-
-
-@pytest.fixture(scope='module')
-def inv(sim):
-    inventory = df.Inventory(sim)
-    yield inventory
-    inventory.close()
-
-
-@pytest.fixture
-def ctx(cinder_db):
-    return df.admin_context()
-
 
 @pytest.fixture(scope='module')
 def backends(sim, cinder_db):

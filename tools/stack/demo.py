@@ -47,10 +47,13 @@ def clusters_of(topology_file):
             for c in dc.get('clusters', [])]
 
 
-def wait_status(client, volume, wanted, timeout=120):
+def wait_status(client, volume, wanted, timeout=120, manager=None):
+    """Poll a volume (or, with ``manager``, a snapshot) until it reaches
+    ``wanted`` or error."""
+    manager = manager or client.volumes
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        volume = client.volumes.get(volume.id)
+        volume = manager.get(volume.id)
         if volume.status in (wanted, 'error'):
             return volume
         time.sleep(0.5)
@@ -97,6 +100,36 @@ def tour(client, clusters):
     say('  %s: %s (%s)' % (big.name, big.status,
                            messages[0] if messages else 'no message'))
     client.volumes.delete(big)
+
+
+def snapshot_tour(client, pool):
+    """A COW snapshot of a volume and a linked clone made from it: the
+    clone's disk is a delta on the snapshot's, nothing is copied."""
+    say('\n== A snapshot and a linked clone in pool %r' % pool)
+    vtype = client.volume_types.create('demo-linked-%s' % pool)
+    vtype.set_keys({'volume_backend_name': 'vmware', 'pool_name': pool,
+                    'vmware:snapshot_format': 'COW',
+                    'vmware:clone_type': 'linked'})
+    say('  $ cinder type-create demo-linked-%s; cinder type-key '
+        'demo-linked-%s set pool_name=%s vmware:snapshot_format=COW '
+        'vmware:clone_type=linked' % (pool, pool, pool))
+    source = wait_status(client, client.volumes.create(
+        1, name='demo-source', volume_type=vtype.id), 'available')
+    snapshot = wait_status(
+        client, client.volume_snapshots.create(source.id,
+                                               name='demo-snapshot'),
+        'available', manager=client.volume_snapshots)
+    say('  snapshot %s of %s: %s (a vSphere snapshot of the backing, '
+        'chain depth %s)' % (snapshot.name, source.name, snapshot.status,
+                             snapshot.metadata.get('vmware_chain_depth',
+                                                   '?')))
+    clone = wait_status(client, client.volumes.create(
+        1, name='demo-linked-clone', volume_type=vtype.id,
+        snapshot_id=snapshot.id), 'available')
+    say('  linked clone %s: %s on %s, its disk a delta on the snapshot\'s '
+        '(deleting the snapshot is refused while the clone needs it)' % (
+            clone.name, clone.status,
+            getattr(clone, 'os-vol-host-attr:host')))
 
 
 def takeover_tour(client, backend):
@@ -172,6 +205,7 @@ def start():
         say('Stack up in %.0f s (%s)' % (sum(stack.timings.values()),
                                          stack.timings))
         tour(stack.client(), clusters)
+        snapshot_tour(stack.client(), clusters[0])
         takeover_tour(stack.client(), '%s@%s' % (stack.host,
                                                  cinder_conf.BACKEND))
 

@@ -283,6 +283,10 @@ class VMwareVcVmdkExtDriver(qos.QosMixin, migration.MigrationMixin,
 
     def _non_compliant(self, pool_name, profile_name):
         _inventory, pool = self._pools.find(pool_name)
+        return self._non_compliant_in(pool, profile_name)
+
+    def _non_compliant_in(self, pool, profile_name):
+        """Refs of the pool's datastores not compliant with the profile."""
         profile_id = self.ds_sel.get_profile_id(profile_name)
         refs = {ds.ref: vim_util.get_moref(ds.ref, 'Datastore')
                 for ds in pool.datastores}

@@ -341,16 +341,6 @@ class MigrationMixin(object):
                             shared[name] = where.chain[name]
         return shared
 
-    def _non_compliant_in(self, pool, profile_name):
-        """Refs of the pool's datastores not compliant with the profile."""
-        profile_id = self.ds_sel.get_profile_id(profile_name)
-        refs = {ds.ref: vim_util.get_moref(ds.ref, 'Datastore')
-                for ds in pool.datastores}
-        compliant = self.ds_sel._filter_by_profile(
-            {ref: {} for ref in refs.values()}, profile_id) or {}
-        keep = {vim_util.get_moref_value(r) for r in compliant}
-        return set(refs) - keep
-
 
 def _items(value, item_type):
     """Items of a SOAP ArrayOfX value (empty when unset)."""

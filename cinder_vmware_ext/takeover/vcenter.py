@@ -194,24 +194,23 @@ def disk_device_of(session, vm):
     return None
 
 
-def move_disk(session, dc, source, destination):
-    """MoveVirtualDisk without force: never overwrites a file."""
+def _disk_task(session, method, dc, source, destination):
+    """A VirtualDiskManager move or copy without force: never overwrites
+    a file."""
     manager = session.vim.service_content.virtualDiskManager
     task = session.invoke_api(
-        session.vim, 'MoveVirtualDisk_Task', manager, sourceName=source,
+        session.vim, method, manager, sourceName=source,
         sourceDatacenter=dc, destName=destination, destDatacenter=dc,
         force=False)
     session.wait_for_task(task)
+
+
+def move_disk(session, dc, source, destination):
+    _disk_task(session, 'MoveVirtualDisk_Task', dc, source, destination)
 
 
 def copy_disk(session, dc, source, destination):
-    """CopyVirtualDisk without force: never overwrites a file."""
-    manager = session.vim.service_content.virtualDiskManager
-    task = session.invoke_api(
-        session.vim, 'CopyVirtualDisk_Task', manager, sourceName=source,
-        sourceDatacenter=dc, destName=destination, destDatacenter=dc,
-        force=False)
-    session.wait_for_task(task)
+    _disk_task(session, 'CopyVirtualDisk_Task', dc, source, destination)
 
 
 def delete_disk(session, dc, name, missing_ok=False):

@@ -307,25 +307,22 @@ class VMwareVcVmdkExtDriver(qos.QosMixin, migration.MigrationMixin,
 
     # -- entry points that choose datastores run inside their pool -----------
 
+    # QoS of the create flows: QosMixin checks the spec before and applies
+    # it to the new backing (extensions/qos.py).
+
     @_in_pool_of('volume')
     def create_volume(self, volume):
-        update = super(VMwareVcVmdkExtDriver, self).create_volume(volume)
-        self._apply_volume_qos(volume)
-        return update
+        return super(VMwareVcVmdkExtDriver, self).create_volume(volume)
 
     @_in_pool_of('volume')
     def create_volume_from_snapshot(self, volume, snapshot):
-        update = super(VMwareVcVmdkExtDriver,
-                       self).create_volume_from_snapshot(volume, snapshot)
-        self._apply_volume_qos(volume)
-        return update
+        return super(VMwareVcVmdkExtDriver,
+                     self).create_volume_from_snapshot(volume, snapshot)
 
     @_in_pool_of('volume')
     def create_cloned_volume(self, volume, src_vref):
-        update = super(VMwareVcVmdkExtDriver,
-                       self).create_cloned_volume(volume, src_vref)
-        self._apply_volume_qos(volume)
-        return update
+        return super(VMwareVcVmdkExtDriver,
+                     self).create_cloned_volume(volume, src_vref)
 
     @_in_pool_of('snapshot')
     def create_snapshot(self, snapshot):

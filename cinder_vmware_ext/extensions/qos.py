@@ -100,8 +100,8 @@ class QosMixin(object):
 
     def _apply_volume_qos(self, volume, volume_type=None):
         """Apply the QoS spec of ``volume_type`` (default: the volume's own
-        type) to the volume's disk.  Called by the driver after every flow
-        that creates or retypes a backing."""
+        type) to the volume's disk.  Called after the create flows below,
+        and by the driver after retype and manage."""
         allocation = self._check_volume_qos(volume, volume_type)
         backing = self.volumeops.get_backing(volume['name'], volume['id'])
         if backing is None:

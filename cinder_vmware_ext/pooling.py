@@ -124,8 +124,8 @@ class PoolService(object):
         inventory, pool = self.find(pool_name)
         excluded = set(excluded)
         if writable_from:
-            excluded.update(ds.ref for ds in pool.datastores if not any(
-                m.host == writable_from and m.writable for m in ds.mounts))
+            excluded.update(ds.ref for ds in pool.datastores
+                            if writable_from not in ds.mounts.writable)
         try:
             choice = placement.choose(pool, size_bytes, self._ledger.held(),
                                       self._policy, allowed_types, excluded)

@@ -72,7 +72,15 @@ class Counter(object):
         def send(adapter, request, *args, **kwargs):
             response = original(adapter, request, *args, **kwargs)
             counter.requests += 1
-            counter.bytes += len(response.content)
+            # Count the body as it is read, so that streamed replies
+            # stay streamed (reading .content here would buffer them).
+            stream = response.raw.stream
+
+            def counted(*a, **kw):
+                for data in stream(*a, **kw):
+                    counter.bytes += len(data)
+                    yield data
+            response.raw.stream = counted
             return response
         requests.adapters.HTTPAdapter.send = send
 
@@ -239,6 +247,8 @@ def main():
     parser.add_argument('--upstream-timeout', type=int,
                         help='seconds per upstream child run '
                              '(default: --timeout)')
+    parser.add_argument('--drivers', default='upstream,ours',
+                        help='comma-separated among: upstream, ours')
     parser.add_argument('--warm-repeat', type=int, default=5,
                         help='more warm refreshes of ours, for the median')
     args = parser.parse_args()
@@ -262,7 +272,7 @@ def main():
                 for scope, clusters in (('one cluster', [first_cluster]),
                                         ('all clusters', [])):
                     results = {}
-                    for d in ('upstream', 'ours'):
+                    for d in args.drivers.split(','):
                         timeout = args.timeout
                         if d == 'upstream' and args.upstream_timeout:
                             timeout = args.upstream_timeout
@@ -287,8 +297,7 @@ def print_row(size, scope, results, boot):
     if not _printed_header:
         print(HEADER)
         _printed_header.append(True)
-    for name in ('upstream', 'ours'):
-        r = results[name]
+    for name, r in results.items():
         if 'error' in r:
             print('%-7s %-12s %-9s ERROR %s' % (size, scope, name, r['error']))
             continue
@@ -303,8 +312,8 @@ def print_row(size, scope, results, boot):
                  fmt(r['select_s']), fmt(r['peak_rss_mb'], 'MB'),
                  fmt(r['rss_setup_mb'], 'MB'),
                  '%.1f-%.1f' % tuple(r['load']), r['pools'], r['free_gb']))
-    up, ours = results['upstream'], results['ours']
-    if 'error' not in up and 'error' not in ours:
+    up, ours = results.get('upstream'), results.get('ours')
+    if up and ours and 'error' not in up and 'error' not in ours:
         print('%-7s %-12s %-9s %9s %9s %9s %8s %5s %5s %11s %11s %9s %8s'
               % (size, scope, 'ratio', ratio(up['cold_s'], ours['cold_s']),
                  ratio(up['warm_s'], ours['warm_s']), '', '', '', '',

@@ -67,7 +67,7 @@ def ineligibility_reason(datastore: model.Datastore,
         return 'datastore type %s is not supported' % datastore.type
     if datastore.capacity <= 0:
         return 'datastore reports no capacity'
-    if not any(m.writable and m.host in host_refs for m in datastore.mounts):
+    if datastore.mounts.writable.isdisjoint(host_refs):
         return ('no connected host of the pool outside maintenance has it '
                 'mounted, accessible and read-write')
     if rules.compliant is not None and datastore.ref not in rules.compliant:
@@ -87,5 +87,4 @@ def eligible_datastores(cluster: model.Cluster, inventory: model.Inventory,
 def writable_hosts(datastore: model.Datastore,
                    host_refs: typing.AbstractSet[str]) -> typing.List[str]:
     """Hosts among ``host_refs`` that can write to the datastore."""
-    return sorted(m.host for m in datastore.mounts
-                  if m.writable and m.host in host_refs)
+    return sorted(datastore.mounts.writable.intersection(host_refs))

@@ -1,5 +1,6 @@
 """Plain data describing the part of a vCenter inventory pools depend on."""
 
+import collections.abc
 import dataclasses
 import typing
 
@@ -25,6 +26,81 @@ class HostMount:
                 self.access_mode == 'readWrite')
 
 
+_PLAIN = {}
+
+
+def _plain(host):
+    """The plain (mounted, accessible, read-write) mount of a host, shared."""
+    mount = _PLAIN.get(host)
+    if mount is None:
+        mount = _PLAIN.setdefault(host, HostMount(host))
+    return mount
+
+
+class HostMounts(collections.abc.Sequence):
+    """A datastore's host mounts (Datastore.host), held compactly.
+
+    In a large vCenter a datastore is mounted on hundreds of hosts and
+    nearly every mount is plain: mounted, accessible and read-write.  This
+    keeps the hosts in their order and only the mounts that differ as
+    HostMount objects, and answers the questions pools ask (which hosts can
+    write, which have it mounted) with frozensets instead of a walk over
+    every mount.  It reads like the tuple of HostMount it stands for.
+    """
+
+    __slots__ = ('_hosts', '_odd', 'writable', 'mounted')
+
+    def __init__(self, hosts=(), odd=None):
+        """:param hosts: host refs, in the order vCenter lists the mounts
+        :param odd: {host ref: HostMount} for the mounts that are not plain
+        """
+        self._hosts = tuple(hosts)
+        self._odd = {h: m for h, m in (odd or {}).items()
+                     if (m.mounted, m.accessible, m.access_mode) !=
+                     (True, True, 'readWrite')}
+        hosts = frozenset(self._hosts)
+        if not self._odd:
+            self.writable = self.mounted = hosts
+        else:
+            self.writable = hosts - {h for h, m in self._odd.items()
+                                     if not m.writable}
+            self.mounted = hosts - {h for h, m in self._odd.items()
+                                    if not m.mounted}
+
+    @classmethod
+    def of(cls, mounts):
+        """From HostMount objects."""
+        mounts = tuple(mounts)
+        return cls((m.host for m in mounts), {m.host: m for m in mounts})
+
+    def __len__(self):
+        return len(self._hosts)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return tuple(self)[index]
+        host = self._hosts[index]
+        return self._odd.get(host) or _plain(host)
+
+    def __iter__(self):
+        odd = self._odd
+        for host in self._hosts:
+            yield odd.get(host) or _plain(host)
+
+    def __eq__(self, other):
+        if isinstance(other, HostMounts):
+            return self._hosts == other._hosts and self._odd == other._odd
+        if isinstance(other, tuple):
+            return tuple(self) == other
+        return NotImplemented
+
+    def __hash__(self):
+        return hash((self._hosts, frozenset(self._odd.items())))
+
+    def __repr__(self):
+        return 'HostMounts(%r)' % (tuple(self),)
+
+
 @dataclasses.dataclass(frozen=True)
 class Host:
     """An ESX host and the runtime state placement cares about."""
@@ -44,7 +120,8 @@ class Host:
 class Datastore:
     """A datastore's summary and its host mounts.
 
-    Sizes are bytes, as vSphere reports them.
+    Sizes are bytes, as vSphere reports them.  ``mounts`` may be given as
+    a tuple of HostMount; it is kept as HostMounts.
     """
 
     ref: str
@@ -55,8 +132,12 @@ class Datastore:
     uncommitted: int = 0
     accessible: bool = True
     maintenance_mode: str = 'normal'
-    mounts: typing.Tuple[HostMount, ...] = ()
+    mounts: HostMounts = HostMounts()
     datacenter: typing.Optional[str] = None
+
+    def __post_init__(self):
+        if not isinstance(self.mounts, HostMounts):
+            object.__setattr__(self, 'mounts', HostMounts.of(self.mounts))
 
     @property
     def provisioned(self) -> int:

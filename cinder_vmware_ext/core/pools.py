@@ -114,22 +114,30 @@ def build_pools(mode: str, clusters, inventory, rules) -> typing.List[Pool]:
     return cluster_pools(clusters, inventory, rules)
 
 
+def _own_hosts(pool: Pool) -> typing.FrozenSet[str]:
+    return frozenset(pool.cluster.hosts if pool.cluster else pool.host_refs)
+
+
 def is_shared(datastore: model.Datastore, pool: Pool,
-              inventory: model.Inventory) -> bool:
+              inventory: model.Inventory, own=None) -> bool:
     """True when a host outside the pool's cluster also mounts it.
 
     Its free space then shows in other clusters' pools too, and they may
-    consume it.
+    consume it.  ``own`` is the pool's own hosts, when already known.
     """
-    own = set(pool.cluster.hosts) if pool.cluster else set(pool.host_refs)
-    return any(m.mounted and m.host not in own and m.host in inventory.hosts
-               for m in datastore.mounts)
+    own = own or _own_hosts(pool)
+    mounted = datastore.mounts.mounted
+    if mounted.issubset(own):
+        return False
+    hosts = inventory.hosts
+    return any(h in hosts for h in mounted if h not in own)
 
 
 def capacity(pool: Pool, inventory: model.Inventory,
              held: typing.Mapping[str, int] = None) -> Capacity:
     """The pool's figures; ``held`` is space promised to in-flight creates."""
     held = held or {}
+    own = _own_hosts(pool)
     free = [max(0, ds.free_space - held.get(ds.ref, 0))
             for ds in pool.datastores]
     return Capacity(
@@ -139,4 +147,4 @@ def capacity(pool: Pool, inventory: model.Inventory,
         largest_free_gb=floor_gb(max(free, default=0)),
         datastore_count=len(pool.datastores),
         shared_datastore_count=sum(1 for ds in pool.datastores
-                                   if is_shared(ds, pool, inventory)))
+                                   if is_shared(ds, pool, inventory, own)))

@@ -11,6 +11,7 @@ from cinder.volume.drivers.vmware import volumeops
 from oslo_log import log as logging
 from oslo_vmware import vim_util
 
+from cinder_vmware_ext.core import eligibility
 from cinder_vmware_ext.takeover import references
 from cinder_vmware_ext.takeover import vcenter
 
@@ -68,10 +69,8 @@ def target_for(driver, volume, disk, pool_name):
 
 
 def _writable_host(datastore, pool):
-    for mount in datastore.mounts:
-        if mount.writable and mount.host in pool.host_refs:
-            return mount.host
-    return sorted(pool.host_refs)[0]
+    hosts = eligibility.writable_hosts(datastore, pool.host_refs)
+    return hosts[0] if hosts else sorted(pool.host_refs)[0]
 
 
 def create_shadow(driver, volume, target, disk):

@@ -80,7 +80,7 @@ def scope_of(inventory, pools, backend):
             pool_of.setdefault(ds.ref, pool.name)
     reachable = {ref: ds for ref, ds in inventory.datastores.items()
                  if ref in pool_of or
-                 any(m.host in hosts and m.mounted for m in ds.mounts)}
+                 not ds.mounts.mounted.isdisjoint(hosts)}
     return Scope(reachable, pool_of, backend)
 
 

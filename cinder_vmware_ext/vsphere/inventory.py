@@ -101,9 +101,10 @@ class InventoryCache(object):
         with self._lock:
             if self._collector is not None:
                 try:
-                    self._session.invoke_api(self._session.vim,
-                                             'DestroyPropertyCollector',
-                                             self._collector)
+                    self._session.invoke_api(
+                        self._session.vim, 'DestroyPropertyCollector',
+                        vim_util.get_moref(self._collector,
+                                           'PropertyCollector'))
                 except Exception:  # noqa: best effort, the session may be gone
                     LOG.debug('Could not destroy the inventory collector.')
             self._reset()
@@ -181,8 +182,10 @@ class InventoryCache(object):
     def _convert(self, ref, type_, props):
         if type_ == 'Datastore':
             summary = props.get('summary') or {}
-            mounts = tuple(self._mount(m) for m in
-                           bulk_soap.as_list(props.get('host')))
+            mounts = props.get('host')
+            if not isinstance(mounts, model.HostMounts):
+                mounts = model.HostMounts.of(
+                    self._mount(m) for m in bulk_soap.as_list(mounts))
             return model.Datastore(
                 ref=ref, name=summary.get('name', ''),
                 type=summary.get('type', ''),
@@ -215,10 +218,7 @@ class InventoryCache(object):
 
     @staticmethod
     def _mount(mount):
-        if isinstance(mount, bulk_soap.HostMountTuple):
-            return model.HostMount(mount.host, mount.mounted,
-                                   mount.accessible, mount.access_mode)
-        # A single mount changed (path host[...] or a generic reply).
+        # A generic reply (host_mounts() reads the usual one).
         info = mount.get('mountInfo') or {}
         return model.HostMount(
             host=_ref_value(mount.get('key')),

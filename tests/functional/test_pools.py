@@ -267,3 +267,22 @@ def test_concurrent_creates_do_not_overcommit_a_datastore(make, sim):
     assert not errors
     assert sorted(backing_datastore(sim, v) for v in vols) == [
         'gold-vmfs', 'shared-nfs']
+
+
+def test_closing_the_cache_destroys_its_collector(make):
+    from oslo_vmware import exceptions as vexc
+    from oslo_vmware import vim_util
+    drv = make()
+    cache = drv._pools._cache
+    cache.refresh()
+    collector = vim_util.get_moref(cache._collector, 'PropertyCollector')
+    session = drv.session
+    assert session.invoke_api(session.vim, 'WaitForUpdatesEx', collector,
+                              version='') is not None
+    cache.close()
+    assert cache._collector is None
+    with pytest.raises(vexc.VimException):
+        session.invoke_api(session.vim, 'WaitForUpdatesEx', collector,
+                           version='')
+    # and the cache reads everything again on its next use
+    assert cache.refresh().datastores

@@ -4,9 +4,9 @@ Disks are checked with reads the driver does not make: the simulator's
 files under its datastore root and an independent oslo.vmware session.
 """
 
+import collections
 import json
 import os
-import shutil
 
 import pytest
 
@@ -97,20 +97,107 @@ def _share_disk(inv):
                     1024 ** 3, True, 1000, 1)
 
 
-@pytest.fixture
-def env(tmp_path):
-    sim = vcsim.Simulator.start(TOPOLOGY, workdir=str(tmp_path))
-    fx.init_cinder(str(tmp_path))
-    inv = fx.Inventory(sim)
+# -- fixtures ----------------------------------------------------------------
+#
+# A simulator and a driver (whose do_setup parses the WSDL) cost seconds
+# each, so the module shares two simulators, each with its driver:
+# - ``pristine``: TOPOLOGY as it is, which its tests (the listing, the
+#   references refused) read and never change;
+# - ``bench``: the same clusters and datastores, and disks and VMs of which
+#   every test that changes something takes its own (``Bench.disk``,
+#   ``Bench.vm_off``): each starts from them as the topology made them,
+#   whatever ran before.
+
+@pytest.fixture(scope='module')
+def pristine(sim, inv, cinder_db):
+    _write_extras(sim)
+    _share_disk(inv)
+    drv = fx.make_driver(sim, **OPTIONS)
+    yield sim, drv, inv
+    fx.close_driver(drv)
+
+
+# kind: (how many, datastore, path (%d: its number), GB, thin); each as the
+# TOPOLOGY file of the same name.
+BENCH_FILES = {
+    'data 1': (4, 'ds-gold', 'orphans-%d/data 1.vmdk', 1, False),
+    'dätä': (1, 'ds-gold', 'orphans-%d/dätä [x].vmdk', 0.5, True),
+    'silver': (7, 'ds-silver', 'far-%d/silver disk.vmdk', 1, True),
+}
+BENCH_VMS = 5   # vm-off-N, each as TOPOLOGY's vm-off
+
+
+def _bench_topology():
+    dc = dict(TOPOLOGY['datacenters'][0])
+    dc['files'] = [
+        {'datastore': ds, 'path': path % i, 'capacity_gb': gb, 'thin': thin}
+        for count, ds, path, gb, thin in BENCH_FILES.values()
+        for i in range(1, count + 1)]
+    dc['vms'] = [
+        {'name': 'vm-off-%d' % i, 'host': 'esx-01',
+         'power_state': 'poweredOff',
+         'disks': [{'datastore': 'ds-gold',
+                    'path': 'vm-off-%d/vm-off-%d.vmdk' % (i, i),
+                    'capacity_gb': 1.5, 'thin': True}]}
+        for i in range(1, BENCH_VMS + 1)]
+    return {'datacenters': [dc]}
+
+
+class Bench(object):
+    """The bench simulator, its driver and inventory; hands out its disks
+    and VMs, each to one test."""
+
+    def __init__(self, sim, drv, inv):
+        self.sim, self.drv, self.inv = sim, drv, inv
+        self._taken = collections.Counter()
+
+    def __iter__(self):
+        return iter((self.sim, self.drv, self.inv))
+
+    def _take(self, kind, count):
+        self._taken[kind] += 1
+        number = self._taken[kind]
+        assert number <= count, (
+            'every %r of the bench is taken: raise its count' % kind)
+        return number
+
+    def disk(self, kind):
+        """'[ds] path' of an unused loose disk of BENCH_FILES' ``kind``."""
+        count, datastore, path, _gb, _thin = BENCH_FILES[kind]
+        return '[%s] %s' % (datastore, path % self._take(kind, count))
+
+    def vm_off(self):
+        """Name of an unused powered-off VM with one disk."""
+        return 'vm-off-%d' % self._take('vm-off', BENCH_VMS)
+
+
+@pytest.fixture(scope='module')
+def bench_env(cinder_db, tmp_path_factory):
+    sim = vcsim.Simulator.start(
+        _bench_topology(), workdir=str(tmp_path_factory.mktemp('bench')))
+    drv = inv = None
     try:
-        _write_extras(sim)
-        _share_disk(inv)
+        inv = fx.Inventory(sim)
         drv = fx.make_driver(sim, **OPTIONS)
-        yield sim, drv, inv
-        fx.close_driver(drv)
+        yield Bench(sim, drv, inv)
     finally:
-        inv.close()
+        if drv is not None:
+            fx.close_driver(drv)
+        if inv is not None:
+            inv.close()
         sim.stop()
+
+
+@pytest.fixture
+def bench(bench_env):
+    # A fault rule an earlier test left (fired or not) is no rule of this one.
+    bench_env.sim.clear_faults()
+    return bench_env
+
+
+def _ds_path(ds_path, datastore):
+    """The same path on another datastore."""
+    return '[%s] %s' % (datastore, fx.DS_PATH.match(ds_path).group('path'))
 
 
 def volume(size=1, pool='gold'):
@@ -148,8 +235,8 @@ def digest(sim, ds_path):
 # -- listing ---------------------------------------------------------------
 
 
-def test_listing_gives_every_reason(env):
-    sim, drv, _inv = env
+def test_listing_gives_every_reason(pristine):
+    _sim, drv, _inv = pristine
     entries = by_path(listing(drv))
     expected = {
         '[ds-gold] orphans/data 1.vmdk': None,
@@ -187,8 +274,8 @@ def test_listing_gives_every_reason(env):
         'pool'] == 'silver'
 
 
-def test_listing_paginates(env):
-    _sim, drv, _inv = env
+def test_listing_paginates(pristine):
+    _sim, drv, _inv = pristine
     everything = listing(drv, sort_keys=['reference'], sort_dirs=['asc'])
     first = listing(drv, limit=3, sort_keys=['reference'],
                     sort_dirs=['asc'])
@@ -200,12 +287,12 @@ def test_listing_paginates(env):
                    sort_dirs=['asc']) == everything[2:4]
 
 
-def test_listing_references_are_unique(env):
+def test_listing_references_are_unique(pristine):
     """A marker names one entry: the shared disk (one UUID, two VMs) is
     listed per VM in upstream's path@vm form, whatever its UUID sorts as.
     (Duplicate references made test_listing_paginates fail whenever the
     shared disk's random UUID sorted second: about 1 run in 5.)"""
-    _sim, drv, _inv = env
+    _sim, drv, _inv = pristine
     everything = listing(drv, sort_keys=['reference'], sort_dirs=['asc'])
     refs = [json.dumps(e['reference'], sort_keys=True) for e in everything]
     assert len(set(refs)) == len(refs), refs
@@ -254,8 +341,8 @@ BAD_REFERENCES = [
 
 @pytest.mark.parametrize('ref, words', BAD_REFERENCES,
                          ids=[str(i) for i in range(len(BAD_REFERENCES))])
-def test_bad_references(env, ref, words):
-    _sim, drv, _inv = env
+def test_bad_references(pristine, ref, words):
+    _sim, drv, _inv = pristine
     vol = volume()
     for call in (drv.manage_existing_get_size, drv.manage_existing):
         with pytest.raises(exception.ManageExistingInvalidReference,
@@ -263,15 +350,16 @@ def test_bad_references(env, ref, words):
             call(vol, ref)
 
 
-def test_already_managed_reference(env):
-    _sim, drv, _inv = env
+def test_already_managed_reference(bench):
+    drv = bench.drv
     vol = volume()
-    ref = {'source-name': '[ds-gold] orphans/data 1.vmdk'}
+    path = bench.disk('data 1')
+    ref = {'source-name': path}
     drv.manage_existing(vol, ref)
     with pytest.raises(exception.ManageExistingInvalidReference,
                        match='already a Cinder volume .*%s' % vol.id):
         drv.manage_existing(volume(), ref)
-    entry = by_path(listing(drv))['[ds-gold] orphans/data 1.vmdk']
+    entry = by_path(listing(drv))[path]
     assert entry['cinder_id'] == vol.id
     assert entry['reason_not_safe'] == safety.ALREADY_MANAGED
 
@@ -286,13 +374,12 @@ def _shadow(inv, vol):
     return vm
 
 
-@pytest.mark.parametrize('ref', [
-    {'source-name': '[ds-gold] orphans/data 1.vmdk'},
-    {'source-name': '[ds-gold] orphans/dätä [x].vmdk'},
-], ids=['spaces', 'unicode-brackets'])
-def test_loose_file_round_trip(env, ref):
-    sim, drv, inv = env
-    path = ref['source-name']
+@pytest.mark.parametrize('kind', ['data 1', 'dätä'],
+                         ids=['spaces', 'unicode-brackets'])
+def test_loose_file_round_trip(bench, kind):
+    sim, drv, inv = bench
+    path = bench.disk(kind)
+    ref = {'source-name': path}
     local = inv.local_path(path)
     fx.write_data(local, 4096, fx.pattern(1))
     before = digest(sim, path)
@@ -317,10 +404,11 @@ def test_loose_file_round_trip(env, ref):
 
 
 @pytest.mark.parametrize('form', ['upstream', 'uuid'])
-def test_attached_disk_round_trip(env, form):
-    sim, drv, inv = env
-    path = '[ds-gold] vm-off/vm-off.vmdk'
-    vm = inv.vm('vm-off')
+def test_attached_disk_round_trip(bench, form):
+    sim, drv, inv = bench
+    name = bench.vm_off()
+    path = '[ds-gold] %s/%s.vmdk' % (name, name)
+    vm = inv.vm(name)
     original = inv.disk(vm)
     if form == 'upstream':
         ref = {'source-name': path + '@' + inv.inventory_path(vm)}
@@ -345,9 +433,9 @@ def test_attached_disk_round_trip(env, form):
     assert digest(sim, path) == before
 
 
-def test_disk_of_other_pool_is_copied(env):
-    sim, drv, inv = env
-    path = '[ds-silver] far/silver disk.vmdk'
+def test_disk_of_other_pool_is_copied(bench):
+    sim, drv, inv = bench
+    path = bench.disk('silver')
     fx.write_data(inv.local_path(path), 1 << 20, fx.pattern(7))
     _desc, data = digest(sim, path)
     vol = volume(pool='gold')
@@ -365,9 +453,9 @@ def _markers_cleared(inv, vm):
         'cinder.volume.id', takeover.ORIGIN_KEY, takeover.DISK_BYTES_KEY))
 
 
-def test_unmanage_gives_a_copied_disk_back_as_a_loose_file(env):
-    sim, drv, inv = env
-    path = '[ds-silver] far/silver disk.vmdk'
+def test_unmanage_gives_a_copied_disk_back_as_a_loose_file(bench):
+    sim, drv, inv = bench
+    path = bench.disk('silver')
     fx.write_data(inv.local_path(path), 1 << 20, fx.pattern(7))
     _desc, data = digest(sim, path)
     vol = volume(pool='gold')
@@ -376,7 +464,7 @@ def test_unmanage_gives_a_copied_disk_back_as_a_loose_file(env):
 
     drv.unmanage(vol)
     assert inv.vm(vol.name) is None
-    back = '[ds-gold] far/silver disk.vmdk'   # its name, where it is now
+    back = _ds_path(path, 'ds-gold')   # its name, where it is now
     assert digest(sim, back)[1] == data
     assert not os.path.exists(inv.local_path(copy))
     assert not os.path.exists(sim.datastore_path('ds-gold', vol.name))
@@ -387,15 +475,15 @@ def test_unmanage_gives_a_copied_disk_back_as_a_loose_file(env):
     assert inv.disk(_shadow(inv, again)).backing.fileName == back
 
 
-def test_unmanage_never_overwrites_to_give_a_copy_back(env):
-    sim, drv, inv = env
-    path = '[ds-silver] far/silver disk.vmdk'
+def test_unmanage_never_overwrites_to_give_a_copy_back(bench):
+    sim, drv, inv = bench
+    path = bench.disk('silver')
     vol = volume(pool='gold')
     drv.manage_existing(vol, {'source-name': path})
     copy = inv.disk(_shadow(inv, vol)).backing.fileName
     _desc, data = digest(sim, copy)
     # Something already has the name the disk would go back to.
-    taken = sim.datastore_path('ds-gold', 'far/silver disk.vmdk')
+    taken = inv.local_path(_ds_path(path, 'ds-gold'))
     os.makedirs(os.path.dirname(taken))
     with open(taken, 'w') as f:
         f.write('not yours')
@@ -409,9 +497,9 @@ def test_unmanage_never_overwrites_to_give_a_copy_back(env):
     assert digest(sim, copy)[1] == data
 
 
-def test_unmanage_with_vm_snapshots_keeps_the_shadow(env):
-    sim, drv, inv = env
-    path = '[ds-gold] orphans/data 1.vmdk'
+def test_unmanage_with_vm_snapshots_keeps_the_shadow(bench):
+    _sim, drv, inv = bench
+    path = bench.disk('data 1')
     vol = volume()
     drv.manage_existing(vol, {'source-name': path})
     shadow = _shadow(inv, vol)
@@ -431,9 +519,14 @@ def test_unmanage_with_vm_snapshots_keeps_the_shadow(env):
 
 # -- rollback ---------------------------------------------------------------
 
-def _vm_snapshot_of_state(sim, inv):
-    return (sorted(inv.vm_names()),
-            [d.backing.fileName for d in inv.disks(inv.vm('vm-off'))],
+def _layout(sim, inv):
+    """Every VM with its disks, and the datastores' folders."""
+    vms = inv.objects('VirtualMachine', 'name', 'config.hardware.device')
+    return (sorted((v['name'], [
+                d.backing.fileName for d in fx.array(
+                    v.get('config.hardware.device'), 'VirtualDevice')
+                if d.__class__.__name__ == 'VirtualDisk'])
+                for v in vms.values()),
             sorted(os.listdir(sim.datastore_path('ds-gold'))),
             sorted(os.listdir(sim.datastore_path('ds-silver'))))
 
@@ -447,18 +540,19 @@ ATTACHED_FAULTS = [
 
 @pytest.mark.parametrize('method, skip', ATTACHED_FAULTS,
                          ids=['create-shadow', 'detach', 'attach'])
-def test_rollback_attached(env, method, skip):
-    sim, drv, inv = env
-    path = '[ds-gold] vm-off/vm-off.vmdk'
-    before = _vm_snapshot_of_state(sim, inv), digest(sim, path)
+def test_rollback_attached(bench, method, skip):
+    sim, drv, inv = bench
+    name = bench.vm_off()
+    path = '[ds-gold] %s/%s.vmdk' % (name, name)
+    before = _layout(sim, inv), digest(sim, path)
     vol = volume(size=2)
     sim.inject_fault(method, 'SystemError', task=True, count=1, skip=skip,
                      message='injected at step %s#%d' % (method, skip))
     with pytest.raises(exception.VolumeBackendAPIException,
                        match='left as it was'):
-        drv.manage_existing(vol, {'source-name': path + '@DC1/vm/vm-off'})
+        drv.manage_existing(vol, {'source-name': path + '@DC1/vm/' + name})
     assert [r['fired'] for r in sim.faults()] == [1]
-    assert (_vm_snapshot_of_state(sim, inv), digest(sim, path)) == before
+    assert (_layout(sim, inv), digest(sim, path)) == before
 
 
 COPY_FAULTS = [
@@ -469,26 +563,30 @@ COPY_FAULTS = [
 @pytest.mark.parametrize('method, skip', COPY_FAULTS,
                          ids=['create-shadow', 'copy', 'attach',
                               'remove-source'])
-def test_rollback_copy(env, method, skip):
-    sim, drv, inv = env
-    path = '[ds-silver] far/silver disk.vmdk'
-    before = _vm_snapshot_of_state(sim, inv), digest(sim, path)
+def test_rollback_copy(bench, method, skip):
+    sim, drv, inv = bench
+    path = bench.disk('silver')
+    before = _layout(sim, inv), digest(sim, path)
     vol = volume()
     sim.inject_fault(method, 'SystemError', task=True, count=1, skip=skip)
     with pytest.raises(exception.VolumeBackendAPIException,
                        match='left as it was'):
         drv.manage_existing(vol, {'source-name': path})
-    assert (_vm_snapshot_of_state(sim, inv), digest(sim, path)) == before
+    assert (_layout(sim, inv), digest(sim, path)) == before
     # and it can be managed once the fault is gone
     drv.manage_existing(volume(), {'source-name': path})
 
 
 # -- snapshots -----------------------------------------------------------------
 
-def test_snapshot_manage_and_unmanage(env):
-    _sim, drv, inv = env
+def test_snapshot_manage_and_unmanage(bench):
+    _sim, drv, inv = bench
+    # The known state the exact listing below needs: no VM snapshot of a
+    # managed volume yet (other tests' shadow VMs keep none).
+    assert drv.get_manageable_snapshots([], None, 100, 0, ['size'],
+                                        ['asc']) == []
     vol = volume()
-    drv.manage_existing(vol, {'source-name': '[ds-gold] orphans/data 1.vmdk'})
+    drv.manage_existing(vol, {'source-name': bench.disk('data 1')})
     shadow = _shadow(inv, vol)
     task = inv.session.invoke_api(inv.session.vim, 'CreateSnapshot_Task',
                                   shadow, name='admin-made', memory=False,

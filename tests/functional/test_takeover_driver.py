@@ -227,9 +227,38 @@ def digest(sim, ds_path):
     local = fx.Inventory.local_path(type('I', (), {'sim': sim})(), ds_path)
     with open(local, 'rb') as f:
         descriptor = f.read()
-    with open(fx.data_file(local), 'rb') as f:
-        data = f.read()
-    return descriptor, data
+    return descriptor, content(fx.data_file(local))
+
+
+_BLOCK = 1 << 20
+_ZEROS = bytes(_BLOCK)
+
+
+def content(path):
+    """A file's bytes as (size, {offset: block}) of its non-zero 1 MiB
+    blocks: equal exactly when the bytes are, whatever the holes, without
+    reading the holes of a sparse multi-GB data file or holding its zeros
+    in memory."""
+    blocks = {}
+    with open(path, 'rb') as f:
+        fd = f.fileno()
+        size = os.fstat(fd).st_size
+        offset = 0
+        while offset < size:
+            try:
+                start = os.lseek(fd, offset, os.SEEK_DATA)
+            except OSError:   # ENXIO: nothing but a hole from offset on
+                break
+            end = os.lseek(fd, start, os.SEEK_HOLE)
+            # Whole aligned blocks, so equal bytes give equal blocks.
+            offset = start - start % _BLOCK
+            while offset < end:
+                f.seek(offset)
+                block = f.read(_BLOCK)
+                if block != _ZEROS[:len(block)]:
+                    blocks[offset] = block
+                offset += _BLOCK
+    return size, blocks
 
 
 # -- listing ---------------------------------------------------------------

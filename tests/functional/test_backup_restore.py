@@ -236,10 +236,6 @@ def test_restore_into_another_volume(sim, driver, inv, source, brick_tmp):
         # The upload was deleted; nothing else is left.
         assert os.listdir(sim.datastore_path(DS, 'cinder_temp')) == []
         assert uploaded and leftovers(sim, brick_tmp) == ([], [])
-        # The restored volume backs up to the same bytes.
-        again = backup(driver, vol_b)
-        assert vcsim.stream_optimized_grains(again)[2] == \
-            vcsim.stream_optimized_grains(data)[2]
     finally:
         driver.delete_volume(vol_b)
 
@@ -262,11 +258,12 @@ def test_restore_into_a_larger_volume(sim, driver, inv, source):
         driver.delete_volume(vol_c)
 
 
+# Each case costs two oslo.vmware sessions (os-brick makes one for connect
+# and one for disconnect); the simulator's Go tests cover more damage.
 @pytest.mark.parametrize('damage, reason', [
     (corrupt_grain, 'grain at sector 128 (LBA 0)'),
     (lambda d: d[:len(d) - 3 * 512], 'no end-of-stream marker'),
-    (lambda d: b'raw bytes, no VMDK ' * 1000, 'is not a virtual disk'),
-], ids=['corrupt-grain', 'truncated', 'not-a-vmdk'])
+], ids=['corrupt-grain', 'truncated'])
 def test_restore_of_a_damaged_backup_fails(sim, driver, inv, source,
                                            brick_tmp, damage, reason):
     vol_a, local_a, data = source

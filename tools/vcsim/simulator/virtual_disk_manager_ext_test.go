@@ -71,10 +71,19 @@ func (e *vmsEnv) mkdir(dsPath string) {
 	}
 }
 
-func (e *vmsEnv) copyDisk(src, dst string, spec types.BaseVirtualDiskSpec) error {
+// copyDisk runs CopyVirtualDisk_Task (without destSpec when spec is nil).
+func (e *vmsEnv) copyDisk(src, dst string, spec *types.VirtualDiskSpec) error {
 	e.t.Helper()
-	t, err := object.NewVirtualDiskManager(e.c).CopyVirtualDisk(e.ctx, src, e.dc, dst, e.dc, spec, false)
-	return e.waitFault(t, err)
+	req := types.CopyVirtualDisk_Task{This: *e.c.ServiceContent.VirtualDiskManager,
+		SourceName: src, SourceDatacenter: e.dcRef(), DestName: dst, DestDatacenter: e.dcRef()}
+	if spec != nil {
+		req.DestSpec = spec
+	}
+	res, err := methods.CopyVirtualDisk_Task(e.ctx, e.c, &req)
+	if err != nil {
+		return err
+	}
+	return e.waitFault(object.NewTask(e.c, res.Returnval), nil)
 }
 
 func (e *vmsEnv) figures() (int64, int64) {

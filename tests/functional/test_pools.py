@@ -286,3 +286,19 @@ def test_closing_the_cache_destroys_its_collector(make):
                            version='')
     # and the cache reads everything again on its next use
     assert cache.refresh().datastores
+
+
+def test_unmounted_mount_leaves_the_pool_and_its_shared_count(make, sim):
+    drv = make()
+    before = pools_by_name(drv)
+    assert before['silver']['shared_datastore_count'] == 1
+    # g1, gold's only usable host, unmounts shared-nfs: gold loses it, and
+    # silver no longer shares it with another cluster.
+    sim.set_mount('shared-nfs', 'g1', mounted=False)
+    after = pools_by_name(drv)
+    assert after['gold']['datastore_count'] == 1
+    assert after['gold']['free_capacity_gb'] == 60.0
+    assert after['silver']['datastore_count'] == 3
+    assert after['silver']['shared_datastore_count'] == 0
+    sim.set_mount('shared-nfs', 'g1', mounted=True)
+    assert pools_by_name(drv) == before

@@ -90,7 +90,10 @@ class PoolService(object):
         return result
 
     def find(self, pool_name):
-        """(inventory, pool) for a pool name; VolumeBackendAPIException if none."""
+        """(inventory, pool) for a pool name.
+
+        Raises VolumeBackendAPIException when there is no such pool.
+        """
         inventory, found = self.current()
         for pool in found:
             if pool.name == pool_name:
@@ -100,7 +103,7 @@ class PoolService(object):
             % (pool_name, ', '.join(p.name for p in found) or 'none'))
 
     def pool_of_backing(self, datastore_ref, host_ref=None):
-        """The pool of a backing on ``datastore_ref`` registered on ``host_ref``.
+        """The pool of a backing on ``datastore_ref``, on ``host_ref``.
 
         A datastore shared by several clusters is in several pools; the
         backing's own host (its cluster) decides between them.

@@ -70,11 +70,15 @@ class Simulator(object):
         os.kill(self.pid, signal.SIGKILL)
 
     def session(self, verify=True, **kwargs):
-        """An oslo.vmware session to the simulator (TLS verified by default)."""
+        """An oslo.vmware session to the simulator.
+
+        TLS is verified unless ``verify`` is false.
+        """
         from oslo_vmware import api
         return api.VMwareAPISession(
             self.host, self.username, self.password,
-            kwargs.pop('api_retry_count', 2), kwargs.pop('task_poll_interval', 0.05),
+            kwargs.pop('api_retry_count', 2),
+            kwargs.pop('task_poll_interval', 0.05),
             port=self.port, cacert=self.ca_file if verify else None,
             insecure=not verify, **kwargs)
 

@@ -135,4 +135,4 @@ class CinderApi(object):
                 return False, 'volume %s is %s' % (volume_id, vol.status)
             time.sleep(self._poll)
         return False, 'volume %s still there after %ds' % (volume_id,
-                                                          self._timeout)
+                                                           self._timeout)

@@ -192,7 +192,5 @@ class Release(_Apply):
         return runner.release_work(api)
 
 
-
-
 COMMANDS = {'takeover discover': Discover, 'takeover export': Export,
             'takeover import': Import, 'takeover release': Release}

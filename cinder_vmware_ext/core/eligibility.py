@@ -46,7 +46,7 @@ class Rules:
 
 def usable_hosts(cluster: model.Cluster,
                  inventory: model.Inventory) -> typing.Set[str]:
-    """Refs of the cluster's hosts that are connected and not in maintenance."""
+    """Refs of the cluster's connected hosts that are not in maintenance."""
     return {h.ref for h in inventory.cluster_hosts(cluster) if h.usable}
 
 

@@ -83,7 +83,8 @@ def choose(pool: pools.Pool, size_bytes: int,
 
     sign = 1 if policy == BEST_FIT else -1
     best = min(fitting, key=lambda ds: (sign * free(ds), -reach(ds), ds.name))
-    return Choice(best, tuple(eligibility.writable_hosts(best, pool.host_refs)))
+    hosts = eligibility.writable_hosts(best, pool.host_refs)
+    return Choice(best, tuple(hosts))
 
 
 class SpaceLedger(object):

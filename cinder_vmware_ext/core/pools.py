@@ -52,8 +52,9 @@ def _unique_names(items, name_of, datacenter_of):
             for i in items]
 
 
-def select_clusters(inventory: model.Inventory,
-                    wanted: typing.Sequence[str]) -> typing.List[model.Cluster]:
+def select_clusters(
+        inventory: model.Inventory,
+        wanted: typing.Sequence[str]) -> typing.List[model.Cluster]:
     """The clusters named in ``vmware_cluster_name`` (all when empty).
 
     A name may be ``cluster`` or ``datacenter/cluster``; a plain name that
@@ -80,7 +81,10 @@ def select_clusters(inventory: model.Inventory,
 def cluster_pools(clusters: typing.Sequence[model.Cluster],
                   inventory: model.Inventory,
                   rules: eligibility.Rules) -> typing.List[Pool]:
-    """One pool per cluster, named after it (``datacenter/cluster`` on a clash)."""
+    """One pool per cluster, named after it.
+
+    On a name clash the pool is named ``datacenter/cluster``.
+    """
     pools = []
     named = _unique_names(clusters, lambda c: c.name, lambda c: c.datacenter)
     for name, cluster in named:

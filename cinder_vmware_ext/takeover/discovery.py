@@ -52,7 +52,7 @@ def split_ds_path(ds_path):
     return match.group('ds'), match.group('path').strip('/')
 
 
-# -- the pools' side ------------------------------------------------------------
+# -- the pools' side ----------------------------------------------------------
 
 @dataclasses.dataclass(frozen=True)
 class Scope:
@@ -84,7 +84,7 @@ def scope_of(inventory, pools, backend):
     return Scope(reachable, pool_of, backend)
 
 
-# -- VMs and their disks --------------------------------------------------------
+# -- VMs and their disks ------------------------------------------------------
 
 def _inventory_path(ref_value, objects):
     names = []
@@ -191,7 +191,7 @@ def _vm_disk(vm_base, device, shared_controllers):
                   _parent_files(backing))
 
 
-# -- files on datastores ----------------------------------------------------------
+# -- files on datastores ------------------------------------------------------
 
 @dataclasses.dataclass(frozen=True)
 class FoundFile:
@@ -233,7 +233,7 @@ def found_files(search_results):
     return files
 
 
-# -- putting it together ----------------------------------------------------------
+# -- putting it together ------------------------------------------------------
 
 def merge(scope, disks_of_vms, files):
     """DiskRecords: one per VM disk and one per file no VM uses."""

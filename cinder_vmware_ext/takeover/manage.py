@@ -92,7 +92,10 @@ class Takeover(object):
     # -- resolving a reference --------------------------------------------
 
     def resolve(self, existing_ref):
-        """The DiskRecord an existing_ref names, or ManageExistingInvalidReference."""
+        """The DiskRecord an existing_ref names.
+
+        Raises ManageExistingInvalidReference when it names none.
+        """
         try:
             ref = references.parse(existing_ref)
         except references.InvalidReference as err:

@@ -45,7 +45,9 @@ _RULES = (
 )
 
 
-def verdict(disk: records.DiskRecord) -> typing.Tuple[bool, typing.Optional[str]]:
+def verdict(
+        disk: records.DiskRecord
+) -> typing.Tuple[bool, typing.Optional[str]]:
     """(safe_to_manage, reason_not_safe) for one disk."""
     for reason, applies in _RULES:
         if applies(disk):

@@ -20,6 +20,7 @@ from xml.sax import saxutils
 
 from lxml import etree
 from oslo_vmware import exceptions as vexc
+import requests
 
 from cinder_vmware_ext.core import model
 
@@ -150,6 +151,15 @@ class BulkReader(object):
         each ``objectSet`` element is handed to it as soon as it is parsed
         and then emptied, so a large reply is never held as a whole tree.
         """
+        try:
+            return self._send(body, on_object_set)
+        except requests.RequestException as err:
+            # A dropped connection, also halfway through a reply: the
+            # caller rebuilds as after any other connection failure.
+            raise vexc.VimConnectionException(
+                'Lost the connection to vCenter: %s' % err, err)
+
+    def _send(self, body, on_object_set):
         vim = self._session.vim
         transport = vim.client.options.transport
         resp = transport.session.post(

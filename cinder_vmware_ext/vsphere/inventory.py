@@ -65,7 +65,7 @@ def _ref_value(ref):
 
 
 class InventoryCache(object):
-    """A cached, incrementally updated view of a vCenter's storage inventory."""
+    """A cached, incrementally updated view of vCenter's storage inventory."""
 
     def __init__(self, session):
         self._session = session

@@ -4,7 +4,7 @@ from oslo_vmware import vim_util
 
 
 def inventory_filter_spec(session, properties):
-    """(filter spec, view) reading ``properties`` of every object of their types.
+    """(filter spec, view) reading ``properties`` of every object of a type.
 
     :param properties: {managed object type: [property paths]}
     The caller owns the view (DestroyView when done with a one-off read).

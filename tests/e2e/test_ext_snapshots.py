@@ -54,7 +54,7 @@ def _top_disk(simulator, vsphere, volume):
 
 
 def test_cow_snapshot_revert_and_linked_clone(cinder, vsphere, simulator,
-                                             undo, new_volume, new_snapshot):
+                                              undo, new_volume, new_snapshot):
     root = simulator.datastore_root
     vtype = _cow_linked_type(cinder, undo, 'gold')
     source = new_volume(1, vtype)

@@ -150,7 +150,7 @@ def mark_in_use(ctx, volume, instance_uuid):
     return objects.Volume.get_by_id(ctx, volume.id)
 
 
-# --- online extend ----------------------------------------------------------------
+# --- online extend -----------------------------------------------------------
 
 def test_online_extend_grows_the_disk_on_the_instance(driver, ctx, inv):
     vol = create_volume(driver, ctx)
@@ -212,7 +212,7 @@ def test_online_extend_of_unknown_instance_is_refused(driver, ctx, inv):
     assert df.capacity_bytes(inv.local_path(disk.backing.fileName)) == GiB
 
 
-# --- offline extend ----------------------------------------------------------------
+# --- offline extend ----------------------------------------------------------
 
 def test_offline_extend_in_place(driver, ctx, inv):
     vol = create_volume(driver, ctx)

@@ -88,7 +88,7 @@ def snapshot_volume(driver, ctx, volume):
     return snap
 
 
-# --- create -------------------------------------------------------------------
+# --- create ------------------------------------------------------------------
 
 @pytest.mark.parametrize('consumer, specs, expected', [
     ('back-end', dict(total_iops_sec=500, vmware_iops_reservation=100,
@@ -193,7 +193,7 @@ def test_failed_qos_after_clone_removes_the_clone(driver, ctx, inv):
     assert allocation(inv, source) == DEFAULT
 
 
-# --- clone, from snapshot --------------------------------------------------------
+# --- clone, from snapshot ----------------------------------------------------
 
 def test_clone_gets_its_own_types_spec(driver, ctx, inv):
     source = new_volume(ctx, qos_type(ctx, total_iops_sec=900,
@@ -242,7 +242,7 @@ def test_from_snapshot(driver, ctx, inv):
     assert inv.vm_names() == vms
 
 
-# --- retype ---------------------------------------------------------------------
+# --- retype ------------------------------------------------------------------
 
 def retype(driver, ctx, vol, type_id):
     from cinder.volume import volume_types
@@ -279,7 +279,7 @@ def test_retype_to_invalid_spec_changes_nothing(driver, ctx, inv):
     assert allocation(inv, vol) == expect(limit=300)
 
 
-# --- manage ---------------------------------------------------------------------
+# --- manage ------------------------------------------------------------------
 
 def test_manage_applies_the_spec(driver, ctx, inv):
     vol = new_volume(ctx, qos_type(ctx, total_iops_sec=1200))
@@ -304,7 +304,7 @@ def test_manage_with_invalid_spec_leaves_the_disk_alone(driver, ctx, inv):
                                                  'orphans/bad.vmdk'))
 
 
-# --- stats -----------------------------------------------------------------------
+# --- stats -------------------------------------------------------------------
 
 def test_pools_report_qos_support(driver):
     stats = driver.get_volume_stats(refresh=True)

@@ -4,6 +4,10 @@ The topology exercises every eligibility rule; expected figures are worked
 out by hand from it (GiB), not computed by the code under test.
 """
 
+import os
+import shutil
+import signal
+
 import pytest
 
 from cinder.volume.drivers.vmware import exceptions as vmdk_exceptions
@@ -286,3 +290,35 @@ def test_closing_the_cache_destroys_its_collector(make):
                            version='')
     # and the cache reads everything again on its next use
     assert cache.refresh().datastores
+
+
+def test_unmounted_mount_leaves_the_pool_and_its_shared_count(make, sim):
+    drv = make()
+    before = pools_by_name(drv)
+    assert before['silver']['shared_datastore_count'] == 1
+    # g1, gold's only usable host, unmounts shared-nfs: gold loses it, and
+    # silver no longer shares it with another cluster.
+    sim.set_mount('shared-nfs', 'g1', mounted=False)
+    after = pools_by_name(drv)
+    assert after['gold']['datastore_count'] == 1
+    assert after['gold']['free_capacity_gb'] == 60.0
+    assert after['silver']['datastore_count'] == 3
+    assert after['silver']['shared_datastore_count'] == 0
+    sim.set_mount('shared-nfs', 'g1', mounted=True)
+    assert pools_by_name(drv) == before
+
+
+def test_a_vcenter_gone_is_a_connection_error(make, sim):
+    from oslo_vmware import exceptions as vexc
+    drv = make()
+    cache = drv._pools._cache
+    cache.refresh()
+    # Killed outright, as a crashed vCenter: its CA file stays readable.
+    os.kill(sim.pid, signal.SIGKILL)
+    try:
+        # Not a raw requests error: callers treat it as any lost vCenter.
+        with pytest.raises(vexc.VimConnectionException):
+            cache._reader.wait_for_updates(
+                cache._collector, cache._version, lambda *args: None)
+    finally:
+        shutil.rmtree(sim.info['state_dir'], ignore_errors=True)

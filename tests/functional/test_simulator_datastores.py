@@ -17,18 +17,22 @@ TOPOLOGY = {'datacenters': [{
     'name': 'DC1',
     'clusters': [
         {'name': 'gold', 'hosts': [{'name': 'esx-01'}, {'name': 'esx-02'}]},
-        {'name': 'silver', 'hosts': [{'name': 'esx-03', 'maintenance': True},
-                                     {'name': 'esx-04', 'connection_state': 'disconnected'}]},
+        {'name': 'silver', 'hosts': [
+            {'name': 'esx-03', 'maintenance': True},
+            {'name': 'esx-04', 'connection_state': 'disconnected'}]},
         {'name': 'bronze', 'hosts': [{'name': 'esx-05'}]}],
     'standalone_hosts': [{'name': 'esx-10', 'maintenance': True}],
     'datastores': [
-        {'name': 'vmfs-01', 'capacity_gb': 100, 'free_gb': 40, 'uncommitted_gb': 7,
+        {'name': 'vmfs-01', 'capacity_gb': 100, 'free_gb': 40,
+         'uncommitted_gb': 7,
          'mounts': [{'host': 'esx-01'}, {'host': 'esx-02'}]},
         {'name': 'shared-01', 'type': 'NFS', 'capacity_gb': 50, 'free_gb': 50,
          'mounts': [{'host': 'esx-01'}, {'host': 'esx-03'}]},
-        {'name': 'silver-only', 'type': 'NFS41', 'mounts': [{'host': 'esx-03'}, {'host': 'esx-04'}]},
+        {'name': 'silver-only', 'type': 'NFS41',
+         'mounts': [{'host': 'esx-03'}, {'host': 'esx-04'}]},
         {'name': 'vsan-01', 'type': 'vsan', 'mounts': [{'host': 'esx-05'}]},
-        {'name': 'gone-01', 'accessible': False, 'mounts': [{'host': 'esx-05'}]},
+        {'name': 'gone-01', 'accessible': False,
+         'mounts': [{'host': 'esx-05'}]},
         {'name': 'lonely', 'mounts': [{'host': 'esx-10'}]},
     ],
     'vms': [{'name': 'busy', 'host': 'esx-01', 'power_state': 'poweredOn',
@@ -57,7 +61,8 @@ def moref(session, kind, name):
 
 
 def prop(session, ref, name):
-    return session.invoke_api(vim_util, 'get_object_property', session.vim, ref, name)
+    return session.invoke_api(vim_util, 'get_object_property', session.vim,
+                              ref, name)
 
 
 def dss_of(session, host_name):
@@ -73,7 +78,8 @@ def run_task(session, method, ref, **kwargs):
     return session.wait_for_task(call(session, method, ref, **kwargs))
 
 
-def nas_spec(session, name, remote_path='/exports/vol1', kind='NFS', mode='readWrite'):
+def nas_spec(session, name, remote_path='/exports/vol1', kind='NFS',
+             mode='readWrite'):
     spec = session.vim.client.factory.create('ns0:HostNasVolumeSpec')
     spec.remoteHost = 'nas.example.com'
     spec.remotePath = remote_path
@@ -84,13 +90,15 @@ def nas_spec(session, name, remote_path='/exports/vol1', kind='NFS', mode='readW
 
 
 def mounts_of(session, ds_ref):
-    hosts = {d['_ref'].value: n for n, d in objects(session, 'HostSystem', ['name']).items()}
+    hosts = {d['_ref'].value: n
+             for n, d in objects(session, 'HostSystem', ['name']).items()}
     return {hosts[m.key.value]: m.mountInfo
             for m in refs(prop(session, ds_ref, 'host'), 'DatastoreHostMount')}
 
 
 def datastore_names(session, ref, prop_name='datastore'):
-    names = {d['_ref'].value: n for n, d in objects(session, 'Datastore', ['name']).items()}
+    names = {d['_ref'].value: n
+             for n, d in objects(session, 'Datastore', ['name']).items()}
     return sorted(names[r.value] for r in refs(prop(session, ref, prop_name)))
 
 
@@ -103,19 +111,24 @@ def test_nas_mount_from_two_hosts_shares_one_datastore(sim, session):
     assert os.path.isdir(summary.url)
     info = prop(session, ds, 'info')
     assert type(info).__name__ == 'NasDatastoreInfo'
-    assert info.nas.remoteHost == 'nas.example.com' and info.nas.remotePath == '/exports/vol1'
+    assert info.nas.remoteHost == 'nas.example.com'
+    assert info.nas.remotePath == '/exports/vol1'
 
     again = call(session, 'CreateNasDatastore', dss_of(session, 'esx-05'),
-                 spec=nas_spec(session, 'nfs-new', kind='NFS41', mode='readOnly'))
+                 spec=nas_spec(session, 'nfs-new', kind='NFS41',
+                               mode='readOnly'))
     assert again.value == ds.value
     mounts = mounts_of(session, ds)
     assert sorted(mounts) == ['esx-01', 'esx-05']
     assert mounts['esx-01'].accessMode == 'readWrite'
     assert mounts['esx-05'].accessMode == 'readOnly'
     assert prop(session, ds, 'summary').multipleHostAccess is True
-    assert 'nfs-new' in datastore_names(session, moref(session, 'HostSystem', 'esx-05'))
-    assert 'nfs-new' in datastore_names(session, moref(session, 'ClusterComputeResource', 'bronze'))
-    assert 'nfs-new' in datastore_names(session, moref(session, 'Datacenter', 'DC1'))
+    assert 'nfs-new' in datastore_names(
+        session, moref(session, 'HostSystem', 'esx-05'))
+    assert 'nfs-new' in datastore_names(
+        session, moref(session, 'ClusterComputeResource', 'bronze'))
+    assert 'nfs-new' in datastore_names(
+        session, moref(session, 'Datacenter', 'DC1'))
 
     with pytest.raises(exceptions.VimException) as err:
         call(session, 'CreateNasDatastore', dss_of(session, 'esx-01'),
@@ -142,9 +155,11 @@ def test_create_vmfs_and_local_datastores(sim, session):
     spec.vmfs.extent = factory.create('ns0:HostScsiDiskPartition')
     spec.vmfs.extent.diskName = 'naa.1'
     spec.vmfs.extent.partition = 1
-    ds = call(session, 'CreateVmfsDatastore', dss_of(session, 'esx-02'), spec=spec)
+    ds = call(session, 'CreateVmfsDatastore', dss_of(session, 'esx-02'),
+              spec=spec)
     summary = prop(session, ds, 'summary')
-    assert (summary.type, summary.capacity, summary.freeSpace) == ('VMFS', 2 * GiB, 2 * GiB)
+    assert (summary.type, summary.capacity, summary.freeSpace) == (
+        'VMFS', 2 * GiB, 2 * GiB)
     assert type(prop(session, ds, 'info')).__name__ == 'VmfsDatastoreInfo'
     assert sorted(mounts_of(session, ds)) == ['esx-02']
 
@@ -158,16 +173,22 @@ def test_create_vmfs_and_local_datastores(sim, session):
 
 def test_remove_datastore_unmounts_then_drops_it(sim, session):
     shared = moref(session, 'Datastore', 'shared-01')
-    call(session, 'RemoveDatastore', dss_of(session, 'esx-03'), datastore=shared)
+    call(session, 'RemoveDatastore', dss_of(session, 'esx-03'),
+         datastore=shared)
     assert sorted(mounts_of(session, shared)) == ['esx-01']
     assert prop(session, shared, 'summary').multipleHostAccess is False
-    assert 'shared-01' not in datastore_names(session, moref(session, 'HostSystem', 'esx-03'))
-    assert 'shared-01' not in datastore_names(session, moref(session, 'ClusterComputeResource', 'silver'))
-    assert 'shared-01' in datastore_names(session, moref(session, 'ClusterComputeResource', 'gold'))
+    assert 'shared-01' not in datastore_names(
+        session, moref(session, 'HostSystem', 'esx-03'))
+    assert 'shared-01' not in datastore_names(
+        session, moref(session, 'ClusterComputeResource', 'silver'))
+    assert 'shared-01' in datastore_names(
+        session, moref(session, 'ClusterComputeResource', 'gold'))
 
-    call(session, 'RemoveDatastore', dss_of(session, 'esx-01'), datastore=shared)
+    call(session, 'RemoveDatastore', dss_of(session, 'esx-01'),
+         datastore=shared)
     assert 'shared-01' not in objects(session, 'Datastore', ['name'])
-    assert 'shared-01' not in datastore_names(session, moref(session, 'Datacenter', 'DC1'))
+    assert 'shared-01' not in datastore_names(
+        session, moref(session, 'Datacenter', 'DC1'))
     assert os.path.isdir(os.path.join(sim.datastore_root, 'shared-01'))
 
     with pytest.raises(exceptions.VimException) as err:
@@ -177,7 +198,8 @@ def test_remove_datastore_unmounts_then_drops_it(sim, session):
     # esx-02 has no VM there: it can let go.
     call(session, 'RemoveDatastore', dss_of(session, 'esx-02'),
          datastore=moref(session, 'Datastore', 'vmfs-01'))
-    assert sorted(mounts_of(session, moref(session, 'Datastore', 'vmfs-01'))) == ['esx-01']
+    vmfs = moref(session, 'Datastore', 'vmfs-01')
+    assert sorted(mounts_of(session, vmfs)) == ['esx-01']
 
 
 def test_rename_datastore(sim, session):
@@ -204,7 +226,8 @@ def test_refresh_keeps_the_inventory_figures(session):
     ds = moref(session, 'Datastore', 'vmfs-01')
     call(session, 'RefreshDatastore', ds)
     summary = prop(session, ds, 'summary')
-    assert (summary.capacity, summary.freeSpace, summary.uncommitted) == (100 * GiB, 40 * GiB, 7 * GiB)
+    assert (summary.capacity, summary.freeSpace, summary.uncommitted) == (
+        100 * GiB, 40 * GiB, 7 * GiB)
     assert prop(session, ds, 'info').freeSpace == 40 * GiB
 
 
@@ -240,7 +263,8 @@ def test_cluster_destroy(sim, session):
     assert 'esx-03' not in hosts and 'esx-04' not in hosts
     datastores = objects(session, 'Datastore', ['name'])
     assert 'silver-only' not in datastores
-    assert sorted(mounts_of(session, datastores['shared-01']['_ref'])) == ['esx-01']
+    shared = datastores['shared-01']['_ref']
+    assert sorted(mounts_of(session, shared)) == ['esx-01']
     assert os.path.isdir(os.path.join(sim.datastore_root, 'silver-only'))
 
 
@@ -248,7 +272,8 @@ def test_create_cluster_ex(session):
     dc = moref(session, 'Datacenter', 'DC1')
     host_folder = prop(session, dc, 'hostFolder')
     spec = session.vim.client.factory.create('ns0:ClusterConfigSpecEx')
-    ref = call(session, 'CreateClusterEx', host_folder, name='platinum', spec=spec)
+    ref = call(session, 'CreateClusterEx', host_folder, name='platinum',
+               spec=spec)
     assert ref._type == 'ClusterComputeResource'
     assert prop(session, ref, 'name') == 'platinum'
     assert prop(session, ref, 'resourcePool').value
@@ -269,25 +294,32 @@ def test_storage_io_control(session):
     option = call(session, 'QueryIORMConfigOption', srm,
                   host=moref(session, 'HostSystem', 'esx-01'))
     assert option.enabledOption.supported is True
-    assert (option.congestionThresholdOption.min, option.congestionThresholdOption.max,
-            option.congestionThresholdOption.defaultValue) == (5, 100, 30)
+    threshold = option.congestionThresholdOption
+    assert (threshold.min, threshold.max,
+            threshold.defaultValue) == (5, 100, 30)
 
     ds = moref(session, 'Datastore', 'vmfs-01')
     run_task(session, 'ConfigureDatastoreIORM_Task', srm, datastore=ds,
-             spec=iorm_spec(session, enabled=True, congestionThresholdMode='manual',
-                            congestionThreshold=45, statsCollectionEnabled=True))
+             spec=iorm_spec(session, enabled=True,
+                            congestionThresholdMode='manual',
+                            congestionThreshold=45,
+                            statsCollectionEnabled=True))
     iorm = prop(session, ds, 'iormConfiguration')
     assert iorm.enabled is True and iorm.congestionThresholdMode == 'manual'
-    assert iorm.congestionThreshold == 45 and iorm.statsCollectionEnabled is True
-    assert iorm.percentOfPeakThroughput == 90 and iorm.reservationEnabled is True
+    assert iorm.congestionThreshold == 45
+    assert iorm.statsCollectionEnabled is True
+    assert iorm.percentOfPeakThroughput == 90
+    assert iorm.reservationEnabled is True
 
     run_task(session, 'ConfigureDatastoreIORM_Task', srm, datastore=ds,
              spec=iorm_spec(session, percentOfPeakThroughput=70))
     iorm = prop(session, ds, 'iormConfiguration')
-    assert iorm.percentOfPeakThroughput == 70 and iorm.congestionThreshold == 45
+    assert iorm.percentOfPeakThroughput == 70
+    assert iorm.congestionThreshold == 45
 
     for bad in ({'congestionThreshold': 4}, {'congestionThreshold': 101},
-                {'percentOfPeakThroughput': 49}, {'congestionThresholdMode': 'sometimes'}):
+                {'percentOfPeakThroughput': 49},
+                {'congestionThresholdMode': 'sometimes'}):
         with pytest.raises(exceptions.VimException) as err:
             run_task(session, 'ConfigureDatastoreIORM_Task', srm, datastore=ds,
                      spec=iorm_spec(session, **bad))
@@ -317,9 +349,12 @@ def test_host_maintenance_and_destroy(sim, session):
     run_task(session, 'Destroy_Task', esx02)
     assert 'esx-02' not in objects(session, 'HostSystem', ['name'])
     gold = moref(session, 'ClusterComputeResource', 'gold')
-    hosts = {d['_ref'].value: n for n, d in objects(session, 'HostSystem', ['name']).items()}
-    assert [hosts[r.value] for r in refs(prop(session, gold, 'host'))] == ['esx-01']
-    assert sorted(mounts_of(session, moref(session, 'Datastore', 'vmfs-01'))) == ['esx-01']
+    hosts = {d['_ref'].value: n
+             for n, d in objects(session, 'HostSystem', ['name']).items()}
+    gold_hosts = refs(prop(session, gold, 'host'))
+    assert [hosts[r.value] for r in gold_hosts] == ['esx-01']
+    vmfs = moref(session, 'Datastore', 'vmfs-01')
+    assert sorted(mounts_of(session, vmfs)) == ['esx-01']
 
     # A standalone host takes its compute resource and lone datastore along.
     run_task(session, 'Destroy_Task', moref(session, 'HostSystem', 'esx-10'))
@@ -334,7 +369,8 @@ def test_host_maintenance_and_destroy(sim, session):
 
 def test_destroy_datastore(sim, session):
     with pytest.raises(exceptions.VimException) as err:
-        run_task(session, 'Destroy_Task', moref(session, 'Datastore', 'vmfs-01'))
+        run_task(session, 'Destroy_Task',
+                 moref(session, 'Datastore', 'vmfs-01'))
     assert 'ResourceInUse' in fault_names(err.value)
     shared = moref(session, 'Datastore', 'shared-01')
     run_task(session, 'Destroy_Task', shared)
@@ -344,5 +380,7 @@ def test_destroy_datastore(sim, session):
         assert 'shared-01' not in datastore_names(session, ref)
         dss = prop(session, ref, 'configManager').datastoreSystem
         assert 'shared-01' not in datastore_names(session, dss)
-    assert 'shared-01' not in datastore_names(session, moref(session, 'Datacenter', 'DC1'))
-    assert 'shared-01' not in datastore_names(session, moref(session, 'ClusterComputeResource', 'gold'))
+    assert 'shared-01' not in datastore_names(
+        session, moref(session, 'Datacenter', 'DC1'))
+    assert 'shared-01' not in datastore_names(
+        session, moref(session, 'ClusterComputeResource', 'gold'))

@@ -122,7 +122,8 @@ def test_create_thick_and_thin_charge_exactly(env):
     assert d.ddb['ddb.adapterType'] == 'lsilogic'
     assert d.uuid.startswith('60 00 C2 ')
     assert os.path.getsize(d.data_path) == 2 * GiB
-    assert vmdk.read_descriptor(env.local('ds-a', 'vols-create/thin.vmdk')).thin
+    thin = env.local('ds-a', 'vols-create/thin.vmdk')
+    assert vmdk.read_descriptor(thin).thin
 
     for name in ('thick', 'eager', 'thin'):
         env.task('DeleteVirtualDisk_Task', env.vdm,

@@ -1,4 +1,4 @@
-"""The simulator's PropertyCollector, driven through oslo.vmware (TLS verified).
+"""The simulator's PropertyCollector, driven via oslo.vmware (TLS verified).
 
 oslo.vmware's recursive traversal spec (vim_util.get_objects), paging with
 maxObjects and tokens, indexed property paths such as
@@ -84,9 +84,11 @@ def prop(session, moref, name):
 
 
 def test_recursive_traversal_reaches_everything_and_finishes(session):
-    # oslo.vmware's spec goes rp_to_vm and on from the VM through "resourcePool"
-    # unless type is honoured: that used to overflow the simulator's stack.
-    assert sorted(by_name(session, 'Datastore')) == sorted(DATASTORES + ['dc2-ds'])
+    # oslo.vmware's spec goes rp_to_vm and on from the VM through
+    # "resourcePool" unless type is honoured: that used to overflow the
+    # simulator's stack.
+    assert sorted(by_name(session, 'Datastore')) == sorted(DATASTORES
+                                                           + ['dc2-ds'])
     assert sorted(by_name(session, 'HostSystem')) == [
         'esx-01', 'esx-02', 'esx-10', 'esx-20']
     assert sorted(by_name(session, 'VirtualMachine')) == [
@@ -334,7 +336,8 @@ def test_summary_change_from_create_virtual_disk(session, ds_watcher):
     try:
         ds = by_name(session, 'Datastore')['ds-03']
         if prop(session, ds, 'summary.freeSpace') == 52 * GiB:
-            pytest.skip('CreateVirtualDisk_Task does not charge datastores yet')
+            pytest.skip('CreateVirtualDisk_Task does not charge datastores '
+                        'yet')
         [(kind, _, changes)] = ds_watcher.wait()
         assert kind == 'modify'
         assert changes['summary'].name == 'ds-03'

@@ -83,14 +83,16 @@ def test_extension_manager_register_find_unregister(session):
 
 def test_upstream_driver_registers_its_extension(session):
     # upstream do_setup's own code path, run twice (second: already there)
-    driver = cinder_vmdk.VMwareVcVmdkDriver.__new__(cinder_vmdk.VMwareVcVmdkDriver)
+    driver_class = cinder_vmdk.VMwareVcVmdkDriver
+    driver = driver_class.__new__(driver_class)
     driver._session = session
     driver._register_extension()
     driver._register_extension()
     ext = session.invoke_api(vim_util, 'find_extension', session.vim,
                              cinder_vmdk.EXTENSION_KEY)
     assert ext.key == 'org.openstack.storage'
-    assert [i.type for i in ext.managedEntityInfo] == [cinder_vmdk.EXTENSION_TYPE]
+    assert [i.type for i in ext.managedEntityInfo] == [
+        cinder_vmdk.EXTENSION_TYPE]
 
 
 def test_find_all_by_uuid(session):
@@ -100,8 +102,10 @@ def test_find_all_by_uuid(session):
     bios_a = prop(session, a, 'config.uuid')
     assert inst_a != bios_a
 
-    assert find_all(session, inst_a, vmSearch=True, instanceUuid=True) == [a.value]
-    assert find_all(session, bios_a, vmSearch=True, instanceUuid=False) == [a.value]
+    assert find_all(session, inst_a, vmSearch=True,
+                    instanceUuid=True) == [a.value]
+    assert find_all(session, bios_a, vmSearch=True,
+                    instanceUuid=False) == [a.value]
     assert find_all(session, bios_a, vmSearch=True) == [a.value]
     # each kind of uuid only matches its own field
     assert find_all(session, inst_a, vmSearch=True, instanceUuid=False) == []
@@ -121,8 +125,8 @@ def test_find_all_by_uuid(session):
 
 def test_upstream_get_backing_by_uuid(session):
     vms = by_name(session, 'VirtualMachine')
-    ops = cinder_volumeops.VMwareVolumeOps(session, 10, 'org.openstack.storage',
-                                           'volume')
+    ops = cinder_volumeops.VMwareVolumeOps(session, 10,
+                                           'org.openstack.storage', 'volume')
     for name in ('vm-a', 'vm-b', 'vm-c'):
         uuid = prop(session, vms[name], 'config.instanceUuid')
         assert ops.get_backing_by_uuid(uuid).value == vms[name].value

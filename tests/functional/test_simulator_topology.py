@@ -139,7 +139,8 @@ def inv(session):
         'dc': objects(session, 'Datacenter', ['name', 'datastore']),
         'cluster': objects(session, 'ClusterComputeResource',
                            ['name', 'host', 'datastore', 'resourcePool']),
-        'cr': objects(session, 'ComputeResource', ['name', 'host', 'datastore']),
+        'cr': objects(session, 'ComputeResource',
+                      ['name', 'host', 'datastore']),
         'host': objects(session, 'HostSystem',
                         ['name', 'parent', 'runtime', 'summary.runtime',
                          'datastore', 'vm']),
@@ -169,7 +170,8 @@ def mounted_datastores(host):
 def test_datacenter_lists_every_datastore(inv):
     assert list(inv['dc']) == ['DC1']
     dc = inv['dc']['DC1']
-    expected = sorted(d['name'] for d in TOPOLOGY['datacenters'][0]['datastores'])
+    expected = sorted(d['name']
+                      for d in TOPOLOGY['datacenters'][0]['datastores'])
     assert names_of(inv, 'ds', refs(dc['datastore'])) == expected
 
 
@@ -178,11 +180,13 @@ def test_clusters_hosts_and_datastores(inv):
     assert sorted(inv['cluster']) == sorted(spec)
     for name, cluster in inv['cluster'].items():
         hosts = [h['name'] for h in spec[name].get('hosts', [])]
-        assert names_of(inv, 'host', refs(cluster.get('host'))) == sorted(hosts)
+        got = names_of(inv, 'host', refs(cluster.get('host')))
+        assert got == sorted(hosts)
         expected = set()
         for h in hosts:
             expected |= mounted_datastores(h)
-        assert names_of(inv, 'ds', refs(cluster.get('datastore'))) == sorted(expected)
+        got = names_of(inv, 'ds', refs(cluster.get('datastore')))
+        assert got == sorted(expected)
         assert cluster['resourcePool'].value
 
 
@@ -191,7 +195,8 @@ def test_standalone_host_has_its_compute_resource(inv):
     assert host['parent']._type == 'ComputeResource'
     cr = inv['cr']['esx-10']
     assert names_of(inv, 'host', refs(cr['host'])) == ['esx-10']
-    assert names_of(inv, 'ds', refs(cr['datastore'])) == ['other-01', 'vvol-01']
+    got = names_of(inv, 'ds', refs(cr['datastore']))
+    assert got == ['other-01', 'vvol-01']
 
 
 @pytest.mark.parametrize('name,maintenance,state', [
@@ -207,7 +212,8 @@ def test_host_runtime(inv, name, maintenance, state):
     for runtime in (host['runtime'], host['summary.runtime']):
         assert runtime.inMaintenanceMode is maintenance
         assert runtime.connectionState == state
-    assert names_of(inv, 'ds', refs(host.get('datastore'))) == sorted(mounted_datastores(name))
+    got = names_of(inv, 'ds', refs(host.get('datastore')))
+    assert got == sorted(mounted_datastores(name))
 
 
 INFO_TYPES = {'VMFS': 'VmfsDatastoreInfo', 'NFS': 'NasDatastoreInfo',
@@ -262,8 +268,10 @@ def test_datastore_summary_info_and_mounts(sim, inv, spec):
         assert info.nas.type == kind
     assert ds['browser'].value
     assert ds['parent']._type == 'Folder'
-    mounts = {m.key.value: m.mountInfo for m in refs(ds.get('host'), 'DatastoreHostMount')}
-    want = {inv['host'][m['host']]['_ref'].value: m for m in spec.get('mounts', [])}
+    mounts = {m.key.value: m.mountInfo
+              for m in refs(ds.get('host'), 'DatastoreHostMount')}
+    want = {inv['host'][m['host']]['_ref'].value: m
+            for m in spec.get('mounts', [])}
     assert sorted(mounts) == sorted(want)
     for key, m in want.items():
         assert mounts[key].accessMode == m.get('access_mode', 'readWrite')
@@ -278,7 +286,8 @@ def test_datastore_vm_lists(inv):
     dc = TOPOLOGY['datacenters'][0]
     for spec in dc['datastores']:
         users = sorted(vm['name'] for vm in dc['vms']
-                       if any(d['datastore'] == spec['name'] for d in vm.get('disks', [])))
+                       if any(d['datastore'] == spec['name']
+                              for d in vm.get('disks', [])))
         if spec['name'] == 'vvol-01':
             users = sorted(users + ['diskless'])  # holds diskless's .vmx
         got = names_of(inv, 'vm', refs(inv['ds'][spec['name']].get('vm')))
@@ -309,7 +318,8 @@ def test_vm_power_host_and_disks(sim, inv, spec):
             backing = backing.parent  # snapshots: the VM runs on deltas
         assert (backing is not dev.backing) == bool(spec.get('snapshots'))
         assert backing.fileName == ds_path
-        assert backing.datastore.value == inv['ds'][d['datastore']]['_ref'].value
+        ds_ref = inv['ds'][d['datastore']]['_ref']
+        assert backing.datastore.value == ds_ref.value
         assert backing.thinProvisioned is d.get('thin', False)
         assert dev.capacityInKB == capacity // 1024
         assert dev.capacityInBytes == capacity
@@ -318,7 +328,8 @@ def test_vm_power_host_and_disks(sim, inv, spec):
         text = descriptor(desc_path)
         assert ('ddb.thinProvisioned = "1"' in text) is d.get('thin', False)
         uuid = text.split('ddb.uuid = "')[1].split('"')[0]
-        assert dev.backing.uuid.replace('-', '').lower() == uuid.replace(' ', '').replace('-', '').lower()
+        want_uuid = uuid.replace(' ', '').replace('-', '').lower()
+        assert dev.backing.uuid.replace('-', '').lower() == want_uuid
         flat = desc_path[:-len('.vmdk')] + '-flat.vmdk'
         assert os.path.getsize(flat) == capacity
         check_pattern(flat, ds_path, capacity)
@@ -328,7 +339,8 @@ def check_pattern(flat, ds_path, capacity):
     end = min(capacity, MiB)
     assert read_at(flat, 0, 512)[:end] == pattern_sector(ds_path, 0)[:end]
     last = (end - 1) // 512 * 512
-    assert read_at(flat, last, 512)[:end - last] == pattern_sector(ds_path, last)[:end - last]
+    assert (read_at(flat, last, 512)[:end - last]
+            == pattern_sector(ds_path, last)[:end - last])
     if capacity > 2 * MiB:
         assert read_at(flat, MiB, 4096) == b'\0' * 4096
         # Sparse beyond the pattern: far fewer blocks than the capacity.
@@ -340,11 +352,14 @@ def test_vm_files_and_snapshots(sim, inv):
     tree = vm['snapshot'].rootSnapshotList[0]
     assert tree.name == 'first' and tree.description == 'one'
     assert tree.childSnapshotList[0].name == 'second'
-    assert vm['snapshot'].currentSnapshot.value == tree.childSnapshotList[0].snapshot.value
-    assert inv['vm']['sleepy']['config.files.vmPathName'] == '[vvol-01] sleepy/sleepy.vmx'
-    assert inv['vm']['legacy-db']['config.files.vmPathName'] == '[nfs-01] legacy-db/legacy-db.vmx'
-    assert os.path.isfile(sim.datastore_path('nfs-01', 'legacy-db/legacy-db.vmx'))
-    assert inv['vm']['diskless']['config.files.vmPathName'] == '[vvol-01] diskless/diskless.vmx'
+    assert (vm['snapshot'].currentSnapshot.value
+            == tree.childSnapshotList[0].snapshot.value)
+    vmx = 'config.files.vmPathName'
+    assert inv['vm']['sleepy'][vmx] == '[vvol-01] sleepy/sleepy.vmx'
+    assert inv['vm']['legacy-db'][vmx] == '[nfs-01] legacy-db/legacy-db.vmx'
+    assert os.path.isfile(sim.datastore_path('nfs-01',
+                                             'legacy-db/legacy-db.vmx'))
+    assert inv['vm']['diskless'][vmx] == '[vvol-01] diskless/diskless.vmx'
 
 
 @pytest.mark.parametrize('spec', TOPOLOGY['datacenters'][0]['files'],
@@ -369,12 +384,15 @@ def test_sample_topology_loads(start_simulator):
     sim = start_simulator(topology)
     session = sim.session()
     ds = objects(session, 'Datastore', ['name', 'summary', 'host'])
-    assert sorted(ds) == sorted(d['name'] for d in topology['datacenters'][0]['datastores'])
+    assert sorted(ds) == sorted(
+        d['name'] for d in topology['datacenters'][0]['datastores'])
     shared = ds['nfs-shared-01']
     assert len(refs(shared['host'], 'DatastoreHostMount')) == 5
-    vms = objects(session, 'VirtualMachine', ['name', 'runtime.powerState', 'snapshot'])
+    vms = objects(session, 'VirtualMachine',
+                  ['name', 'runtime.powerState', 'snapshot'])
     assert vms['app-server']['runtime.powerState'] == 'poweredOn'
-    assert vms['legacy-db']['snapshot'].rootSnapshotList[0].name == 'before-upgrade'
+    snapshots = vms['legacy-db']['snapshot'].rootSnapshotList
+    assert snapshots[0].name == 'before-upgrade'
 
 
 def test_generated_topology_loads(start_simulator):
@@ -400,7 +418,8 @@ BAD = [
      'datastore "ds" mounts[0]: unknown host "h9"'),
     ({'name': 'D', 'datastores': [{'name': 'ds', 'type': 'ZFS'}]},
      'datastore "ds": bad type "ZFS"'),
-    ({'name': 'D', 'datastores': [{'name': 'ds', 'capacity_gb': 10, 'free_gb': 11}]},
+    ({'name': 'D',
+      'datastores': [{'name': 'ds', 'capacity_gb': 10, 'free_gb': 11}]},
      'datastore "ds": free_gb 11 exceeds capacity_gb 10'),
     ({'name': 'D', 'datastores': [{'name': 'ds', 'uncommitted_gb': -1}]},
      'datastore "ds": uncommitted_gb must not be negative'),
@@ -408,7 +427,8 @@ BAD = [
      'datastore "ds": bad maintenance_mode "x"'),
     ({'name': 'D', 'datastores': [{'name': 'a'}, {'name': 'a'}]},
      'duplicate datastore name "a"'),
-    ({'name': 'D', 'standalone_hosts': [{'name': 'h', 'connection_state': 'off'}]},
+    ({'name': 'D',
+      'standalone_hosts': [{'name': 'h', 'connection_state': 'off'}]},
      'host "h": bad connection_state "off"'),
     ({'name': 'D', 'standalone_hosts': [{'name': 'h'}, {'name': 'h'}]},
      'duplicate host name "h"'),
@@ -429,7 +449,8 @@ BAD = [
       'files': [{'datastore': 'a', 'path': 'x.vmdk', 'capacity_gb': -2}]},
      'files[0]: capacity_gb must be positive'),
     ({'name': 'D', 'datastores': [{'name': 'a'}],
-      'files': [{'datastore': 'a', 'path': 'x.vmdk'}, {'datastore': 'a', 'path': 'x.vmdk'}]},
+      'files': [{'datastore': 'a', 'path': 'x.vmdk'},
+                {'datastore': 'a', 'path': 'x.vmdk'}]},
      'files[1]: [a] x.vmdk is already used by files[0]'),
     ({'name': 'D', 'datastores': [{'name': 'a'}],
       'files': [{'datastore': 'a', 'path': '../x.vmdk'}]},
@@ -443,8 +464,9 @@ def vcsim_binary():
     """The built simulator (vcsim-up builds it the same way)."""
     env = dict(os.environ)
     env.setdefault('VCSIM_PYTHON', sys.executable)
-    out = subprocess.run([os.path.join(os.path.dirname(vcsim.VCSIM_UP), 'build.sh')],
-                         check=True, capture_output=True, text=True, env=env)
+    build = os.path.join(os.path.dirname(vcsim.VCSIM_UP), 'build.sh')
+    out = subprocess.run([build], check=True, capture_output=True, text=True,
+                         env=env)
     return os.path.join(out.stdout.strip().splitlines()[-1], 'vcsim')
 
 

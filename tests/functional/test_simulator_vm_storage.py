@@ -26,7 +26,8 @@ SIZE = 256 * MiB
 
 TOPOLOGY = {"datacenters": [{
     "name": "DC1",
-    "clusters": [{"name": "gold", "hosts": [{"name": "esx-01"}, {"name": "esx-02"}]}],
+    "clusters": [{"name": "gold",
+                  "hosts": [{"name": "esx-01"}, {"name": "esx-02"}]}],
     "datastores": [
         {"name": "ds-a", "type": "VMFS", "capacity_gb": 100, "free_gb": 20,
          "mounts": [{"host": "esx-01"}, {"host": "esx-02"}]},
@@ -169,7 +170,8 @@ def test_snapshot_creates_delta_and_revert_restores_bytes(env):
     env.task('RevertToSnapshot_Task', snap)
     b2 = env.backing(env.vm)
     assert b2.parent.fileName == base and b2.fileName != base
-    assert not os.path.exists(env.local(b.fileName)) or b2.fileName == b.fileName
+    assert (not os.path.exists(env.local(b.fileName))
+            or b2.fileName == b.fileName)
     assert env.read(b2.fileName)[:13] == b'at-snapshot-1'
     assert env.prop(env.vm, 'snapshot').currentSnapshot.value == snap.value
     assert env.free('ds-a') == (free0, unc0 + SIZE)
@@ -203,7 +205,8 @@ def test_remove_snapshot_consolidates_and_refunds(env):
     assert b.parent.fileName == base
     assert env.read(b.fileName, 0, 20480) == expect
     info = env.prop(env.vm, 'snapshot')
-    assert info.currentSnapshot.value == env.snapshot(env.vm, 's1').snapshot.value
+    want = env.snapshot(env.vm, 's1').snapshot
+    assert info.currentSnapshot.value == want.value
     assert not getattr(info.rootSnapshotList[0], 'childSnapshotList', None)
 
     s1 = env.snapshot(env.vm, 's1').snapshot
@@ -212,7 +215,8 @@ def test_remove_snapshot_consolidates_and_refunds(env):
     assert b.fileName == base and not getattr(b, 'parent', None)
     assert env.read(base, 0, 20480) == expect
     assert env.prop(env.vm, 'snapshot') is None
-    assert [f for f in files_in(env.local('[ds-a] vol-1')) if '-0000' in f] == []
+    vol_dir = env.local('[ds-a] vol-1')
+    assert [f for f in files_in(vol_dir) if '-0000' in f] == []
     assert env.free('ds-a') == (free0, unc0)
 
 
@@ -319,7 +323,8 @@ def test_full_clone_copies_state_and_is_independent(env):
     assert not getattr(cb, 'parent', None)
     assert env.read(cb.fileName)[:10] == b'snap-point'
     assert env.free('ds-b') == (free_b - SIZE, unc_b)
-    assert env.prop(clone, 'config.files.vmPathName') == '[ds-b] vol-4/vol-4.vmx'
+    vmx = env.prop(clone, 'config.files.vmPathName')
+    assert vmx == '[ds-b] vol-4/vol-4.vmx'
 
     # Without a snapshot: a copy of the current state.
     clone2 = env.clone('vol-5', env.clone_spec(
@@ -365,8 +370,10 @@ def test_relocate_moves_files_and_capacity(env):
     assert env.read(b.fileName)[:10] == b'relocated!'
     assert not os.path.exists(env.local(base))
     assert not os.path.exists(env.local('[ds-a] vol-1'))
-    assert env.prop(env.vm, 'config.files.vmPathName') == '[ds-b] vol-1/vol-1.vmx'
-    assert [d.value for d in env.prop(env.vm, 'datastore').ManagedObjectReference] == [env.ds['ds-b'].value]
+    vmx = env.prop(env.vm, 'config.files.vmPathName')
+    assert vmx == '[ds-b] vol-1/vol-1.vmx'
+    datastores = env.prop(env.vm, 'datastore').ManagedObjectReference
+    assert [d.value for d in datastores] == [env.ds['ds-b'].value]
     assert env.prop(env.vm, 'runtime.host').value == host2.value
     assert env.free('ds-a') == (fa + SIZE, ua)
     assert env.free('ds-b') == (fb - SIZE, ub)
@@ -382,7 +389,8 @@ def test_relocate_with_snapshot_moves_chain(env):
     spec.datastore = env.ds['ds-b']
     env.task('RelocateVM_Task', env.vm, spec=spec)
     b = env.backing(env.vm)
-    assert b.fileName.startswith('[ds-b] vol-1/') and b.parent.fileName == '[ds-b] vol-1/vol-1.vmdk'
+    assert b.fileName.startswith('[ds-b] vol-1/')
+    assert b.parent.fileName == '[ds-b] vol-1/vol-1.vmdk'
     assert env.read(b.fileName, 0, 8192)[:9] == b'base-data'
     assert env.read(b.fileName, 4096, 10) == b'delta-data'
     snap = env.snapshot(env.vm, 's').snapshot

@@ -137,11 +137,13 @@ def test_vmsd_is_written_in_vmware_format(sim, inv):
     # Each snapshot names the disk files it froze, by node; a disk beside
     # the .vmx is relative, another datastore's is an ESXi path.
     assert v['snapshot0.numDisks'] == '2'
-    disks0 = {v['snapshot0.disk%d.node' % i]: v['snapshot0.disk%d.fileName' % i]
+    disks0 = {v['snapshot0.disk%d.node' % i]:
+              v['snapshot0.disk%d.fileName' % i]
               for i in range(2)}
     assert disks0 == {'scsi0:0': 'snappy.vmdk',
                       'scsi0:1': '/vmfs/volumes/ds2/data/d.vmdk'}
-    disks1 = {v['snapshot1.disk%d.node' % i]: v['snapshot1.disk%d.fileName' % i]
+    disks1 = {v['snapshot1.disk%d.node' % i]:
+              v['snapshot1.disk%d.fileName' % i]
               for i in range(2)}
     assert disks1['scsi0:0'] == 'snappy-000001.vmdk'
     assert os.path.isfile(sim.datastore_path(
@@ -206,7 +208,8 @@ def test_register_restores_snapshot_tree_and_delta_chains(sim, inv):
                                      first))
     new_top = inv.local_path(chain_of(running_chains(inv, vm), BASE)[0])
     assert fx.read_data(new_top, sim.datastore_root, 0, 4096) == at_first
-    assert read_vmsd(sim)['snapshot.current'] == read_vmsd(sim)['snapshot0.uid']
+    assert (read_vmsd(sim)['snapshot.current']
+            == read_vmsd(sim)['snapshot0.uid'])
 
     # ... and consolidate: removing "second" leaves one snapshot in the file.
     second = inv.prop(vm, 'snapshot').rootSnapshotList[0] \
@@ -393,7 +396,8 @@ def test_upstream_image_round_trip_keeps_the_bytes(sim, driver, volume, inv):
     try:
         disk = inv.disk(inv.vm(new.name))
         new_local = inv.local_path(disk.backing.fileName)
-        assert disk.capacityInBytes == fx.capacity_bytes(new_local) == 1024 ** 3
+        assert (disk.capacityInBytes == fx.capacity_bytes(new_local)
+                == 1024 ** 3)
         for offset, data in WRITES:
             assert fx.read_data(new_local, sim.datastore_root, offset,
                                 len(data)) == data

@@ -161,8 +161,8 @@ def assert_files_gone(local_desc):
     assert not [f for f in leftovers if f.endswith('.vmdk')], leftovers
 
 
-def assert_backing(inv, volume, datastore='gold-ds', hosts=('esx-01',
-                                                              'esx-02')):
+def assert_backing(inv, volume, datastore='gold-ds',
+                   hosts=('esx-01', 'esx-02')):
     """The volume's backing VM, with its disk on ``datastore``."""
     vm = backing_of(inv, volume)
     assert inv.inventory_path(vm) == volume_folder() + '/' + volume.name
@@ -170,14 +170,14 @@ def assert_backing(inv, volume, datastore='gold-ds', hosts=('esx-01',
     ds_path, local = disk_path(inv, vm)
     assert datastore_name(ds_path) == datastore
     assert ds_path == '[%s] %s/%s.vmdk' % (datastore, volume.name,
-                                          volume.name)
+                                           volume.name)
     assert os.path.isfile(local) and os.path.isfile(df.data_file(local))
     assert inv.extra_config(vm)['cinder.volume.id'] == volume.id
     assert inv.prop(vm, 'config.instanceUuid') == volume.id
     return vm
 
 
-# --- set-up and stats ----------------------------------------------------------
+# --- set-up and stats --------------------------------------------------------
 
 def test_do_setup_registers_extension(start_simulator, cinder_db):
     sim = start_simulator(TOPOLOGY)
@@ -248,7 +248,7 @@ def test_get_volume_stats(backends, inv, cluster, datastores, max_objects):
     assert pool['datastore_count'] == len(datastores)
 
 
-# --- volumes -------------------------------------------------------------------
+# --- volumes -----------------------------------------------------------------
 
 def test_create_volume_thick(driver, ctx, inv):
     free = free_bytes(inv, 'gold-ds')
@@ -308,7 +308,7 @@ def test_extend_volume(driver, ctx, inv):
     assert free - free_bytes(inv, 'gold-ds') == 2 * GiB
 
 
-# --- snapshots -------------------------------------------------------------------
+# --- snapshots ---------------------------------------------------------------
 
 def test_create_snapshot_cow(cow_driver, ctx, inv):
     driver = cow_driver
@@ -416,7 +416,7 @@ def test_revert_to_snapshot(cow_driver, ctx, inv):
     assert read(inv, base) == before
 
 
-# --- volumes from snapshots and clones --------------------------------------------
+# --- volumes from snapshots and clones ---------------------------------------
 
 def _snapshotted_source(driver, ctx, inv):
     """A volume with data A in a COW snapshot and data B written after it."""
@@ -526,7 +526,7 @@ def test_create_cloned_volume(driver, ctx, inv, clone_type):
         assert f.read(OFFSET + len(data)) == base_bytes
 
 
-# --- attach --------------------------------------------------------------------
+# --- attach ------------------------------------------------------------------
 
 CONNECTOR = {'platform': 'x86_64', 'os_type': 'linux', 'host': 'compute-1',
              'ip': '127.0.0.1'}
@@ -608,7 +608,7 @@ def test_initialize_connection_with_instance(silver_driver, ctx, inv):
     assert disk_path(inv, backing_of(inv, vol))[1] == local
 
 
-# --- manage / unmanage ------------------------------------------------------------
+# --- manage / unmanage -------------------------------------------------------
 
 LEGACY_DISK = '[legacy-ds] legacy-db/data.vmdk'
 LEGACY_REF = {'source-name': LEGACY_DISK + '@DC1/vm/legacy-db'}

@@ -1,7 +1,5 @@
 """Pure tests of eligibility, pool figures and placement (no simulator)."""
 
-import re
-
 import pytest
 
 from cinder_vmware_ext.core import eligibility
@@ -179,8 +177,9 @@ class TestPlacement(object):
     def test_best_fit_and_most_free(self):
         pool = self.pool(ds('small', 3), ds('big', 50), ds('tiny', 1))
         assert placement.choose(pool, 2 * GiB).datastore.ref == 'small'
-        assert placement.choose(pool, 2 * GiB,
-                                policy=placement.MOST_FREE).datastore.ref == 'big'
+        most_free = placement.choose(pool, 2 * GiB,
+                                     policy=placement.MOST_FREE)
+        assert most_free.datastore.ref == 'big'
 
     def test_holds_prevent_overcommit(self):
         pool = self.pool(ds('a', 3), ds('b', 5))
@@ -193,12 +192,13 @@ class TestPlacement(object):
         with pytest.raises(placement.NoDatastoreFits):
             placement.choose(pool, 3 * GiB, ledger.held())
         ledger.release(token)
-        assert placement.choose(pool, 3 * GiB,
-                                ledger.held()).datastore.ref == first.datastore.ref
+        again = placement.choose(pool, 3 * GiB, ledger.held())
+        assert again.datastore.ref == first.datastore.ref
 
     def test_type_affinity_and_exclusion(self):
         pool = self.pool(ds('v', 10), ds('n', 20, type='NFS'))
-        assert placement.choose(pool, GiB, allowed_types={'nfs'}).datastore.ref == 'n'
+        nfs = placement.choose(pool, GiB, allowed_types={'nfs'})
+        assert nfs.datastore.ref == 'n'
         assert placement.choose(pool, GiB, excluded={'v'}).datastore.ref == 'n'
         with pytest.raises(placement.NoDatastoreFits, match='0 eligible'):
             placement.choose(pool, GiB, allowed_types={'vsan'})

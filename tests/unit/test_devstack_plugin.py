@@ -24,17 +24,19 @@ iniset() { crudini --set "$1" "$2" "$3" "$4"; }
 iniget() { crudini --get "$1" "$2" "$3" 2>/dev/null || true; }
 iniset_multiline() {
     local file=$1 section=$2 option=$3 prev
+    local range="/^\[$section\]/,/^\[/"
     shift 3
     crudini --del "$file" "$section" "$option"
     crudini --set "$file" "$section" "$option" "$1"
     prev=$1
     shift
     for value in "$@"; do
-        sed -i "/^\[$section\]/,/^\[/ s|^$option = $prev\$|&\n$option = $value|" "$file"
+        sed -i "$range s|^$option = $prev\$|&\n$option = $value|" "$file"
         prev=$value
     done
 }
 '''
+
 
 def run_plugin(tmp_path, cinder_conf_text, phases, **variables):
     conf = tmp_path / 'cinder.conf'

@@ -28,7 +28,8 @@ def test_generator_lists_pool_mode():
     assert len(groups) == 1
     namespace, listed = groups[0]
     assert namespace == 'cinder_vmware_ext'
-    names = {group: [o.name for o in group_opts] for group, group_opts in listed}
+    names = {group: [o.name for o in group_opts]
+             for group, group_opts in listed}
     assert names == {'backend_defaults': [o.name for o in
                                           opts.vmware_ext_opts]}
     assert 'vmware_pool_mode' in names['backend_defaults']

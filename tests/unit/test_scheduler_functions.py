@@ -14,7 +14,8 @@ def _stats(free_gbs, name='gold'):
     host = model.Host('h1', 'esx', 'c1')
     cluster = model.Cluster('c1', name, 'DC1', ('h1',))
     datastores = [model.Datastore('d%d' % i, 'd%d' % i, 'VMFS', 100 * GiB,
-                                  int(free * GiB), mounts=(model.HostMount('h1'),))
+                                  int(free * GiB),
+                                  mounts=(model.HostMount('h1'),))
                   for i, free in enumerate(free_gbs)]
     inv = model.Inventory({'c1': cluster}, {'h1': host},
                           {d.ref: d for d in datastores})

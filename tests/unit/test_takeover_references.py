@@ -35,7 +35,8 @@ def test_bad_datastore_paths(text, words):
 
 
 def test_extent_message_names_descriptor():
-    with pytest.raises(refs.InvalidReference, match=r'vm/disk\.vmdk|disk\.vmdk'):
+    with pytest.raises(refs.InvalidReference,
+                       match=r'vm/disk\.vmdk|disk\.vmdk'):
         refs.parse_datastore_path('[ds] vm/disk-flat.vmdk')
 
 

@@ -86,7 +86,8 @@ class Broker(object):
                                                         'plugins-expand'),
             'RABBITMQ_PID_FILE': os.path.join(self.dir, 'rabbitmq.pid'),
             # Keep the machine's /etc/rabbitmq settings out of it.
-            'RABBITMQ_CONF_ENV_FILE': os.path.join(self.dir, 'rabbitmq-env.conf'),
+            'RABBITMQ_CONF_ENV_FILE': os.path.join(self.dir,
+                                                   'rabbitmq-env.conf'),
             'RABBITMQ_CONFIG_FILE': os.path.join(self.dir, 'rabbitmq'),
             'RABBITMQ_ADVANCED_CONFIG_FILE': os.path.join(self.dir,
                                                           'advanced.config'),

@@ -129,7 +129,8 @@ class CinderStack(object):
         # the writer, so three services and the API rarely meet SQLite's
         # "database is locked".
         import sqlite3
-        with sqlite3.connect(os.path.join(self.workdir, 'cinder.sqlite')) as db:
+        database = os.path.join(self.workdir, 'cinder.sqlite')
+        with sqlite3.connect(database) as db:
             db.execute('PRAGMA journal_mode=WAL')
 
     def _start_service(self, name):

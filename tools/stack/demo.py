@@ -87,7 +87,7 @@ def tour(client, clusters):
     client.volumes.extend(volume, 2)
     volume = wait_status(client, volume, 'available')
     say('  extended %s: %s, %d GiB' % (volume.name, volume.status,
-                                      volume.size))
+                                       volume.size))
     client.volumes.delete(volume)
     say('  deleted  %s' % volume.name)
 

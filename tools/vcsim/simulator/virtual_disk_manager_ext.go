@@ -5,6 +5,13 @@ package simulator
 // patches/*-virtual_disk_manager-*.patch so these are the ones dispatched.
 
 import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/vmware/govmomi/vim25/methods"
@@ -86,8 +93,12 @@ func (m *VirtualDiskManager) MoveVirtualDiskTask(_ *Context, req *types.MoveVirt
 
 // CopyVirtualDiskTask copies a disk, flattening a delta chain into a base
 // disk. Without destSpec the copy is preallocated, as the API reference
-// documents; destSpec.diskType thin/preallocated/... is honoured.
+// documents; destSpec.diskType thin/preallocated/... is honoured. A
+// streamOptimized source (a monolithic file uploaded to the datastore, as
+// os-brick's restore does) is inflated into a normal disk.
 func (m *VirtualDiskManager) CopyVirtualDiskTask(_ *Context, req *types.CopyVirtualDisk_Task) soap.HasFault {
+	var failed types.BaseMethodFault
+	var message string // failed's localizedMessage, when we know better than its type
 	task := CreateTask(m, "copyVirtualDisk", func(*Task) (types.AnyType, types.BaseMethodFault) {
 		o := copyDiskOptions{
 			src: req.SourceName, dst: req.DestName,
@@ -113,12 +124,138 @@ func (m *VirtualDiskManager) CopyVirtualDiskTask(_ *Context, req *types.CopyVirt
 			}
 		}
 		o.thin = &thin
-		if fault := copyDiskOpts(o); fault != nil {
+		kind, fault := copySourceKind(o.srcDc, o.src)
+		switch {
+		case fault != nil:
+		case kind == sourceSparse:
+			fault, message = copyStreamOptimizedDisk(o)
+		case kind == sourceNotDisk:
+			fault, message = &types.FileFault{File: o.src}, o.src+" is not a virtual disk"
+		default:
+			fault = copyDiskOpts(o)
+		}
+		if fault != nil {
+			failed = fault
 			return nil, fault
 		}
 		return req.DestName, nil
 	})
-	return &methods.CopyVirtualDisk_TaskBody{Res: &types.CopyVirtualDisk_TaskResponse{Returnval: task.Run()}}
+	ref := task.Run()
+	if failed != nil && message != "" {
+		setTaskErrorMessage(task, failed, message)
+	}
+	return &methods.CopyVirtualDisk_TaskBody{Res: &types.CopyVirtualDisk_TaskResponse{Returnval: ref}}
+}
+
+// setTaskErrorMessage replaces the localizedMessage of a failed task
+// (govmomi's Task.Run puts the fault's Go type there).
+func setTaskErrorMessage(task *Task, fault types.BaseMethodFault, message string) {
+	Map.Update(task, []types.PropertyChange{{Name: "info.error",
+		Val: types.LocalizedMethodFault{Fault: fault, LocalizedMessage: message}}})
+}
+
+// Kinds of copy sources.
+const (
+	sourceDescriptor = iota // a descriptor, or missing: copyDiskOpts decides
+	sourceSparse            // a monolithic sparse VMDK (magic "KDMV")
+	sourceNotDisk           // a file that is no virtual disk
+)
+
+// copySourceKind tells a monolithic sparse VMDK (one file starting with
+// the sparse header) and plain files from disk descriptors.
+func copySourceKind(dc *types.ManagedObjectReference, dsPath string) (int, types.BaseMethodFault) {
+	_, local, fault := resolveDsPath(dc, dsPath)
+	if fault != nil {
+		return 0, fault
+	}
+	f, err := os.Open(local)
+	if err != nil {
+		return sourceDescriptor, nil
+	}
+	defer f.Close()
+	magic := make([]byte, 4)
+	if n, _ := io.ReadFull(f, magic); n == 4 && string(magic) == "KDMV" {
+		return sourceSparse, nil
+	}
+	if _, err := readDescriptor(local); err == errNotDescriptor || errors.Is(err, bufio.ErrTooLong) {
+		return sourceNotDisk, nil
+	}
+	return sourceDescriptor, nil
+}
+
+// copyStreamOptimizedDisk creates o.dst as a base disk (thin or thick per
+// o.thin) of the stream's capacity and inflates the stream into it, as
+// ESXi's disk library converts a streamOptimized extent. The destination
+// is charged like a new disk; a malformed stream fails with a FileFault
+// whose message says what is wrong, leaving no destination behind.
+func copyStreamOptimizedDisk(o copyDiskOptions) (types.BaseMethodFault, string) {
+	_, src, fault := resolveDsPath(o.srcDc, o.src)
+	if fault != nil {
+		return fault, ""
+	}
+	in, err := os.Open(src)
+	if err != nil {
+		return &types.CannotAccessFile{FileFault: types.FileFault{File: o.src}}, ""
+	}
+	defer in.Close()
+	malformed := func(err error) (types.BaseMethodFault, string) {
+		return &types.FileFault{File: o.src},
+			fmt.Sprintf("%s is not a valid streamOptimized virtual disk: %v", o.src, err)
+	}
+	r := bufio.NewReaderSize(in, 1<<20)
+	h, embedded, err := readStreamPrologue(r)
+	if err != nil {
+		return malformed(err)
+	}
+	dstDs, local, fault := resolveDsPath(o.dstDc, o.dst)
+	if fault != nil {
+		return fault, ""
+	}
+	if local == src {
+		return &types.FileAlreadyExists{FileFault: types.FileFault{File: o.dst}}, ""
+	}
+	if o.force {
+		if fault = removeDiskIfPresent(o.dstDc, o.dst, local); fault != nil {
+			return fault, ""
+		}
+	}
+	if fault = checkNewDisk(o.dst, local, false); fault != nil {
+		return fault, ""
+	}
+	capacity := int64(h.Capacity) * streamSector
+	thin := o.thin != nil && *o.thin
+	d := newBaseDescriptor(filepath.Base(vmdkDataName(local, false)), capacity, thin, streamAdapterType(o, embedded))
+	if fault = chargeDatastore(dstDs, d.Capacity(), thin); fault != nil {
+		return noDiskSpace(fault, o.dst), ""
+	}
+	var bad error
+	fill := func(f *os.File) error {
+		bad = inflateStreamGrains(r, h, f, capacity)
+		return bad
+	}
+	if err := writeDiskFiles(local, vmdkDataName(local, false), d, fill); err != nil {
+		refundDatastore(dstDs, d.Capacity(), thin)
+		if bad != nil {
+			return malformed(bad)
+		}
+		return cannotCreate(o.dst), ""
+	}
+	return nil, ""
+}
+
+// streamAdapterType is the destination's ddb.adapterType: destSpec's, else
+// the embedded descriptor's when it is one ESXi writes, else lsilogic.
+func streamAdapterType(o copyDiskOptions, embedded []byte) string {
+	if o.adapterType != "" {
+		return o.adapterType
+	}
+	if d, err := parseDescriptor(bytes.NewReader(embedded)); err == nil {
+		switch a := d.AdapterType(); a {
+		case "ide", "buslogic", "lsilogic", "legacyESX":
+			return a
+		}
+	}
+	return "lsilogic"
 }
 
 // ExtendVirtualDiskTask grows a disk; shrinking is refused.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/vim25/methods"
+	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/soap"
 	"github.com/vmware/govmomi/vim25/types"
 )
@@ -76,10 +77,37 @@ func exportLease(ctx *Context, vm *VirtualMachine, entity types.ManagedObjectRef
 	}
 	lease.Info.DeviceUrl = urls
 	lease.Info.TotalDiskCapacityInKB = capacityKB
+	temps := &exportTemps{lease: lease.Self}
 	for name, local := range files {
 		lease.files[name] = local
+		temps.files = append(temps.files, local)
 	}
+	ctx.Session.AddHandler(temps)
 	return lease, nil
+}
+
+// exportTemps removes an export lease's temporary VMDKs when the lease
+// leaves its session's registry: HttpNfcLeaseComplete and HttpNfcLeaseAbort
+// remove it there. Keyed by the lease, the handler goes with it. A lease
+// whose session ends first keeps its files until the simulator stops.
+type exportTemps struct {
+	lease types.ManagedObjectReference
+	files []string
+}
+
+func (e *exportTemps) Reference() types.ManagedObjectReference { return e.lease }
+
+func (e *exportTemps) PutObject(mo.Reference) {}
+
+func (e *exportTemps) UpdateObject(mo.Reference, []types.PropertyChange) {}
+
+func (e *exportTemps) RemoveObject(ref types.ManagedObjectReference) {
+	if ref != e.lease {
+		return
+	}
+	for _, f := range e.files {
+		_ = os.Remove(f)
+	}
 }
 
 // adapterOf is the descriptor adapter type of the disk's controller.
@@ -98,8 +126,9 @@ func adapterOf(devices object.VirtualDeviceList, disk *types.VirtualDisk) string
 }
 
 // streamOptimizedExport writes the disk chain at file as a streamOptimized
-// VMDK into the simulator's export directory (removed with the simulator's
-// state when it stops); returns its path, size and the disk's capacity.
+// VMDK into the simulator's export directory (removed when the lease ends,
+// see exportTemps, or with the simulator's state when it stops); returns
+// its path, size and the disk's capacity.
 func streamOptimizedExport(dc *types.ManagedObjectReference, file, name, adapter string) (string, int64, int64, types.BaseMethodFault) {
 	raw, capacity, fault := flattenToTemp(dc, file)
 	if fault != nil {

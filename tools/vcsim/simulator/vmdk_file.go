@@ -105,14 +105,21 @@ var (
 
 var errNotDescriptor = errors.New("not a disk descriptor")
 
-// readDescriptor parses the descriptor at localPath.
+// readDescriptor parses the descriptor at localPath. A monolithic sparse
+// file (magic "KDMV": an uploaded streamOptimized VMDK) is not one, even
+// though it embeds a descriptor: its extent line names no separate file
+// and it was never charged to the datastore.
 func readDescriptor(localPath string) (*vmdkDescriptor, error) {
 	f, err := os.Open(localPath)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	return parseDescriptor(io.LimitReader(f, 64*1024))
+	r := bufio.NewReader(io.LimitReader(f, 64*1024))
+	if magic, _ := r.Peek(4); string(magic) == "KDMV" {
+		return nil, errNotDescriptor
+	}
+	return parseDescriptor(r)
 }
 
 func parseDescriptor(r io.Reader) (*vmdkDescriptor, error) {

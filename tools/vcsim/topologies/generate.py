@@ -30,7 +30,8 @@ TYPES = ['VMFS', 'NFS', 'NFS41', 'vsan']
 
 def parse_args(argv):
     p = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--datacenters', type=int, default=1)
     p.add_argument('--clusters', type=int, default=2,
                    help='clusters per datacenter (at least 1)')
@@ -65,7 +66,8 @@ def datacenter(rng, args, d):
     clusters = [{'name': '%s-c%d' % (dc, c), 'hosts': []}
                 for c in range(args.clusters)]
     for h in range(args.hosts):
-        clusters[h % args.clusters]['hosts'].append({'name': '%s-esx%d' % (dc, h)})
+        clusters[h % args.clusters]['hosts'].append(
+            {'name': '%s-esx%d' % (dc, h)})
     all_hosts = [h['name'] for c in clusters for h in c['hosts']]
     datastores = []
     for i in range(args.datastores):
@@ -81,11 +83,11 @@ def datacenter(rng, args, d):
         ds = usable[j % len(usable)]
         host = ds['mounts'][j % len(ds['mounts'])]['host']
         name = '%s-vm%d' % (dc, j)
+        disk = {'datastore': ds['name'], 'path': '%s/%s.vmdk' % (name, name),
+                'capacity_gb': rng.randint(1, 8), 'thin': True}
         vms.append({'name': name, 'host': host,
                     'power_state': 'poweredOn' if j % 2 == 0 else 'poweredOff',
-                    'disks': [{'datastore': ds['name'],
-                               'path': '%s/%s.vmdk' % (name, name),
-                               'capacity_gb': rng.randint(1, 8), 'thin': True}]})
+                    'disks': [disk]})
     files = [{'datastore': datastores[k % len(datastores)]['name'],
               'path': 'loose/volume-%d.vmdk' % k, 'capacity_gb': 1,
               'thin': True} for k in range(args.files if datastores else 0)]

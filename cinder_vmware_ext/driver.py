@@ -347,6 +347,36 @@ class VMwareVcVmdkExtDriver(qos.QosMixin, migration.MigrationMixin,
         return super(VMwareVcVmdkExtDriver,
                      self).initialize_connection(volume, connector)
 
+    def terminate_connection(self, volume, connector, force=False,
+                             **kwargs):
+        super(VMwareVcVmdkExtDriver, self).terminate_connection(
+            volume, connector, force=force, **kwargs)
+        self._grow_restored_disk(volume)
+
+    def _grow_restored_disk(self, volume):
+        """Grow a disk left smaller than its volume by a backup restore.
+
+        os-brick restores a backup by replacing the volume's disk with a
+        copy of the backup's, which has the backup's size: restored into a
+        larger volume, the disk would stay smaller than the volume says.
+        cinder-backup calls terminate_connection once os-brick is done, so
+        the disk is grown back here.  A detach is never failed for it.
+        """
+        backing = self.volumeops.get_backing(volume.name, volume.id)
+        if not backing or not sizes.shortfall(self.session, backing,
+                                              volume.size):
+            return
+        LOG.info('The disk of volume %(vol)s is smaller than its %(size)s '
+                 'GiB (a backup of a smaller volume was restored into it): '
+                 'growing it.', {'vol': volume.name, 'size': volume.size})
+        try:
+            self._extend_backing(backing, volume.size,
+                                 self._get_disk_type(volume))
+        except Exception:  # noqa: a detach must not fail for this
+            LOG.exception('Could not grow the disk of volume %(vol)s to '
+                          '%(size)s GiB; extending the volume grows it.',
+                          {'vol': volume.name, 'size': volume.size})
+
     @_in_pool_of('volume')
     def extend_volume(self, volume, new_size):
         return super(VMwareVcVmdkExtDriver, self).extend_volume(volume,

@@ -37,6 +37,20 @@ def markers_of(extra_config):
             if o.key in MARKERS and o.value}
 
 
+def shortfall(session, backing, size_gb):
+    """Bytes the backing's disk lacks to hold ``size_gb`` GiB.
+
+    0 when it is big enough, has no disk, or is a taken-over disk that is
+    smaller on purpose (its true size is marked on the backing).
+    """
+    props = read(session, backing,
+                 ['config.hardware.device', 'config.extraConfig'])
+    if adopt.DISK_BYTES_KEY in markers_of(props.get('config.extraConfig')):
+        return 0
+    size = disk_bytes(props.get('config.hardware.device'))
+    return max(0, size_gb * units.Gi - size) if size else 0
+
+
 def read(session, moref, properties):
     return session.invoke_api(vim_util, 'get_object_properties_dict',
                               session.vim, moref, properties)

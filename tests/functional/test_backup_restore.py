@@ -19,10 +19,12 @@ cinder-backup reads and writes a ``vmdk`` volume through os-brick's
 What os-brick does not guarantee, shown here as it is: the volume's disk
 is destroyed before the copy, so a restore whose copy fails (a corrupted
 backup) leaves the backing without a disk and the upload in cinder_temp;
-the restored disk has the backup's capacity (restoring into a larger
-volume gives a disk of the backup's size) and is thick whatever the
-volume's type.  Upstream Cinder's VMware driver has no restore_backup of
-its own any more (os-brick took the job), so that path is the only one.
+the restored disk is thick whatever the volume's type.  A restore into
+a larger volume gives a disk of the backup's size; our driver grows it back
+to the volume's size in terminate_connection, which cinder-backup calls
+after disconnect_volume.  Upstream Cinder's VMware driver has no
+restore_backup of its own any more (os-brick took the job), so that path
+is the only one.
 """
 
 import os
@@ -152,12 +154,17 @@ def data_extents(path):
     return out
 
 
-def assert_same_disk(a, b):
+def assert_same_disk(a, b, length=None):
     """Two disks (descriptors) hold the same bytes: compared over both data
-    files' data regions; everywhere else both are holes (zeros)."""
+    files' data regions; everywhere else both are holes (zeros).  With
+    ``length``, only their first ``length`` bytes are compared."""
     fa, fb = fx.data_file(a), fx.data_file(b)
-    assert os.path.getsize(fa) == os.path.getsize(fb)
+    if length is None:
+        assert os.path.getsize(fa) == os.path.getsize(fb)
     regions = sorted(set(data_extents(fa)) | set(data_extents(fb)))
+    if length is not None:
+        regions = [(off, min(n, length - off)) for off, n in regions
+                   if off < length]
     assert regions, 'no data at all'
     with open(fa, 'rb') as xa, open(fb, 'rb') as xb:
         for offset, length in regions:
@@ -249,11 +256,13 @@ def test_restore_into_a_larger_volume(sim, driver, inv, source):
         disk = inv.disk(inv.vm(vol_c.name))
         local_c = inv.local_path(disk.backing.fileName)
         assert disk.backing.fileName == disk_c.backing.fileName
-        # CopyVirtualDisk makes the disk the backup's size; neither os-brick
-        # nor upstream's driver grows it back to the volume's 2 GiB.
-        assert disk.capacityInBytes == fx.capacity_bytes(local_c) == GiB
-        assert_same_disk(local_a, local_c)
-        assert figures(inv) == (free0 - GiB, unc0 - 2 * GiB)
+        # CopyVirtualDisk makes the disk the backup's size (1 GiB);
+        # terminate_connection grew it back to the volume's 2 GiB.
+        assert disk.capacityInBytes == fx.capacity_bytes(local_c) == 2 * GiB
+        assert_same_disk(local_a, local_c, GiB)
+        assert [e for e in data_extents(fx.data_file(local_c))
+                if e[0] + e[1] > GiB] == []
+        assert figures(inv) == (free0 - 2 * GiB, unc0 - 2 * GiB)
     finally:
         driver.delete_volume(vol_c)
 

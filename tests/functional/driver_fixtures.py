@@ -163,7 +163,7 @@ def backend_options_names():
         [o.name for o in opts.vmware_ext_opts]
 
 
-# --- Independent reads of the simulator ---------------------------------------
+# --- Independent reads of the simulator --------------------------------------
 
 def array(value, item_type):
     """Items of a SOAP ArrayOfX property value (empty for unset)."""
@@ -281,7 +281,7 @@ class Inventory(object):
         return self.sim.datastore_path(m.group('ds'), m.group('path'))
 
 
-# --- VMDK files on the simulator's datastores ----------------------------------
+# --- VMDK files on the simulator's datastores --------------------------------
 
 def read_descriptor(path):
     """Fields of a VMDK text descriptor: {'extents': [(access, sectors,

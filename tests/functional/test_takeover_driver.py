@@ -351,7 +351,8 @@ BAD_REFERENCES = [
     ({'source-name': '[ds-gold] vm-off/vm-off.vmx'}, 'not a VMDK'),
     ({'source-name': '[ds-gold] junk/notadisk.vmdk'}, 'not a virtual disk'),
     ({'source-name': '[ds-gold] orphans/missing.vmdk'}, 'does not exist'),
-    ({'source-name': '[ds-excluded] x/outside.vmdk'}, "outside this backend's pools"),
+    ({'source-name': '[ds-excluded] x/outside.vmdk'},
+     "outside this backend's pools"),
     ({'source-name': '[nope] a.vmdk'}, 'not reachable'),
     ({'source-name': '[ds-gold] vm-on/vm-on.vmdk'}, 'powered-on'),
     ({'source-name': '[ds-gold] vm-snap/vm-snap.vmdk@DC1/vm/vm-snap'},
@@ -551,11 +552,10 @@ def test_unmanage_with_vm_snapshots_keeps_the_shadow(bench):
 def _layout(sim, inv):
     """Every VM with its disks, and the datastores' folders."""
     vms = inv.objects('VirtualMachine', 'name', 'config.hardware.device')
-    return (sorted((v['name'], [
-                d.backing.fileName for d in fx.array(
-                    v.get('config.hardware.device'), 'VirtualDevice')
-                if d.__class__.__name__ == 'VirtualDisk'])
-                for v in vms.values()),
+    disks = {ref: [d.backing.fileName for d in fx.array(
+        v.get('config.hardware.device'), 'VirtualDevice')
+        if d.__class__.__name__ == 'VirtualDisk'] for ref, v in vms.items()}
+    return (sorted((vms[ref]['name'], disks[ref]) for ref in vms),
             sorted(os.listdir(sim.datastore_path('ds-gold'))),
             sorted(os.listdir(sim.datastore_path('ds-silver'))))
 
@@ -606,7 +606,7 @@ def test_rollback_copy(bench, method, skip):
     drv.manage_existing(volume(), {'source-name': path})
 
 
-# -- snapshots -----------------------------------------------------------------
+# -- snapshots ----------------------------------------------------------------
 
 def test_snapshot_manage_and_unmanage(bench):
     _sim, drv, inv = bench

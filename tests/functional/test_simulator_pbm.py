@@ -19,7 +19,6 @@ from oslo_vmware import exceptions as vexc
 from oslo_vmware import pbm
 from oslo_vmware import vim_util
 
-from tests import simulator as vcsim
 from tests.functional import driver_fixtures
 from tests.functional.test_simulator_topology import vcsim_binary  # noqa: F401
 
@@ -67,14 +66,6 @@ COMPLIANT = {
 }
 DEFAULTS = ['vSAN Default Storage Policy', 'VVol No Requirements Policy',
             'VM Encryption Policy', 'Host-local PMem Default Storage Policy']
-
-
-@pytest.fixture(scope='module')
-def sim(tmp_path_factory):
-    s = vcsim.Simulator.start(TOPOLOGY,
-                              workdir=str(tmp_path_factory.mktemp('pbm')))
-    yield s
-    s.stop()
 
 
 @pytest.fixture(scope='module')

@@ -18,7 +18,6 @@ from cinder.volume.drivers.vmware import volumeops as cinder_volumeops
 from oslo_vmware import exceptions
 from oslo_vmware import vim_util
 
-from tests import simulator as vcsim
 
 GiB = 1 << 30
 DATASTORES = ['ds-%02d' % i for i in range(1, 6)]
@@ -45,14 +44,6 @@ TOPOLOGY = {'datacenters': [
      'datastores': [{'name': 'dc2-ds', 'mounts': [{'host': 'esx-20'}]}],
      'vms': [{'name': 'vm-d', 'host': 'esx-20'}]},
 ]}
-
-
-@pytest.fixture(scope='module')
-def sim(tmp_path_factory):
-    s = vcsim.Simulator.start(TOPOLOGY,
-                              workdir=str(tmp_path_factory.mktemp('pc')))
-    yield s
-    s.stop()
 
 
 @pytest.fixture(scope='module')

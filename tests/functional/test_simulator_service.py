@@ -8,7 +8,6 @@ from cinder.volume.drivers.vmware import volumeops as cinder_volumeops
 from oslo_vmware import exceptions
 from oslo_vmware import vim_util
 
-from tests import simulator as vcsim
 
 TOPOLOGY = {'datacenters': [
     {'name': 'DC1',
@@ -21,14 +20,6 @@ TOPOLOGY = {'datacenters': [
      'datastores': [{'name': 'ds-20', 'mounts': [{'host': 'esx-20'}]}],
      'vms': [{'name': 'vm-c', 'host': 'esx-20'}]},
 ]}
-
-
-@pytest.fixture(scope='module')
-def sim(tmp_path_factory):
-    s = vcsim.Simulator.start(TOPOLOGY,
-                              workdir=str(tmp_path_factory.mktemp('svc')))
-    yield s
-    s.stop()
 
 
 @pytest.fixture(scope='module')

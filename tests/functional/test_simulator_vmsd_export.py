@@ -42,21 +42,6 @@ TOPOLOGY = {'datacenters': [{
 }]}
 
 
-@pytest.fixture(scope='module')
-def sim(tmp_path_factory):
-    s = vcsim.Simulator.start(TOPOLOGY,
-                              workdir=str(tmp_path_factory.mktemp('vmsd')))
-    yield s
-    s.stop()
-
-
-@pytest.fixture(scope='module')
-def inv(sim):
-    i = fx.Inventory(sim)
-    yield i
-    i.close()
-
-
 def read_vmsd(sim, vm_dir='snappy'):
     path = sim.datastore_path('ds1', '%s/%s.vmsd' % (vm_dir, vm_dir))
     values = {}

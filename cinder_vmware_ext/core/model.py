@@ -26,17 +26,6 @@ class HostMount:
                 self.access_mode == 'readWrite')
 
 
-_PLAIN = {}
-
-
-def _plain(host):
-    """The plain (mounted, accessible, read-write) mount of a host, shared."""
-    mount = _PLAIN.get(host)
-    if mount is None:
-        mount = _PLAIN.setdefault(host, HostMount(host))
-    return mount
-
-
 class HostMounts(collections.abc.Sequence):
     """A datastore's host mounts (Datastore.host), held compactly.
 
@@ -55,17 +44,12 @@ class HostMounts(collections.abc.Sequence):
         :param odd: {host ref: HostMount} for the mounts that are not plain
         """
         self._hosts = tuple(hosts)
-        self._odd = {h: m for h, m in (odd or {}).items()
-                     if (m.mounted, m.accessible, m.access_mode) !=
-                     (True, True, 'readWrite')}
+        # Plain means writable: mounted, accessible and read-write.
+        self._odd = {h: m for h, m in (odd or {}).items() if not m.writable}
         hosts = frozenset(self._hosts)
-        if not self._odd:
-            self.writable = self.mounted = hosts
-        else:
-            self.writable = hosts - {h for h, m in self._odd.items()
-                                     if not m.writable}
-            self.mounted = hosts - {h for h, m in self._odd.items()
-                                    if not m.mounted}
+        self.writable = hosts - self._odd.keys()
+        self.mounted = hosts - {h for h, m in self._odd.items()
+                                if not m.mounted}
 
     @classmethod
     def of(cls, mounts):
@@ -80,12 +64,12 @@ class HostMounts(collections.abc.Sequence):
         if isinstance(index, slice):
             return tuple(self)[index]
         host = self._hosts[index]
-        return self._odd.get(host) or _plain(host)
+        return self._odd.get(host) or HostMount(host)
 
     def __iter__(self):
         odd = self._odd
         for host in self._hosts:
-            yield odd.get(host) or _plain(host)
+            yield odd.get(host) or HostMount(host)
 
     def __eq__(self, other):
         if isinstance(other, HostMounts):

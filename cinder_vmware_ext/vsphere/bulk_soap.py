@@ -84,9 +84,6 @@ _MAYBE_ODD = etree.XPath("contains(., 'false') or contains(., 'readOnly')")
 _ODD_MOUNTS = etree.XPath(
     "v:DatastoreHostMount[v:mountInfo[v:accessMode != 'readWrite' or "
     "v:mounted = 'false' or v:accessible = 'false']]", namespaces=_NS)
-_KEY, _INFO, _MODE, _MOUNTED, _ACCESSIBLE = (
-    '{%s}%s' % (VIM, name) for name in (
-        'key', 'mountInfo', 'accessMode', 'mounted', 'accessible'))
 
 
 def host_mounts(element):
@@ -96,16 +93,20 @@ def host_mounts(element):
     (datastores x hosts): the host keys come from one XPath call and only
     the mounts that are not plain are converted one by one.
     """
-    odd = {}
-    for mount in _ODD_MOUNTS(element) if _MAYBE_ODD(element) else ():
-        info = mount.find(_INFO)
-        host = mount.findtext(_KEY)
-        odd[host] = model.HostMount(
-            host=host,
-            mounted=info.findtext(_MOUNTED) != 'false',
-            accessible=info.findtext(_ACCESSIBLE) != 'false',
-            access_mode=info.findtext(_MODE) or 'readWrite')
-    return model.HostMounts(_MOUNT_KEYS(element), odd)
+    odd = [host_mount(to_python(mount))
+           for mount in (_ODD_MOUNTS(element) if _MAYBE_ODD(element) else ())]
+    return model.HostMounts(_MOUNT_KEYS(element), {m.host: m for m in odd})
+
+
+def host_mount(mount):
+    """One DatastoreHostMount, as to_python() gives it, as a HostMount."""
+    info = mount.get('mountInfo') or {}
+    key = mount.get('key')
+    return model.HostMount(
+        host=key[1] if isinstance(key, tuple) else key,
+        mounted=info.get('mounted') != 'false',
+        accessible=info.get('accessible') != 'false',
+        access_mode=info.get('accessMode') or 'readWrite')
 
 
 class _Repeated(list):

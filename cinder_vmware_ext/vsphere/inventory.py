@@ -184,8 +184,9 @@ class InventoryCache(object):
             summary = props.get('summary') or {}
             mounts = props.get('host')
             if not isinstance(mounts, model.HostMounts):
+                # A generic reply (host_mounts() reads the usual one).
                 mounts = model.HostMounts.of(
-                    self._mount(m) for m in bulk_soap.as_list(mounts))
+                    bulk_soap.host_mount(m) for m in bulk_soap.as_list(mounts))
             return model.Datastore(
                 ref=ref, name=summary.get('name', ''),
                 type=summary.get('type', ''),
@@ -215,16 +216,6 @@ class InventoryCache(object):
                             bulk_soap.as_list(props.get('host'))),
                 resource_pool=_ref_value(props.get('resourcePool')))
         return None
-
-    @staticmethod
-    def _mount(mount):
-        # A generic reply (host_mounts() reads the usual one).
-        info = mount.get('mountInfo') or {}
-        return model.HostMount(
-            host=_ref_value(mount.get('key')),
-            mounted=_bool(info.get('mounted'), True),
-            accessible=_bool(info.get('accessible'), True),
-            access_mode=info.get('accessMode') or 'readWrite')
 
     def _inventory(self):
         if self._snapshot is not None:

@@ -29,6 +29,7 @@ from oslo_log import log as logging
 from oslo_vmware import pbm
 from oslo_vmware import vim_util
 
+from cinder_vmware_ext.extensions import cleanup
 from cinder_vmware_ext.extensions import migration
 from cinder_vmware_ext.extensions import qos
 from cinder_vmware_ext.extensions import snapshots as ext_snapshots
@@ -74,7 +75,8 @@ def _in_pool_of(volume_arg, host_arg=None):
 
 
 @interface.volumedriver
-class VMwareVcVmdkExtDriver(qos.QosMixin, migration.MigrationMixin,
+class VMwareVcVmdkExtDriver(cleanup.CleanupMixin,
+                            qos.QosMixin, migration.MigrationMixin,
                             sizes.TakeoverSizeMixin,
                             ext_snapshots.SnapshotMixin,
                             vmdk.VMwareVcVmdkDriver):

@@ -23,12 +23,16 @@ def api_paste_config():
 
 
 def render(workdir, api_port, transport_url, vcenter, clusters,
-           host='cinder-stack', backend_options=None):
+           host='cinder-stack', backend_options=None, database_url=None,
+           coordination_url=None):
     """The text of cinder.conf.
 
     vcenter: what ``vcsim-up`` prints (host, port, username, password,
     ca_file).  clusters: vCenter cluster names (one pool each).
     backend_options: more ``name: value`` lines for the backend section.
+    database_url: Cinder's database (default: a SQLite file in workdir).
+    coordination_url: tooz URL for ``[coordination] backend_url`` (default:
+    Cinder's, file locks under state_path: one machine only).
     """
     sections = [
         ('DEFAULT', [
@@ -59,9 +63,13 @@ def render(workdir, api_port, transport_url, vcenter, clusters,
         ('database', [
             # Three services share the file: wait for its lock rather than
             # fail with "database is locked".
-            ('connection', 'sqlite:///%s?timeout=30' % os.path.join(
-                workdir, 'cinder.sqlite')),
+            ('connection', database_url or 'sqlite:///%s?timeout=30' % (
+                os.path.join(workdir, 'cinder.sqlite'))),
         ]),
+    ]
+    if coordination_url:
+        sections.append(('coordination', [('backend_url', coordination_url)]))
+    sections += [
         ('oslo_concurrency', [
             ('lock_path', os.path.join(workdir, 'locks')),
         ]),

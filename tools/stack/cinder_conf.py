@@ -24,7 +24,7 @@ def api_paste_config():
 
 def render(workdir, api_port, transport_url, vcenter, clusters,
            host='cinder-stack', backend_options=None, database_url=None,
-           coordination_url=None):
+           coordination_url=None, overrides=None):
     """The text of cinder.conf.
 
     vcenter: what ``vcsim-up`` prints (host, port, username, password,
@@ -33,6 +33,7 @@ def render(workdir, api_port, transport_url, vcenter, clusters,
     database_url: Cinder's database (default: a SQLite file in workdir).
     coordination_url: tooz URL for ``[coordination] backend_url`` (default:
     Cinder's, file locks under state_path: one machine only).
+    overrides: {section: {name: value}} replacing or adding options.
     """
     sections = [
         ('DEFAULT', [
@@ -79,6 +80,13 @@ def render(workdir, api_port, transport_url, vcenter, clusters,
         ]),
         (BACKEND, backend_section(vcenter, clusters, backend_options)),
     ]
+    for section, options in (overrides or {}).items():
+        items = dict(sections).get(section)
+        if items is None:
+            items = []
+            sections.append((section, items))
+        items[:] = [(k, v) for k, v in items if k not in options]
+        items += sorted(options.items())
     return ''.join(_section(name, items) for name, items in sections)
 
 

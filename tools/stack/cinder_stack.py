@@ -56,18 +56,21 @@ SERVICE_MAIN = os.path.join(os.path.dirname(os.path.abspath(__file__)),
 SERVICES = ('cinder-api', 'cinder-scheduler', 'cinder-volume')
 STATE_FILE = 'stack.json'
 CLUSTER = 'cinder-cluster'
+# What cinder-volume logs once its driver is set up and it takes requests.
+DRIVER_READY = 'Driver post RPC initialization completed successfully'
 
 
 class CinderStack(object):
     def __init__(self, workdir, vcenter, clusters, backend_options=None,
                  python=sys.executable, host='cinder-stack',
                  volume_services=1, cluster=None, coordination=None,
-                 database=None, volume_defaults=None):
+                 database=None, volume_defaults=None, conf_overrides=None):
         """volume_services: how many cinder-volume services; more than one
         makes a cluster (``cluster`` defaults to CLUSTER) on etcd and
         MariaDB unless ``coordination`` / ``database`` say otherwise
         ('etcd' or None, 'mariadb' or 'sqlite').  volume_defaults: more
-        [DEFAULT] options of the cinder-volume services only."""
+        [DEFAULT] options of the cinder-volume services only.
+        conf_overrides: {section: {name: value}} for cinder.conf."""
         self.workdir = os.path.abspath(workdir)
         self.log_dir = os.path.join(self.workdir, 'logs')
         self.vcenter = vcenter
@@ -93,6 +96,7 @@ class CinderStack(object):
             {'cinder-volume-%d' % n: '%s-%d' % (host, n)
              for n in range(1, volume_services + 1)})
         self.volume_defaults = volume_defaults or {}
+        self.conf_overrides = conf_overrides or {}
         self.services = {}
         self.timings = {}
 
@@ -163,7 +167,8 @@ class CinderStack(object):
             self.vcenter, self.clusters, host=self.host,
             backend_options=self.backend_options,
             database_url=self.mariadb.url('cinder') if self.mariadb else None,
-            coordination_url=self.etcd.backend_url if self.etcd else None)
+            coordination_url=self.etcd.backend_url if self.etcd else None,
+            overrides=self.conf_overrides)
         with open(self.conf_file, 'w') as f:
             f.write(text)
         # Each cinder-volume service reads cinder.conf and then its own
@@ -263,8 +268,10 @@ class CinderStack(object):
             timeout, watched)
 
     def _driver_ok(self):
-        """False until pools may come; raises when the driver failed (the
-        volume service then stays up without ever reporting pools)."""
+        """False until every volume service's driver is initialised;
+        raises when one failed (the volume service then stays up without
+        ever reporting pools)."""
+        ready = True
         for name in self.volume_hosts:
             log = os.path.join(self.log_dir, name + '.log')
             with open(log, errors='replace') as f:
@@ -275,7 +282,8 @@ class CinderStack(object):
                 raise procs.StackError(
                     '%s: the driver failed to initialise; from %s:\n%s'
                     % (name, log, text[start:start + 3000]))
-        return True
+            ready = ready and DRIVER_READY in text
+        return ready
 
     def _log_of(self, name):
         log = os.path.join(self.log_dir, name + '.log')

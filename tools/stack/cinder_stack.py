@@ -51,6 +51,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(
 PROJECT_ID = 'e2e0000000000000000000000000cafe'
 USER_ID = 'admin'
 API_VERSION = '3.71'
+SERVICE_LIST_VERSION = '3.48'
 SERVICE_MAIN = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                             'service_main.py')
 SERVICES = ('cinder-api', 'cinder-scheduler', 'cinder-volume')
@@ -232,7 +233,10 @@ class CinderStack(object):
     # -- readiness ----------------------------------------------------------
 
     def _start_services(self, timeout):
-        client = self.client()
+        # From API 3.49 the service list asks the scheduler for its pools,
+        # which it answers only once a volume service reported (or after
+        # scheduler_driver_init_wait_time, 60 s): ask the older way.
+        client = self.client(SERVICE_LIST_VERSION)
         volume_hosts = ['%s@%s' % (host, cinder_conf.BACKEND)
                         for host in self.volume_hosts.values()]
         steps = [

@@ -17,6 +17,7 @@ import time
 import pytest
 from oslo_vmware import vim_util
 
+from tests.e2e import consumer
 from tests.e2e import vcenter
 from tests.e2e import waiting
 from tests.functional import driver_fixtures as df
@@ -52,8 +53,6 @@ TOPOLOGY = {'datacenters': [{
 # (Cinder's cleanup of a service's work goes to a live peer).
 CONF_OVERRIDES = {'DEFAULT': {'report_interval': '2',
                               'service_down_time': '20'}}
-CONNECTOR = {'host': 'e2e-client', 'ip': '127.0.0.1',
-             'platform': 'x86_64', 'os_type': 'linux'}
 OFFSET = 3 * 1024 * 1024
 
 
@@ -103,15 +102,6 @@ def _datastores(vsphere):
 
 def _free_gb(vsphere, name):
     return _datastores(vsphere)[name]['summary.freeSpace'] / GIB
-
-
-def _materialise(cinder, volume):
-    """Make a lazily created volume's backing the way a consumer does: an
-    attachment whose connector names no instance (initialize_connection),
-    then detach."""
-    attachment = cinder.attachments.create(volume.id, CONNECTOR)
-    cinder.attachments.delete(attachment['id'])
-    return waiting.wait_status(cinder.volumes, volume, 'available')
 
 
 def _snapshot_names(vsphere, vm):
@@ -228,7 +218,7 @@ def test_concurrent_creates_fill_the_pool_exactly(stack, cinder, vsphere):
     # First use makes every backing on the promised datastore; nothing
     # over-commits it.
     with concurrent.futures.ThreadPoolExecutor(8) as workers:
-        list(workers.map(lambda v: _materialise(stack.client(), v),
+        list(workers.map(lambda v: consumer.first_use(stack.client(), v),
                          by_status['available']))
     for volume in by_status['available']:
         assert vcenter.backing(vsphere, volume)['datastores'] == ['tight-ds']
@@ -251,7 +241,7 @@ def test_kill_a_service_in_the_middle_of_a_linked_clone(stack, cinder,
         'vmware:clone_type': 'linked'})
     source = waiting.wait_status(cinder.volumes, cinder.volumes.create(
         1, volume_type=vtype.id, name='clone-source'), 'available')
-    source = _materialise(cinder, source)
+    source = consumer.first_use(cinder, source)
     source_vm = _vm(vsphere, 'volume-%s' % source.id)
     disk = sim.datastore_path(
         'roomy-ds', vcenter.backing(vsphere, source)['disk_files'][0]
@@ -295,7 +285,7 @@ def test_kill_a_service_in_the_middle_of_a_linked_clone(stack, cinder,
     # half-made clone back (its next create or stats refresh).
     fresh = waiting.wait_status(cinder.volumes, cinder.volumes.create(
         1, volume_type=vtype.id, name='after-the-kill'), 'available')
-    fresh = _materialise(cinder, fresh)
+    fresh = consumer.first_use(cinder, fresh)
     assert getattr(fresh, 'os-vol-host-attr:host').startswith(
         stack.volume_hosts[survivor] + '@')
     assert vcenter.backing(vsphere, fresh)['datastores'] == ['roomy-ds']

@@ -19,6 +19,7 @@ import inspect
 import threading
 import types
 
+from cinder import coordination
 from cinder import exception
 from cinder import interface
 from cinder.volume.drivers.vmware import datastore as hub
@@ -26,18 +27,22 @@ from cinder.volume.drivers.vmware import exceptions as vmdk_exceptions
 from cinder.volume.drivers.vmware import vmdk
 from cinder.volume import volume_utils
 from oslo_log import log as logging
+from oslo_utils import units
 from oslo_vmware import pbm
 from oslo_vmware import vim_util
 
+from cinder_vmware_ext.core import promises
 from cinder_vmware_ext.extensions import cleanup
 from cinder_vmware_ext.extensions import migration
 from cinder_vmware_ext.extensions import qos
 from cinder_vmware_ext.extensions import snapshots as ext_snapshots
+from cinder_vmware_ext import ledger
 from cinder_vmware_ext import opts
 from cinder_vmware_ext import pooling
 from cinder_vmware_ext.takeover import manage
 from cinder_vmware_ext.takeover import sizes
 from cinder_vmware_ext.takeover import snapshots
+from cinder_vmware_ext.vsphere import backings
 from cinder_vmware_ext.vsphere import inventory
 
 LOG = logging.getLogger(__name__)
@@ -51,7 +56,9 @@ def _in_pool_of(volume_arg, host_arg=None):
 
     Every datastore choice made below it (upstream's ``_select_datastore``
     is called from many flows) is then confined to that pool, and the space
-    it promises is held until the entry point returns.
+    it promises is recorded on the volume's row (seen by every service)
+    until the entry point returns, or kept when the volume's backing is
+    made later (lazy create).
     ``host_arg`` names an argument holding a target ``{'host': ...}`` (retype,
     migrate) whose pool wins over the volume's own.
     """
@@ -68,7 +75,7 @@ def _in_pool_of(volume_arg, host_arg=None):
             target = bound.get(host_arg) if host_arg else None
             if target and target.get('host'):
                 host = target['host']
-            with self._pool_context(host):
+            with self._pool_context(host, subject):
                 return func(self, *args, **kwargs)
         return wrapper
     return decorator
@@ -86,7 +93,14 @@ class VMwareVcVmdkExtDriver(cleanup.CleanupMixin,
     #         vmware_pool_mode option.
     # 1.1.0 - pools per cluster or datastore with honest capacity,
     #         placement inside the scheduler's pool, get_pool.
-    VERSION = '1.1.0'
+    # 1.2.0 - promised space on Cinder's volume rows under a distributed
+    #         placement lock (lazy create holds its datastore), active-active.
+    VERSION = '1.2.0'
+
+    # Several cinder-volume services may share a `cluster`: every decision
+    # that must hold across them goes through cinder.coordination and the
+    # promises in Cinder's database; only the inventory cache is per process.
+    SUPPORTS_ACTIVE_ACTIVE = True
 
     def __init__(self, *args, **kwargs):
         super(VMwareVcVmdkExtDriver, self).__init__(*args, **kwargs)
@@ -104,16 +118,25 @@ class VMwareVcVmdkExtDriver(cleanup.CleanupMixin,
     def do_setup(self, context):
         super(VMwareVcVmdkExtDriver, self).do_setup(context)
         about = self.session.vim.service_content.about
+        vcenter_id = (getattr(about, 'instanceUuid', '') or
+                      self.configuration.vmware_host_ip)
+        if not coordination.COORDINATOR.started:
+            # cinder-volume starts it; other hosts of the driver (the
+            # takeover tool) join the [coordination] backend here.
+            coordination.COORDINATOR.start()
         self._pools = pooling.PoolService(
             inventory.InventoryCache(self.session),
             mode=self.configuration.vmware_pool_mode,
             cluster_names=self.configuration.vmware_cluster_name,
             rules=self._eligibility_rules(),
             policy=self.configuration.vmware_placement_policy,
-            vcenter_id=getattr(about, 'instanceUuid', '') or
-            self.configuration.vmware_host_ip)
+            vcenter_id=vcenter_id,
+            ledger=ledger.PromiseLedger(vcenter_id))
         # Fail at start-up, not at the first stats, on a bad cluster name.
         self._pools.current()
+        # A service that died between "backing made" and "promise
+        # released" leaves its promise: release it now.
+        self._pools.ledger.settle(lambda: backings.names(self.session))
 
     def _eligibility_rules(self):
         return pooling.rules_from_config(
@@ -212,7 +235,7 @@ class VMwareVcVmdkExtDriver(cleanup.CleanupMixin,
     # -- placement -----------------------------------------------------------
 
     @contextlib.contextmanager
-    def _pool_context(self, host):
+    def _pool_context(self, host, volume=None):
         outer = getattr(self._context, 'scope', None)
         if outer is not None:
             # Nested entry points (create_volume -> _create_backing ...)
@@ -221,14 +244,62 @@ class VMwareVcVmdkExtDriver(cleanup.CleanupMixin,
             return
         scope = types.SimpleNamespace(
             pool=volume_utils.extract_host(host, 'pool') if host else None,
-            holds=[])
+            holds=[], volume=volume, promise=None, prior=None, keep=False)
         self._context.scope = scope
+        failed = True
         try:
             yield scope
+            failed = False
         finally:
             self._context.scope = None
             for release in scope.holds:
                 release()
+            self._settle_promise(scope, failed)
+
+    def _settle_promise(self, scope, failed):
+        """End the promise an entry point recorded on its volume's row.
+
+        Kept when the backing is made later (lazy create); otherwise
+        released, except that a lazily created volume whose first use
+        failed before its backing existed keeps its earlier promise.
+        """
+        promise = scope.promise
+        if promise is None or (scope.keep and not failed):
+            return
+        volume = scope.volume
+        the_ledger = self._pools.ledger
+        try:
+            if (failed and scope.prior is not None and
+                    not self.volumeops.get_backing(volume['name'],
+                                                   volume['id'])):
+                the_ledger.replace(volume['id'], promise, scope.prior)
+            else:
+                the_ledger.clear(volume['id'], promise)
+        except Exception:  # noqa: never hide the entry point's own outcome
+            LOG.exception('Could not release the space promised to volume '
+                          '%s; the next start-up of a service releases it '
+                          'once its backing exists.', volume['id'])
+
+    def _record_placement(self, scope, placed):
+        if placed.promise is None:
+            scope.holds.append(placed.release)
+            return
+        if scope.promise is None:
+            scope.prior = placed.prior
+        scope.promise = placed.promise
+
+    def _promise_kind(self, volume):
+        return promises.kind_of(self._get_disk_type(volume))
+
+    def _promise_volume(self, volume, size_gb=None):
+        """Choose the datastore of a volume with no backing yet, inside its
+        pool, and keep its promise until the backing is made (first use)."""
+        req = {hub.DatastoreSelector.SIZE_BYTES:
+               (size_gb or volume['size']) * units.Gi,
+               hub.DatastoreSelector.PROFILE_NAME:
+               self._get_storage_profile(volume)}
+        self._select_datastore(req)
+        self._context.scope.keep = True
 
     def _select_datastore(self, req, host=None):
         """Choose (host, resource pool, summary) inside the context's pool.
@@ -247,19 +318,23 @@ class VMwareVcVmdkExtDriver(cleanup.CleanupMixin,
         profile = req.get(hub.DatastoreSelector.PROFILE_NAME)
         if profile and self._storage_policy_enabled:
             excluded.update(self._non_compliant(pool_name, profile))
+        volume = scope.volume if scope else None
         try:
             placed = self._pools.place(
                 pool_name, req[hub.DatastoreSelector.SIZE_BYTES],
                 allowed_types=req.get(
                     hub.DatastoreSelector.HARD_AFFINITY_DS_TYPE),
-                excluded=excluded, writable_from=host_value)
+                excluded=excluded, writable_from=host_value,
+                volume_id=volume['id'] if volume is not None else None,
+                kind=(self._promise_kind(volume) if volume is not None
+                      else promises.THICK))
         except exception.VolumeBackendAPIException as err:
             # Upstream's callers handle this type (retype gives up, extend
             # reports it).
             LOG.error('%s', err.msg)
             raise vmdk_exceptions.NoValidDatastoreException(err.msg)
         if scope is not None:
-            scope.holds.append(placed.release)
+            self._record_placement(scope, placed)
         else:
             placed.release()
         host_value = host_value or placed.choice.host_refs[0]
@@ -314,17 +389,33 @@ class VMwareVcVmdkExtDriver(cleanup.CleanupMixin,
 
     @_in_pool_of('volume')
     def create_volume(self, volume):
-        return super(VMwareVcVmdkExtDriver, self).create_volume(volume)
+        update = super(VMwareVcVmdkExtDriver, self).create_volume(volume)
+        if self.configuration.vmware_lazy_create:
+            # Upstream makes the backing at first use; its datastore is
+            # chosen now, inside the scheduler's pool, and promised.
+            self._promise_volume(volume)
+        return update
 
     @_in_pool_of('volume')
     def create_volume_from_snapshot(self, volume, snapshot):
-        return super(VMwareVcVmdkExtDriver,
-                     self).create_volume_from_snapshot(volume, snapshot)
+        update = super(VMwareVcVmdkExtDriver,
+                       self).create_volume_from_snapshot(volume, snapshot)
+        self._promise_if_no_backing(volume)
+        return update
 
     @_in_pool_of('volume')
     def create_cloned_volume(self, volume, src_vref):
-        return super(VMwareVcVmdkExtDriver,
-                     self).create_cloned_volume(volume, src_vref)
+        update = super(VMwareVcVmdkExtDriver,
+                       self).create_cloned_volume(volume, src_vref)
+        self._promise_if_no_backing(volume)
+        return update
+
+    def _promise_if_no_backing(self, volume):
+        # Upstream makes no backing for a copy of a volume that has none:
+        # the copy is then a lazily created volume and holds its space.
+        if self._context.scope.promise is None and not \
+                self.volumeops.get_backing(volume['name'], volume['id']):
+            self._promise_volume(volume)
 
     @_in_pool_of('snapshot')
     def create_snapshot(self, snapshot):
@@ -381,8 +472,30 @@ class VMwareVcVmdkExtDriver(cleanup.CleanupMixin,
 
     @_in_pool_of('volume')
     def extend_volume(self, volume, new_size):
+        backing = self.volumeops.get_backing(volume['name'], volume['id'])
+        if backing is None:
+            # Nothing to grow yet: the promise grows (upstream's extend
+            # does nothing without a backing).
+            super(VMwareVcVmdkExtDriver, self).extend_volume(volume, new_size)
+            self._promise_volume(volume, new_size)
+            return
+        self._hold_extension(volume, backing, new_size)
         return super(VMwareVcVmdkExtDriver, self).extend_volume(volume,
                                                                 new_size)
+
+    def _hold_extension(self, volume, backing, new_size):
+        """Promise the added size on the backing's datastore until the
+        extend is done (a relocation chosen meanwhile replaces it)."""
+        datastore = self.volumeops.get_datastore(backing)
+        added = max(0, new_size - volume['size']) * units.Gi
+        if not added:
+            return
+        promise, prior = self._pools.hold(
+            volume['id'], vim_util.get_moref_value(datastore), added,
+            self._promise_kind(volume))
+        scope = self._context.scope
+        if promise is not None:
+            scope.prior, scope.promise = prior, promise
 
     @_in_pool_of('volume', host_arg='host')
     def retype(self, ctxt, volume, new_type, diff, host):

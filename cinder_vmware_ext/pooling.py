@@ -15,6 +15,7 @@ from oslo_log import log as logging
 from cinder_vmware_ext.core import eligibility
 from cinder_vmware_ext.core import placement
 from cinder_vmware_ext.core import pools
+from cinder_vmware_ext.core import promises
 from cinder_vmware_ext.core import scheduling
 
 LOG = logging.getLogger(__name__)
@@ -24,22 +25,32 @@ GOODNESS_FUNCTION = scheduling.GOODNESS_FUNCTION
 
 
 class Placement(collections.namedtuple(
-        'Placement', 'inventory pool choice release')):
-    """A datastore chosen in a pool, its space held until ``release()``."""
+        'Placement', 'inventory pool choice release promise prior',
+        defaults=(None, None))):
+    """A datastore chosen in a pool, its space held until ``release()``.
+
+    ``promise`` is the promise recorded on the volume's row (None for a
+    placement without a volume, held in this process only), ``prior`` the
+    one it replaced.
+    """
 
 
 class PoolService(object):
     """The backend's pools, from one refreshed inventory per question."""
 
     def __init__(self, inventory_cache, mode, cluster_names, rules,
-                 policy=placement.BEST_FIT, vcenter_id=''):
+                 policy=placement.BEST_FIT, vcenter_id='', ledger=None):
         self._cache = inventory_cache
         self._mode = mode
         self._cluster_names = list(cluster_names or [])
         self._rules = rules
         self._policy = policy
         self._vcenter_id = vcenter_id
-        self._ledger = placement.SpaceLedger()
+        # Promises on Cinder's volume rows, seen by every service
+        # (ledger.PromiseLedger); holds of placements without a volume
+        # stay in this process.
+        self.ledger = ledger
+        self._local = placement.SpaceLedger()
         self._memo = None  # (inventory, rules, pools) of the last build
 
     def set_rules(self, rules):
@@ -68,10 +79,25 @@ class PoolService(object):
     def location_info(self, pool_name):
         return 'vmware_ext:%s:%s' % (self._vcenter_id, pool_name)
 
+    def held(self, exclude=None):
+        """promises.Held: every live promise (but ``exclude``'s volume) plus
+        this process's own holds."""
+        found = self.ledger.promises() if self.ledger else {}
+        own = found.pop(exclude, None) if exclude else None
+        held = promises.held(found.values())
+        local = self._local.held()
+        if local:
+            held = promises.Held(_add(held.thick, local),
+                                 _add(held.total, local))
+        return held, own
+
     def pool_stats(self, common):
         """The ``pools`` list for get_volume_stats; ``common`` is merged in."""
+        # Promises first, the inventory after: a promise released in
+        # between (its backing landed) counts twice for a moment, never
+        # zero times.
+        held, _own = self.held()
         inventory, found = self.current()
-        held = self._ledger.held()
         result = []
         for pool in found:
             figures = pools.capacity(pool, inventory, held)
@@ -81,6 +107,7 @@ class PoolService(object):
                 'total_capacity_gb': figures.total_gb,
                 'free_capacity_gb': figures.free_gb,
                 'provisioned_capacity_gb': figures.provisioned_gb,
+                'promised_capacity_gb': figures.promised_gb,
                 'largest_datastore_free_gb': figures.largest_free_gb,
                 'datastore_count': figures.datastore_count,
                 'shared_datastore_count': figures.shared_datastore_count,
@@ -117,26 +144,87 @@ class PoolService(object):
         return holding[0].name if holding else None
 
     def place(self, pool_name, size_bytes, allowed_types=None,
-              excluded=frozenset(), writable_from=None):
-        """Choose a datastore of the pool and hold its space.
+              excluded=frozenset(), writable_from=None, volume_id=None,
+              kind=promises.THICK):
+        """Choose a datastore of the pool and promise its space.
+
+        With a ``volume_id`` (and a ledger) the promise is recorded on the
+        volume's row under the vCenter's placement lock, so every service
+        sees it; a datastore the volume was already promised is taken
+        again when it still qualifies.  Without, the space is held in this
+        process only.
 
         :param writable_from: a host ref the datastore must be writable from
         :returns: a Placement; call its ``release()`` once the backing
             exists (or failed), when vCenter's own free space tells the rest
         """
+        if volume_id is None or self.ledger is None:
+            held, _own = self.held()
+            inventory, pool, choice = self._choose(
+                pool_name, size_bytes, held, allowed_types, excluded,
+                writable_from)
+            token = self._local.hold(choice.datastore.ref, size_bytes)
+            return Placement(inventory, pool, choice,
+                             functools.partial(self._local.release, token))
+        with self.ledger.lock():
+            held, own = self.held(exclude=volume_id)
+            inventory, pool, choice = self._choose(
+                pool_name, size_bytes, held, allowed_types, excluded,
+                writable_from, prefer=own.datastore if own else None)
+            promise = self.ledger.promise(choice.datastore.ref, size_bytes,
+                                          kind)
+            if own is None:
+                recorded = self.ledger.record(volume_id, promise)
+            else:
+                recorded = self.ledger.replace(volume_id, own, promise)
+        if not recorded:
+            promise = None
+        release = (functools.partial(self.ledger.clear, volume_id, promise)
+                   if promise else _nothing)
+        return Placement(inventory, pool, choice, release, promise, own)
+
+    def hold(self, volume_id, datastore_ref, size_bytes,
+             kind=promises.THICK):
+        """Promise space on a given datastore (an extend in place).
+
+        :returns: (promise recorded or None, the promise it replaced)
+        """
+        if self.ledger is None:
+            return None, None
+        promise = self.ledger.promise(datastore_ref, size_bytes, kind)
+        with self.ledger.lock():
+            own = self.ledger.promise_of(volume_id)
+            if own is None:
+                recorded = self.ledger.record(volume_id, promise)
+            else:
+                recorded = self.ledger.replace(volume_id, own, promise)
+        return (promise if recorded else None), own
+
+    def _choose(self, pool_name, size_bytes, held, allowed_types, excluded,
+                writable_from, prefer=None):
         inventory, pool = self.find(pool_name)
         excluded = set(excluded)
         if writable_from:
             excluded.update(ds.ref for ds in pool.datastores
                             if writable_from not in ds.mounts.writable)
         try:
-            choice = placement.choose(pool, size_bytes, self._ledger.held(),
-                                      self._policy, allowed_types, excluded)
+            choice = placement.choose(pool, size_bytes, held.thick,
+                                      self._policy, allowed_types, excluded,
+                                      prefer=prefer)
         except placement.NoDatastoreFits as err:
             raise exception.VolumeBackendAPIException(data=str(err))
-        token = self._ledger.hold(choice.datastore.ref, size_bytes)
-        return Placement(inventory, pool, choice,
-                         functools.partial(self._ledger.release, token))
+        return inventory, pool, choice
+
+
+def _add(a, b):
+    total = dict(a)
+    for key, value in b.items():
+        total[key] = total.get(key, 0) + value
+    return total
+
+
+def _nothing():
+    pass
 
 
 def rules_from_config(configuration, compliant=None):

@@ -10,8 +10,9 @@ Policy (``vmware_placement_policy``):
   and leaving headroom for thin disks to grow.
 
 Ties go to the datastore reachable from more of the pool's hosts, then to
-the name.  Space promised to creates still in flight is held back, so
-concurrent creates do not over-commit a datastore between refreshes.
+the name.  Space promised (``core/promises.py``: lazily created volumes,
+creates in flight in any service) is held back, so concurrent creates do
+not over-commit a datastore between refreshes.
 """
 
 import dataclasses
@@ -53,12 +54,15 @@ def choose(pool: pools.Pool, size_bytes: int,
            held: typing.Mapping[str, int] = None,
            policy: str = BEST_FIT,
            allowed_types: typing.Optional[typing.AbstractSet[str]] = None,
-           excluded: typing.AbstractSet[str] = frozenset()) -> Choice:
+           excluded: typing.AbstractSet[str] = frozenset(),
+           prefer: typing.Optional[str] = None) -> Choice:
     """Pick a datastore of ``pool`` for ``size_bytes``.
 
     :param held: bytes already promised per datastore ref
     :param allowed_types: datastore types the volume type insists on
     :param excluded: datastore refs that must not be used
+    :param prefer: a datastore ref taken whenever it is a candidate and
+        fits (the datastore a lazily created volume was promised)
     :raises NoDatastoreFits: naming the pool, the size and the largest
         free space
     """
@@ -82,7 +86,9 @@ def choose(pool: pools.Pool, size_bytes: int,
         return len(eligibility.writable_hosts(ds, pool.host_refs))
 
     sign = 1 if policy == BEST_FIT else -1
-    best = min(fitting, key=lambda ds: (sign * free(ds), -reach(ds), ds.name))
+    preferred = [ds for ds in fitting if ds.ref == prefer]
+    best = preferred[0] if preferred else min(
+        fitting, key=lambda ds: (sign * free(ds), -reach(ds), ds.name))
     hosts = eligibility.writable_hosts(best, pool.host_refs)
     return Choice(best, tuple(hosts))
 

@@ -14,6 +14,7 @@ import typing
 
 from cinder_vmware_ext.core import eligibility
 from cinder_vmware_ext.core import model
+from cinder_vmware_ext.core import promises
 
 CLUSTER_MODE = 'cluster'
 DATASTORE_MODE = 'datastore'
@@ -37,6 +38,7 @@ class Capacity:
     largest_free_gb: float
     datastore_count: int
     shared_datastore_count: int
+    promised_gb: float = 0.0
 
 
 def floor_gb(size_bytes: int) -> float:
@@ -138,17 +140,28 @@ def is_shared(datastore: model.Datastore, pool: Pool,
 
 
 def capacity(pool: Pool, inventory: model.Inventory,
-             held: typing.Mapping[str, int] = None) -> Capacity:
-    """The pool's figures; ``held`` is space promised to in-flight creates."""
-    held = held or {}
+             held=None) -> Capacity:
+    """The pool's figures, less the space promised on its datastores.
+
+    ``held`` is a ``promises.Held`` (or a plain {datastore ref: bytes},
+    all thick).  Each datastore's promises count once in each pool that
+    has the datastore: thick ones are not free, every one is provisioned.
+    """
+    if held is None:
+        held = promises.Held()
+    elif not isinstance(held, promises.Held):
+        held = promises.Held(dict(held), dict(held))
     own = _own_hosts(pool)
-    free = [max(0, ds.free_space - held.get(ds.ref, 0))
+    free = [max(0, ds.free_space - held.thick.get(ds.ref, 0))
             for ds in pool.datastores]
+    promised = sum(held.total.get(ds.ref, 0) for ds in pool.datastores)
     return Capacity(
         total_gb=floor_gb(sum(ds.capacity for ds in pool.datastores)),
         free_gb=floor_gb(sum(free)),
-        provisioned_gb=floor_gb(sum(ds.provisioned for ds in pool.datastores)),
+        provisioned_gb=floor_gb(sum(ds.provisioned for ds in pool.datastores)
+                                + promised),
         largest_free_gb=floor_gb(max(free, default=0)),
         datastore_count=len(pool.datastores),
         shared_datastore_count=sum(1 for ds in pool.datastores
-                                   if is_shared(ds, pool, inventory, own)))
+                                   if is_shared(ds, pool, inventory, own)),
+        promised_gb=floor_gb(promised))

@@ -35,6 +35,7 @@ def init_cinder(state_dir):
     from cinder import objects
     objects.register_all()
     from cinder.common import config  # noqa: F401 (registers Cinder's opts)
+    from cinder import coordination  # noqa: F401 (registers [coordination])
     from cinder.db import migration
     import logging
     for name in ('alembic', 'cinder.db.migration'):
@@ -46,6 +47,11 @@ def init_cinder(state_dir):
     path = os.path.join(state_dir, 'cinder.sqlite')
     conf.set_override('connection', 'sqlite:///' + path, group='database')
     conf.set_override('lock_path', state_dir, group='oslo_concurrency')
+    # The driver takes its placement lock through cinder.coordination: a
+    # default (file locks in the state directory) that the `coordination`
+    # fixture overrides with etcd.
+    conf.set_default('backend_url', 'file://' + state_dir,
+                     group='coordination')
     migration.db_sync()
     _db_ready = path
     return path

@@ -251,10 +251,12 @@ def test_concurrent_creates_do_not_overcommit_a_datastore(make, sim):
     drv = make()
     ctx = fx.admin_context()
     # gold: gold-vmfs 60 free, shared-nfs 150 free.  Best fit sends a
-    # 40 GiB volume to gold-vmfs; a second one at the same time must not
-    # be promised the same 60 GiB.
-    vols = [fx.new_volume(ctx, size=40, host='functional@vmware#gold')
-            for _ in range(2)]
+    # thick 40 GiB volume to gold-vmfs; a second one at the same time must
+    # not be promised the same 60 GiB.  (Thin disks take their size from
+    # uncommitted space, not free space, and promise it the same way.)
+    thick = fx.volume_type(ctx, vmdk_type='thick')
+    vols = [fx.new_volume(ctx, size=40, type_id=thick,
+                          host='functional@vmware#gold') for _ in range(2)]
     sim.add_latency(1500, method='CreateVM_Task', count=2)
     errors = []
 

@@ -1,0 +1,83 @@
+"""Promised space: what Cinder has promised on a datastore, not yet shown.
+
+A promise is the space a volume will take on one datastore once its
+backing lands: a lazily created volume (no backing yet), or a create,
+clone, relocation or extend in flight.  It is written on the volume's own
+row in Cinder's database (``provider_location``, which upstream's VMDK
+driver leaves unused), so that every cinder-volume service of this driver
+on the same vCenter sees it:
+
+    vmware-ext-promise:<vCenter instance UUID>:<datastore ref>:<bytes>:<kind>
+
+``kind`` is ``thick`` or ``thin``.  A thick promise counts as vCenter will
+count the backing once it lands: out of the datastore's free space (and
+into its provisioned space); a thin one only into the provisioned space
+(a thin disk takes its size from ``uncommitted``, not from free space).
+"""
+
+import dataclasses
+import typing
+
+PREFIX = 'vmware-ext-promise'
+THICK = 'thick'
+THIN = 'thin'
+
+
+@dataclasses.dataclass(frozen=True)
+class Promise:
+    vcenter: str
+    datastore: str
+    size_bytes: int
+    kind: str = THICK
+
+    @property
+    def thick(self) -> bool:
+        return self.kind == THICK
+
+    def location(self) -> str:
+        """The ``provider_location`` value that records this promise."""
+        return ':'.join((PREFIX, self.vcenter, self.datastore,
+                         str(int(self.size_bytes)), self.kind))
+
+
+def location_prefix(vcenter: str) -> str:
+    """What every promise location on ``vcenter`` starts with."""
+    return '%s:%s:' % (PREFIX, vcenter)
+
+
+def parse(location: typing.Optional[str]) -> typing.Optional[Promise]:
+    """The promise a ``provider_location`` records, or None."""
+    if not location or not location.startswith(PREFIX + ':'):
+        return None
+    # The vCenter UUID has no ':'; a datastore ref neither.
+    parts = location.split(':')
+    if len(parts) != 5 or parts[4] not in (THICK, THIN):
+        return None
+    try:
+        size = int(parts[3])
+    except ValueError:
+        return None
+    return Promise(parts[1], parts[2], size, parts[4])
+
+
+def kind_of(disk_type: str) -> str:
+    """thin for upstream's ``thin`` disk type, thick for thick/eagerZeroed."""
+    return THIN if disk_type == 'thin' else THICK
+
+
+@dataclasses.dataclass(frozen=True)
+class Held:
+    """Promised bytes per datastore ref: thick (out of free space) and all
+    (into provisioned space)."""
+
+    thick: typing.Mapping[str, int] = dataclasses.field(default_factory=dict)
+    total: typing.Mapping[str, int] = dataclasses.field(default_factory=dict)
+
+
+def held(promises: typing.Iterable[Promise]) -> Held:
+    thick, total = {}, {}
+    for p in promises:
+        total[p.datastore] = total.get(p.datastore, 0) + p.size_bytes
+        if p.thick:
+            thick[p.datastore] = thick.get(p.datastore, 0) + p.size_bytes
+    return Held(thick, total)

@@ -61,6 +61,7 @@ CONFIGS = {
 
 def run(config, args, workdir):
     lazy, services = CONFIGS[config]
+    os.makedirs(os.path.join(workdir, config, 'vcsim'), exist_ok=True)
     sim = simulator.Simulator.start(
         TOPOLOGY, workdir=os.path.join(workdir, config, 'vcsim'))
     stack = None

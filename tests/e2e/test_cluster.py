@@ -53,6 +53,10 @@ TOPOLOGY = {'datacenters': [{
 # (Cinder's cleanup of a service's work goes to a live peer).
 CONF_OVERRIDES = {'DEFAULT': {'report_interval': '2',
                               'service_down_time': '20'}}
+# Stats every few seconds (Cinder's default is a minute): the scheduler
+# sees the promises soon after the creates.
+VOLUME_DEFAULTS = {'periodic_interval': '3', 'periodic_fuzzy_delay': '0',
+                   'backend_stats_polling_interval': '3'}
 OFFSET = 3 * 1024 * 1024
 
 
@@ -70,7 +74,8 @@ def stack(sim, tmp_path_factory):
     stack = cinder_stack.CinderStack(
         str(workdir), sim.info, ['tight', 'roomy'],
         backend_options={'vmware_lazy_create': 'true'},
-        volume_services=2, conf_overrides=CONF_OVERRIDES)
+        volume_services=2, conf_overrides=CONF_OVERRIDES,
+        volume_defaults=VOLUME_DEFAULTS)
     stack.start()
     yield stack
     stack.stop()
@@ -208,7 +213,7 @@ def test_concurrent_creates_fill_the_pool_exactly(stack, cinder, vsphere):
         value = getattr(pool, 'promised_capacity_gb', None)
         return pool if value and value >= room * SIZE else None
     pool = _poll('promised_capacity_gb at the scheduler', promised,
-                 timeout=150)
+                 timeout=60)
     assert pool.promised_capacity_gb == pytest.approx(room * SIZE)
     assert pool.free_capacity_gb < SIZE
     detail = stack.cli('get-pools', '--detail')

@@ -131,7 +131,8 @@ class VMwareVcVmdkExtDriver(cleanup.CleanupMixin,
             rules=self._eligibility_rules(),
             policy=self.configuration.vmware_placement_policy,
             vcenter_id=vcenter_id,
-            ledger=ledger.PromiseLedger(vcenter_id))
+            ledger=ledger.PromiseLedger(vcenter_id),
+            backing_names=lambda: backings.names(self.session))
         # Fail at start-up, not at the first stats, on a bad cluster name.
         self._pools.current()
         # A service that died between "backing made" and "promise

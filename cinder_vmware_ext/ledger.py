@@ -11,6 +11,9 @@ A promise counts while its volume is not deleted and its status is not an
 error; it is cleared when the backing lands.
 """
 
+import contextlib
+import threading
+
 import sqlalchemy as sa
 
 from cinder import context as cinder_context
@@ -37,16 +40,34 @@ def _vcenter_key(vcenter_id):
 class PromiseLedger(object):
     """Promises of one vCenter on Cinder's volume rows."""
 
+    # One per vCenter and process, shared by its backends' drivers.
+    _local_locks = {}
+    _local_locks_guard = threading.Lock()
+
     def __init__(self, vcenter_id):
         self.vcenter = _vcenter_key(vcenter_id)
         self._prefix = core_promises.location_prefix(self.vcenter)
+        with self._local_locks_guard:
+            self._local = self._local_locks.setdefault(self.vcenter,
+                                                       threading.Lock())
 
     # -- the lock -------------------------------------------------------------
 
-    def lock(self):
-        """The vCenter's placement lock (a context manager), held across
-        every service through ``cinder.coordination``."""
+    def distributed_lock(self):
+        """The vCenter's placement lock in the coordination backend."""
         return coordination.COORDINATOR.get_lock(LOCK_PREFIX + self.vcenter)
+
+    @contextlib.contextmanager
+    def lock(self):
+        """Hold the vCenter's placement lock, across every service.
+
+        Threads of this process queue on a local lock first, so that one
+        of them at a time competes for the distributed one (tooz clients
+        retry a taken lock with a back-off of up to a second).
+        """
+        with self._local:
+            with self.distributed_lock():
+                yield
 
     # -- reads ---------------------------------------------------------------
 
@@ -61,13 +82,19 @@ class PromiseLedger(object):
         with db_api.main_context_manager.reader.using(ctx) as session:
             return session.execute(query).all()
 
-    def promises(self):
-        """{volume id: Promise} of every live promise on this vCenter."""
+    def promises(self, named=False):
+        """{volume id: Promise} of every live promise on this vCenter.
+
+        With ``named``, {volume id: (backing name, Promise)}.
+        """
+        template = cfg.CONF.volume_name_template
         found = {}
-        for vol_id, _name_id, location in self._rows():
+        for vol_id, name_id, location in self._rows():
             promise = core_promises.parse(location)
-            if promise is not None and promise.vcenter == self.vcenter:
-                found[vol_id] = promise
+            if promise is None or promise.vcenter != self.vcenter:
+                continue
+            found[vol_id] = ((template % (name_id or vol_id), promise)
+                             if named else promise)
         return found
 
     def promise_of(self, volume_id):

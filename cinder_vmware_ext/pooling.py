@@ -39,7 +39,8 @@ class PoolService(object):
     """The backend's pools, from one refreshed inventory per question."""
 
     def __init__(self, inventory_cache, mode, cluster_names, rules,
-                 policy=placement.BEST_FIT, vcenter_id='', ledger=None):
+                 policy=placement.BEST_FIT, vcenter_id='', ledger=None,
+                 backing_names=None):
         self._cache = inventory_cache
         self._mode = mode
         self._cluster_names = list(cluster_names or [])
@@ -50,6 +51,9 @@ class PoolService(object):
         # (ledger.PromiseLedger); holds of placements without a volume
         # stay in this process.
         self.ledger = ledger
+        # () -> names of every VM in vCenter: asked before refusing a
+        # placement, to leave out promises whose backing has landed.
+        self._backing_names = backing_names
         self._local = placement.SpaceLedger()
         self._memo = None  # (inventory, rules, pools) of the last build
 
@@ -79,10 +83,25 @@ class PoolService(object):
     def location_info(self, pool_name):
         return 'vmware_ext:%s:%s' % (self._vcenter_id, pool_name)
 
-    def held(self, exclude=None):
-        """promises.Held: every live promise (but ``exclude``'s volume) plus
-        this process's own holds."""
-        found = self.ledger.promises() if self.ledger else {}
+    def held(self, exclude=None, skip_landed=False):
+        """(promises.Held, the promise of ``exclude``'s volume): every live
+        promise but that one plus this process's own holds.
+
+        With ``skip_landed``, promises whose backing already exists in
+        vCenter are left out: read in this order (promises, then vCenter's
+        VMs, then the inventory by the caller), every backing left out has
+        its space in the inventory read after.
+        """
+        if not self.ledger:
+            found = {}
+        elif skip_landed:
+            named = self.ledger.promises(named=True)
+            landed = self._backing_names()
+            found = {vol_id: promise
+                     for vol_id, (name, promise) in named.items()
+                     if name not in landed}
+        else:
+            found = self.ledger.promises()
         own = found.pop(exclude, None) if exclude else None
         held = promises.held(found.values())
         local = self._local.held()
@@ -168,9 +187,20 @@ class PoolService(object):
                              functools.partial(self._local.release, token))
         with self.ledger.lock():
             held, own = self.held(exclude=volume_id)
-            inventory, pool, choice = self._choose(
-                pool_name, size_bytes, held, allowed_types, excluded,
-                writable_from, prefer=own.datastore if own else None)
+            prefer = own.datastore if own else None
+            try:
+                inventory, pool, choice = self._choose(
+                    pool_name, size_bytes, held, allowed_types, excluded,
+                    writable_from, prefer=prefer)
+            except exception.VolumeBackendAPIException:
+                if self._backing_names is None:
+                    raise
+                # Before refusing: a backing landed but not yet released
+                # counts twice (vCenter's free space and its promise).
+                held, own = self.held(exclude=volume_id, skip_landed=True)
+                inventory, pool, choice = self._choose(
+                    pool_name, size_bytes, held, allowed_types, excluded,
+                    writable_from, prefer=prefer)
             promise = self.ledger.promise(choice.datastore.ref, size_bytes,
                                           kind)
             if own is None:

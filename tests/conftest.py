@@ -41,6 +41,9 @@ def coordination(etcd, tmp_path_factory):
     # functional tests' database fixture does.
     df.init_cinder(str(tmp_path_factory.mktemp('cinder')))
     cfg.CONF.set_override('backend_url', etcd.backend_url, 'coordination')
+    # A driver set up earlier in the session may have started it on the
+    # default (file) backend: start it again on etcd.
+    cinder_coordination.COORDINATOR.stop()
     cinder_coordination.COORDINATOR.start()
     yield etcd.backend_url
     cinder_coordination.COORDINATOR.stop()

@@ -30,6 +30,12 @@ REPO = cinder_stack.REPO
 TOPOLOGY = os.path.join(REPO, 'tools', 'vcsim', 'topologies', 'sample.json')
 WORKDIR = os.environ.get('DEMO_DIR', '/tmp/cinder-vmware-ext-demo')
 STATE = os.path.join(WORKDIR, 'demo.json')
+# Stats reports every few seconds (Cinder's default is a minute), so that
+# the tour shows what changed.
+STATS_INTERVAL_S = 5
+VOLUME_DEFAULTS = {'periodic_interval': str(STATS_INTERVAL_S),
+                   'backend_stats_polling_interval': str(STATS_INTERVAL_S),
+                   'periodic_fuzzy_delay': '0'}
 
 
 def say(text=''):
@@ -213,6 +219,26 @@ def takeover_tour(client, backend):
         '`cinder unmanage ID` gives one back.')
 
 
+def promise_tour(client, pool):
+    """A lazily created volume holds its space in its pool's figures."""
+    say('\n== Lazy create: a 10 GiB volume with no backing yet, its space '
+        'promised')
+    vtype = [t for t in client.volume_types.list()
+             if t.name == 'demo-%s' % pool][0]
+    volume = wait_status(client, client.volumes.create(
+        10, name='demo-promised', volume_type=vtype.id), 'available')
+    say('  created %s: %s on %s' % (volume.name, volume.status,
+                                    getattr(volume, 'os-vol-host-attr:host')))
+    # The scheduler sees it at the volume services' next stats report.
+    deadline = time.monotonic() + STATS_INTERVAL_S * 3
+    while time.monotonic() < deadline and not any(
+            (getattr(p, 'promised_capacity_gb', 0) or 0) >= 10
+            for p in client.pools.list(detailed=True)):
+        time.sleep(1)
+    say('  $ cinder get-pools --detail   (promised_capacity_gb)')
+    show_pools(client)
+
+
 def stop_all(stack=None):
     try:
         with open(STATE) as f:
@@ -253,7 +279,8 @@ def start(cluster=False):
         # Lazy create, the default: backings are made at first use.
         stack = cinder_stack.CinderStack(
             WORKDIR, vcenter, clusters,
-            volume_services=2 if cluster else 1).start()
+            volume_services=2 if cluster else 1,
+            volume_defaults=VOLUME_DEFAULTS).start()
         say('Stack up in %.0f s (%s)' % (sum(stack.timings.values()),
                                          stack.timings))
         if cluster:
@@ -261,9 +288,7 @@ def start(cluster=False):
         tour(stack.client(), clusters)
         snapshot_tour(stack.client(), clusters[0])
         takeover_tour(stack.client(), stack.volume_backend())
-        say('\n== Pools now (promised: space of volumes with no backing '
-            'yet)')
-        show_pools(stack.client())
+        promise_tour(stack.client(), clusters[0])
 
         say('\n== The stack keeps running. To use the cinder CLI:\n')
         say(cinder_stack.export_lines(stack.endpoint).rstrip())

@@ -27,7 +27,9 @@ DEVSTACK = os.path.join(REPO, 'devstack')
 FUNCTIONS = r'''
 is_service_enabled() {
     local s
-    for s in "$@"; do [[ ",$ENABLED_SERVICES," == *",$s,"* ]] && return 0; done
+    for s in "$@"; do
+        [[ ",$ENABLED_SERVICES," == *",$s,"* ]] && return 0
+    done
     return 1
 }
 echo_summary() { echo "summary: $*"; }
@@ -51,7 +53,8 @@ iniset_multiline() {
     done
 }
 configure_cinder_backend_lvm() {
-    iniset "$CINDER_CONF" "$1" volume_driver cinder.volume.drivers.lvm.LVMVolumeDriver
+    iniset "$CINDER_CONF" "$1" volume_driver \
+        cinder.volume.drivers.lvm.LVMVolumeDriver
     iniset "$CINDER_CONF" "$1" volume_backend_name "$1"
     echo "lvm set up for $1" >> "$CALLS"
 }
@@ -68,14 +71,16 @@ configure_cinder_backends() {
         enabled_backends+=$be_name,
     done
     iniset "$CINDER_CONF" DEFAULT enabled_backends "${enabled_backends%,*}"
-    [[ -z "$default_name" ]] || iniset "$CINDER_CONF" DEFAULT default_volume_type "$default_name"
+    [[ -z "$default_name" ]] ||
+        iniset "$CINDER_CONF" DEFAULT default_volume_type "$default_name"
 }
 # lib/cinder's create_volume_types.
 create_volume_types() {
     local be be_name
     for be in ${CINDER_ENABLED_BACKENDS//,/ }; do
         be_name=${be##*:}
-        echo "volume type create $be_name volume_backend_name=$be_name" >> "$CALLS"
+        echo "volume type create $be_name" \
+            "volume_backend_name=$be_name" >> "$CALLS"
     done
 }
 '''

@@ -44,6 +44,30 @@ function _cinder_vmware_ext_configure_scheduler {
     iniset "$CINDER_CONF" DEFAULT scheduler_default_weighers "$weighers"
 }
 
+# vCenter's certificate is verified: against VMWARE_CA_FILE when given,
+# else against the system's CA bundle.  Verification is off only when
+# VMWAREAPI_INSECURE=True asks for it (a lab), never because no CA file
+# is given.
+function _cinder_vmware_ext_configure_tls {
+    local be=$1
+    if [[ "$VMWAREAPI_INSECURE" == "True" ]]; then
+        if [[ -n "$VMWARE_CA_FILE" ]]; then
+            die "$LINENO" "cinder-vmware-ext: VMWAREAPI_INSECURE=True turns certificate verification off, VMWARE_CA_FILE=$VMWARE_CA_FILE turns it on: set one of them"
+        fi
+        iniset "$CINDER_CONF" "$be" vmware_insecure True
+        inidelete "$CINDER_CONF" "$be" vmware_ca_file
+        return
+    fi
+    iniset "$CINDER_CONF" "$be" vmware_insecure False
+    if [[ -z "$VMWARE_CA_FILE" ]]; then
+        inidelete "$CINDER_CONF" "$be" vmware_ca_file
+    elif [[ -r "$VMWARE_CA_FILE" ]]; then
+        iniset "$CINDER_CONF" "$be" vmware_ca_file "$VMWARE_CA_FILE"
+    else
+        die "$LINENO" "cinder-vmware-ext: VMWARE_CA_FILE=$VMWARE_CA_FILE is not a readable file (the CA bundle of vCenter's certificate)"
+    fi
+}
+
 function configure_cinder_vmware_ext {
     local be=$CINDER_VMWARE_BACKEND
     local -a clusters
@@ -58,11 +82,7 @@ function configure_cinder_vmware_ext {
     iniset "$CINDER_CONF" "$be" vmware_host_port "$VMWARE_VCENTER_PORT"
     iniset "$CINDER_CONF" "$be" vmware_host_username "$VMWARE_VCENTER_USER"
     iniset "$CINDER_CONF" "$be" vmware_host_password "$VMWARE_VCENTER_PASSWORD"
-    if [[ -n "$VMWARE_CA_FILE" ]]; then
-        iniset "$CINDER_CONF" "$be" vmware_ca_file "$VMWARE_CA_FILE"
-    else
-        iniset "$CINDER_CONF" "$be" vmware_insecure True
-    fi
+    _cinder_vmware_ext_configure_tls "$be"
     # One line per cluster (vmware_cluster_name is a multi-valued option).
     iniset_multiline "$CINDER_CONF" "$be" vmware_cluster_name "${clusters[@]}"
     iniset "$CINDER_CONF" "$be" vmware_pool_mode "$VMWARE_POOL_MODE"

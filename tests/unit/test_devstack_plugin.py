@@ -6,6 +6,7 @@ import os
 import subprocess
 
 from oslo_config import cfg
+import pytest
 
 from cinder.volume.drivers.vmware import vmdk
 
@@ -22,6 +23,16 @@ setup_develop() { echo "setup_develop $*" >> "$CALLS"; }
 pip_install() { echo "pip_install $*" >> "$CALLS"; }
 iniset() { crudini --set "$1" "$2" "$3" "$4"; }
 iniget() { crudini --get "$1" "$2" "$3" 2>/dev/null || true; }
+inidelete() { crudini --del "$1" "$2" "$3"; }
+# As devstack's functions-common defines it.
+trueorfalse() {
+    local default=$1 testval=${!2:-}
+    case "$testval" in
+        1 | [yY]es | YES | [tT]rue | TRUE) echo True ;;
+        0 | [nN]o | NO | [fF]alse | FALSE) echo False ;;
+        *) echo "$default" ;;
+    esac
+}
 iniset_multiline() {
     local file=$1 section=$2 option=$3 prev
     local range="/^\[$section\]/,/^\[/"
@@ -73,17 +84,25 @@ LOCAL_CONF = {
     'VMWARE_VCENTER_HOST': 'vc.example.org',
     'VMWARE_VCENTER_PASSWORD': 's3cret',
     'VMWARE_CLUSTER_NAMES': 'gold,silver',
-    'VMWARE_CA_FILE': '/etc/cinder/vc-ca.pem',
 }
+
+
+@pytest.fixture
+def ca_file(tmp_path):
+    path = tmp_path / 'vc-ca.pem'
+    path.write_text('-----BEGIN CERTIFICATE-----\n')
+    return str(path)
+
+
 DEVSTACK_CONF = '''[DEFAULT]
 enabled_backends = lvmdriver-1
 '''
 
 
-def test_stack_phases_configure_backend_and_scheduler(tmp_path):
+def test_stack_phases_configure_backend_and_scheduler(tmp_path, ca_file):
     done, conf_file, calls = run_plugin(
         tmp_path, DEVSTACK_CONF, ['stack install', 'stack post-config'],
-        **LOCAL_CONF)
+        VMWARE_CA_FILE=ca_file, **LOCAL_CONF)
     assert done.returncode == 0, done.stderr
 
     conf = read_conf(conf_file, 'vmware-1')
@@ -98,7 +117,7 @@ def test_stack_phases_configure_backend_and_scheduler(tmp_path):
     assert backend.vmware_host_ip == 'vc.example.org'
     assert backend.vmware_host_port == 443
     assert backend.vmware_host_password == 's3cret'
-    assert backend.vmware_ca_file == '/etc/cinder/vc-ca.pem'
+    assert backend.vmware_ca_file == ca_file
     assert backend.vmware_insecure is False
     assert backend.vmware_cluster_name == ['gold', 'silver']
     assert backend.vmware_pool_mode == 'cluster'
@@ -115,6 +134,53 @@ def test_post_config_twice_keeps_one_backend_and_filter(tmp_path):
     assert conf.enabled_backends == ['lvmdriver-1', 'vmware-1']
     assert conf.scheduler_default_filters.count('DriverFilter') == 1
     assert conf['vmware-1'].vmware_cluster_name == ['gold', 'silver']
+
+
+def test_no_ca_file_still_verifies_the_certificate(tmp_path):
+    # Verified against the system's CA bundle: no CA file is no reason to
+    # trust any certificate.
+    done, conf_file, _calls = run_plugin(
+        tmp_path, DEVSTACK_CONF, ['stack post-config'], **LOCAL_CONF)
+    assert done.returncode == 0, done.stderr
+    backend = read_conf(conf_file, 'vmware-1')['vmware-1']
+    assert backend.vmware_insecure is False
+    assert backend.vmware_ca_file is None
+
+
+def test_verification_off_only_when_asked_for(tmp_path, ca_file):
+    done, conf_file, _calls = run_plugin(
+        tmp_path, DEVSTACK_CONF, ['stack post-config'],
+        VMWAREAPI_INSECURE='true', **LOCAL_CONF)
+    assert done.returncode == 0, done.stderr
+    backend = read_conf(conf_file, 'vmware-1')['vmware-1']
+    assert backend.vmware_insecure is True
+    assert backend.vmware_ca_file is None
+
+    # A later run with a CA file turns verification back on.
+    done, conf_file, _calls = run_plugin(
+        tmp_path, conf_file.read_text(), ['stack post-config'],
+        VMWARE_CA_FILE=ca_file, **LOCAL_CONF)
+    assert done.returncode == 0, done.stderr
+    backend = read_conf(conf_file, 'vmware-1')['vmware-1']
+    assert backend.vmware_insecure is False
+    assert backend.vmware_ca_file == ca_file
+
+
+def test_insecure_with_a_ca_file_is_refused(tmp_path, ca_file):
+    done, _conf, _calls = run_plugin(
+        tmp_path, DEVSTACK_CONF, ['stack post-config'],
+        VMWAREAPI_INSECURE='True', VMWARE_CA_FILE=ca_file, **LOCAL_CONF)
+    assert done.returncode != 0
+    assert 'VMWAREAPI_INSECURE' in done.stderr and ca_file in done.stderr
+
+
+def test_unreadable_ca_file_is_refused(tmp_path):
+    missing = str(tmp_path / 'no-such-ca.pem')
+    done, _conf, _calls = run_plugin(
+        tmp_path, DEVSTACK_CONF, ['stack post-config'],
+        VMWARE_CA_FILE=missing, **LOCAL_CONF)
+    assert done.returncode != 0
+    assert missing in done.stderr
 
 
 def test_missing_vcenter_stops_the_stack_with_a_message(tmp_path):

@@ -61,8 +61,18 @@ def command(conf, *argv):
 
 
 def run(conf, *argv):
-    return subprocess.run(command(conf, *argv), capture_output=True,
-                          text=True, timeout=600)
+    return run_all([command(conf, *argv)])[0]
+
+
+def run_all(commands):
+    """Run the commands side by side (each parses the WSDL: seconds);
+    their CompletedProcess in order."""
+    procs = [subprocess.Popen(c, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+             for c in commands]
+    outputs = [p.communicate(timeout=600) for p in procs]
+    return [subprocess.CompletedProcess(c, p.returncode, out, err)
+            for c, p, (out, err) in zip(commands, procs, outputs)]
 
 
 def session_keys(sim):
@@ -80,61 +90,50 @@ def test_no_secret_at_any_verbosity(sim, conf, tmp_path):
     before = set(session_keys(sim))
     argvs = [v + (['--log-file', log_file] if '--trace-soap' in v else [])
              for v in VERBOSITIES]
-    # Side by side: each run parses the WSDL (seconds).
-    procs = [subprocess.Popen(
-        [CLI] + argv + ['--config-file', conf, 'takeover', 'discover', '-f',
-                        'json'], stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True) for argv in argvs]
-    outputs = [p.communicate(timeout=600) + (p.returncode,) for p in procs]
+    done = run_all([command(conf, *(argv + ['takeover', 'discover', '-f',
+                                            'json'])) for argv in argvs])
     # The runs do not log out: their sessions are still listed.
     keys = set(session_keys(sim)) - before
-    assert len(keys) >= len(VERBOSITIES)
     secrets = [sim.password] + sorted(keys)
-    for argv, (out, err, code) in zip(argvs, outputs):
-        assert code == 0, (argv, err[-2000:])
-        assert json.loads(out), argv
-        leaks = [s for s in secrets if s in out or s in err]
+    for argv, run_ in zip(argvs, done):
+        leaks = [s for s in secrets if s in run_.stdout + run_.stderr]
         assert leaks == [], (argv, leaks)
+        assert run_.returncode == 0, (argv, run_.stderr[-2000:])
+        assert json.loads(run_.stdout), argv
+    assert len(keys) >= len(VERBOSITIES)
+    # -v shows this tool's INFO lines.
+    assert 'Discovered ' in done[0].stderr
     with open(log_file) as f:
         trace = f.read()
     assert [s for s in secrets if s in trace] == []
     # The SOAP trace is there, with the secret-bearing fields masked.
-    trace_err = outputs[-1][1]
-    for text in (trace, trace_err):
+    for text in (trace, done[-1].stderr):
         assert 'userName>%s</' % sim.username in text
         assert 'password>***</' in text
         assert '<returnval><key>***</key>' in text
         assert 'session[***]' in text
     # Without --trace-soap no SOAP envelope at all.
-    assert not any('soapenv:Envelope' in err for _o, err, _c in outputs[:-1])
+    assert not any('soapenv:Envelope' in r.stderr for r in done[:-1])
 
 
-def test_default_output_is_quiet_and_backend_defaults_apply(sim, tmp_path):
+def test_backend_defaults_apply_and_default_output_is_quiet(sim, tmp_path):
     # cinder-volume fills unset options of a backend section from
-    # [backend_defaults]: here the whole vCenter address and the pool mode.
-    conf = write_conf(tmp_path / 'cinder.conf', {},
-                      defaults=vcenter_options(
-                          sim, vmware_pool_mode='datastore'))
-    done = run(conf, 'takeover', 'discover', '-f', 'json')
-    assert done.returncode == 0, done.stderr
-    # No eventlet deprecation notice, no INFO line: nothing at all.
-    assert done.stderr == ''
-    rows = json.loads(done.stdout)
+    # [backend_defaults]: here the whole vCenter address and the pool mode,
+    # which a second backend section sets itself.
+    defaults = vcenter_options(sim, vmware_pool_mode='datastore')
+    from_defaults = write_conf(tmp_path / 'defaults.conf', {},
+                               defaults=defaults)
+    own_mode = write_conf(tmp_path / 'own.conf',
+                          {'vmware_pool_mode': 'cluster'}, defaults=defaults)
+    done = run_all([command(c, 'takeover', 'discover', '-f', 'json')
+                    for c in (from_defaults, own_mode)])
+    for run_ in done:
+        assert run_.returncode == 0, run_.stderr
+        # No eventlet deprecation notice, no INFO line: nothing at all.
+        assert run_.stderr == ''
+    rows = json.loads(done[0].stdout)
     assert rows and all(r['Pool'] == r['Datastore'] for r in rows)
-
-    done = run(conf, '-v', 'takeover', 'discover', '-f', 'json')
-    assert done.returncode == 0
-    assert 'Discovered %d disks' % len(rows) in done.stderr
-
-
-def test_section_value_wins_over_backend_defaults(sim, tmp_path):
-    conf = write_conf(tmp_path / 'cinder.conf',
-                      {'vmware_pool_mode': 'cluster'},
-                      defaults=vcenter_options(
-                          sim, vmware_pool_mode='datastore'))
-    done = run(conf, 'takeover', 'discover', '-f', 'json')
-    assert done.returncode == 0, done.stderr
-    assert {r['Pool'] for r in json.loads(done.stdout)} == {'gold'}
+    assert {r['Pool'] for r in json.loads(done[1].stdout)} == {'gold'}
 
 
 def assert_one_line_error(done, *words):
@@ -169,24 +168,25 @@ def test_unreachable_vcenter_is_one_line(sim, tmp_path):
     port = free_port()
     conf = write_conf(tmp_path / 'cinder.conf',
                       vcenter_options(sim, vmware_host_port=port))
-    done = run(conf, 'takeover', 'discover')
-    assert_one_line_error(done, '127.0.0.1:%d' % port, 'Connection refused')
-
+    quiet, debug = run_all([command(conf, *argv) for argv in (
+        ['takeover', 'discover'], ['--debug', 'takeover', 'discover'])])
+    assert_one_line_error(quiet, '127.0.0.1:%d' % port, 'Connection refused')
     # The traceback is there for whoever asks.
-    done = run(conf, '--debug', 'takeover', 'discover')
-    assert done.returncode != 0
-    assert 'Traceback' in done.stderr
-    assert '127.0.0.1:%d' % port in done.stderr
+    assert debug.returncode != 0
+    assert 'Traceback' in debug.stderr
+    assert '127.0.0.1:%d' % port in debug.stderr
 
 
 def test_refused_login_is_one_line_without_the_password(sim, tmp_path):
     wrong = 'not-the-password-%d' % os.getpid()
     conf = write_conf(tmp_path / 'cinder.conf',
                       vcenter_options(sim, vmware_host_password=wrong))
-    for argv in ([], ['-vvv', '--trace-soap']):
-        done = run(conf, *(argv + ['takeover', 'discover']))
-        assert done.returncode != 0
-        if not argv:
-            assert_one_line_error(done, '%s:%d' % (sim.host, sim.port),
-                                  'Login failure')
-        assert wrong not in done.stdout + done.stderr
+    quiet, traced = run_all([
+        command(conf, *argv) for argv in (
+            ['takeover', 'discover'],
+            ['-vvv', '--trace-soap', 'takeover', 'discover'])])
+    assert_one_line_error(quiet, '%s:%d' % (sim.host, sim.port),
+                          'Login failure')
+    assert traced.returncode != 0
+    assert 'password>***</' in traced.stderr
+    assert wrong not in quiet.stderr + traced.stdout + traced.stderr

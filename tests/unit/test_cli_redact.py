@@ -63,3 +63,21 @@ def test_filter_masks_message_args_and_traceback():
     assert 'hunter2-unit' not in stream.getvalue()
     assert 'login with ***' in stream.getvalue()
     assert 'ValueError: bad ***' in stream.getvalue()
+
+
+def test_results_file_holds_no_secret(tmp_path):
+    from cinder_vmware_ext.cmd import runner
+    from cinder_vmware_ext.takeover import plan
+    redact.add_secret('hunter3-results')
+
+    def work(step):
+        raise RuntimeError('login as admin/hunter3-results refused')
+
+    results = tmp_path / 'inventory.json.import.jsonl'
+    step = plan.Step('[ds] a.vmdk', plan.MANAGE,
+                     {'proposed': {'name': 'a'}})
+    done = runner.Runner(None, str(results)).run([step], work)
+    assert done[0]['status'] == plan.FAILED
+    assert 'hunter3-results' not in done[0]['reason']
+    text = results.read_text()
+    assert 'refused' in text and 'hunter3-results' not in text

@@ -9,11 +9,14 @@ Discovery then sees the same vCenter, clusters and datastore filters as
 cinder-volume does.
 """
 
+import logging
 import os
 
 from oslo_config import cfg
 
 from cinder_vmware_ext.cmd import redact
+
+LOG = logging.getLogger(__name__)
 
 DEFAULT_CONFIG = '/etc/cinder/cinder.conf'
 
@@ -54,6 +57,10 @@ def load(config_files, backend=None, host=None):
             '--backend one of them' % (backend, ', '.join(files),
                                        ', '.join(conf.enabled_backends or
                                                  []) or 'none'))
+    if backend not in (conf.enabled_backends or []):
+        LOG.warning('backend [%s] is not in enabled_backends (%s): no '
+                    'cinder-volume serves it', backend,
+                    ', '.join(conf.enabled_backends or []) or 'empty')
     section = configuration.Configuration(_option_lists(),
                                           config_group=backend)
     conf.register_opt(cfg.StrOpt('backend_host'), group=backend)
@@ -76,8 +83,9 @@ def session(section):
     from oslo_vmware import api
     address = '%s:%s' % (section.vmware_host_ip, section.vmware_host_port)
     if not section.vmware_host_ip:
-        raise BackendError('vmware_host_ip is not set in backend section '
-                           '[%s]' % section.config_group)
+        raise BackendError('vmware_host_ip is set neither in backend '
+                           'section [%s] nor in [backend_defaults]'
+                           % section.config_group)
     try:
         vim_session = api.VMwareAPISession(
             section.vmware_host_ip, section.vmware_host_username,

@@ -158,6 +158,19 @@ def test_no_enabled_backend_is_one_line(tmp_path):
     assert_one_line_error(done, '--backend', 'enabled_backends')
 
 
+def test_section_without_vcenter_is_one_line(tmp_path):
+    conf = write_conf(tmp_path / 'cinder.conf', {}, backend='vmware')
+    with open(conf, 'a') as f:
+        f.write('[vmware-2]\nvmware_cluster_name = gold\n')
+    done = run(conf, '--backend', 'vmware-2', 'takeover', 'discover')
+    assert done.returncode != 0
+    assert done.stderr.splitlines() == [
+        'backend [vmware-2] is not in enabled_backends (vmware): no '
+        'cinder-volume serves it',
+        'vmware_host_ip is set neither in backend section [vmware-2] nor '
+        'in [backend_defaults]']
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))

@@ -29,13 +29,21 @@ function install_cinder_vmware_ext {
 # CAs; off only when VMWAREAPI_INSECURE is true.
 function _cinder_vmware_ext_configure_tls {
     local be=$1
-    if [[ -n "$VMWAREAPI_CA_FILE" ]]; then
-        iniset "$CINDER_CONF" "$be" vmware_ca_file "$VMWAREAPI_CA_FILE"
-    fi
     if [[ "${VMWAREAPI_INSECURE,,}" == "true" ]]; then
+        if [[ -n "$VMWAREAPI_CA_FILE" ]]; then
+            die "$LINENO" "cinder-vmware-ext: VMWAREAPI_INSECURE=True turns certificate verification off, VMWAREAPI_CA_FILE=$VMWAREAPI_CA_FILE turns it on: set one of them"
+        fi
         iniset "$CINDER_CONF" "$be" vmware_insecure True
+        inidelete "$CINDER_CONF" "$be" vmware_ca_file
+        return
+    fi
+    iniset "$CINDER_CONF" "$be" vmware_insecure False
+    if [[ -z "$VMWAREAPI_CA_FILE" ]]; then
+        inidelete "$CINDER_CONF" "$be" vmware_ca_file
+    elif [[ -r "$VMWAREAPI_CA_FILE" ]]; then
+        iniset "$CINDER_CONF" "$be" vmware_ca_file "$VMWAREAPI_CA_FILE"
     else
-        iniset "$CINDER_CONF" "$be" vmware_insecure False
+        die "$LINENO" "cinder-vmware-ext: VMWAREAPI_CA_FILE=$VMWAREAPI_CA_FILE is not a readable file (the CA bundle of vCenter's certificate)"
     fi
 }
 

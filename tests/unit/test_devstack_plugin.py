@@ -39,6 +39,7 @@ setup_develop() { echo "setup_develop $*" >> "$CALLS"; }
 pip_install() { echo "pip_install $*" >> "$CALLS"; }
 iniset() { crudini --set "$1" "$2" "$3" "$4"; }
 iniget() { crudini --get "$1" "$2" "$3" 2>/dev/null || true; }
+inidelete() { crudini --del "$1" "$2" "$3"; }
 iniset_multiline() {
     local file=$1 section=$2 option=$3 prev
     local range="/^\[$section\]/,/^\[/"
@@ -111,6 +112,10 @@ def run_stack(tmp_path, repeat=1, **variables):
            'CALLS': str(calls),
            'ENABLED_SERVICES': 'c-api,c-sch,c-vol,tempest'}
     env.update(variables)
+    if env.get('VMWAREAPI_CA_FILE') == CA_FILE:
+        ca = tmp_path / 'vc-ca.pem'
+        ca.write_text('-----BEGIN CERTIFICATE-----\n')
+        env['VMWAREAPI_CA_FILE'] = str(ca)
     script = FUNCTIONS + PHASES.format(d=DEVSTACK) * repeat
     done = subprocess.run(['bash', '-e', '-u', '-c', script], env=env,
                           capture_output=True, text=True, timeout=60)
@@ -145,11 +150,14 @@ def read_tempest(path):
     return conf
 
 
+CA_FILE = '<ca file>'
 LOCAL_CONF = {
     'VMWAREAPI_IP': 'vc.example.org',
     'VMWAREAPI_PASSWORD': 's3cret',
     'VMWARE_CLUSTER_NAMES': 'gold,silver',
-    'VMWAREAPI_CA_FILE': '/etc/cinder/vc-ca.pem',
+    # A readable CA bundle (run_stack writes it): the plugin refuses one
+    # it cannot read.
+    'VMWAREAPI_CA_FILE': CA_FILE,
 }
 DRIVER = 'cinder_vmware_ext.driver.VMwareVcVmdkExtDriver'
 
@@ -172,7 +180,7 @@ def test_backend_through_cinder_enabled_backends(tmp_path):
     assert backend.vmware_host_port == 443
     assert backend.vmware_host_username == 'administrator@vsphere.local'
     assert backend.vmware_host_password == 's3cret'
-    assert backend.vmware_ca_file == '/etc/cinder/vc-ca.pem'
+    assert backend.vmware_ca_file == str(tmp_path / 'vc-ca.pem')
     assert backend.vmware_insecure is False
     assert backend.vmware_cluster_name == ['gold', 'silver']
     assert backend.vmware_pool_mode == 'cluster'
@@ -240,10 +248,28 @@ def test_no_ca_file_keeps_verification_on(tmp_path):
 
 
 def test_verification_off_only_when_asked(tmp_path):
-    local = dict(LOCAL_CONF, VMWAREAPI_INSECURE='True')
+    local = dict(LOCAL_CONF, VMWAREAPI_INSECURE='True', VMWAREAPI_CA_FILE='')
     done, conf_file, _tempest, _calls = run_stack(tmp_path, **local)
     assert done.returncode == 0, done.stderr
-    assert read_conf(conf_file, 'vmware-1')['vmware-1'].vmware_insecure
+    backend = read_conf(conf_file, 'vmware-1')['vmware-1']
+    assert backend.vmware_insecure is True
+    assert backend.vmware_ca_file is None
+
+
+def test_insecure_with_a_ca_file_is_refused(tmp_path):
+    local = dict(LOCAL_CONF, VMWAREAPI_INSECURE='True')
+    done, _conf, _tempest, _calls = run_stack(tmp_path, **local)
+    assert done.returncode != 0
+    assert 'VMWAREAPI_INSECURE' in done.stderr
+    assert str(tmp_path / 'vc-ca.pem') in done.stderr
+
+
+def test_unreadable_ca_file_is_refused(tmp_path):
+    missing = str(tmp_path / 'no-such-ca.pem')
+    local = dict(LOCAL_CONF, VMWAREAPI_CA_FILE=missing)
+    done, _conf, _tempest, _calls = run_stack(tmp_path, **local)
+    assert done.returncode != 0
+    assert missing in done.stderr and 'not a readable file' in done.stderr
 
 
 def test_missing_vcenter_stops_the_stack_with_a_message(tmp_path):

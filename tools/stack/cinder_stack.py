@@ -170,8 +170,7 @@ class CinderStack(object):
             database_url=self.mariadb.url('cinder') if self.mariadb else None,
             coordination_url=self.etcd.backend_url if self.etcd else None,
             overrides=self.conf_overrides)
-        with open(self.conf_file, 'w') as f:
-            f.write(text)
+        cinder_conf.write(self.conf_file, text)
         # Each cinder-volume service reads cinder.conf and then its own
         # file (later files win): its host, the cluster.
         for name, host in self.volume_hosts.items():

@@ -65,6 +65,23 @@ class PoolService(object):
         self._memo = (inventory, rules, found)
         return inventory, found
 
+    def empty_reason(self):
+        """Why a pool of this backend has no eligible datastore."""
+        inventory = self._cache.refresh()
+        clusters = pools.select_clusters(inventory, self._cluster_names)
+        return eligibility.empty_pool_reason(
+            self._rules,
+            eligibility.reachable_datastores(clusters, inventory))
+
+    def datastore_regex_matches_none(self):
+        """Whether vmware_datastore_regex matches no datastore the
+        backend's clusters mount."""
+        inventory = self._cache.refresh()
+        clusters = pools.select_clusters(inventory, self._cluster_names)
+        return eligibility.regex_matches_none(
+            self._rules,
+            eligibility.reachable_datastores(clusters, inventory))
+
     def location_info(self, pool_name):
         return 'vmware_ext:%s:%s' % (self._vcenter_id, pool_name)
 
@@ -125,6 +142,9 @@ class PoolService(object):
             exists (or failed), when vCenter's own free space tells the rest
         """
         inventory, pool = self.find(pool_name)
+        if not pool.datastores:
+            raise exception.VolumeBackendAPIException(
+                data='Pool %s: %s.' % (pool_name, self.empty_reason()))
         excluded = set(excluded)
         if writable_from:
             excluded.update(ds.ref for ds in pool.datastores

@@ -367,3 +367,26 @@ def test_create_after_the_project_folder_was_deleted(driver, ctx, inv, sim):
     rebuilt = inv.prop(inv.prop(vm, 'parent'), 'parent')
     assert inv.name_of(rebuilt) == 'Project (%s)' % project
     assert rebuilt.value != project_folder.value
+
+
+# --- 5. a datastore regex matching nothing -----------------------------------
+
+def test_datastore_regex_matching_nothing_is_reported(sim, ctx, caplog):
+    drv = df.make_driver(sim, vmware_datastore_regex='nomatch-.*')
+    try:
+        # cinder-volume keeps starting: a matching datastore may come.
+        assert 'vmware_datastore_regex nomatch-.* matches no datastore' in \
+            caplog.text
+        assert [r.levelname for r in caplog.records
+                if 'matches no datastore' in r.getMessage()] == ['ERROR']
+        stats = drv.get_volume_stats(refresh=True)
+        assert [p['free_capacity_gb'] for p in stats['pools']] == [0]
+        vol = new_volume(ctx)
+
+        with pytest.raises(Exception) as err:
+            drv.create_volume(vol)
+
+        assert ('Pool gold: pool has no eligible datastore: regex '
+                'nomatch-.* matches none') in str(err.value)
+    finally:
+        df.close_driver(drv)

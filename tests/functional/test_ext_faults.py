@@ -238,6 +238,23 @@ def test_linked_clone_answer_lost_leaves_no_temporary_snapshot(
     assert 'left behind' not in caplog.text
 
 
+def test_failed_create_names_the_volume_step_and_fault(driver, ctx, inv,
+                                                     sim):
+    vol = new_volume(ctx)
+    sim.inject_fault('CreateVM_Task', 'InvalidDeviceSpec', task=True,
+                     count=1, body_contains=vol.id,
+                     message='*types.InvalidDeviceSpec')
+
+    with pytest.raises(Exception) as err:
+        driver.create_volume(vol)
+
+    assert str(err.value).startswith(
+        'Creating backing VM %s failed: vCenter fault InvalidDeviceSpec'
+        % vol.name), str(err.value)
+    assert '*types' not in str(err.value)
+    assert vms_named(inv, vol.name) == []
+
+
 # --- 2. disk replacement: look before deleting anything ----------------------
 
 def swap_answer_lost(sim, vm, refuse_retry):

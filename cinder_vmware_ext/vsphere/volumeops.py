@@ -195,6 +195,30 @@ class VolumeOps(volumeops.VMwareVolumeOps):
         LOG.info("Successfully created clone: %s.", new_backing)
         return new_backing
 
+    def delete_backing(self, backing):
+        try:
+            super(VolumeOps, self).delete_backing(backing)
+        except vexc.VMwareDriverException as err:
+            # A lost answer: the retry finds the VM gone.
+            if self._exists(backing):
+                raise with_context(err, 'Deleting backing VM %s'
+                                   % vim_util.get_moref_value(backing))
+            LOG.warning('Deleting backing VM %(ref)s failed (%(err)s) but '
+                        'vCenter deleted it.',
+                        {'ref': vim_util.get_moref_value(backing),
+                         'err': describe(err)})
+
+    def _exists(self, ref):
+        """False only when vCenter says the object is gone."""
+        try:
+            self._session.invoke_api(vim_util, 'get_object_property',
+                                     self._session.vim, ref, 'name')
+            return True
+        except vexc.ManagedObjectNotFoundException:
+            return False
+        except vexc.VMwareDriverException:
+            return True
+
     # -- folders ------------------------------------------------------------
 
     def create_vm_inventory_folder(self, datacenter, path_comp):
@@ -205,14 +229,6 @@ class VolumeOps(volumeops.VMwareVolumeOps):
                 datacenter, list(path_comp))
         return folder
 
-    def _folder_exists(self, folder):
-        try:
-            self._session.invoke_api(vim_util, 'get_object_property',
-                                     self._session.vim, folder, 'name')
-            return True
-        except vexc.ManagedObjectNotFoundException:
-            return False
-
     def _in_folder(self, folder, create):
         """``create(folder)``; once more in a rebuilt folder when the
         cached folder is gone from vCenter."""
@@ -220,7 +236,7 @@ class VolumeOps(volumeops.VMwareVolumeOps):
             return create(folder)
         except vexc.ManagedObjectNotFoundException:
             known = self._folder_paths.get(vim_util.get_moref_value(folder))
-            if known is None or self._folder_exists(folder):
+            if known is None or self._exists(folder):
                 raise
         datacenter, path_comp = known
         LOG.warning('Inventory folder %(path)s (%(ref)s) is gone from '

@@ -7,6 +7,7 @@ per volume, one snapshot per Cinder snapshot, no temporary snapshot left,
 a volume's disk file present and its data intact.
 """
 
+import functools
 import os
 
 import pytest
@@ -238,8 +239,7 @@ def test_linked_clone_answer_lost_leaves_no_temporary_snapshot(
     assert 'left behind' not in caplog.text
 
 
-def test_failed_create_names_the_volume_step_and_fault(driver, ctx, inv,
-                                                     sim):
+def test_failed_create_names_volume_step_and_fault(driver, ctx, inv, sim):
     vol = new_volume(ctx)
     sim.inject_fault('CreateVM_Task', 'InvalidDeviceSpec', task=True,
                      count=1, body_contains=vol.id,
@@ -253,6 +253,24 @@ def test_failed_create_names_the_volume_step_and_fault(driver, ctx, inv,
         % vol.name), str(err.value)
     assert '*types' not in str(err.value)
     assert vms_named(inv, vol.name) == []
+
+
+@pytest.mark.parametrize('what', ['volume', 'template snapshot'])
+def test_delete_answer_lost_succeeds(template_driver, ctx, inv, sim, what):
+    vol = create_volume(template_driver, ctx)
+    if what == 'volume':
+        gone = only_backing(inv, vol)
+        delete = functools.partial(template_driver.delete_volume, vol)
+    else:
+        snap = snapshot_volume(template_driver, ctx, vol)
+        gone = vms_named(inv, snap.name)[0]
+        delete = functools.partial(template_driver.delete_snapshot, snap)
+    rule = lose_answer(sim, 'Destroy_Task', moref=gone.value)
+
+    delete()
+
+    assert fired(sim, rule) == 1
+    assert gone.value not in inv.objects('VirtualMachine')
 
 
 # --- 2. disk replacement: look before deleting anything ----------------------

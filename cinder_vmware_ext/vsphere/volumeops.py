@@ -44,8 +44,10 @@ def describe(err):
              [_FAULT_NAMES.get(err.__class__, err.__class__.__name__)])
     text = str(getattr(err, 'msg', None) or '').strip()
     # Some vCenters (and govmomi) send only the fault's type, e.g.
-    # "*types.InvalidDeviceSpec": nothing beyond the name.
-    if not text or text.lstrip('*').split('.')[-1] in names:
+    # "*types.InvalidDeviceSpec", or nothing (oslo.vmware's class default
+    # then): nothing beyond the name.
+    if (not text or text == str(getattr(err, 'msg_fmt', '')) or
+            text.lstrip('*').split('.')[-1] in names):
         return ', '.join(names)
     return '%s: %s' % (', '.join(names), text)
 

@@ -112,7 +112,8 @@ class VolumeOps(volumeops.VMwareVolumeOps):
                             'answer was lost; using %(ref)s.',
                             {'step': step, 'ref': started.ref})
                 return started.ref
-            return self._session.wait_for_task(started).result
+            info = self._session.wait_for_task(started)
+            return getattr(info, 'result', None)  # none for ReconfigVM
         except vexc.DuplicateName as err:
             found = find()
             if found is None:
@@ -293,6 +294,54 @@ class VolumeOps(volumeops.VMwareVolumeOps):
         return self._find_snapshot(backing, name, description)
 
     # -- reconfiguration that must not run twice ----------------------------
+
+    def _reconfigure_backing(self, backing, reconfig_spec):
+        """Upstream's ReconfigVM_Task; one that attaches or removes disk
+        files (attach, detach, swap) is not run again once applied: vCenter
+        refuses the removal of a device that is gone, and attaching a file
+        twice."""
+        done = self._disk_change_applied(backing, reconfig_spec)
+        if done is None:
+            return super(VolumeOps, self)._reconfigure_backing(
+                backing, reconfig_spec)
+        return self.reconfigure_once(
+            backing, reconfig_spec, done,
+            'Reconfiguring the disks of backing VM %s'
+            % vim_util.get_moref_value(backing))
+
+    def _disk_change_applied(self, backing, spec):
+        """A check that the spec's disk changes are in place, or None when
+        the spec has none that can be checked (any other change is the
+        same when made twice)."""
+        added, removed = set(), set()
+        for change in getattr(spec, 'deviceChange', None) or []:
+            device = change.device
+            if device.__class__.__name__ != 'VirtualDisk':
+                continue  # e.g. a controller added with the disk
+            path = getattr(getattr(device, 'backing', None), 'fileName',
+                           None)
+            if change.operation == 'add' and path:
+                added.add(path)
+            elif change.operation == 'remove' and path:
+                removed.add(path)
+            else:
+                return None
+        if not added and not removed:
+            return None
+
+        def done():
+            files = self.disk_files(backing)
+            return added <= files and files.isdisjoint(removed)
+        return done
+
+    def disk_files(self, backing):
+        """File names of the VM's disks (their top files)."""
+        devices = self._session.invoke_api(
+            vim_util, 'get_object_property', self._session.vim, backing,
+            'config.hardware.device')
+        devices = getattr(devices, 'VirtualDevice', None) or []
+        return {d.backing.fileName for d in devices
+                if d.__class__.__name__ == 'VirtualDisk'}
 
     def reconfigure_once(self, backing, spec, done, step):
         """ReconfigVM_Task that is not run again when ``done()`` says

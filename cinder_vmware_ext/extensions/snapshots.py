@@ -577,8 +577,7 @@ class SnapshotMixin(object):
         host = props['runtime.host']
         host_props = self.ds_sel._get_host_properties(host)
         pool = self.ds_sel._get_resource_pool(host_props['parent'])
-        self.session.invoke_api(self.session.vim, 'MarkAsVirtualMachine',
-                                template, pool=pool, host=host)
+        self.volumeops.mark_as_virtual_machine(template, pool, host)
         try:
             return self.volumeops.create_snapshot(
                 template, TEMPLATE_BASE_SNAPSHOT,

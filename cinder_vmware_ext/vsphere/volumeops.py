@@ -211,6 +211,38 @@ class VolumeOps(volumeops.VMwareVolumeOps):
                         {'ref': vim_util.get_moref_value(backing),
                          'err': describe(err)})
 
+    def mark_backing_as_template(self, backing):
+        self._mark(backing, True, lambda: super(
+            VolumeOps, self).mark_backing_as_template(backing))
+
+    def mark_as_virtual_machine(self, template, pool, host):
+        """MarkAsVirtualMachine, safe after a lost answer."""
+        self._mark(template, False, lambda: self._session.invoke_api(
+            self._session.vim, 'MarkAsVirtualMachine', template, pool=pool,
+            host=host))
+
+    def _mark(self, vm, template, call):
+        """``call()`` turning ``vm`` into a template (or back); a failure
+        is success when vCenter holds the VM in that state (the answer
+        was lost and the retry refused)."""
+        what = 'a template' if template else 'a virtual machine'
+        try:
+            call()
+        except vexc.VMwareDriverException as err:
+            try:
+                now = self._session.invoke_api(
+                    vim_util, 'get_object_property', self._session.vim, vm,
+                    'config.template')
+            except vexc.VMwareDriverException:
+                now = None
+            if now is not template:
+                raise with_context(err, 'Marking %s as %s' % (
+                    vim_util.get_moref_value(vm), what))
+            LOG.warning('Marking %(vm)s as %(what)s failed (%(err)s) but '
+                        'vCenter did it.',
+                        {'vm': vim_util.get_moref_value(vm), 'what': what,
+                         'err': describe(err)})
+
     def _exists(self, ref):
         """False only when vCenter says the object is gone."""
         try:

@@ -134,12 +134,12 @@ def lose_answer(sim, method, **match):
                             count=1, **match)
 
 
-def lose_answer_refuse_retry(sim, method, fault, **match):
+def lose_answer_refuse_retry(sim, method, fault, task=True, **match):
     """vCenter runs the next ``method`` call, the answer is lost, and a
     retry is refused (with ``fault``) as vCenter refuses a repeated
     change."""
     rule = lose_answer(sim, method, **match)
-    sim.inject_fault(method, fault, task=True, count=1, **match)
+    sim.inject_fault(method, fault, task=task, count=1, **match)
     return rule
 
 
@@ -271,6 +271,41 @@ def test_delete_answer_lost_succeeds(template_driver, ctx, inv, sim, what):
 
     assert fired(sim, rule) == 1
     assert gone.value not in inv.objects('VirtualMachine')
+
+
+def test_template_snapshot_mark_answer_lost(template_driver, ctx, inv, sim):
+    vol = create_volume(template_driver, ctx)
+    data = write(inv, only_backing(inv, vol), 'mark-lost')
+    snap = df.new_snapshot(ctx, vol)
+    rule = lose_answer_refuse_retry(sim, 'MarkAsTemplate', 'InvalidState',
+                                    task=False)
+
+    template_driver.create_snapshot(snap)
+
+    assert fired(sim, rule) == 1
+    (template,) = vms_named(inv, snap.name)
+    assert inv.prop(template, 'config.template') is True
+    assert read(inv, template) == data
+
+
+def test_linked_clone_of_template_unmark_answer_lost(template_driver, ctx,
+                                                     inv, sim):
+    vol = create_volume(template_driver, ctx)
+    data = write(inv, only_backing(inv, vol), 'unmark-lost')
+    snap = snapshot_volume(template_driver, ctx, vol)
+    (template,) = vms_named(inv, snap.name)
+    clone = new_volume(ctx, clone_type='linked')
+    rule = lose_answer_refuse_retry(sim, 'MarkAsVirtualMachine',
+                                    'InvalidState', task=False)
+
+    template_driver.create_volume_from_snapshot(clone, snap)
+
+    assert fired(sim, rule) == 1
+    assert inv.prop(template, 'config.template') is True
+    assert inv.snapshot_names(template) == ['linked-clone-base']
+    vm = only_backing(inv, clone)
+    assert len(df.disk_chain(local_disk(inv, vm), sim.datastore_root)) == 2
+    assert read(inv, vm) == data
 
 
 # --- 2. disk replacement: look before deleting anything ----------------------

@@ -114,12 +114,6 @@ class VMwareVcVmdkExtDriver(qos.QosMixin, migration.MigrationMixin,
             self.configuration.vmware_host_ip)
         # Fail at start-up, not at the first stats, on a bad cluster name.
         self._pools.current()
-        if self._pools.datastore_regex_matches_none():
-            # Not fatal: matching datastores may be added later.
-            LOG.error('vmware_datastore_regex %s matches no datastore of '
-                      'the backend\'s clusters: its pools have no eligible '
-                      'datastore until a matching one is added.',
-                      self.configuration.vmware_datastore_regex)
 
     def _install_volumeops(self):
         """Our client layer's VolumeOps (creates that survive a lost

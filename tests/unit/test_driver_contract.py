@@ -18,7 +18,7 @@ class Recorder(object):
         self.hosts = []
 
     @contextlib.contextmanager
-    def _pool_context(self, host):
+    def _pool_context(self, host, volume=None):
         self.hosts.append(host)
         yield
 

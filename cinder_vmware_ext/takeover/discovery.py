@@ -110,7 +110,7 @@ def _snapshot_names(snapshot_info):
     return tuple(names)
 
 
-def _extra_config(props):
+def extra_config(props):
     options = vcenter.array(props.get('config.extraConfig'), 'OptionValue')
     return {o.key: o.value for o in options}
 
@@ -153,7 +153,7 @@ def vm_disks(objects):
         devices = vcenter.array(props.get('config.hardware.device'),
                                 'VirtualDevice')
         shared = _shared_controllers(devices)
-        extra = _extra_config(props)
+        extra = extra_config(props)
         vm_base = dict(
             ref=value, name=props.get('name', value),
             power_state=str(props.get('runtime.powerState') or

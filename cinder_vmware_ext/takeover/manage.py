@@ -362,7 +362,12 @@ class Takeover(object):
             return
         except Exception as err:
             error = err
-        state = self._source_state(disk, source)
+        try:
+            state = self._source_state(disk, source)
+        except Exception as err:
+            LOG.warning('After removing %s answered %s, its files could not '
+                        'be read: %s', disk.ds_path, error, err)
+            raise error
         if state == self.INTACT:
             raise error
         LOG.warning('Removing the source %s answered %s; the source is %s, '

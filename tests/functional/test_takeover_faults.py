@@ -179,9 +179,12 @@ def test_copy_kept_while_the_source_cannot_be_verified(env, disks):
     vol = volume()
     sim.inject_fault('DeleteVirtualDisk_Task', 'SystemError', task=True,
                      count=1, message='injected: delete refused')
-    # The copy step's look at the source passes; every later one fails.
+    # The source's folder is searched to resolve the reference, again
+    # under the disk's lock, and before the copy; every later look fails.
+    folder = path.split('] ')[1].split('/')[0]
     sim.inject_fault('SearchDatastore_Task', 'SystemError', task=True,
-                     skip=2, message='injected: search refused')
+                     skip=3, body_contains=folder,
+                     message='injected: search refused')
 
     with pytest.raises(exception.VolumeBackendAPIException) as raised:
         drv.manage_existing(vol, {'source-name': path})
@@ -290,7 +293,7 @@ def test_lost_detach_answer_then_rollback_gives_the_disk_back(env, disks):
     sim.inject_fault('ReconfigVM_Task', 'SystemError', task=True, count=1,
                      body_contains='>add<', message='injected: attach')
     with pytest.raises(exception.VolumeBackendAPIException,
-                       match='injected: attach.*left as it was'):
+                       match='(?s)injected: attach.*left as it was'):
         drv.manage_existing(vol, {'source-name': '%s@DC1/vm/%s'
                                   % (path, name)})
     assert fired(sim) == [1, 1, 1]

@@ -272,7 +272,7 @@ def test_unmanage_with_a_lost_detach_answer(env, disks):
     assert data_of(inv, _gold(path)) == data
 
 
-# -- taking a disk off its VM --------------------------------------------------
+# -- taking a disk off its VM -------------------------------------------------
 
 def _vm_disks(inv, name):
     return [(d.backing.fileName, d.controllerKey, d.unitNumber)
@@ -314,7 +314,7 @@ def test_lost_detach_answer_is_a_detach(env, disks):
     assert shadow_disk(inv, vol) == path
 
 
-# -- one disk, one volume ------------------------------------------------------
+# -- one disk, one volume -----------------------------------------------------
 
 def test_concurrent_manages_of_one_disk_make_one_volume(env, drivers, disks,
                                                         coordination):

@@ -133,21 +133,23 @@ class Takeover(object):
         # Every VM using the file, so a shared disk is judged shared
         # whichever of its VMs the reference names.
         disks = [d for d in all_disks if d.file_name == str(path)]
-        if ref.kind == references.ATTACHED:
-            if not any(_on_vm(d.vm, ref.vm_path) for d in disks):
-                self._refuse_snapshot_disk(all_disks, ref, existing_ref)
-                return None
-            files = []
-        else:
-            browser = objects[names[path.datastore]][1]['browser']
-            files = discovery.found_files(vcenter.search_folder(
-                self._session, browser, path.datastore, path.folder,
-                path.file_name))
+        if ref.kind == references.ATTACHED and not any(
+                _on_vm(d.vm, ref.vm_path) for d in disks):
+            self._refuse_snapshot_disk(all_disks, ref, existing_ref)
+            return None
+        # The whole folder: a descriptor is judged with its neighbours
+        # (an extent another descriptor names too).
+        files = self._folder_files(objects, names[path.datastore], path)
         found = [d for d in discovery.merge(scope, disks, files)
                  if d.ds_path == str(path) and (
                      ref.kind != references.ATTACHED or
                      _on_vm(d.vm, ref.vm_path))]
         return found[0] if found else None
+
+    def _folder_files(self, objects, datastore_ref, path):
+        browser = objects[datastore_ref][1]['browser']
+        return discovery.found_files(vcenter.search_folder(
+            self._session, browser, path.datastore, path.folder, None))
 
     @staticmethod
     def _refuse_snapshot_disk(vm_disks, ref, existing_ref):
@@ -166,7 +168,19 @@ class Takeover(object):
                  if d.uuid and references.normalize_uuid(d.uuid) == uuid]
         if disks:
             # Every VM using the file, so a shared disk is judged shared.
-            found = discovery.merge(scope, disks, [])
+            names = {ds.name: r for r, ds in scope.reachable.items()}
+            files = []
+            for path in sorted({d.file_name for d in disks}):
+                try:
+                    parsed = references.parse_datastore_path(path)
+                except references.InvalidReference:
+                    continue
+                if parsed.datastore in names:
+                    files += self._folder_files(
+                        objects, names[parsed.datastore], parsed)
+            used = {d.file_name for d in disks}
+            found = [d for d in discovery.merge(scope, disks, files)
+                     if d.ds_path in used]
             paths = sorted({d.ds_path for d in found})
             if len(paths) > 1:
                 raise invalid({'source-id': uuid}, (
@@ -218,7 +232,7 @@ class Takeover(object):
         is held from the check to the end, and the check runs again under
         it (another service may have just taken the disk).
         """
-        disk = self.checked(existing_ref)
+        disk = self.resolve(existing_ref)
         with locks.disk_lock(self._session, disk):
             disk = self.checked(existing_ref)
             self._manage(volume, existing_ref, disk)

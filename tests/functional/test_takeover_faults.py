@@ -11,6 +11,7 @@ managed ten times at once from two drivers becomes one volume.
 
 import concurrent.futures
 import os
+import traceback
 
 import pytest
 
@@ -20,12 +21,13 @@ from cinder import exception  # noqa: E402
 from oslo_service import loopingcall  # noqa: E402
 
 from cinder_vmware_ext.takeover import adopt  # noqa: E402
+from cinder_vmware_ext.takeover import safety  # noqa: E402
 from tests.functional import driver_fixtures as fx  # noqa: E402
 
 HOSTS = [{'host': 'esx-01'}]
 SILVER = 6     # loose disks on ds-silver, each managed into gold (a copy)
 LOOSE = 2      # loose disks on ds-gold
-VMS = 2        # powered-off VMs with one disk on ds-gold
+VMS = 3        # powered-off VMs with one disk on ds-gold
 TOPOLOGY = {'datacenters': [{
     'name': 'DC1',
     'clusters': [{'name': 'gold', 'hosts': [{'name': 'esx-01'}]},
@@ -316,8 +318,33 @@ def test_lost_detach_answer_is_a_detach(env, disks):
 
 # -- one disk, one volume -----------------------------------------------------
 
+@pytest.fixture
+def green_suds(monkeypatch):
+    """Run suds' message building and reply parsing one at a time.
+
+    cinder-volume runs driver calls in green threads, which never switch
+    inside that pure-CPU work; a suds Binding keeps per-reply state
+    (``multiref``), so OS threads sharing a driver's session mix up replies
+    (a RetrievePropertiesEx answered with another thread's task).  A lock
+    around those two steps gives OS threads what green threads have; the
+    SOAP round trips still overlap.
+    """
+    import threading
+
+    from suds.bindings import binding
+    lock = threading.RLock()
+    for name in ('get_message', 'get_reply'):
+        original = getattr(binding.Binding, name)
+
+        def locked(self, *args, _original=original, **kwargs):
+            with lock:
+                return _original(self, *args, **kwargs)
+        monkeypatch.setattr(binding.Binding, name, locked)
+
+
 def test_concurrent_manages_of_one_disk_make_one_volume(env, drivers, disks,
-                                                        coordination):
+                                                        coordination,
+                                                        green_suds):
     """Ten manages of one disk at once, from two drivers (as two services
     sharing a coordination backend): one volume, nine clear refusals."""
     _sim, _drv, inv = env
@@ -340,8 +367,93 @@ def test_concurrent_manages_of_one_disk_make_one_volume(env, drivers, disks,
     refused = [e for e in errors if e is not None]
     assert len(refused) == 9
     for err in refused:
-        assert isinstance(err, exception.ManageExistingInvalidReference), err
+        assert isinstance(err, exception.ManageExistingInvalidReference), \
+            ''.join(traceback.format_exception(err))
         assert path in str(err) and won[0].id in str(err), err
     holders = [v.name for v in vols if inv.vm(v.name) is not None]
     assert holders == [won[0].name]
     assert shadow_disk(inv, won[0]) == path
+
+
+# -- descriptors are not trusted ----------------------------------------------
+
+DESCRIPTOR = """# Disk DescriptorFile
+version=1
+encoding="UTF-8"
+CID=f71dabaf
+parentCID=ffffffff
+createType="vmfs"
+
+# Extent description
+RW 2097152 VMFS "%s"
+
+# The Disk Data Base
+#DDB
+
+ddb.adapterType = "lsiLogic"
+ddb.thinProvisioned = "1"
+ddb.uuid = "60 00 C2 93 4b 6d 69 66-a3 f8 c9 22 97 77 cd %02x"
+ddb.virtualHWVersion = "13"
+"""
+
+
+def write_descriptor(sim, ds_path, extent, number):
+    local = sim.datastore_path('ds-gold', ds_path.split('] ', 1)[1])
+    os.makedirs(os.path.dirname(local), exist_ok=True)
+    with open(local, 'w') as f:
+        f.write(DESCRIPTOR % (extent, number))
+
+
+def listed(drv):
+    return {'[%s] %s' % (e['extra_info']['datastore'],
+                         e['extra_info']['path']): e
+            for e in drv.get_manageable_volumes([], None, 1000, 0, ['size'],
+                                                ['asc'])}
+
+
+def refused(drv, ref, words):
+    for call in (drv.manage_existing_get_size, drv.manage_existing):
+        with pytest.raises(exception.ManageExistingInvalidReference,
+                           match=words):
+            call(volume(), ref)
+
+
+def test_descriptor_escaping_its_datastore_is_refused(env):
+    sim, drv, inv = env
+    escape = '[ds-gold] evil/escape.vmdk'
+    write_descriptor(sim, escape, '../../../../etc/hostname', 1)
+    entry = listed(drv)[escape]
+    assert entry['safe_to_manage'] is False
+    assert entry['reason_not_safe'] == (
+        '%s (its extent "../../../../etc/hostname" is not a plain file name '
+        'beside it)' % safety.UNTRUSTED)
+    before = inv.vm_names()
+    refused(drv, {'source-name': escape},
+            'evil/escape.vmdk is an untrusted descriptor .*etc/hostname')
+    assert inv.vm_names() == before
+
+
+def test_descriptor_naming_another_disks_data_is_refused(env, disks):
+    sim, drv, inv = env
+    # A descriptor beside a VM's disk that names the VM disk's data file.
+    name = disks.vm()
+    own = '[ds-gold] %s/%s.vmdk' % (name, name)
+    thief = '[ds-gold] %s/thief.vmdk' % name
+    write_descriptor(sim, thief, '%s-flat.vmdk' % name, 2)
+    entries = listed(drv)
+    for path, other in ((thief, own), (own, thief)):
+        assert entries[path]['safe_to_manage'] is False, path
+        assert entries[path]['reason_not_safe'] == (
+            '%s (its data file [ds-gold] %s/%s-flat.vmdk is also named by '
+            '%s)' % (safety.UNTRUSTED, name, name, other))
+    refused(drv, {'source-name': thief}, 'also named by')
+    refused(drv, {'source-name': '%s@DC1/vm/%s' % (own, name)},
+            'also named by')
+    refused(drv, {'source-id': inv.disk(inv.vm(name)).backing.uuid},
+            'also named by')
+    assert [d.backing.fileName for d in inv.disks(inv.vm(name))] == [own]
+    # A descriptor naming another descriptor as its data.
+    loop = '[ds-gold] %s/loop.vmdk' % name
+    write_descriptor(sim, loop, '%s.vmdk' % name, 3)
+    assert listed(drv)[loop]['reason_not_safe'].endswith(
+        'its extent %s.vmdk is a disk descriptor)' % name)

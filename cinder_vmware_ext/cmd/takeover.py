@@ -137,8 +137,11 @@ class _Apply(command.Command):
         document = _load(args.file)
         api = self.api()
         results_path = args.results or '%s.%s.jsonl' % (args.file, self.verb)
-        steps = self.steps(document, api.managed(),
-                           set(args.keys) if args.keys else None)
+        try:
+            steps = self.steps(document, api.managed(),
+                               set(args.keys) if args.keys else None)
+        except plan.DuplicateDisk as err:
+            raise SystemExit('%s: %s' % (args.file, err))
         if args.dry_run:
             for step in steps:
                 self.app.stdout.write('%s %s%s\n' % (

@@ -12,6 +12,7 @@ from oslo_log import log as logging
 from oslo_vmware import vim_util
 
 from cinder_vmware_ext.core import eligibility
+from cinder_vmware_ext.takeover import discovery
 from cinder_vmware_ext.takeover import references
 from cinder_vmware_ext.takeover import vcenter
 
@@ -85,48 +86,144 @@ def create_shadow(driver, volume, target, disk):
 
 
 def destroy_shadow(session, backing):
-    """Destroy a shadow VM, but never one still holding a disk (vSphere
-    would delete the disk with it)."""
+    """Destroy a shadow VM, but never one still holding a disk: attached
+    (vSphere deletes a VM's disks with it) or a file in its home folder
+    (destroying the VM deletes the folder)."""
     disks = [d for d in vcenter.devices_of(session, backing)
              if d.__class__.__name__ == 'VirtualDisk']
     if disks:
         raise RuntimeError('shadow VM %s still holds %s; left in place'
                            % (vim_util.get_moref_value(backing),
                               [d.backing.fileName for d in disks]))
+    files = home_disk_files(session, backing)
+    if files:
+        raise RuntimeError('the folder of shadow VM %s still holds disk '
+                           'files %s; left in place (destroying the VM '
+                           'would delete them)'
+                           % (vim_util.get_moref_value(backing), files))
     vcenter.destroy_vm(session, backing)
 
 
-def detach(session, vm_ref, file_name):
-    """Take a disk off a VM, keeping its file."""
+def home_of(session, vm):
+    """(datastore name, folder) of a VM's .vmx; folder '' at the root."""
+    vmx = session.invoke_api(vim_util, 'get_object_property', session.vim,
+                             vm, 'config.files.vmPathName') or ''
+    datastore, rest = discovery.split_ds_path(vmx)
+    if datastore is None:
+        return None, ''
+    return datastore, rest.rsplit('/', 1)[0] if '/' in rest else ''
+
+
+def _browser(session, vm, datastore):
+    """The browser of the VM's datastore named ``datastore``."""
+    for ref in vcenter.array(session.invoke_api(
+            vim_util, 'get_object_property', session.vim, vm, 'datastore'),
+            'ManagedObjectReference'):
+        if session.invoke_api(vim_util, 'get_object_property', session.vim,
+                              ref, 'name') == datastore:
+            return session.invoke_api(
+                vim_util, 'get_object_property', session.vim, ref,
+                'browser')
+    raise RuntimeError('VM %s does not use datastore %s; cannot look '
+                       'at its files' % (vim_util.get_moref_value(vm),
+                                         datastore))
+
+
+def home_disk_files(session, vm):
+    """'[ds] folder/file' of every *.vmdk in a VM's home folder."""
+    datastore, folder = home_of(session, vm)
+    if not folder:
+        return []
+    files = vcenter.folder_files(session, _browser(session, vm, datastore),
+                                 datastore, folder)
+    return sorted('[%s] %s/%s' % (datastore, folder, name)
+                  for name in files)
+
+
+def file_exists(session, vm, ds_path):
+    """Whether '[ds] folder/file.vmdk' on one of the VM's datastores is
+    there."""
+    datastore, path = discovery.split_ds_path(ds_path)
+    folder, _sep, name = path.rpartition('/')
+    return name in vcenter.folder_files(
+        session, _browser(session, vm, datastore), datastore, folder)
+
+
+def _attached(session, vm_ref, file_name):
+    """Whether the VM has the disk now; None when vCenter cannot say."""
+    try:
+        return vcenter.disk_device(session, vm_ref, file_name) is not None
+    except Exception as err:
+        LOG.warning('Could not read the devices of VM %s: %s',
+                    vim_util.get_moref_value(vm_ref), err)
+        return None
+
+
+def detach(session, vm_ref, file_name, missing_ok=False):
+    """Take a disk off a VM, keeping its file (with ``missing_ok``, a VM
+    without the disk is no error).
+
+    After an error the VM's devices decide: an answer lost after vCenter
+    removed the disk (its retry then finds no such device) is success.
+    """
     device = vcenter.disk_device(session, vm_ref, file_name)
     if device is None:
+        if missing_ok:
+            return
         raise RuntimeError('VM %s no longer has disk %s'
                            % (vim_util.get_moref_value(vm_ref), file_name))
     spec = session.vim.client.factory.create('ns0:VirtualMachineConfigSpec')
     spec.deviceChange = [vcenter.remove_device_spec(
         session.vim.client.factory, device)]
-    vcenter.reconfigure(session, vm_ref, spec)
+    try:
+        vcenter.reconfigure(session, vm_ref, spec)
+    except Exception as err:
+        if _attached(session, vm_ref, file_name) is False:
+            LOG.warning('Detaching %s from VM %s answered %s, but the VM no '
+                        'longer has it: detached.', file_name,
+                        vim_util.get_moref_value(vm_ref), err)
+            return
+        raise
 
 
 def attach_at(session, vm_ref, file_name, capacity_bytes, thin,
               controller_key, unit_number):
-    """Put a disk file back on a VM at a given controller slot."""
+    """Put a disk file back on a VM at a given slot (nothing to do when
+    the VM has it already: an earlier try's answer was lost)."""
+    if vcenter.disk_device(session, vm_ref, file_name) is not None:
+        return
     factory = session.vim.client.factory
     spec = factory.create('ns0:VirtualMachineConfigSpec')
     spec.deviceChange = [vcenter.existing_disk_spec(
         factory, file_name, capacity_bytes, thin, controller_key,
         unit_number)]
-    vcenter.reconfigure(session, vm_ref, spec)
+    try:
+        vcenter.reconfigure(session, vm_ref, spec)
+    except Exception as err:
+        if _attached(session, vm_ref, file_name):
+            LOG.warning('Attaching %s to VM %s answered %s, but the VM has '
+                        'it: attached.', file_name,
+                        vim_util.get_moref_value(vm_ref), err)
+            return
+        raise
 
 
 def attach_to_shadow(driver, volume, backing, file_name, disk):
     """Attach the existing file to the shadow VM (upstream's own spec: no
     file operation, so the file is neither created nor resized)."""
-    driver.volumeops.attach_disk_to_backing(
-        backing, -(-disk.capacity_bytes // 1024),
-        'thin' if disk.thin else 'thick',
-        driver._get_adapter_type(volume),
-        driver._get_storage_profile_id(volume), file_name)
+    try:
+        driver.volumeops.attach_disk_to_backing(
+            backing, -(-disk.capacity_bytes // 1024),
+            'thin' if disk.thin else 'thick',
+            driver._get_adapter_type(volume),
+            driver._get_storage_profile_id(volume), file_name)
+    except Exception as err:
+        if _attached(driver.session, backing, file_name):
+            LOG.warning('Attaching %s to shadow VM %s answered %s, but the '
+                        'VM has it: attached.', file_name, volume['name'],
+                        err)
+            return
+        raise
 
 
 def copy_and_verify(session, dc, source, destination, datastore_ref,

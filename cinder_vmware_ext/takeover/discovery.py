@@ -110,7 +110,7 @@ def _snapshot_names(snapshot_info):
     return tuple(names)
 
 
-def _extra_config(props):
+def extra_config(props):
     options = vcenter.array(props.get('config.extraConfig'), 'OptionValue')
     return {o.key: o.value for o in options}
 
@@ -153,7 +153,7 @@ def vm_disks(objects):
         devices = vcenter.array(props.get('config.hardware.device'),
                                 'VirtualDevice')
         shared = _shared_controllers(devices)
-        extra = _extra_config(props)
+        extra = extra_config(props)
         vm_base = dict(
             ref=value, name=props.get('name', value),
             power_state=str(props.get('runtime.powerState') or
@@ -201,6 +201,7 @@ class FoundFile:
     capacity_bytes: int = 0
     thin: bool = None
     is_delta: bool = False
+    extents: tuple = ()
 
 
 def _found_file(datastore, folder, info):
@@ -217,7 +218,57 @@ def _found_file(datastore, folder, info):
     thin = getattr(info, 'thin', None)
     return FoundFile(datastore, path, True,
                      int(getattr(info, 'capacityKb', 0) or 0) * 1024,
-                     None if thin is None else bool(thin), is_delta)
+                     None if thin is None else bool(thin), is_delta,
+                     tuple(extents))
+
+
+def _extent_file(found, extent):
+    """'[ds] folder/name' of a descriptor's extent when it is a plain file
+    beside the descriptor, else (None, why not)."""
+    folder = found.path.rsplit('/', 1)[0] if '/' in found.path else ''
+    datastore, path = found.datastore, extent
+    if extent.startswith('['):
+        # vCenter may give extents as datastore paths.
+        datastore, path = split_ds_path(extent)
+        here = path.rsplit('/', 1)[0] if '/' in path else ''
+        if datastore != found.datastore or here != folder:
+            return None, 'its extent %s is not beside it' % extent
+        path = path.rsplit('/', 1)[-1]
+    if not path or '/' in path or '\\' in path or path in ('.', '..'):
+        return None, ('its extent "%s" is not a plain file name beside '
+                      'it' % extent)
+    return '[%s] %s' % (datastore, '%s/%s' % (folder, path) if folder
+                        else path), None
+
+
+def untrusted_descriptors(files):
+    """{'[ds] path': why} of descriptors not to manage: an extent that is
+    no plain file beside the descriptor, or is another descriptor, or is
+    named by another descriptor too (managing either would give one
+    disk's bytes to two)."""
+    why = {}
+    owners = collections.defaultdict(list)
+    descriptors = {'[%s] %s' % (f.datastore, f.path) for f in files
+                   if f.is_descriptor}
+    for found in files:
+        if not found.is_descriptor:
+            continue
+        ds_path = '[%s] %s' % (found.datastore, found.path)
+        for extent in found.extents:
+            target, problem = _extent_file(found, extent)
+            if problem is None and target in descriptors:
+                problem = 'its extent %s is a disk descriptor' % extent
+            if problem:
+                why.setdefault(ds_path, problem)
+            else:
+                owners[target].append(ds_path)
+    for target, names in owners.items():
+        for name in names:
+            others = [n for n in names if n != name]
+            if others:
+                why.setdefault(name, 'its data file %s is also named by %s'
+                               % (target, ', '.join(sorted(others))))
+    return why
 
 
 def found_files(search_results):
@@ -245,6 +296,7 @@ def merge(scope, disks_of_vms, files):
     for disk in disks_of_vms:
         users[disk.file_name].append(disk.vm.name)
         chain.update((parent, disk.vm) for parent in disk.parents)
+    untrusted = untrusted_descriptors(files)
     result = []
     for disk in disks_of_vms:
         datastore, path = split_ds_path(disk.file_name)
@@ -258,7 +310,8 @@ def merge(scope, disks_of_vms, files):
             is_delta=bool(disk.parents),
             other_vms=tuple(n for n in users[disk.file_name]
                             if n != disk.vm.name),
-            cinder_id=disk.vm.cinder_volume_id))
+            cinder_id=disk.vm.cinder_volume_id,
+            untrusted=untrusted.get(disk.file_name)))
     for found in files:
         ds_path = '[%s] %s' % (found.datastore, found.path)
         if ds_path in users:
@@ -268,7 +321,8 @@ def merge(scope, disks_of_vms, files):
             scope, ref, found.datastore, found.path,
             capacity_bytes=found.capacity_bytes, thin=found.thin,
             is_descriptor=found.is_descriptor, is_delta=found.is_delta,
-            in_snapshot_chain=ds_path in chain, vm=chain.get(ds_path)))
+            in_snapshot_chain=ds_path in chain, vm=chain.get(ds_path),
+            untrusted=untrusted.get(ds_path)))
     return result
 
 

@@ -9,6 +9,8 @@ import datetime
 import json
 import re
 
+import jsonschema
+
 from cinder_vmware_ext.takeover import records
 from cinder_vmware_ext.takeover import references
 from cinder_vmware_ext.takeover import safety
@@ -20,6 +22,77 @@ VERSION = 1
 SOURCE_KEY = 'vmware_takeover_source'
 
 _NAME_CHARS = re.compile(r'[^\w.\- ]+', re.UNICODE)
+
+
+_TEXT = {'type': 'string', 'minLength': 1}
+_TEXT_OR_NULL = {'type': ['string', 'null']}
+
+# What a reader accepts: doc/takeover.md publishes it (a test keeps the
+# two equal).  Import reads key, reference, host, proposed and
+# safe_to_manage; the other fields are typed so an edit that breaks them
+# is caught too.
+SCHEMA = {
+    '$schema': 'https://json-schema.org/draft/2020-12/schema',
+    'title': 'cinder-vmware takeover inventory, version 1',
+    'type': 'object',
+    'required': ['format', 'version', 'disks'],
+    'properties': {
+        'format': {'const': FORMAT},
+        'version': {'const': VERSION},
+        'generated_at': {'type': 'string'},
+        'vcenter': _TEXT_OR_NULL,
+        'backend': _TEXT_OR_NULL,
+        'disks': {'type': 'array', 'items': {'$ref': '#/$defs/disk'}},
+    },
+    '$defs': {
+        'disk': {
+            'type': 'object',
+            'required': ['key', 'reference', 'host', 'proposed',
+                         'safe_to_manage'],
+            'properties': {
+                'key': _TEXT,
+                'reference': {'$ref': '#/$defs/reference'},
+                'datastore': {'type': 'string'},
+                'path': {'type': 'string'},
+                'size_gb': {'type': 'integer', 'minimum': 0},
+                'capacity_bytes': {'type': 'integer', 'minimum': 0},
+                'provisioning': {'type': 'string'},
+                'uuid': _TEXT_OR_NULL,
+                'vm': {'type': ['object', 'null'], 'properties': {
+                    'name': {'type': 'string'},
+                    'power_state': {'type': 'string'},
+                    'inventory_path': {'type': 'string'}}},
+                'snapshots': {'type': 'array', 'items': {'type': 'string'}},
+                'pool': _TEXT_OR_NULL,
+                'host': _TEXT_OR_NULL,
+                'cinder_id': _TEXT_OR_NULL,
+                'proposed': {
+                    'type': 'object',
+                    'properties': {
+                        'name': _TEXT_OR_NULL,
+                        'volume_type': _TEXT_OR_NULL,
+                        'metadata': {'type': 'object',
+                                     'additionalProperties': {
+                                         'type': 'string'}}}},
+                'safe_to_manage': {'type': 'boolean'},
+                'reason_not_safe': _TEXT_OR_NULL,
+                'reasons_not_safe': {'type': 'array',
+                                     'items': {'type': 'string'}},
+            },
+        },
+        'reference': {
+            'type': 'object',
+            'minProperties': 1,
+            'maxProperties': 1,
+            'additionalProperties': False,
+            'properties': {'source-name': _TEXT, 'source-id': _TEXT},
+        },
+    },
+}
+
+_TYPE_NAMES = {'string': 'a string', 'boolean': 'a boolean (true or false)',
+               'integer': 'an integer', 'object': 'an object',
+               'array': 'a list', 'null': 'null', 'number': 'a number'}
 
 
 class InvalidInventory(ValueError):
@@ -116,20 +189,49 @@ def loads(text) -> dict:
         raise InvalidInventory(
             'inventory version %r; this tool reads version %d: export '
             'again with this version.' % (version, VERSION))
-    disks = document.get('disks')
-    if not isinstance(disks, list):
-        raise InvalidInventory('"disks" must be a list.')
+    errors = sorted(jsonschema.Draft202012Validator(SCHEMA).iter_errors(
+        document), key=lambda e: [str(p) for p in e.absolute_path])
+    if errors:
+        raise InvalidInventory(_message(document, errors[0]))
     keys = set()
-    for number, item in enumerate(disks, 1):
-        _check_entry(number, item, keys)
+    for number, item in enumerate(document['disks'], 1):
+        if item['key'] in keys:
+            raise InvalidInventory('disk #%d: key %s appears twice.'
+                                   % (number, item['key']))
+        keys.add(item['key'])
     return document
 
 
-def _check_entry(number, item, keys):
-    for field in ('key', 'reference', 'host', 'proposed', 'safe_to_manage'):
-        if not isinstance(item, dict) or field not in item:
-            raise InvalidInventory('disk #%d has no "%s".' % (number, field))
-    if item['key'] in keys:
-        raise InvalidInventory('disk #%d: key %s appears twice.'
-                               % (number, item['key']))
-    keys.add(item['key'])
+def _message(document, error):
+    """One line: which entry, which field, what it must be."""
+    path = list(error.absolute_path)
+    where = 'the inventory'
+    if len(path) >= 2 and path[0] == 'disks' and isinstance(path[1], int):
+        item = document['disks'][path[1]]
+        key = item.get('key') if isinstance(item, dict) else None
+        where = 'disk #%d%s' % (path[1] + 1, ' (key %s)' % key
+                                if isinstance(key, str) else '')
+        path = path[2:]
+    field = '.'.join(str(p) for p in path)
+    if error.validator == 'required':
+        missing = [f for f in error.validator_value
+                   if f not in (error.instance or {})]
+        return '%s has no "%s".' % (
+            where if not field else '%s: "%s"' % (where, field),
+            missing[0] if missing else '?')
+    subject = '%s: "%s"' % (where, field) if field else where
+    if error.validator == 'type':
+        wanted = error.validator_value
+        wanted = wanted if isinstance(wanted, list) else [wanted]
+        return '%s must be %s, not %s.' % (
+            subject, ' or '.join(_TYPE_NAMES.get(w, w) for w in wanted),
+            json.dumps(error.instance, ensure_ascii=False)[:80])
+    if path and path[-1] == 'reference' or error.validator in (
+            'minProperties', 'maxProperties', 'additionalProperties') and \
+            'reference' in path:
+        return ('%s must be {"source-name": "..."} or {"source-id": "..."}'
+                ', not %s.' % (subject, json.dumps(
+                    error.instance, ensure_ascii=False)[:80]))
+    if error.validator == 'minLength':
+        return '%s must not be empty.' % subject
+    return '%s: %s.' % (subject, error.message)

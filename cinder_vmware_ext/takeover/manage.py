@@ -24,6 +24,7 @@ from oslo_vmware import vim_util
 
 from cinder_vmware_ext.takeover import adopt
 from cinder_vmware_ext.takeover import discovery
+from cinder_vmware_ext.takeover import locks
 from cinder_vmware_ext.takeover import records
 from cinder_vmware_ext.takeover import references
 from cinder_vmware_ext.takeover import safety
@@ -132,21 +133,23 @@ class Takeover(object):
         # Every VM using the file, so a shared disk is judged shared
         # whichever of its VMs the reference names.
         disks = [d for d in all_disks if d.file_name == str(path)]
-        if ref.kind == references.ATTACHED:
-            if not any(_on_vm(d.vm, ref.vm_path) for d in disks):
-                self._refuse_snapshot_disk(all_disks, ref, existing_ref)
-                return None
-            files = []
-        else:
-            browser = objects[names[path.datastore]][1]['browser']
-            files = discovery.found_files(vcenter.search_folder(
-                self._session, browser, path.datastore, path.folder,
-                path.file_name))
+        if ref.kind == references.ATTACHED and not any(
+                _on_vm(d.vm, ref.vm_path) for d in disks):
+            self._refuse_snapshot_disk(all_disks, ref, existing_ref)
+            return None
+        # The whole folder: a descriptor is judged with its neighbours
+        # (an extent another descriptor names too).
+        files = self._folder_files(objects, names[path.datastore], path)
         found = [d for d in discovery.merge(scope, disks, files)
                  if d.ds_path == str(path) and (
                      ref.kind != references.ATTACHED or
                      _on_vm(d.vm, ref.vm_path))]
         return found[0] if found else None
+
+    def _folder_files(self, objects, datastore_ref, path):
+        browser = objects[datastore_ref][1]['browser']
+        return discovery.found_files(vcenter.search_folder(
+            self._session, browser, path.datastore, path.folder, None))
 
     @staticmethod
     def _refuse_snapshot_disk(vm_disks, ref, existing_ref):
@@ -165,7 +168,19 @@ class Takeover(object):
                  if d.uuid and references.normalize_uuid(d.uuid) == uuid]
         if disks:
             # Every VM using the file, so a shared disk is judged shared.
-            found = discovery.merge(scope, disks, [])
+            names = {ds.name: r for r, ds in scope.reachable.items()}
+            files = []
+            for path in sorted({d.file_name for d in disks}):
+                try:
+                    parsed = references.parse_datastore_path(path)
+                except references.InvalidReference:
+                    continue
+                if parsed.datastore in names:
+                    files += self._folder_files(
+                        objects, names[parsed.datastore], parsed)
+            used = {d.file_name for d in disks}
+            found = [d for d in discovery.merge(scope, disks, files)
+                     if d.ds_path in used]
             paths = sorted({d.ds_path for d in found})
             if len(paths) > 1:
                 raise invalid({'source-id': uuid}, (
@@ -211,14 +226,27 @@ class Takeover(object):
     # -- manage -------------------------------------------------------------
 
     def manage(self, volume, existing_ref):
-        """Adopt the referenced disk as ``volume``; all or nothing."""
-        disk = self.checked(existing_ref)
+        """Adopt the referenced disk as ``volume``; all or nothing.
+
+        One manage of a disk at a time, across services: the disk's lock
+        is held from the check to the end, and the check runs again under
+        it (another service may have just taken the disk).
+        """
+        disk = self.resolve(existing_ref)
+        with locks.disk_lock(self._session, disk):
+            disk = self.checked(existing_ref)
+            self._manage(volume, existing_ref, disk)
+
+    def _manage(self, volume, existing_ref, disk):
         pool_name = volume_utils.extract_host(volume['host'], 'pool')
         undo = Undo()
         progress = ['choose where the shadow VM goes']
         target = adopt.target_for(self._driver, volume, disk, pool_name)
         try:
-            self._adopt(volume, disk, target, undo, progress)
+            self._adopt(volume, existing_ref, disk, target, undo, progress)
+        except exception.ManageExistingInvalidReference:
+            undo.run()
+            raise
         except Exception as err:
             LOG.error('Managing %s as volume %s failed while trying to %s: '
                       '%s; rolling back.', disk.ds_path, volume['id'],
@@ -242,45 +270,149 @@ class Takeover(object):
                 'left as it was. Fix the cause and manage it again.'
                 % (disk.ds_path, step, err))
 
-    def _adopt(self, volume, disk, target, undo, progress):
+    def _adopt(self, volume, existing_ref, disk, target, undo, progress):
         session = self._session
         progress.append('create the shadow VM %s' % volume['name'])
         backing = adopt.create_shadow(self._driver, volume, target, disk)
         undo.push('destroy the shadow VM',
                   lambda: adopt.destroy_shadow(session, backing))
+        progress.append('check that no other volume holds %s' % disk.ds_path)
+        self._refuse_if_held(existing_ref, disk, backing)
         if disk.vm is not None:
             self._take_off_vm(disk, undo, progress)
         file_name = disk.ds_path
         if target.copy_to:
+            progress.append('read the files of %s' % disk.ds_path)
+            source = self._source_files(disk)
             progress.append('copy the disk to %s' % target.copy_to)
-            undo.push('delete the copy', lambda: vcenter.delete_disk(
-                session, target.dc, target.copy_to, missing_ok=True))
+            undo.push('delete the copy %s' % target.copy_to,
+                      lambda: self._delete_copy(disk, source, target))
             adopt.copy_and_verify(session, target.dc, disk.ds_path,
                                   target.copy_to, target.datastore.ref,
                                   disk.capacity_bytes)
             file_name = target.copy_to
         progress.append('attach %s to the shadow VM' % file_name)
+        # Registered first: an attach whose answer is lost did attach.
+        undo.push('detach the disk from the shadow VM',
+                  lambda: adopt.detach(session, backing, file_name,
+                                       missing_ok=True))
         adopt.attach_to_shadow(self._driver, volume, backing, file_name,
                                disk)
-        undo.push('detach the disk from the shadow VM',
-                  lambda: adopt.detach(session, backing, file_name))
         if target.copy_to:
             # Last, and only once everything else holds.
             progress.append('remove the source %s' % disk.ds_path)
-            vcenter.delete_disk(session, self._dc_of(disk.datastore_ref),
-                                disk.ds_path)
+            self._remove_source(disk, source)
         return backing
+
+    def _refuse_if_held(self, existing_ref, disk, backing):
+        """Another Cinder backing holding the disk (or being made from it)
+        makes this manage a second volume of one disk: refuse."""
+        ours = vim_util.get_moref_value(backing)
+        objects = vcenter.retrieve(self._session, {'VirtualMachine': [
+            'name', 'config.hardware.device', 'config.extraConfig']})
+        for value, (_ref, props) in objects.items():
+            if value == ours or _ref._type != 'VirtualMachine':
+                continue
+            config = discovery.extra_config(props)
+            volume_id = config.get(discovery.VOLUME_ID_KEY)
+            if not volume_id:
+                continue
+            files = {getattr(d.backing, 'fileName', None)
+                     for d in vcenter.array(props.get(
+                         'config.hardware.device'), 'VirtualDevice')
+                     if d.__class__.__name__ == 'VirtualDisk'}
+            origin = config.get(ORIGIN_KEY)
+            if origin:
+                try:
+                    files.add(json.loads(origin).get('path'))
+                except ValueError:
+                    pass
+            if disk.ds_path in files:
+                raise invalid(existing_ref, '%s is %s (volume %s, VM %s).' % (
+                    disk.ds_path, safety.ALREADY_MANAGED, volume_id,
+                    props.get('name', value)))
+
+    # A source's state, read back after an error removing it.
+    GONE, INTACT, DAMAGED = 'gone', 'intact', 'partly deleted'
+
+    def _source_files(self, disk):
+        """The names of the source's descriptor and data files."""
+        files = self._folder_of(disk)
+        info = files.get(_file_name(disk.path))
+        if info is None:
+            raise RuntimeError('%s is not there' % disk.ds_path)
+        extents = [_file_name(str(e)) for e in
+                   getattr(info, 'diskExtents', None) or []]
+        return (_file_name(disk.path),) + tuple(e for e in extents
+                                                if e in files)
+
+    def _folder_of(self, disk):
+        folder = disk.path.rsplit('/', 1)[0] if '/' in disk.path else ''
+        return vcenter.folder_files(
+            self._session, vcenter.browser_of(self._session,
+                                              disk.datastore_ref),
+            disk.datastore, folder)
+
+    def _source_state(self, disk, source):
+        """GONE, INTACT or DAMAGED, as vCenter holds the source now."""
+        files = self._folder_of(disk)
+        present = [name for name in source if name in files]
+        if not present:
+            return self.GONE
+        info = files.get(source[0])
+        if len(present) == len(source) and info is not None and int(
+                getattr(info, 'capacityKb', 0) or 0) * 1024 == \
+                disk.capacity_bytes:
+            return self.INTACT
+        return self.DAMAGED
+
+    def _remove_source(self, disk, source):
+        """Delete the copied source.  After an error vCenter's files
+        decide: a source that is gone (a lost answer whose retry found no
+        file) or partly gone leaves the verified copy as the disk."""
+        try:
+            vcenter.delete_disk(self._session,
+                                self._dc_of(disk.datastore_ref), disk.ds_path)
+            return
+        except Exception as err:
+            error = err
+        try:
+            state = self._source_state(disk, source)
+        except Exception as err:
+            LOG.warning('After removing %s answered %s, its files could not '
+                        'be read: %s', disk.ds_path, error, err)
+            raise error
+        if state == self.INTACT:
+            raise error
+        LOG.warning('Removing the source %s answered %s; the source is %s, '
+                    'so its checked copy is the disk now%s.', disk.ds_path,
+                    error, state, '' if state == self.GONE else
+                    ': delete what is left of the source by hand')
+
+    def _delete_copy(self, disk, source, target):
+        """Undo a copy, only while the source is verifiably intact."""
+        try:
+            state = self._source_state(disk, source)
+        except Exception as err:
+            state = 'not readable (%s)' % err
+        if state != self.INTACT:
+            raise RuntimeError('kept the copy %s: the source %s is %s'
+                               % (target.copy_to, disk.ds_path, state))
+        vcenter.delete_disk(self._session, target.dc, target.copy_to,
+                            missing_ok=True)
 
     def _take_off_vm(self, disk, undo, progress):
         session = self._session
         vm = vim_util.get_moref(disk.vm.ref, 'VirtualMachine')
         progress.append('detach the disk from VM %s' % disk.vm.name)
-        adopt.detach(session, vm, disk.ds_path)
+        # Registered before the detach: one whose answer is lost did
+        # detach (re-attaching is a no-op when the VM still has it).
         undo.push('re-attach the disk to VM %s' % disk.vm.name,
                   lambda: adopt.attach_at(
                       session, vm, disk.ds_path, disk.capacity_bytes,
                       disk.thin, disk.vm.controller_key,
                       disk.vm.unit_number))
+        adopt.detach(session, vm, disk.ds_path)
 
     # -- unmanage -------------------------------------------------------
 
@@ -321,9 +453,12 @@ class Takeover(object):
         came from one and is where it was, and destroy the shadow VM."""
         session = self._session
         device = vcenter.disk_device_of(session, backing)
-        file_name = device.backing.fileName if device else origin['path']
         if device is not None:
+            file_name = device.backing.fileName
             adopt.detach(session, backing, file_name)
+        else:
+            # An earlier unmanage got this far: the disk is where it left it.
+            file_name = self._where_is(volume, backing, origin)
         if adopt.in_home_folder(session, backing, file_name):
             # Copied in, or moved in by a migration: out before the VM goes.
             moved = self._move_out(volume, backing, device, file_name,
@@ -367,15 +502,55 @@ class Takeover(object):
             vcenter.move_disk(session, dc, file_name, destination)
             return destination
         except Exception as err:
+            if self._moved(backing, file_name, destination):
+                LOG.warning('Moving %s to %s answered %s, but it is there '
+                            'now: moved.', file_name, destination, err)
+                return destination
             LOG.warning('Could not move %s to %s (%s); it stays on VM %s.',
                         file_name, destination, err, volume['name'])
-        if device is not None:
-            adopt.attach_at(session, backing, file_name,
-                            device.capacityInKB * 1024,
-                            device.backing.thinProvisioned,
-                            device.controllerKey, device.unitNumber)
+        if device is None:
+            raise exception.VolumeBackendAPIException(data=(
+                'Unmanaging volume %s: its disk %s could not move out of '
+                'shadow VM %s\'s folder to %s; it is kept there, detached. '
+                'Fix the cause and unmanage again.' % (
+                    volume['id'], file_name, volume['name'], destination)))
+        adopt.attach_at(session, backing, file_name,
+                        device.capacityInKB * 1024,
+                        device.backing.thinProvisioned,
+                        device.controllerKey, device.unitNumber)
         self._keep(backing, volume, 'it could not move out of its folder')
         return None
+
+    def _moved(self, backing, source, destination):
+        """After a move's error: True when vCenter holds the disk at the
+        destination and no longer at the source (a lost answer)."""
+        try:
+            return (adopt.file_exists(self._session, backing, destination)
+                    and not adopt.file_exists(self._session, backing,
+                                              source))
+        except Exception as err:
+            LOG.warning('Could not look for %s: %s', destination, err)
+            return False
+
+    def _where_is(self, volume, backing, origin):
+        """Where the detached disk of a shadow VM is now: in the VM's
+        folder (copied or moved in, not yet moved out), else where the
+        earlier unmanage moved it or where it came from."""
+        home = [f for f in adopt.home_disk_files(self._session, backing)
+                if not references.is_extent_name(f)]
+        if len(home) > 1:
+            raise exception.VolumeBackendAPIException(data=(
+                'Unmanaging volume %s: shadow VM %s has no disk and its '
+                'folder holds several (%s); left as it is. Keep the one '
+                'that is the volume\'s and unmanage again.' % (
+                    volume['id'], volume['name'], ', '.join(home))))
+        if home:
+            return home[0]
+        if origin.get('copied_to'):
+            datastore, _path = discovery.split_ds_path(origin['copied_to'])
+            _ds, original = discovery.split_ds_path(origin['path'])
+            return '[%s] %s' % (datastore, original)
+        return origin['path']
 
     def _can_return_to(self, vm):
         try:
@@ -386,6 +561,11 @@ class Takeover(object):
         except Exception:
             return False
         return state == records.POWERED_OFF
+
+
+def _file_name(path):
+    """The last part of a '[ds] a/b' path or a bare name."""
+    return path.rsplit('/', 1)[-1].rsplit('] ', 1)[-1]
 
 
 def _on_vm(vm, vm_path):

@@ -11,6 +11,8 @@ import dataclasses
 import json
 import typing
 
+from cinder_vmware_ext.takeover import references
+
 MANAGE = 'manage'
 UNMANAGE = 'unmanage'
 SKIP = 'skip'
@@ -19,6 +21,10 @@ MANAGED = 'managed'
 RELEASED = 'released'
 FAILED = 'failed'
 SKIPPED = 'skipped'
+
+
+class DuplicateDisk(ValueError):
+    """Two entries an import would manage name one disk; str() says which."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,7 +62,48 @@ def import_steps(document, managed: typing.Mapping[str, str],
                               'reaches it'))
         else:
             steps.append(Step(key, MANAGE, item))
+    _refuse_duplicates(document, [s for s in steps if s.action == MANAGE])
     return steps
+
+
+def disk_identities(item) -> typing.Set[str]:
+    """What an entry's reference names: 'path:[ds] p' and, for a UUID
+    reference, 'uuid:<32 hex digits>' plus the entry's own path.  Not the
+    entry's UUID beside a path reference: copies and clones of a disk keep
+    their source's UUID, and are other disks."""
+    reference = item.get('reference') or {}
+    found = set()
+    if 'source-id' in reference:
+        try:
+            uuid = references.normalize_uuid(reference['source-id'])
+        except references.InvalidReference:
+            uuid = reference['source-id']
+        found.add('uuid:%s' % uuid)
+        if item.get('datastore') and item.get('path'):
+            found.add('path:[%s] %s' % (item['datastore'], item['path']))
+    elif 'source-name' in reference:
+        try:
+            found.add('path:%s' % references.parse(reference).disk_path)
+        except references.InvalidReference:
+            found.add('path:%s' % reference['source-name'])
+    return found
+
+
+def _refuse_duplicates(document, steps):
+    numbers = {id(item): n for n, item in enumerate(document['disks'], 1)}
+    seen = {}
+    for step in steps:
+        for identity in sorted(disk_identities(step.entry)):
+            if identity in seen:
+                other = seen[identity]
+                raise DuplicateDisk(
+                    'disks #%d (key %s) and #%d (key %s) both name %s; one '
+                    'disk can be one volume only: remove one of them and '
+                    'import again.' % (
+                        numbers[id(other.entry)], other.key,
+                        numbers[id(step.entry)], step.key,
+                        identity.split(':', 1)[1]))
+            seen[identity] = step
 
 
 def release_steps(document, managed: typing.Mapping[str, str],

@@ -50,6 +50,9 @@ class DiskRecord:
     pool: typing.Optional[str] = None
     in_pools: bool = True
     backend_host: typing.Optional[str] = None  # host@backend#pool
+    # Why its descriptor is not to be trusted (an extent that is no plain
+    # file beside it, or another disk's), or None.
+    untrusted: typing.Optional[str] = None
 
     @property
     def ds_path(self) -> str:

@@ -145,13 +145,28 @@ def parse(existing_ref) -> Reference:
             '"<vmdk path>@<vm inventory path>") or "source-id" (the '
             'virtual disk UUID); got keys: %s.'
             % (', '.join(sorted(existing_ref)) or 'none'))
-    if 'source-id' in keys:
-        return Reference(UUID, uuid=normalize_uuid(
-            str(existing_ref['source-id'])))
-    name = existing_ref['source-name']
-    if not isinstance(name, str) or not name.strip():
+    key = keys.pop()
+    value = existing_ref[key]
+    if not isinstance(value, str):
+        raise InvalidReference('"%s" must be a string (%s), not %s.' % (
+            key, 'the virtual disk UUID' if key == 'source-id' else
+            '"[datastore] path.vmdk" or "<vmdk path>@<vm inventory path>"',
+            _json_type(value)))
+    if key == 'source-id':
+        return Reference(UUID, uuid=normalize_uuid(value))
+    name = value
+    if not name.strip():
         raise InvalidReference('"source-name" is empty.')
     return _parse_source_name(name.strip())
+
+
+def _json_type(value):
+    for kind, name in ((bool, 'a boolean'), (int, 'a number'),
+                       (float, 'a number'), (list, 'a list'),
+                       (dict, 'an object'), (type(None), 'null')):
+        if isinstance(value, kind):
+            return name
+    return type(value).__name__
 
 
 def _parse_source_name(name):

@@ -17,9 +17,11 @@ IN_SNAPSHOT_CHAIN = 'part of a snapshot chain (VM has snapshots)'
 SHARED = 'shared or multi-writer disk'
 POWERED_ON = 'attached to a powered-on VM'
 TEMPLATE = 'attached to a VM template'
+# Followed by what is wrong with it (records.DiskRecord.untrusted).
+UNTRUSTED = 'an untrusted descriptor'
 
-REASONS = (NOT_A_DISK, ALREADY_MANAGED, OUTSIDE_POOLS, DELTA_DISK,
-           IN_SNAPSHOT_CHAIN, SHARED, POWERED_ON, TEMPLATE)
+REASONS = (NOT_A_DISK, ALREADY_MANAGED, OUTSIDE_POOLS, UNTRUSTED,
+           DELTA_DISK, IN_SNAPSHOT_CHAIN, SHARED, POWERED_ON, TEMPLATE)
 
 
 def _is_delta(disk):
@@ -35,6 +37,7 @@ _RULES = (
     (NOT_A_DISK, lambda d: not d.is_descriptor),
     (ALREADY_MANAGED, lambda d: bool(d.cinder_id)),
     (OUTSIDE_POOLS, lambda d: not d.in_pools),
+    (UNTRUSTED, lambda d: bool(d.untrusted)),
     (DELTA_DISK, _is_delta),
     (IN_SNAPSHOT_CHAIN,
      lambda d: d.in_snapshot_chain or bool(d.vm and d.vm.snapshots)),
@@ -51,13 +54,20 @@ def verdict(
     """(safe_to_manage, reason_not_safe) for one disk."""
     for reason, applies in _RULES:
         if applies(disk):
-            return False, reason
+            return False, _worded(reason, disk)
     return True, None
+
+
+def _worded(reason, disk):
+    if reason == UNTRUSTED:
+        return '%s (%s)' % (UNTRUSTED, disk.untrusted)
+    return reason
 
 
 def all_reasons(disk: records.DiskRecord) -> typing.List[str]:
     """Every rule the disk breaks (for the export's review)."""
-    return [reason for reason, applies in _RULES if applies(disk)]
+    return [_worded(reason, disk) for reason, applies in _RULES
+            if applies(disk)]
 
 
 def _listed(items):

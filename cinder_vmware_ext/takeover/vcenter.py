@@ -3,6 +3,7 @@ several object types, and datastore searches run side by side."""
 
 from xml.sax import saxutils
 
+from oslo_vmware import exceptions as vexc
 from oslo_vmware import vim_util
 
 from cinder_vmware_ext.vsphere import bulk_soap
@@ -36,6 +37,16 @@ def retrieve(session, properties):
     finally:
         session.invoke_api(vim, 'DestroyView', view)
     return found
+
+
+def is_fault(err, *names):
+    """True when ``err`` is one of vCenter's faults ``names`` (vim25 type
+    names): its oslo.vmware class, or a VimFaultException listing the
+    type.  Never judged by the message text."""
+    classes = tuple(c for c in map(vexc.get_fault_class, names) if c)
+    if classes and isinstance(err, classes):
+        return True
+    return any(n in (getattr(err, 'fault_list', None) or []) for n in names)
 
 
 def array(value, item_type):
@@ -118,14 +129,28 @@ def search_folder(session, browser, datastore, folder, file_name):
     try:
         info = session.wait_for_task(task)
     except Exception as err:
-        if 'FileNotFound' in str(getattr(err, 'fault_list', '')) or \
-                'not found' in str(err).lower():
+        if is_fault(err, 'FileNotFound'):
             return {}
         raise
     result = info.result
-    result.file = [f for f in getattr(result, 'file', None) or []
-                   if f.path == file_name]
+    if file_name is not None:
+        result.file = [f for f in getattr(result, 'file', None) or []
+                       if f.path == file_name]
     return {datastore: [result]}
+
+
+def folder_files(session, browser, datastore, folder):
+    """{file name: FileInfo or VmDiskFileInfo} of a folder's *.vmdk files
+    (empty when the folder does not exist)."""
+    found = search_folder(session, browser, datastore, folder, None)
+    return {f.path: f for r in found.get(datastore, [])
+            for f in getattr(r, 'file', None) or []}
+
+
+def browser_of(session, datastore_ref):
+    return session.invoke_api(
+        vim_util, 'get_object_property', session.vim,
+        vim_util.get_moref(datastore_ref, 'Datastore'), 'browser')
 
 
 def reconfigure(session, vm, spec):
@@ -222,10 +247,7 @@ def delete_disk(session, dc, name, missing_ok=False):
                                   manager, name=name, datacenter=dc)
         session.wait_for_task(task)
     except Exception as err:
-        if missing_ok and 'FileNotFound' in (
-                list(getattr(err, 'fault_list', None) or []) + [str(err)]):
-            return
-        if missing_ok and err.__class__.__name__ == 'FileNotFoundException':
+        if missing_ok and is_fault(err, 'FileNotFound'):
             return
         raise
 

@@ -218,6 +218,26 @@ def test_import_reports_failures(env, tmp_path):
     sim, drv, _inv, conf = env
     inventory = str(tmp_path / 'inventory.json')
     run(conf, 'takeover', 'export', inventory, '--no-uuids')
+
+    # One disk under two keys (its UUID, and its path): refused, naming
+    # both entries, before anything is managed.
+    with open(inventory, encoding='utf-8') as f:
+        document = json.load(f)
+    [attached] = [d for d in document['disks']
+                  if d['path'] == 'vm-off/vm-off.vmdk']
+    twin = dict(attached, key=attached['key'] + '-again',
+                reference={'source-name': '[ds-gold] vm-off/vm-off.vmdk'})
+    document['disks'].append(twin)
+    doubled = str(tmp_path / 'doubled.json')
+    with open(doubled, 'w', encoding='utf-8') as f:
+        json.dump(document, f)
+    with pytest.raises(SystemExit) as refused:
+        run(conf, 'takeover', 'import', doubled, api=DriverApi(drv))
+    assert 'both name [ds-gold] vm-off/vm-off.vmdk' in str(
+        refused.value.code)
+    assert attached['key'] in str(refused.value.code)
+    assert not any(n.startswith('volume-') for n in _inv.vm_names())
+
     sim.inject_fault('CreateVM_Task', 'SystemError', task=True)
     code, out = run(conf, 'takeover', 'import', inventory,
                     api=DriverApi(drv))

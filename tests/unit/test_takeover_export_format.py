@@ -59,12 +59,45 @@ def test_entry_fields():
     (lambda d: d.update(disks={}), 'must be a list'),
     (lambda d: d['disks'][0].pop('host'), 'has no "host"'),
     (lambda d: d['disks'].append(dict(d['disks'][0])), 'appears twice'),
+    # Types, checked by the JSON Schema: one line naming entry and field.
+    (lambda d: d['disks'][0].update(safe_to_manage='false'),
+     r'^disk #1 \(key path:\[ds\] bad.vmdk\): "safe_to_manage" must be a '
+     r'boolean \(true or false\), not "false"\.$'),
+    (lambda d: d['disks'][1].update(reference={'source-name': ['x']}),
+     r'^disk #2 \(key .*\): "reference.source-name" must be a string, '
+     r'not \["x"\]\.$'),
+    (lambda d: d['disks'][1].update(reference={'source-name': ''}),
+     r'"reference.source-name" must not be empty'),
+    (lambda d: d['disks'][1].update(reference={'name': 'x'}),
+     r'"reference" must be \{"source-name": "..."\} or'),
+    (lambda d: d['disks'][1].update(reference={}),
+     r'"reference" must be \{"source-name": "..."\} or'),
+    (lambda d: d['disks'][2]['proposed'].update(metadata={'a': 1}),
+     r'^disk #3 \(key .*\): "proposed.metadata.a" must be a string, '
+     r'not 1\.$'),
+    (lambda d: d['disks'][0].update(size_gb='2'),
+     r'"size_gb" must be an integer'),
+    (lambda d: d['disks'].append('x'), r'^disk #5 must be an object'),
 ])
 def test_rejects(mutate, words):
     doc = document()
     mutate(doc)
     with pytest.raises(fmt.InvalidInventory, match=words):
         fmt.loads(json.dumps(doc))
+
+
+def test_schema_is_published():
+    """doc/takeover.md shows the schema readers use."""
+    import os
+    import re
+    doc = os.path.join(os.path.dirname(__file__), '..', '..', 'doc',
+                       'takeover.md')
+    with open(doc, encoding='utf-8') as f:
+        text = f.read()
+    block = re.search(r'<!-- schema -->\n```json\n(.*?)\n```', text,
+                      re.DOTALL)
+    assert block, 'doc/takeover.md has no <!-- schema --> json block'
+    assert json.loads(block.group(1)) == fmt.SCHEMA
 
 
 def test_import_plan():
@@ -98,3 +131,55 @@ def test_results_last_wins_and_torn_line():
     summary = plan.summary(latest.values())
     assert summary['counts'] == {plan.MANAGED: 1, plan.SKIPPED: 1}
     assert summary['details'][plan.SKIPPED] == [('b', 'unsafe')]
+
+
+def _loose_and_attached():
+    """The inventory's loose disk and attached disk (a UUID reference)."""
+    doc = document()
+    by_path = {d['path']: d for d in doc['disks']}
+    return doc, by_path['orphans/data 1.vmdk'], by_path['legacy/disk.vmdk']
+
+
+def test_import_refuses_one_disk_under_two_keys():
+    doc, _loose, attached = _loose_and_attached()
+    again = json.loads(json.dumps(attached))
+    again['key'] = 'path:[ds] legacy/disk.vmdk@vm-7'
+    again['reference'] = {'source-name': '[ds] legacy/disk.vmdk'}
+    doc['disks'].append(again)
+    with pytest.raises(plan.DuplicateDisk,
+                       match=r'^disks #2 \(key path:\[ds\] legacy/disk.vmdk'
+                             r'@vm-1\) and #5 \(key .*@vm-7\) both name '
+                             r'\[ds\] legacy/disk.vmdk; '):
+        plan.import_steps(doc, managed={})
+
+
+def test_import_refuses_one_uuid_twice():
+    doc, _loose, attached = _loose_and_attached()
+    again = json.loads(json.dumps(attached))
+    again.update(key='other', path='elsewhere/copy.vmdk')
+    doc['disks'].append(again)
+    with pytest.raises(plan.DuplicateDisk, match='both name u2'):
+        plan.import_steps(doc, managed={})
+
+
+def test_import_accepts_clones_sharing_a_uuid_by_path():
+    doc, loose, _attached = _loose_and_attached()
+    loose['uuid'] = 'u9'
+    clone = json.loads(json.dumps(loose))
+    clone.update(key='path:[ds] clone/data 1.vmdk', path='clone/data 1.vmdk',
+                 reference={'source-name': '[ds] clone/data 1.vmdk'})
+    doc['disks'].append(clone)
+    actions = [s.action for s in plan.import_steps(doc, managed={})]
+    assert actions.count(plan.MANAGE) == 3
+
+
+def test_import_ignores_duplicates_it_would_not_manage():
+    doc, loose, _attached = _loose_and_attached()
+    twin = json.loads(json.dumps(loose))
+    twin.update(key='twin', safe_to_manage=False, reason_not_safe='x')
+    doc['disks'].append(twin)
+    steps = {s.key: s.action for s in plan.import_steps(doc, managed={})}
+    assert steps['twin'] == plan.SKIP
+    # and one already managed is the driver's to refuse, not a duplicate
+    steps = plan.import_steps(doc, managed={loose['key']: 'vol-1'})
+    assert [s.action for s in steps if s.entry is loose] == [plan.SKIP]

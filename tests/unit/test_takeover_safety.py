@@ -77,3 +77,52 @@ def test_loose_entry_names_path():
                                       (0, 0)])
 def test_size_rounds_up(size, gb):
     assert disk(capacity_bytes=size).size_gb == gb
+
+
+def test_untrusted_descriptor_reason():
+    record = disk(untrusted='its extent "../x" is not a plain file name '
+                            'beside it')
+    assert safety.verdict(record) == (
+        False, '%s (its extent "../x" is not a plain file name beside it)'
+        % safety.UNTRUSTED)
+    assert safety.all_reasons(record) == [safety.verdict(record)[1]]
+
+
+def _found(path, *extents, datastore='ds'):
+    from cinder_vmware_ext.takeover import discovery
+    return discovery.FoundFile(datastore, path, True, GiB, True, False,
+                               tuple(extents))
+
+
+@pytest.mark.parametrize('extent, why', [
+    ('a-flat.vmdk', None),
+    ('[ds] f/a-flat.vmdk', None),          # vCenter's datastore-path form
+    ('../../../../etc/hostname', 'is not a plain file name'),
+    ('sub/a-flat.vmdk', 'is not a plain file name'),
+    ('/etc/hostname', 'is not a plain file name'),
+    ('..', 'is not a plain file name'),
+    ('[other] f/a-flat.vmdk', 'is not beside it'),
+    ('[ds] g/a-flat.vmdk', 'is not beside it'),
+    ('b.vmdk', 'is a disk descriptor'),
+])
+def test_untrusted_extents(extent, why):
+    from cinder_vmware_ext.takeover import discovery
+    found = discovery.untrusted_descriptors(
+        [_found('f/a.vmdk', extent), _found('f/b.vmdk', 'b-flat.vmdk')])
+    if why is None:
+        assert found == {}
+    else:
+        assert why in found['[ds] f/a.vmdk'], found
+        assert '[ds] f/b.vmdk' not in found
+
+
+def test_data_file_named_by_two_descriptors():
+    from cinder_vmware_ext.takeover import discovery
+    found = discovery.untrusted_descriptors([
+        _found('f/a.vmdk', 'a-flat.vmdk'), _found('f/b.vmdk', 'a-flat.vmdk'),
+        _found('g/a.vmdk', 'a-flat.vmdk')])     # another folder's file
+    assert found == {
+        '[ds] f/a.vmdk': 'its data file [ds] f/a-flat.vmdk is also named by '
+                         '[ds] f/b.vmdk',
+        '[ds] f/b.vmdk': 'its data file [ds] f/a-flat.vmdk is also named by '
+                         '[ds] f/a.vmdk'}

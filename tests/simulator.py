@@ -130,7 +130,11 @@ class Simulator(object):
         """Make ``method`` fail with vim25 fault ``fault``; returns the rule.
 
         options: count (default every call), message, moref, body_contains,
-        skip, fields, task, drop_connection, applied, end_session.
+        skip, fields, task, drop_connection, applied, retry_fault,
+        retry_task, end_session (tools/vcsim/ADMIN.md). E.g. "apply the
+        call, lose its answer, refuse the retry":
+        ``inject_fault('DeleteDatastoreFile_Task', applied=True,
+        drop_connection=True, retry_fault='FileNotFound', count=1)``.
         """
         payload = dict(options, method=method)
         if fault is not None:

@@ -203,13 +203,15 @@ def test_dropped_twice_in_a_row(sim, fast_retries):
 
 def test_drop_that_ends_the_session(sim, fast_retries):
     """A vCenter restart: the answer is lost and the session is gone; the
-    client finds its session inactive, logs in again and retries."""
+    client finds its session inactive, logs in again and retries; the retry
+    meets the directory the first call made."""
     session = sim.session(api_retry_count=2)
     first_key = session._session_id
     sim.reset_stats()
     sim.inject_fault('MakeDirectory', applied=True, drop_connection=True,
                      end_session=True, count=1)
-    make_directory(session, '[nfs-01] restarted')
+    with pytest.raises(exceptions.FileAlreadyExistsException):
+        make_directory(session, '[nfs-01] restarted')
     assert os.path.isdir(sim.datastore_path('nfs-01', 'restarted'))
     assert session._session_id != first_key
     counts = sim.request_counts()

@@ -1,7 +1,8 @@
 """The simulator refuses what vCenter refuses, where leniency hid defects.
 
 Destroy_Task deletes every attached disk no other VM uses; removing an
-absent device and attaching a disk file twice are refused; CreateVM and
+absent device, attaching a disk file twice to one VM, or to a powered-on VM
+while another powered-on VM has it, are refused; CreateVM and
 CloneVM to a used name are DuplicateName and a failed CreateVM leaves no
 files; MakeDirectory/CopyVirtualDisk onto an existing path and deletes of
 a missing one fail; descriptor extents never leave their datastore. And a
@@ -246,10 +247,20 @@ def test_attaching_a_disk_twice_is_refused(env):
         env.attach(one, disk, unit=1)
     assert fault_of(info) == ['InvalidDeviceSpec']
     assert len(env.disks(one)) == 1
+    # Both powered on, the disk is locked; powered off, a disk may be
+    # attached to a second VM, as Nova attaches a volume's disk to its
+    # instance while the volume's backing VM keeps it.
+    env.task('PowerOnVM_Task', one)
+    env.task('PowerOnVM_Task', two)
     with pytest.raises(exceptions.FileLockedException):
         env.attach(two, disk)
     assert env.disks(two) == []
-    env.task('Destroy_Task', two)
+    env.task('PowerOffVM_Task', two)
+    env.attach(two, disk)
+    assert [d.backing.fileName for d in env.disks(two)] == [disk]
+    env.task('PowerOffVM_Task', one)
+    env.task('Destroy_Task', two)      # another VM has it: kept
+    assert os.path.exists(env.local(disk))
     env.task('Destroy_Task', one)
     assert not os.path.exists(env.local(disk))
 

@@ -382,6 +382,24 @@ func (vm *VirtualMachine) destroyDiskFiles(dc *types.ManagedObjectReference, nam
 	vmDiskState.Unlock()
 }
 
+// diskFileOpenElsewhere: vm is powered on and another powered-on VM's disk
+// chain holds file open (ESXi's lock).
+func diskFileOpenElsewhere(vm *VirtualMachine, file string) bool {
+	if vm.Runtime.PowerState != types.VirtualMachinePowerStatePoweredOn {
+		return false
+	}
+	for _, e := range Map.All("VirtualMachine") {
+		other, ok := e.(*VirtualMachine)
+		if !ok || other.Self == vm.Self || other.Runtime.PowerState != types.VirtualMachinePowerStatePoweredOn {
+			continue
+		}
+		if other.diskFileInUse(file) {
+			return true
+		}
+	}
+	return false
+}
+
 // diskUsedByOtherVM reports whether another VM's disk chain uses dsPath
 // (a linked clone's parent must survive the clone's destruction).
 func diskUsedByOtherVM(vm *VirtualMachine, dsPath string) bool {
@@ -428,8 +446,11 @@ func (vm *VirtualMachine) markDisksForDestroy(specs []types.BaseVirtualDeviceCon
 
 // checkDeviceChanges refuses, before anything changes, what vCenter
 // refuses: removing a device the VM does not have (InvalidDeviceSpec), and
-// attaching a disk file the VM already has (InvalidDeviceSpec) or another
-// VM's disk chain uses (FileLocked) unless the new disk is multi-writer.
+// attaching a disk file the VM already has (InvalidDeviceSpec), or, to a
+// powered-on VM, one a powered-on VM's disk chain holds open (FileLocked)
+// unless the new disk is multi-writer. A powered-off VM's disk may be
+// attached elsewhere, as vCenter allows (Nova attaches a Cinder volume's
+// disk to its instance while the volume's backing VM keeps it).
 func (vm *VirtualMachine) checkDeviceChanges(spec *types.VirtualMachineConfigSpec) types.BaseMethodFault {
 	keys := map[int32]bool{}
 	files := map[string]bool{} // top files of the VM's disks as the spec goes
@@ -467,7 +488,7 @@ func (vm *VirtualMachine) checkDeviceChanges(spec *types.VirtualMachineConfigSpe
 			if files[b.FileName] {
 				return invalid
 			}
-			if b.Sharing != string(types.VirtualDiskSharingSharingMultiWriter) && diskFileUsedByOtherVM(vm, b.FileName) {
+			if b.Sharing != string(types.VirtualDiskSharingSharingMultiWriter) && diskFileOpenElsewhere(vm, b.FileName) {
 				return &types.FileLocked{FileFault: types.FileFault{File: b.FileName}}
 			}
 			files[b.FileName] = true

@@ -67,9 +67,24 @@ func TestStrictDestroyRemoveAttach(t *testing.T) {
 		if err := e.reconfig(one, e.attachSpec(one, loose, 2)); !isFault(err, "InvalidDeviceSpec") {
 			t.Fatalf("attached twice to one VM: %v", err)
 		}
-		if err := e.reconfig(two, e.attachSpec(two, loose, 1)); !isFault(err, "FileLocked") {
+		// a powered-off VM's disk may be attached elsewhere (as Nova does)
+		if err := e.reconfig(two, e.attachSpec(two, loose, 1)); err != nil {
 			t.Fatalf("attached to a second VM: %v", err)
 		}
+		twoDevices, _ := two.Device(e.ctx)
+		onTwo := twoDevices.SelectByBackingInfo(&types.VirtualDiskFlatVer2BackingInfo{
+			VirtualDeviceFileBackingInfo: types.VirtualDeviceFileBackingInfo{FileName: loose}})
+		if err := e.reconfig(two, &types.VirtualDeviceConfigSpec{Operation: "remove", Device: onTwo[0]}); err != nil {
+			t.Fatal(err)
+		}
+		// both powered on: the disk is locked
+		e.wait(one.PowerOn(e.ctx))
+		e.wait(two.PowerOn(e.ctx))
+		if err := e.reconfig(two, e.attachSpec(two, loose, 1)); !isFault(err, "FileLocked") {
+			t.Fatalf("attached to a second powered-on VM: %v", err)
+		}
+		e.wait(one.PowerOff(e.ctx))
+		e.wait(two.PowerOff(e.ctx))
 		devices, _ := one.Device(e.ctx)
 		disk := devices.SelectByBackingInfo(&types.VirtualDiskFlatVer2BackingInfo{
 			VirtualDeviceFileBackingInfo: types.VirtualDeviceFileBackingInfo{FileName: loose}})

@@ -339,3 +339,45 @@ def test_two_backends_never_overcommit_a_shared_datastore(
         assert results == [None] * 4
     landed = _check_landed(inv, order, ['both'], free_before, 2)
     assert landed == {'both': 8}
+
+
+def test_start_up_releases_promises_whose_backing_exists(
+        sim, drivers, volumes, ctx, inv):
+    drv = drivers(vmware_cluster_name=['gold'], vmware_lazy_create=False)
+    made = volumes(drv, 'gold', 1)
+    drv.create_volume(made)
+    lazy = volumes(drv, 'gold', 1)    # no backing
+    ledger = drv._pools.ledger
+    ref = inv.objects('Datastore', 'name')
+    gold_a = [r for r, v in ref.items() if v['name'] == 'gold-a'][0]
+    # As a service killed between "backing made" and "promise released"
+    # leaves it; and a lazily created volume's promise, which must stay.
+    assert ledger.record(made.id, ledger.promise(gold_a, GiB))
+    assert ledger.record(lazy.id, ledger.promise(gold_a, GiB))
+    assert pools(drv)[1]['gold']['promised_capacity_gb'] == 2.0
+    restarted = fx.make_driver(sim, vmware_cluster_name=['gold'])
+    try:
+        assert row(ctx, made).provider_location is None
+        assert promised_datastore(ctx, inv, lazy) == 'gold-a'
+        assert pools(restarted)[1]['gold']['promised_capacity_gb'] == 1.0
+    finally:
+        fx.close_driver(restarted)
+
+
+def test_a_lazy_volume_migrated_takes_its_promise_along(
+        drivers, volumes, ctx, inv):
+    drv = drivers(vmware_cluster_name=['gold', 'silver'])
+    vol = volumes(drv, 'gold', 4)
+    drv.create_volume(vol)
+    assert promised_datastore(ctx, inv, vol) == 'gold-b'
+    target = {'host': 'functional@vmware#silver',
+              'capabilities': {'location_info':
+                               drv._pools.location_info('silver')}}
+    moved, update = drv.migrate_volume(ctx, row(ctx, vol), target)
+    assert moved and update == {'host': 'functional@vmware#silver'}
+    # Best fit in silver: silver-a (5 free) rather than shared (12).
+    assert promised_datastore(ctx, inv, vol) == 'silver-a'
+    assert inv.vm(vol.name) is None
+    by_pool = pools(drv)[1]
+    assert by_pool['silver']['promised_capacity_gb'] == 4.0
+    assert by_pool['gold']['promised_capacity_gb'] == 0.0

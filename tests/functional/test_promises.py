@@ -381,3 +381,30 @@ def test_a_lazy_volume_migrated_takes_its_promise_along(
     by_pool = pools(drv)[1]
     assert by_pool['silver']['promised_capacity_gb'] == 4.0
     assert by_pool['gold']['promised_capacity_gb'] == 0.0
+
+
+def test_an_extend_in_flight_holds_the_added_size(
+        sim, drivers, volumes, ctx, inv):
+    drv = drivers(vmware_cluster_name=['gold'], vmware_lazy_create=False)
+    vol = volumes(drv, 'gold', 1)
+    drv.create_volume(vol)
+    assert backing_datastore(inv, vol) == 'gold-b'     # best fit
+    free_before = free_gb(inv, 'gold-b')
+    sim.add_latency(3000, method='ExtendVirtualDisk_Task', count=1)
+    done = []
+    extend = threading.Thread(target=lambda: done.append(
+        drv.extend_volume(row(ctx, vol), 3) or True))
+    extend.start()
+    seen = []
+    while extend.is_alive() and not seen:
+        figures = pools(drv)[1]['gold']
+        if figures['promised_capacity_gb']:
+            seen.append(figures)
+    extend.join(60)
+    assert done == [True]
+    # While vCenter had not grown the disk, the 2 GiB added were promised
+    # on the backing's datastore (thick: not free).
+    assert seen and seen[0]['promised_capacity_gb'] == 2.0
+    assert row(ctx, vol).provider_location is None
+    assert free_gb(inv, 'gold-b') == free_before - 2
+    assert pools(drv)[1]['gold']['promised_capacity_gb'] == 0.0

@@ -32,6 +32,7 @@ from oslo_vmware import pbm
 from oslo_vmware import vim_util
 
 from cinder_vmware_ext.core import promises
+from cinder_vmware_ext.extensions import cleanup
 from cinder_vmware_ext.extensions import migration
 from cinder_vmware_ext.extensions import qos
 from cinder_vmware_ext.extensions import snapshots as ext_snapshots
@@ -69,19 +70,31 @@ def _in_pool_of(volume_arg, host_arg=None):
             bound = signature.bind(self, *args, **kwargs).arguments
             subject = bound[volume_arg]
             if volume_arg == 'snapshot':
-                subject = subject['volume']
-            host = subject['host']
+                subject = _host_of(subject, 'volume')
+            host = _host_of(subject)
             target = bound.get(host_arg) if host_arg else None
-            if target and target.get('host'):
-                host = target['host']
-            with self._pool_context(host, subject):
+            # Cinder passes {'host': ...}; a bare host string works too.
+            target = target if isinstance(target, str) else _host_of(target)
+            if target:
+                host = target
+            with self._pool_context(host if isinstance(host, str) else None,
+                                    subject):
                 return func(self, *args, **kwargs)
         return wrapper
     return decorator
 
 
+def _host_of(obj, key='host'):
+    """obj[key], or None when obj has none (no host yet, a bare dict)."""
+    try:
+        return obj[key]
+    except (KeyError, TypeError, AttributeError, NotImplementedError):
+        return None
+
+
 @interface.volumedriver
-class VMwareVcVmdkExtDriver(qos.QosMixin, migration.MigrationMixin,
+class VMwareVcVmdkExtDriver(cleanup.CleanupMixin,
+                            qos.QosMixin, migration.MigrationMixin,
                             sizes.TakeoverSizeMixin,
                             ext_snapshots.SnapshotMixin,
                             vmdk.VMwareVcVmdkDriver):
@@ -99,6 +112,10 @@ class VMwareVcVmdkExtDriver(qos.QosMixin, migration.MigrationMixin,
     # that must hold across them goes through cinder.coordination and the
     # promises in Cinder's database; only the inventory cache is per process.
     SUPPORTS_ACTIVE_ACTIVE = True
+
+    # Cinder's third-party CI name for this driver (upstream's is
+    # VMware_CI, whose CI does not run ours).
+    CI_WIKI_NAME = 'cinder-vmware-ext_CI'
 
     def __init__(self, *args, **kwargs):
         super(VMwareVcVmdkExtDriver, self).__init__(*args, **kwargs)
@@ -136,6 +153,12 @@ class VMwareVcVmdkExtDriver(qos.QosMixin, migration.MigrationMixin,
         # A service that died between "backing made" and "promise
         # released" leaves its promise: release it now.
         self._pools.ledger.settle(lambda: backings.names(self.session))
+        if not self.configuration.safe_get('vmware_enable_volume_stats'):
+            # Upstream reports fake stats then; ours come from the
+            # incrementally updated inventory, cheap at any scale.
+            LOG.info('vmware_enable_volume_stats is False: ignored, this '
+                     'driver always reports real pool stats (read from its '
+                     'inventory cache, no vCenter-wide crawl per report).')
 
     def _eligibility_rules(self):
         return pooling.rules_from_config(

@@ -21,12 +21,14 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(
 sys.path.insert(0, os.path.join(REPO, 'tools', 'stack'))
 
 import cinder_stack  # noqa: E402
+from tests.e2e import consumer  # noqa: E402
 from tests.e2e import waiting  # noqa: E402
 
 TOPOLOGY = os.path.join(REPO, 'tools', 'vcsim', 'topologies', 'sample.json')
-# Backings are made at create time (upstream makes them at first attach),
-# so that every step can be checked on vCenter's side.
-BACKEND_OPTIONS = {'vmware_lazy_create': 'false'}
+# Lazy create, the default (upstream's and ours): a volume's backing is
+# made at its first use.  new_volume makes it at once through an attachment
+# (first_use), so that every step can be checked on vCenter's side.
+BACKEND_OPTIONS = {}
 
 
 @pytest.fixture(scope='session')
@@ -112,12 +114,16 @@ def _delete(manager, resource, **kwargs):
 
 @pytest.fixture
 def new_volume(cinder, undo):
-    """new_volume(size, type, wait=...) -> the volume once it reached its
-    status; deleted when the test ends."""
-    def create(size, vtype, wait='available', **kwargs):
+    """new_volume(size, type, wait=..., backing=True) -> the volume once
+    it reached its status, with its backing made (first_use) when it is
+    available unless backing=False; deleted when the test ends."""
+    def create(size, vtype, wait='available', backing=True, **kwargs):
         volume = cinder.volumes.create(size, volume_type=vtype.id, **kwargs)
         undo(lambda: _delete(cinder.volumes, volume, cascade=True))
-        return waiting.wait_status(cinder.volumes, volume, wait)
+        volume = waiting.wait_status(cinder.volumes, volume, wait)
+        if backing and volume.status == 'available':
+            volume = consumer.first_use(cinder, volume)
+        return volume
 
     return create
 

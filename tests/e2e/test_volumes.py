@@ -7,6 +7,7 @@ fixtures of conftest.py.
 
 import pytest
 
+from tests.e2e import consumer
 from tests.e2e import test_services_and_pools as pools_view
 from tests.e2e import vcenter
 from tests.e2e import waiting
@@ -50,9 +51,25 @@ def test_extend_offline_grows_the_disk(cinder, vsphere, simulator,
     assert vcenter.flat_file_bytes(simulator, disk_file) == 3 * 1024 ** 3
 
 
+def test_lazy_create_makes_the_backing_at_first_use(
+        cinder, vsphere, topology, volume_type, new_volume):
+    vms_before = vcenter.vm_names(vsphere)
+    volume = new_volume(1, volume_type('silver'), backing=False)
+    assert vcenter.backing(vsphere, volume) is None
+    assert vcenter.vm_names(vsphere) == vms_before
+
+    consumer.first_use(cinder, volume)
+
+    backing = vcenter.backing(vsphere, volume)
+    assert backing['cluster'] == 'silver'
+    assert set(backing['datastores']) <= pool_datastores(topology, 'silver')
+    assert backing['disks_kb'] == [1 * GIB_IN_KB]
+
+
 def test_delete_removes_the_backing(cinder, vsphere, volume_type):
     volume = cinder.volumes.create(1, volume_type=volume_type('silver').id)
     volume = waiting.wait_status(cinder.volumes, volume, 'available')
+    consumer.first_use(cinder, volume)
     assert vcenter.backing(vsphere, volume) is not None
 
     cinder.volumes.delete(volume)

@@ -13,6 +13,16 @@ SCHEDULER_FILTERS = ['AvailabilityZoneFilter', 'CapacityFilter',
 SCHEDULER_WEIGHERS = ['CapacityWeigher', 'GoodnessWeigher']
 
 
+def write(path, text):
+    """Write cinder.conf readable by its owner only (0600): it holds the
+    vCenter password.  An existing file is narrowed before it is
+    rewritten, so the password is never in a wider file."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, 'w') as f:
+        os.fchmod(f.fileno(), 0o600)
+        f.write(text)
+
+
 def api_paste_config():
     """The api-paste.ini the cinder package installs beside the venv."""
     path = os.path.join(sys.prefix, 'etc', 'cinder', 'api-paste.ini')
@@ -23,12 +33,17 @@ def api_paste_config():
 
 
 def render(workdir, api_port, transport_url, vcenter, clusters,
-           host='cinder-stack', backend_options=None):
+           host='cinder-stack', backend_options=None, database_url=None,
+           coordination_url=None, overrides=None):
     """The text of cinder.conf.
 
     vcenter: what ``vcsim-up`` prints (host, port, username, password,
     ca_file).  clusters: vCenter cluster names (one pool each).
     backend_options: more ``name: value`` lines for the backend section.
+    database_url: Cinder's database (default: a SQLite file in workdir).
+    coordination_url: tooz URL for ``[coordination] backend_url`` (default:
+    Cinder's, file locks under state_path: one machine only).
+    overrides: {section: {name: value}} replacing or adding options.
     """
     sections = [
         ('DEFAULT', [
@@ -59,9 +74,13 @@ def render(workdir, api_port, transport_url, vcenter, clusters,
         ('database', [
             # Three services share the file: wait for its lock rather than
             # fail with "database is locked".
-            ('connection', 'sqlite:///%s?timeout=30' % os.path.join(
-                workdir, 'cinder.sqlite')),
+            ('connection', database_url or 'sqlite:///%s?timeout=30' % (
+                os.path.join(workdir, 'cinder.sqlite'))),
         ]),
+    ]
+    if coordination_url:
+        sections.append(('coordination', [('backend_url', coordination_url)]))
+    sections += [
         ('oslo_concurrency', [
             ('lock_path', os.path.join(workdir, 'locks')),
         ]),
@@ -71,6 +90,13 @@ def render(workdir, api_port, transport_url, vcenter, clusters,
         ]),
         (BACKEND, backend_section(vcenter, clusters, backend_options)),
     ]
+    for section, options in (overrides or {}).items():
+        items = dict(sections).get(section)
+        if items is None:
+            items = []
+            sections.append((section, items))
+        items[:] = [(k, v) for k, v in items if k not in options]
+        items += sorted(options.items())
     return ''.join(_section(name, items) for name, items in sections)
 
 

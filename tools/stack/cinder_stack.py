@@ -7,6 +7,14 @@ simulator), a SQLite database made by ``cinder-manage db sync`` and a
 private RabbitMQ broker on loopback.  Every process runs in its own process
 group and is stopped by PID; logs stay under ``<workdir>/logs``.
 
+A clustered stack (``volume_services=2``) runs several cinder-volume
+services, each with its own ``host`` (``<host>-1``, ``<host>-2``, ...) and
+the same ``cluster``, with ``[coordination]`` on a private etcd and Cinder's
+database on a private MariaDB (SQLite takes one writer at a time).  Each
+service is a process of its own, by name in ``stack.services``
+(``cinder-volume-1``, ...), so that a test can SIGKILL one
+(``stack.kill('cinder-volume-2')``).
+
 From Python::
 
     stack = CinderStack(workdir, vcenter_info, ['gold', 'silver']).start()
@@ -33,6 +41,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import broker  # noqa: E402
 import cinder_conf  # noqa: E402
+import etcd  # noqa: E402
+import mariadb  # noqa: E402
 import procs  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
@@ -41,15 +51,27 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(
 PROJECT_ID = 'e2e0000000000000000000000000cafe'
 USER_ID = 'admin'
 API_VERSION = '3.71'
+SERVICE_LIST_VERSION = '3.48'
 SERVICE_MAIN = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                             'service_main.py')
 SERVICES = ('cinder-api', 'cinder-scheduler', 'cinder-volume')
 STATE_FILE = 'stack.json'
+CLUSTER = 'cinder-cluster'
+# What cinder-volume logs once its driver is set up and it takes requests.
+DRIVER_READY = 'Driver post RPC initialization completed successfully'
 
 
 class CinderStack(object):
     def __init__(self, workdir, vcenter, clusters, backend_options=None,
-                 python=sys.executable, host='cinder-stack'):
+                 python=sys.executable, host='cinder-stack',
+                 volume_services=1, cluster=None, coordination=None,
+                 database=None, volume_defaults=None, conf_overrides=None):
+        """volume_services: how many cinder-volume services; more than one
+        makes a cluster (``cluster`` defaults to CLUSTER) on etcd and
+        MariaDB unless ``coordination`` / ``database`` say otherwise
+        ('etcd' or None, 'mariadb' or 'sqlite').  volume_defaults: more
+        [DEFAULT] options of the cinder-volume services only.
+        conf_overrides: {section: {name: value}} for cinder.conf."""
         self.workdir = os.path.abspath(workdir)
         self.log_dir = os.path.join(self.workdir, 'logs')
         self.vcenter = vcenter
@@ -60,6 +82,22 @@ class CinderStack(object):
         self.conf_file = os.path.join(self.workdir, 'cinder.conf')
         self.api_port = None
         self.broker = broker.Broker(self.workdir, self.log_dir)
+        clustered = volume_services > 1 or cluster is not None
+        self.cluster = (cluster or CLUSTER) if clustered else None
+        coordination = coordination or ('etcd' if clustered else None)
+        database = database or ('mariadb' if clustered else 'sqlite')
+        self.etcd = (etcd.Etcd(self.workdir, self.log_dir)
+                     if coordination == 'etcd' else None)
+        self.mariadb = (mariadb.MariaDB(self.workdir, self.log_dir)
+                        if database == 'mariadb' else None)
+        # name -> host of each cinder-volume service.
+        self.volume_hosts = (
+            {'cinder-volume': host} if volume_services == 1 and
+            not clustered else
+            {'cinder-volume-%d' % n: '%s-%d' % (host, n)
+             for n in range(1, volume_services + 1)})
+        self.volume_defaults = volume_defaults or {}
+        self.conf_overrides = conf_overrides or {}
         self.services = {}
         self.timings = {}
 
@@ -72,6 +110,9 @@ class CinderStack(object):
             os.makedirs(os.path.join(self.workdir, sub), exist_ok=True)
         try:
             self._timed('broker', self.broker.start)
+            for part in (self.etcd, self.mariadb):
+                if part is not None:
+                    self._timed(type(part).__name__.lower(), part.start)
             self.api_port = procs.free_port()
             self._write_conf()
             self._timed('db_sync', self._db_sync)
@@ -85,13 +126,35 @@ class CinderStack(object):
         return self
 
     def stop(self):
-        for name in reversed(SERVICES):
-            if name in self.services:
-                self.services[name].stop()
+        for name in reversed(list(self.services)):
+            self.services[name].stop()
+        for part in (self.mariadb, self.etcd):
+            if part is not None:
+                part.stop()
         self.broker.stop()
 
     def processes(self):
-        return self.broker.processes() + list(self.services.values())
+        parts = [p for p in (self.etcd, self.mariadb) if p is not None]
+        return (self.broker.processes() +
+                [proc for part in parts for proc in part.processes()] +
+                list(self.services.values()))
+
+    def kill(self, name):
+        """SIGKILL one service (by its PID's process group), as a crash
+        would end it: no shutdown, no last heartbeat; returns its PID."""
+        proc = self.services[name]
+        procs.kill_group(proc.pid)
+        return proc.pid
+
+    @property
+    def clustered(self):
+        return self.cluster is not None
+
+    def volume_backend(self, name=None):
+        """The ``host@backend`` of a cinder-volume service (the first by
+        default), as service-list and manageable-list name it."""
+        name = name or sorted(self.volume_hosts)[0]
+        return '%s@%s' % (self.volume_hosts[name], cinder_conf.BACKEND)
 
     def _timed(self, what, step):
         started = time.monotonic()
@@ -103,9 +166,23 @@ class CinderStack(object):
         text = cinder_conf.render(
             self.workdir, self.api_port, self.broker.transport_url,
             self.vcenter, self.clusters, host=self.host,
-            backend_options=self.backend_options)
-        with open(self.conf_file, 'w') as f:
-            f.write(text)
+            backend_options=self.backend_options,
+            database_url=self.mariadb.url('cinder') if self.mariadb else None,
+            coordination_url=self.etcd.backend_url if self.etcd else None,
+            overrides=self.conf_overrides)
+        cinder_conf.write(self.conf_file, text)
+        # Each cinder-volume service reads cinder.conf and then its own
+        # file (later files win): its host, the cluster.
+        for name, host in self.volume_hosts.items():
+            items = [('host', host)] + (
+                [('cluster', self.cluster)] if self.cluster else [])
+            items += sorted(self.volume_defaults.items())
+            with open(self._service_conf(name), 'w') as f:
+                lines = ['%s = %s' % item for item in items]
+                f.write('\n'.join(['[DEFAULT]'] + lines) + '\n')
+
+    def _service_conf(self, name):
+        return os.path.join(self.workdir, '%s.conf' % name)
 
     def _environment(self):
         env = dict(os.environ)
@@ -125,6 +202,8 @@ class CinderStack(object):
         if done.returncode != 0:
             raise procs.StackError('cinder-manage db sync failed (%d):\n%s'
                                    % (done.returncode, procs.tail(log)))
+        if self.mariadb is not None:
+            return
         # Write-ahead logging (kept in the file): readers no longer block
         # the writer, so three services and the API rarely meet SQLite's
         # "database is locked".
@@ -137,11 +216,14 @@ class CinderStack(object):
         # The service's own log is log_dir/<name>.log (log_dir in
         # cinder.conf); what it prints before logging starts goes here.
         console = os.path.join(self.log_dir, name + '.console.log')
+        script, conf_files = name, ['--config-file', self.conf_file]
+        if name in self.volume_hosts:
+            script = 'cinder-volume'
+            conf_files += ['--config-file', self._service_conf(name)]
         self.services[name] = procs.Process(
             # oslo.log names the log after the outermost script unless told.
-            name, [self._bin('python'), SERVICE_MAIN, name,
-                   '--config-file', self.conf_file,
-                   '--log-file', name + '.log'],
+            name, [self._bin('python'), SERVICE_MAIN, script] + conf_files +
+            ['--log-file', name + '.log'],
             console, env=self._environment()).start()
 
     def _bin(self, name):
@@ -150,21 +232,28 @@ class CinderStack(object):
     # -- readiness ----------------------------------------------------------
 
     def _start_services(self, timeout):
-        client = self.client()
-        steps = {
-            'cinder-api': ('cinder-api on port %d' % self.api_port,
-                           self._api_answers),
-            'cinder-scheduler': ('cinder-scheduler service up',
-                                 lambda: self._service_up(
-                                     client, 'cinder-scheduler')),
-            'cinder-volume': ('cinder-volume service up',
-                              lambda: self._service_up(
-                                  client, 'cinder-volume')),
-        }
-        for name in SERVICES:
-            self._start_service(name)
+        # From API 3.49 the service list asks the scheduler for its pools,
+        # which it answers only once a volume service reported (or after
+        # scheduler_driver_init_wait_time, 60 s): ask the older way.
+        client = self.client(SERVICE_LIST_VERSION)
+        volume_hosts = ['%s@%s' % (host, cinder_conf.BACKEND)
+                        for host in self.volume_hosts.values()]
+        steps = [
+            (['cinder-api'], 'cinder-api on port %d' % self.api_port,
+             self._api_answers),
+            (['cinder-scheduler'], 'cinder-scheduler service up',
+             lambda: self._service_up(client, 'cinder-scheduler')),
+            # Several volume services start together on MariaDB; on SQLite
+            # there is only one.
+            (sorted(self.volume_hosts),
+             'cinder-volume services %s up' % ', '.join(volume_hosts),
+             lambda: self._service_up(client, 'cinder-volume',
+                                      volume_hosts)),
+        ]
+        for names, what, ready in steps:
+            for name in names:
+                self._start_service(name)
             self._save_state()
-            what, ready = steps[name]
             procs.wait_for(what, ready, timeout, self._watched())
         self.wait_ready(timeout)
 
@@ -182,18 +271,22 @@ class CinderStack(object):
             timeout, watched)
 
     def _driver_ok(self):
-        """False until pools may come; raises when the driver failed (the
-        volume service then stays up without ever reporting pools)."""
-        log = os.path.join(self.log_dir, 'cinder-volume.log')
-        with open(log, errors='replace') as f:
-            text = f.read()
-        marker = 'Failed to initialize driver'
-        if marker in text:
-            start = text.index(marker)
-            raise procs.StackError(
-                'cinder-volume: the driver failed to initialise; from %s:\n%s'
-                % (log, text[start:start + 3000]))
-        return True
+        """False until every volume service's driver is initialised;
+        raises when one failed (the volume service then stays up without
+        ever reporting pools)."""
+        ready = True
+        for name in self.volume_hosts:
+            log = os.path.join(self.log_dir, name + '.log')
+            with open(log, errors='replace') as f:
+                text = f.read()
+            marker = 'Failed to initialize driver'
+            if marker in text:
+                start = text.index(marker)
+                raise procs.StackError(
+                    '%s: the driver failed to initialise; from %s:\n%s'
+                    % (name, log, text[start:start + 3000]))
+            ready = ready and DRIVER_READY in text
+        return ready
 
     def _log_of(self, name):
         log = os.path.join(self.log_dir, name + '.log')
@@ -208,9 +301,10 @@ class CinderStack(object):
         return True
 
     @staticmethod
-    def _service_up(client, binary):
-        return any(s.state == 'up' for s in client.services.list(
-            binary=binary))
+    def _service_up(client, binary, hosts=None):
+        up = {s.host for s in client.services.list(binary=binary)
+              if s.state == 'up'}
+        return set(hosts) <= up if hosts else bool(up)
 
     # -- clients --------------------------------------------------------------
 
@@ -250,6 +344,8 @@ class CinderStack(object):
             'endpoint': self.endpoint,
             'conf_file': self.conf_file,
             'log_dir': self.log_dir,
+            'cluster': self.cluster,
+            'volume_hosts': self.volume_hosts,
             'pids': {p.name: p.pid for p in self.processes()},
         }
         with open(os.path.join(self.workdir, STATE_FILE), 'w') as f:
@@ -276,7 +372,9 @@ def stop_by_state(workdir):
     file: services first, then the broker."""
     with open(os.path.join(workdir, STATE_FILE)) as f:
         pids = json.load(f)['pids']
-    order = list(reversed(SERVICES)) + ['rabbitmq-server', 'epmd']
+    volumes = sorted(n for n in pids if n.startswith('cinder-volume'))
+    order = (volumes + ['cinder-scheduler', 'cinder-api', 'mariadbd', 'etcd',
+                        'rabbitmq-server', 'epmd'])
     for name in order:
         if name in pids:
             procs.stop_group(pids[name])
@@ -290,6 +388,9 @@ def main(argv=None):
     start.add_argument('vcenter_json',
                        help='file with the JSON line vcsim-up printed')
     start.add_argument('clusters', nargs='+')
+    start.add_argument('--volume-services', type=int, default=1,
+                       help='cinder-volume services; more than one makes a '
+                            'Cinder cluster on etcd and MariaDB')
     for name in ('stop', 'env'):
         sub.add_parser(name).add_argument('workdir')
     args = parser.parse_args(argv)
@@ -297,7 +398,8 @@ def main(argv=None):
     if args.command == 'start':
         with open(args.vcenter_json) as f:
             vcenter = json.loads(f.read().strip().splitlines()[-1])
-        stack = CinderStack(args.workdir, vcenter, args.clusters).start()
+        stack = CinderStack(args.workdir, vcenter, args.clusters,
+                            volume_services=args.volume_services).start()
         print(json.dumps({'endpoint': stack.endpoint,
                           'pids': {p.name: p.pid for p in stack.processes()},
                           'timings': stack.timings}))

@@ -2,10 +2,16 @@
 control plane in front of it, a short tour through the cinder client, and
 the stack left running for the operator's own ``cinder`` commands.
 
-    demo.py [start]   start, tour, wait; Ctrl-C stops everything
-    demo.py stop      stop a demo running elsewhere (by the PIDs it saved)
+    demo.py [start] [--cluster]   start, tour, wait; Ctrl-C stops everything
+    demo.py stop                  stop a demo running elsewhere (by the PIDs
+                                  it saved)
+
+``--cluster`` runs two cinder-volume services in one Cinder cluster
+(active-active), with ``[coordination]`` on a private etcd and Cinder's
+database on a private MariaDB.
 """
 
+import argparse
 import json
 import os
 import shutil
@@ -24,6 +30,12 @@ REPO = cinder_stack.REPO
 TOPOLOGY = os.path.join(REPO, 'tools', 'vcsim', 'topologies', 'sample.json')
 WORKDIR = os.environ.get('DEMO_DIR', '/tmp/cinder-vmware-ext-demo')
 STATE = os.path.join(WORKDIR, 'demo.json')
+# Stats reports every few seconds (Cinder's default is a minute), so that
+# the tour shows what changed.
+STATS_INTERVAL_S = 5
+VOLUME_DEFAULTS = {'periodic_interval': str(STATS_INTERVAL_S),
+                   'backend_stats_polling_interval': str(STATS_INTERVAL_S),
+                   'periodic_fuzzy_delay': '0'}
 
 
 def say(text=''):
@@ -60,14 +72,50 @@ def wait_status(client, volume, wanted, timeout=120, manager=None):
     return volume
 
 
-def tour(client, clusters):
-    say('\n== Pools: one per vCenter cluster, figures from its datastores')
+# A connector naming no instance: initialize_connection makes a lazily
+# created volume's backing and connects nothing.
+CONNECTOR = {'host': 'demo-client', 'ip': '127.0.0.1',
+             'platform': 'x86_64', 'os_type': 'linux'}
+
+
+def first_use(client, volume):
+    """What a consumer's first attach does: the backing is made now."""
+    attachment = client.attachments.create(volume.id, CONNECTOR)
+    client.attachments.delete(attachment['id'])
+    return wait_status(client, volume, 'available')
+
+
+def show_pools(client):
     for pool in sorted(client.pools.list(detailed=True),
                        key=lambda p: p.name):
-        say('  %-28s total %8.2f GiB  free %8.2f GiB  largest free '
-            'datastore %8.2f GiB  (%d datastores)' % (
+        say('  %-36s total %8.2f GiB  free %8.2f GiB  largest free '
+            'datastore %8.2f GiB  promised %6.2f GiB  (%d datastores)' % (
                 pool.name, pool.total_capacity_gb, pool.free_capacity_gb,
-                pool.largest_datastore_free_gb, pool.datastore_count))
+                pool.largest_datastore_free_gb,
+                getattr(pool, 'promised_capacity_gb', 0) or 0,
+                pool.datastore_count))
+
+
+def cluster_tour(client, stack):
+    say('\n== Active-active: %d cinder-volume services in cluster %s@%s' % (
+        len(stack.volume_hosts), stack.cluster, cinder_conf.BACKEND))
+    for service in sorted(client.services.list(binary='cinder-volume'),
+                          key=lambda s: s.host):
+        name = [n for n, h in stack.volume_hosts.items()
+                if service.host.startswith(h + '@')]
+        say('  %-24s cluster %-24s %-4s PID %s' % (
+            service.host, service.cluster, service.state,
+            stack.services[name[0]].pid if name else '?'))
+    say('  [coordination] backend_url = %s (tooz locks shared by the '
+        'services)' % stack.etcd.backend_url)
+    say('  [database] on MariaDB, port %d; `kill -9 PID` one service, then '
+        '`cinder --os-volume-api-version 3.24 work-cleanup --host HOST` '
+        'hands its work to the other.' % stack.mariadb.port)
+
+
+def tour(client, clusters):
+    say('\n== Pools: one per vCenter cluster, figures from its datastores')
+    show_pools(client)
 
     pool = clusters[0]
     say('\n== A volume type pinned to pool %r (thin disks)' % pool)
@@ -81,9 +129,13 @@ def tour(client, clusters):
     volume = client.volumes.create(1, name='demo-volume',
                                    volume_type=vtype.id)
     volume = wait_status(client, volume, 'available')
-    say('  created  %s: %s, %d GiB on %s' % (
-        volume.name, volume.status, volume.size,
-        getattr(volume, 'os-vol-host-attr:host')))
+    say('  created  %s: %s, %d GiB on %s (lazy create: its space is '
+        'promised, its backing made at first use)' % (
+            volume.name, volume.status, volume.size,
+            getattr(volume, 'os-vol-host-attr:host')))
+    volume = first_use(client, volume)
+    say('  attached and detached once (initialize_connection): backing '
+        'made')
     client.volumes.extend(volume, 2)
     volume = wait_status(client, volume, 'available')
     say('  extended %s: %s, %d GiB' % (volume.name, volume.status,
@@ -113,8 +165,8 @@ def snapshot_tour(client, pool):
     say('  $ cinder type-create demo-linked-%s; cinder type-key '
         'demo-linked-%s set pool_name=%s vmware:snapshot_format=COW '
         'vmware:clone_type=linked' % (pool, pool, pool))
-    source = wait_status(client, client.volumes.create(
-        1, name='demo-source', volume_type=vtype.id), 'available')
+    source = first_use(client, wait_status(client, client.volumes.create(
+        1, name='demo-source', volume_type=vtype.id), 'available'))
     snapshot = wait_status(
         client, client.volume_snapshots.create(source.id,
                                                name='demo-snapshot'),
@@ -167,6 +219,26 @@ def takeover_tour(client, backend):
         '`cinder unmanage ID` gives one back.')
 
 
+def promise_tour(client, pool):
+    """A lazily created volume holds its space in its pool's figures."""
+    say('\n== Lazy create: a 10 GiB volume with no backing yet, its space '
+        'promised')
+    vtype = [t for t in client.volume_types.list()
+             if t.name == 'demo-%s' % pool][0]
+    volume = wait_status(client, client.volumes.create(
+        10, name='demo-promised', volume_type=vtype.id), 'available')
+    say('  created %s: %s on %s' % (volume.name, volume.status,
+                                    getattr(volume, 'os-vol-host-attr:host')))
+    # The scheduler sees it at the volume services' next stats report.
+    deadline = time.monotonic() + STATS_INTERVAL_S * 3
+    while time.monotonic() < deadline and not any(
+            (getattr(p, 'promised_capacity_gb', 0) or 0) >= 10
+            for p in client.pools.list(detailed=True)):
+        time.sleep(1)
+    say('  $ cinder get-pools --detail   (promised_capacity_gb)')
+    show_pools(client)
+
+
 def stop_all(stack=None):
     try:
         with open(STATE) as f:
@@ -181,7 +253,7 @@ def stop_all(stack=None):
         procs.stop_group(state['vcsim_pid'])
 
 
-def start():
+def start(cluster=False):
     if os.path.exists(STATE):
         say('A demo seems to run already (%s); `tools/demo stop` first.'
             % STATE)
@@ -197,17 +269,26 @@ def start():
             json.dump({'demo_pid': os.getpid(),
                        'vcsim_pid': vcenter['pid']}, f)
         clusters = clusters_of(TOPOLOGY)
-        say('Starting Cinder: rabbitmq, db sync, cinder-api, '
-            'cinder-scheduler, cinder-volume ...')
+        if cluster:
+            say('Starting Cinder: rabbitmq, etcd, MariaDB, db sync, '
+                'cinder-api, cinder-scheduler, two clustered cinder-volume '
+                'services ...')
+        else:
+            say('Starting Cinder: rabbitmq, db sync, cinder-api, '
+                'cinder-scheduler, cinder-volume ...')
+        # Lazy create, the default: backings are made at first use.
         stack = cinder_stack.CinderStack(
             WORKDIR, vcenter, clusters,
-            backend_options={'vmware_lazy_create': 'false'}).start()
+            volume_services=2 if cluster else 1,
+            volume_defaults=VOLUME_DEFAULTS).start()
         say('Stack up in %.0f s (%s)' % (sum(stack.timings.values()),
                                          stack.timings))
+        if cluster:
+            cluster_tour(stack.client(), stack)
         tour(stack.client(), clusters)
         snapshot_tour(stack.client(), clusters[0])
-        takeover_tour(stack.client(), '%s@%s' % (stack.host,
-                                                 cinder_conf.BACKEND))
+        takeover_tour(stack.client(), stack.volume_backend())
+        promise_tour(stack.client(), clusters[0])
 
         say('\n== The stack keeps running. To use the cinder CLI:\n')
         say(cinder_stack.export_lines(stack.endpoint).rstrip())
@@ -244,6 +325,24 @@ def stop():
     return 0
 
 
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog='tools/demo',
+        description='A simulated vCenter with a real Cinder control plane '
+                    'in front of it, a short tour, then left running.',
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog='start (the default): start, tour, wait; Ctrl-C stops '
+               'everything.  stop: stop a demo running elsewhere.')
+    parser.add_argument('command', nargs='?', default='start',
+                        choices=['start', 'stop'])
+    parser.add_argument('--cluster', action='store_true',
+                        help='two cinder-volume services in one Cinder '
+                             'cluster (active-active) on etcd and MariaDB')
+    args = parser.parse_args(argv)
+    if args.command == 'stop':
+        return stop()
+    return start(cluster=args.cluster)
+
+
 if __name__ == '__main__':
-    command = sys.argv[1] if len(sys.argv) > 1 else 'start'
-    sys.exit({'start': start, 'stop': stop}[command]())
+    sys.exit(main())

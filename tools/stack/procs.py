@@ -94,6 +94,15 @@ def stop_group(pid, timeout=20):
         time.sleep(0.05)
 
 
+def kill_group(pid, timeout=10):
+    """SIGKILL the process group led by ``pid`` (a crash, not a stop);
+    returns when the leader is gone."""
+    _signal_group(pid, signal.SIGKILL)
+    deadline = time.monotonic() + timeout
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
 def _signal_group(pid, sig):
     try:
         os.killpg(pid, sig)

@@ -307,9 +307,10 @@ def test_fifty_concurrent_creates_exactly_fill_the_pool(
     stats, by_pool = pools(drvs[-1])
     assert by_pool['race']['promised_capacity_gb'] == 0.0
     assert not sched.driver_filter_passes(stats, 'race', 2)
-    print('\n%d service(s), lazy=%s: %d of 50 created, p95 create latency '
-          '%.3f s, max %.3f s' % (services, lazy, len(ok), _p95(latencies),
-                                  max(latencies)))
+    # The figure (pytest -s shows it): not asserted, machines differ.
+    print('\n%d service(s), lazy=%s: %d of 50 created, p95 create '  # noqa
+          'latency %.3f s, max %.3f s' % (services, lazy, len(ok),
+                                          _p95(latencies), max(latencies)))
 
 
 @pytest.mark.parametrize('lazy', [False, True])

@@ -470,8 +470,20 @@ class VMwareVcVmdkExtDriver(cleanup.CleanupMixin,
 
     @_in_pool_of('volume', host_arg='host')
     def migrate_volume(self, context, volume, host):
-        return super(VMwareVcVmdkExtDriver, self).migrate_volume(
+        moved, update = super(VMwareVcVmdkExtDriver, self).migrate_volume(
             context, volume, host)
+        if moved:
+            self._move_promise(volume)
+        return moved, update
+
+    def _move_promise(self, volume):
+        """A volume without backing moved to another pool (migrate,
+        retype): its promise follows it into the scope's (target) pool."""
+        if self._context.scope.promise is not None or \
+                self._pools.ledger.promise_of(volume['id']) is None or \
+                self.volumeops.get_backing(volume['name'], volume['id']):
+            return
+        self._promise_volume(volume)
 
     @_in_pool_of('volume')
     def initialize_connection(self, volume, connector):
@@ -540,6 +552,7 @@ class VMwareVcVmdkExtDriver(cleanup.CleanupMixin,
         done = super(VMwareVcVmdkExtDriver, self).retype(ctxt, volume,
                                                          new_type, diff, host)
         if done:
+            self._move_promise(volume)
             self._apply_volume_qos(volume, new_type)
         return done
 

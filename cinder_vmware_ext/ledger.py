@@ -11,19 +11,16 @@ A promise counts while its volume is not deleted and its status is not an
 error; it is cleared when the backing lands.
 """
 
-import contextlib
-import threading
-
 import sqlalchemy as sa
 
 from cinder import context as cinder_context
-from cinder import coordination
 from cinder.db import api as db_api
 from cinder.db import models
 from oslo_config import cfg
 from oslo_log import log as logging
 
 from cinder_vmware_ext.core import promises as core_promises
+from cinder_vmware_ext import locks
 
 LOG = logging.getLogger(__name__)
 
@@ -40,40 +37,26 @@ def _vcenter_key(vcenter_id):
 class PromiseLedger(object):
     """Promises of one vCenter on Cinder's volume rows."""
 
-    # One per vCenter and process, shared by its backends' drivers.
-    _local_locks = {}
-    _local_locks_guard = threading.Lock()
-
     def __init__(self, vcenter_id):
         self.vcenter = _vcenter_key(vcenter_id)
         self._prefix = core_promises.location_prefix(self.vcenter)
-        with self._local_locks_guard:
-            self._local = self._local_locks.setdefault(self.vcenter,
-                                                       threading.Lock())
+        self.lock_name = LOCK_PREFIX + self.vcenter
 
     # -- the lock -------------------------------------------------------------
 
     def distributed_lock(self):
         """The vCenter's placement lock in the coordination backend."""
-        return coordination.COORDINATOR.get_lock(LOCK_PREFIX + self.vcenter)
+        return locks.coordinator_lock(self.lock_name)
 
-    @contextlib.contextmanager
     def lock(self):
-        """Hold the vCenter's placement lock, across every service.
-
-        Threads of this process queue on a local lock first, so that one
-        of them at a time competes for the distributed one (tooz clients
-        retry a taken lock with a back-off of up to a second).
-        """
-        with self._local:
-            with self.distributed_lock():
-                yield
+        """Hold the vCenter's placement lock, across every service."""
+        return locks.across_services(self.lock_name)
 
     # -- reads ---------------------------------------------------------------
 
-    def _rows(self, *where):
+    def _live(self, query, *where):
         vol = models.Volume
-        query = sa.select(vol.id, vol._name_id, vol.provider_location).where(
+        query = query.where(
             vol.deleted == sa.false(),
             vol.provider_location.startswith(self._prefix, autoescape=True),
             sa.or_(vol.status.is_(None), sa.not_(vol.status.like('error%'))),
@@ -81,6 +64,29 @@ class PromiseLedger(object):
         ctx = cinder_context.get_admin_context()
         with db_api.main_context_manager.reader.using(ctx) as session:
             return session.execute(query).all()
+
+    def _rows(self, *where):
+        vol = models.Volume
+        return self._live(
+            sa.select(vol.id, vol._name_id, vol.provider_location), *where)
+
+    def totals(self, exclude=None):
+        """[(Promise, how many volumes hold it)] of every live promise on
+        this vCenter (but ``exclude``'s volume).
+
+        Volumes promised the same size on the same datastore share one
+        location value: the database sums them, one row each.
+        """
+        vol = models.Volume
+        where = [vol.id != exclude] if exclude else []
+        query = sa.select(vol.provider_location, sa.func.count()).group_by(
+            vol.provider_location)
+        found = []
+        for location, count in self._live(query, *where):
+            promise = core_promises.parse(location)
+            if promise is not None and promise.vcenter == self.vcenter:
+                found.append((promise, count))
+        return found
 
     def promises(self, named=False):
         """{volume id: Promise} of every live promise on this vCenter.

@@ -117,18 +117,18 @@ class PoolService(object):
         VMs, then the inventory by the caller), every backing left out has
         its space in the inventory read after.
         """
+        own = None
         if not self.ledger:
-            found = {}
+            held = promises.Held()
         elif skip_landed:
             named = self.ledger.promises(named=True)
+            own = named.pop(exclude, (None, None))[1] if exclude else None
             landed = self._backing_names()
-            found = {vol_id: promise
-                     for vol_id, (name, promise) in named.items()
-                     if name not in landed}
+            held = promises.held(promise for name, promise in named.values()
+                                 if name not in landed)
         else:
-            found = self.ledger.promises()
-        own = found.pop(exclude, None) if exclude else None
-        held = promises.held(found.values())
+            held = promises.held(self.ledger.totals(exclude), counted=True)
+            own = self.ledger.promise_of(exclude) if exclude else None
         local = self._local.held()
         if local:
             held = promises.Held(_add(held.thick, local),

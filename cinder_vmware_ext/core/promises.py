@@ -74,10 +74,14 @@ class Held:
     total: typing.Mapping[str, int] = dataclasses.field(default_factory=dict)
 
 
-def held(promises: typing.Iterable[Promise]) -> Held:
+def held(promises: typing.Iterable[Promise], counted=False) -> Held:
+    """Sum promises per datastore; with ``counted``, the items are
+    (Promise, how many volumes hold it)."""
     thick, total = {}, {}
-    for p in promises:
-        total[p.datastore] = total.get(p.datastore, 0) + p.size_bytes
+    for item in promises:
+        p, count = item if counted else (item, 1)
+        size = p.size_bytes * count
+        total[p.datastore] = total.get(p.datastore, 0) + size
         if p.thick:
-            thick[p.datastore] = thick.get(p.datastore, 0) + p.size_bytes
+            thick[p.datastore] = thick.get(p.datastore, 0) + size
     return Held(thick, total)

@@ -26,7 +26,6 @@ from cinder.volume.drivers.vmware import datastore as hub
 from cinder.volume.drivers.vmware import exceptions as vmdk_exceptions
 from cinder.volume.drivers.vmware import volumeops
 from cinder.volume import volume_types
-from oslo_concurrency import lockutils
 from oslo_log import log as logging
 from oslo_utils import excutils
 from oslo_utils import units
@@ -34,6 +33,7 @@ from oslo_utils import versionutils
 from oslo_vmware import exceptions as vexc
 from oslo_vmware import vim_util
 
+from cinder_vmware_ext import locks
 from cinder_vmware_ext.vsphere import volumeops as ext_volumeops
 
 LOG = logging.getLogger(__name__)
@@ -587,7 +587,9 @@ class SnapshotMixin(object):
         first clones of one template take it once.
         """
         name = 'vmware-template-base-%s' % vim_util.get_moref_value(template)
-        with lockutils.lock(name):
+        # Across services: a peer may take the same template's first
+        # linked clone (active-active).
+        with locks.across_services(name):
             base = self.volumeops.get_snapshot(template,
                                                TEMPLATE_BASE_SNAPSHOT)
             return base or self._take_template_base_snapshot(template)

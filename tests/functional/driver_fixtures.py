@@ -24,8 +24,9 @@ _db_ready = None
 
 # --- Cinder's database and objects ----------------------------------------
 
-def init_cinder(state_dir):
-    """Parse Cinder's config (no files) and create a SQLite database.
+def init_cinder(state_dir, connection=None):
+    """Parse Cinder's config (no files) and create a SQLite database (or
+    the schema in the empty database at SQLAlchemy URL ``connection``).
 
     Idempotent within a process: the first call's database is kept.
     """
@@ -45,7 +46,8 @@ def init_cinder(state_dir):
     conf([], project='cinder', default_config_files=[],
          default_config_dirs=[])
     path = os.path.join(state_dir, 'cinder.sqlite')
-    conf.set_override('connection', 'sqlite:///' + path, group='database')
+    conf.set_override('connection', connection or 'sqlite:///' + path,
+                      group='database')
     conf.set_override('lock_path', state_dir, group='oslo_concurrency')
     # The driver takes its placement lock through cinder.coordination: a
     # default (file locks in the state directory) that the `coordination`

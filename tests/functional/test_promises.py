@@ -307,9 +307,10 @@ def test_fifty_concurrent_creates_exactly_fill_the_pool(
     stats, by_pool = pools(drvs[-1])
     assert by_pool['race']['promised_capacity_gb'] == 0.0
     assert not sched.driver_filter_passes(stats, 'race', 2)
-    print('\n%d service(s), lazy=%s: %d of 50 created, p95 latency '  # noqa
-          '%.3f s, max %.3f s' % (services, lazy, len(ok), _p95(latencies),
-                                  max(latencies)))
+    # The figure (pytest -s shows it): not asserted, machines differ.
+    print('\n%d service(s), lazy=%s: %d of 50 created, p95 create '  # noqa
+          'latency %.3f s, max %.3f s' % (services, lazy, len(ok),
+                                          _p95(latencies), max(latencies)))
 
 
 @pytest.mark.parametrize('lazy', [False, True])
@@ -339,3 +340,72 @@ def test_two_backends_never_overcommit_a_shared_datastore(
         assert results == [None] * 4
     landed = _check_landed(inv, order, ['both'], free_before, 2)
     assert landed == {'both': 8}
+
+
+def test_start_up_releases_promises_whose_backing_exists(
+        sim, drivers, volumes, ctx, inv):
+    drv = drivers(vmware_cluster_name=['gold'], vmware_lazy_create=False)
+    made = volumes(drv, 'gold', 1)
+    drv.create_volume(made)
+    lazy = volumes(drv, 'gold', 1)    # no backing
+    ledger = drv._pools.ledger
+    ref = inv.objects('Datastore', 'name')
+    gold_a = [r for r, v in ref.items() if v['name'] == 'gold-a'][0]
+    # As a service killed between "backing made" and "promise released"
+    # leaves it; and a lazily created volume's promise, which must stay.
+    assert ledger.record(made.id, ledger.promise(gold_a, GiB))
+    assert ledger.record(lazy.id, ledger.promise(gold_a, GiB))
+    assert pools(drv)[1]['gold']['promised_capacity_gb'] == 2.0
+    restarted = fx.make_driver(sim, vmware_cluster_name=['gold'])
+    try:
+        assert row(ctx, made).provider_location is None
+        assert promised_datastore(ctx, inv, lazy) == 'gold-a'
+        assert pools(restarted)[1]['gold']['promised_capacity_gb'] == 1.0
+    finally:
+        fx.close_driver(restarted)
+
+
+def test_a_lazy_volume_migrated_takes_its_promise_along(
+        drivers, volumes, ctx, inv):
+    drv = drivers(vmware_cluster_name=['gold', 'silver'])
+    vol = volumes(drv, 'gold', 4)
+    drv.create_volume(vol)
+    assert promised_datastore(ctx, inv, vol) == 'gold-b'
+    target = {'host': 'functional@vmware#silver',
+              'capabilities': {'location_info':
+                               drv._pools.location_info('silver')}}
+    moved, update = drv.migrate_volume(ctx, row(ctx, vol), target)
+    assert moved and update == {'host': 'functional@vmware#silver'}
+    # Best fit in silver: silver-a (5 free) rather than shared (12).
+    assert promised_datastore(ctx, inv, vol) == 'silver-a'
+    assert inv.vm(vol.name) is None
+    by_pool = pools(drv)[1]
+    assert by_pool['silver']['promised_capacity_gb'] == 4.0
+    assert by_pool['gold']['promised_capacity_gb'] == 0.0
+
+
+def test_an_extend_in_flight_holds_the_added_size(
+        sim, drivers, volumes, ctx, inv):
+    drv = drivers(vmware_cluster_name=['gold'], vmware_lazy_create=False)
+    vol = volumes(drv, 'gold', 1)
+    drv.create_volume(vol)
+    assert backing_datastore(inv, vol) == 'gold-b'     # best fit
+    free_before = free_gb(inv, 'gold-b')
+    sim.add_latency(3000, method='ExtendVirtualDisk_Task', count=1)
+    done = []
+    extend = threading.Thread(target=lambda: done.append(
+        drv.extend_volume(row(ctx, vol), 3) or True))
+    extend.start()
+    seen = []
+    while extend.is_alive() and not seen:
+        figures = pools(drv)[1]['gold']
+        if figures['promised_capacity_gb']:
+            seen.append(figures)
+    extend.join(60)
+    assert done == [True]
+    # While vCenter had not grown the disk, the 2 GiB added were promised
+    # on the backing's datastore (thick: not free).
+    assert seen and seen[0]['promised_capacity_gb'] == 2.0
+    assert row(ctx, vol).provider_location is None
+    assert free_gb(inv, 'gold-b') == free_before - 2
+    assert pools(drv)[1]['gold']['promised_capacity_gb'] == 0.0

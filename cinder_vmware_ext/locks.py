@@ -17,7 +17,8 @@ _local = {}
 _local_guard = threading.Lock()
 
 
-def _local_lock(name):
+def local_lock(name):
+    """The lock ``name`` of this process (one per name)."""
     with _local_guard:
         return _local.setdefault(name, threading.Lock())
 
@@ -30,6 +31,6 @@ def coordinator_lock(name):
 @contextlib.contextmanager
 def across_services(name):
     """Hold lock ``name`` in this process and in the coordination backend."""
-    with _local_lock(name):
+    with local_lock(name):
         with coordinator_lock(name):
             yield

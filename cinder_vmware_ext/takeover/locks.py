@@ -9,19 +9,17 @@ instance, the datastore and the path, so every service taking over disks
 of that vCenter agrees on it.
 """
 
-import collections
 import contextlib
 import hashlib
 import re
-import threading
 
 from cinder import coordination
 from oslo_log import log as logging
 
+from cinder_vmware_ext import locks
+
 LOG = logging.getLogger(__name__)
 
-_local_guard = threading.Lock()
-_local_locks = collections.defaultdict(threading.Lock)
 _warned = []
 
 
@@ -42,11 +40,6 @@ def instance_uuid(session):
     return getattr(about, 'instanceUuid', None)
 
 
-def _local(name):
-    with _local_guard:
-        return _local_locks[name]
-
-
 @contextlib.contextmanager
 def disk_lock(session, disk):
     """Hold the lock of ``disk`` (a DiskRecord) for the ``with`` block.
@@ -61,9 +54,9 @@ def disk_lock(session, disk):
             _warned.append(True)
             LOG.warning('cinder.coordination is not started: managing '
                         'disks is serialized within this process only.')
-        lock = _local(name)
+        lock = locks.local_lock(name)
     else:
-        lock = coordination.COORDINATOR.get_lock(name)
+        lock = locks.across_services(name)
     LOG.debug('Taking lock %s for %s.', name, disk.ds_path)
     with lock:
         yield name

@@ -48,6 +48,12 @@ REFUSALS = {
 }
 REFUSAL_DEFAULT = 'InvalidState'
 
+# A lost answer surfaces as the dropped connection or as vCenter's refusal
+# of the retry (the call was applied).
+LOST_WORDS = ('connection', 'remote end', 'reset', 'closed', 'already',
+              'not found', 'notfound', 'duplicate', 'invalid', 'exist',
+              'refused', 'fault')
+
 MODES = collections.OrderedDict((m.name, m) for m in [
     Mode('task', lambda m, k: dict(
         fault='SystemError', task=True, count=1,
@@ -55,14 +61,11 @@ MODES = collections.OrderedDict((m.name, m) for m in [
         applies=lambda m: m.endswith('_Task'),
         words=('systemerror',)),
     Mode('lost', lambda m, k: dict(
-        drop_connection=True, applied=True, count=1),
-        words=('connection', 'remote end', 'reset', 'closed')),
+        drop_connection=True, applied=True, count=1), words=LOST_WORDS),
     Mode('lost-refused', lambda m, k: dict(
         drop_connection=True, applied=True, count=1,
         retry_fault=REFUSALS.get(m, REFUSAL_DEFAULT)),
-        words=('connection', 'already', 'not found', 'notfound',
-               'duplicate', 'invalid', 'exist', 'refused'),
-        needs='retry_fault'),
+        words=LOST_WORDS, needs='retry_fault'),
     Mode('session', lambda m, k: dict(fault='NotAuthenticated', count=1),
          words=('notauthenticated', 'session', 'authenticat')),
     Mode('drop2', lambda m, k: dict(drop_connection=True, count=2),
@@ -74,7 +77,7 @@ def case_id(flow, method, k, mode):
     return '%s:%s#%d:%s' % (flow, method, k, mode)
 
 
-# --- the verdict --------------------------------------------------------------
+# --- the verdict -------------------------------------------------------------
 
 OBJECT_KINDS = ('vm', 'snapshot', 'folder', 'file')
 
@@ -86,11 +89,17 @@ class Verdict(object):
         self.outcome = outcome     # 'ok' or 'raised'
         self.lost = []             # roles whose bytes are nowhere
         self.orphans = []          # items nobody expects
-        self.problems = []         # other differences, unclear errors
+        self.problems = []         # other differences in vCenter
+        self.unclear = []          # what the error fails to say
 
     @property
     def held(self):
+        """vCenter holds the complete result or what it held before."""
         return not (self.lost or self.orphans or self.problems)
+
+    @property
+    def passed(self):
+        return self.held and not self.unclear
 
     def explain(self):
         lines = ['outcome: %s' % self.outcome]
@@ -99,6 +108,7 @@ class Verdict(object):
         for item in self.orphans:
             lines.append('orphan: %r' % (item,))
         lines += self.problems
+        lines += self.unclear
         return '\n'.join(lines)
 
 
@@ -150,7 +160,7 @@ def judge(before, after, added, removed, reference, patterns, error,
     for item in sorted(kept):
         verdict.problems.append('not removed: %r' % (item,))
     if error is not None:
-        verdict.problems += error_problems(error, names, mode)
+        verdict.unclear += error_problems(error, names, mode)
     return verdict
 
 

@@ -203,7 +203,7 @@ class Group(object):
         return number
 
 
-# --- a case's objects ----------------------------------------------------------
+# --- a case's objects --------------------------------------------------------
 
 class Case(object):
     """The objects one run of a flow works on, and what the run did."""
@@ -280,7 +280,7 @@ def flow(name, group):
     return register
 
 
-# --- takeover ------------------------------------------------------------------
+# --- takeover ----------------------------------------------------------------
 
 def _loose(case, datastore, folder):
     path = case.group.spare_disk(datastore, folder)
@@ -337,7 +337,7 @@ def unmanage_attached(case):
     _unmanage(case, _attached(case))
 
 
-# --- snapshots, revert, clones -------------------------------------------------
+# --- snapshots, revert, clones -----------------------------------------------
 
 def _snapshot_flow(key):
     def setup(case):
@@ -421,7 +421,7 @@ def extend_linked(case):
     case.call = lambda: drv.extend_volume(vol, 2)
 
 
-# --- extend, migrate, retype -----------------------------------------------------
+# --- extend, migrate, retype -------------------------------------------------
 
 @flow('extend-offline', 'all')
 def extend_offline(case):

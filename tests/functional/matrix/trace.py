@@ -27,6 +27,7 @@ READ_ONLY = {
 READ_ONLY_PREFIXES = ('Retrieve', 'Continue', 'Wait', 'Find', 'Query',
                       'Search', 'Browse', 'Check', 'Validate', 'Pbm')
 
+
 def mutating(method):
     return method not in READ_ONLY and not method.startswith(
         READ_ONLY_PREFIXES)
@@ -76,7 +77,7 @@ def retry_fault_supported(sim):
     try:
         rule = sim.inject_fault('MakeDirectory', drop_connection=True,
                                 applied=True, retry_fault='FileAlreadyExists',
-                                count=0)
+                                count=1, body_contains='no call has this')
     except urllib.error.HTTPError:
         return False
     sim.admin('faults/%s' % rule['id'], method='DELETE')

@@ -28,6 +28,9 @@ OFFSET = 5 * 1024 * 1024
 PATTERN_BYTES = 64 * 1024
 UUID = re.compile(r'[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-'
                   r'[0-9a-f]{12}', re.I)
+# A disk's unique suffix (volume-ID-0a1b2c3d.vmdk, by upstream's
+# _get_disk_path-like helpers): compared as '-<hex>'.
+HEX8 = re.compile(r'-[0-9a-f]{8}(?=[-.])')
 # Files a VM's home holds besides its disks; they follow the VM.
 DATA_SUFFIXES = ('-flat.vmdk', '-delta.vmdk', '-sesparse.vmdk')
 
@@ -219,7 +222,7 @@ class Names(object):
             return None
         for regex, token in self._subs:
             text = regex.sub(token, text)
-        return UUID.sub('<uuid>', text)
+        return HEX8.sub('-<hex>', UUID.sub('<uuid>', text))
 
     def item(self, item):
         return tuple(self(x) if isinstance(x, str) else x for x in item)

@@ -62,15 +62,25 @@ def _in_pool_of(volume_arg, host_arg=None):
             bound = signature.bind(self, *args, **kwargs).arguments
             subject = bound[volume_arg]
             if volume_arg == 'snapshot':
-                subject = subject['volume']
-            host = subject['host']
+                subject = _host_of(subject, 'volume')
+            host = _host_of(subject)
             target = bound.get(host_arg) if host_arg else None
-            if target and target.get('host'):
-                host = target['host']
-            with self._pool_context(host):
+            # Cinder passes {'host': ...}; a bare host string works too.
+            target = target if isinstance(target, str) else _host_of(target)
+            if target:
+                host = target
+            with self._pool_context(host if isinstance(host, str) else None):
                 return func(self, *args, **kwargs)
         return wrapper
     return decorator
+
+
+def _host_of(obj, key='host'):
+    """obj[key], or None when obj has none (no host yet, a bare dict)."""
+    try:
+        return obj[key]
+    except (KeyError, TypeError, AttributeError, NotImplementedError):
+        return None
 
 
 @interface.volumedriver
@@ -85,6 +95,10 @@ class VMwareVcVmdkExtDriver(qos.QosMixin, migration.MigrationMixin,
     # 1.1.0 - pools per cluster or datastore with honest capacity,
     #         placement inside the scheduler's pool, get_pool.
     VERSION = '1.1.0'
+
+    # Cinder's third-party CI name for this driver (upstream's is
+    # VMware_CI, whose CI does not run ours).
+    CI_WIKI_NAME = 'cinder-vmware-ext_CI'
 
     def __init__(self, *args, **kwargs):
         super(VMwareVcVmdkExtDriver, self).__init__(*args, **kwargs)
@@ -112,6 +126,12 @@ class VMwareVcVmdkExtDriver(qos.QosMixin, migration.MigrationMixin,
             self.configuration.vmware_host_ip)
         # Fail at start-up, not at the first stats, on a bad cluster name.
         self._pools.current()
+        if not self.configuration.safe_get('vmware_enable_volume_stats'):
+            # Upstream reports fake stats then; ours come from the
+            # incrementally updated inventory, cheap at any scale.
+            LOG.info('vmware_enable_volume_stats is False: ignored, this '
+                     'driver always reports real pool stats (read from its '
+                     'inventory cache, no vCenter-wide crawl per report).')
 
     def _eligibility_rules(self):
         return pooling.rules_from_config(

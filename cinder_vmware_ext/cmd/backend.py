@@ -1,72 +1,124 @@
 """The VMware backend as the driver sees it, read from cinder.conf.
 
-The tool reads the driver's own backend section, so discovery sees the
-same vCenter, clusters and datastore filters as cinder-volume does.
+The backend section is loaded as cinder-volume loads it: Cinder's options
+on ``cfg.CONF``, the section read through
+``cinder.volume.configuration.Configuration`` (so ``[backend_defaults]``
+fills what the section leaves unset) with the option lists the driver
+appends, and the service host ``backend_host`` or ``[DEFAULT] host``.
+Discovery then sees the same vCenter, clusters and datastore filters as
+cinder-volume does.
 """
 
+import logging
 import os
-import socket
 
 from oslo_config import cfg
+
+from cinder_vmware_ext.cmd import redact
+
+LOG = logging.getLogger(__name__)
 
 DEFAULT_CONFIG = '/etc/cinder/cinder.conf'
 
 
-class Section(object):
-    """A backend section with the driver configuration's ``safe_get``."""
+class BackendError(Exception):
+    """A configuration or vCenter problem the operator has to fix."""
 
-    def __init__(self, conf, group):
-        self._conf = conf
-        self._group = group
 
-    def safe_get(self, name):
-        try:
-            return getattr(self._conf[self._group], name)
-        except (cfg.NoSuchOptError, AttributeError):
-            return None
-
-    def __getattr__(self, name):
-        return getattr(self._conf[self._group], name)
+def _option_lists():
+    """What a VMware backend's Configuration holds in cinder-volume: the
+    generic volume options and those the driver classes append."""
+    from cinder.volume import driver
+    from cinder.volume.drivers.vmware import vmdk
+    from cinder_vmware_ext import opts
+    return driver.volume_opts + vmdk.vmdk_opts + opts.vmware_ext_opts
 
 
 def load(config_files, backend=None, host=None):
-    """(Section, host@backend) for the chosen backend section."""
-    from cinder.volume.drivers.vmware import vmdk
-    from cinder_vmware_ext import opts
+    """(Configuration, host@backend) for the chosen backend section."""
+    from cinder.common import config  # noqa: F401 (Cinder's own options)
+    from cinder.volume import configuration
     files = config_files or [DEFAULT_CONFIG]
     missing = [f for f in files if not os.path.exists(f)]
     if missing:
-        raise SystemExit('config file(s) not found: %s' % ', '.join(missing))
-    conf = cfg.ConfigOpts()
-    conf.register_opts([cfg.ListOpt('enabled_backends', default=[]),
-                        cfg.StrOpt('host')])
-    conf([], project='cinder', default_config_files=files,
-         default_config_dirs=[])
-    backend = backend or _only_backend(conf)
-    conf.register_opts(vmdk.vmdk_opts + opts.vmware_ext_opts +
-                       [cfg.StrOpt('volume_backend_name')], group=backend)
-    name = host or conf.host or socket.gethostname()
-    return Section(conf, backend), '%s@%s' % (name, backend)
+        raise BackendError('config file(s) not found: %s; give '
+                           '--config-file' % ', '.join(missing))
+    conf = cfg.CONF
+    try:
+        conf([], project='cinder', default_config_files=files,
+             default_config_dirs=[])
+    except cfg.Error as err:
+        raise BackendError('%s: %s' % (', '.join(files), err))
+    sections = conf.list_all_sections()
+    backend = backend or _only_backend(conf, files)
+    if backend not in sections or backend == 'DEFAULT':
+        raise BackendError(
+            'no backend section [%s] in %s (enabled_backends: %s); give '
+            '--backend one of them' % (backend, ', '.join(files),
+                                       ', '.join(conf.enabled_backends or
+                                                 []) or 'none'))
+    if backend not in (conf.enabled_backends or []):
+        LOG.warning('backend [%s] is not in enabled_backends (%s): no '
+                    'cinder-volume serves it', backend,
+                    ', '.join(conf.enabled_backends or []) or 'empty')
+    section = configuration.Configuration(_option_lists(),
+                                          config_group=backend)
+    conf.register_opt(cfg.StrOpt('backend_host'), group=backend)
+    name = host or conf[backend].backend_host or conf.host
+    redact.add_secret(section.vmware_host_password)
+    return section, '%s@%s' % (name, backend)
 
 
-def _only_backend(conf):
-    if len(conf.enabled_backends) == 1:
-        return conf.enabled_backends[0]
-    raise SystemExit('give --backend: enabled_backends is %r'
-                     % (conf.enabled_backends,))
+def _only_backend(conf, files):
+    backends = [b for b in conf.enabled_backends or [] if b]
+    if len(backends) == 1:
+        return backends[0]
+    raise BackendError('give --backend: enabled_backends in %s is %s'
+                       % (', '.join(files), ', '.join(backends) or 'empty'))
 
 
 def session(section):
-    """An oslo.vmware session to the section's vCenter."""
+    """An oslo.vmware session to the section's vCenter; a BackendError
+    naming host:port and the cause when it cannot be had."""
     from oslo_vmware import api
-    return api.VMwareAPISession(
-        section.vmware_host_ip, section.vmware_host_username,
-        section.vmware_host_password, section.vmware_api_retry_count,
-        section.vmware_task_poll_interval,
-        port=section.vmware_host_port,
-        cacert=section.vmware_ca_file,
-        insecure=section.vmware_insecure if not section.vmware_ca_file
-        else False)
+    address = '%s:%s' % (section.vmware_host_ip, section.vmware_host_port)
+    if not section.vmware_host_ip:
+        raise BackendError('vmware_host_ip is set neither in backend '
+                           'section [%s] nor in [backend_defaults]'
+                           % section.config_group)
+    try:
+        vim_session = api.VMwareAPISession(
+            section.vmware_host_ip, section.vmware_host_username,
+            section.vmware_host_password, section.vmware_api_retry_count,
+            section.vmware_task_poll_interval,
+            port=section.vmware_host_port,
+            cacert=section.vmware_ca_file,
+            insecure=section.vmware_insecure if not section.vmware_ca_file
+            else False)
+    except Exception as err:
+        raise BackendError('vCenter %s (backend [%s]): %s' % (
+            address, section.config_group, root_cause(err)))
+    redact.add_secret(getattr(vim_session, '_session_id', None))
+    try:
+        redact.add_secret(vim_session.vim.get_http_cookie())
+    except Exception:  # no cookie is nothing to hide
+        pass
+    return vim_session
+
+
+def root_cause(err):
+    """The innermost error of a chain (what really went wrong: connection
+    refused, certificate verify failed, incorrect user name or password),
+    as one line."""
+    seen = set()
+    while id(err) not in seen:
+        seen.add(id(err))
+        inner = err.__cause__ or err.__context__
+        if inner is None:
+            break
+        err = inner
+    text = str(err).strip() or err.__class__.__name__
+    return ' '.join(text.split())
 
 
 def pool_service(section, vim_session):

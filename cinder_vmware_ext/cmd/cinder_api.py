@@ -10,6 +10,7 @@ import time
 
 import yaml
 
+from cinder_vmware_ext.cmd import redact
 from cinder_vmware_ext.takeover import export_format
 
 CLOUDS_YAML = ('clouds.yaml', '~/.config/openstack/clouds.yaml',
@@ -60,6 +61,7 @@ def _auth(options):
     cloud_name = options.os_cloud or os.environ.get('OS_CLOUD')
     if cloud_name:
         cloud = _cloud(cloud_name)
+        redact.add_secret((cloud.get('auth') or {}).get('password'))
         loader = loading.get_plugin_loader(cloud.get('auth_type', 'password'))
         return loader.load_from_options(**cloud.get('auth', {})), cloud
     if getattr(options, 'os_auth_type', None) == 'noauth':

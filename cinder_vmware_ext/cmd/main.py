@@ -8,11 +8,59 @@ from cliff import app
 from cliff import commandmanager
 
 import cinder_vmware_ext
+from cinder_vmware_ext.cmd import redact
 from cinder_vmware_ext.cmd import takeover
 
 NAMESPACE = 'cinder_vmware.cli'
-QUIET_LOGGERS = ('suds', 'urllib3', 'stevedore', 'oslo_vmware',
-                 'keystoneauth', 'cliff')
+# Loggers of this tool: warnings and errors always, INFO with -v, DEBUG
+# with -vv; also the app's logger (cliff's App.LOG), which reports a
+# command's error.
+OWN_LOGGERS = ('cinder_vmware_ext',)
+OWN_LEVELS = {0: logging.WARNING, 1: logging.WARNING, 2: logging.INFO}
+# Libraries (every other logger, warnings included): nothing by default,
+# their warnings with -v, INFO with -vv, DEBUG with -vvv or --debug.
+LIBRARY_LEVELS = {0: logging.CRITICAL + 1, 1: logging.CRITICAL + 1,
+                  2: logging.WARNING, 3: logging.INFO}
+# suds' SOAP traces (the Login request holds the password): only with
+# --trace-soap, redacted like everything else.
+SOAP_LOGGERS = ('suds.client', 'suds.transport')
+
+
+class VerbosityFilter(logging.Filter):
+    """What -v/-vv/-vvv/--debug and --trace-soap let through."""
+
+    def __init__(self, verbose, trace_soap, app_logger):
+        super(VerbosityFilter, self).__init__()
+        self._own_loggers = OWN_LOGGERS + (app_logger,)
+        self._own = OWN_LEVELS.get(verbose, logging.DEBUG)
+        self._library = LIBRARY_LEVELS.get(verbose, logging.DEBUG)
+        self._soap = trace_soap
+
+    def filter(self, record):
+        name = record.name
+        if self._soap and name.startswith(SOAP_LOGGERS):
+            return True
+        own = name.startswith(self._own_loggers)
+        return record.levelno >= (self._own if own else self._library)
+
+
+class ConsoleFormatter(logging.Formatter):
+    """One line per record, tracebacks only with --debug."""
+
+    def __init__(self, fmt, tracebacks):
+        super(ConsoleFormatter, self).__init__(fmt)
+        self._tracebacks = tracebacks
+
+    def format(self, record):
+        if self._tracebacks:
+            return super(ConsoleFormatter, self).format(record)
+        record = logging.makeLogRecord(record.__dict__)
+        record.exc_info = record.exc_text = record.stack_info = None
+        text = super(ConsoleFormatter, self).format(record)
+        if record.levelno < logging.WARNING:
+            return text
+        return '; '.join(line.strip() for line in text.splitlines()
+                         if line.strip())
 
 
 class CinderVmwareApp(app.App):
@@ -29,12 +77,35 @@ class CinderVmwareApp(app.App):
             command_manager=manager, deferred_help=True)
 
     def configure_logging(self):
+        root = logging.getLogger()
+        before = list(root.handlers)
         super(CinderVmwareApp, self).configure_logging()
-        # SOAP and HTTP traces only with -vv and above.
-        level = logging.DEBUG if self.options.verbose_level > 2 \
-            else logging.WARNING
-        for name in QUIET_LOGGERS:
-            logging.getLogger(name).setLevel(level)
+        options = self.options
+        verbose = 4 if options.debug else options.verbose_level
+        # suds at DEBUG dumps its WSDL parse (millions of lines) and every
+        # envelope: not even -vvv turns it on, only --trace-soap.
+        logging.getLogger('suds').setLevel(logging.WARNING)
+        for name in SOAP_LOGGERS:
+            logging.getLogger(name).setLevel(
+                logging.DEBUG if options.trace_soap else logging.NOTSET)
+        # Python warnings (eventlet's deprecation notice on importing
+        # cinder) become records of the py.warnings library logger.
+        logging.captureWarnings(True)
+        verbosity = VerbosityFilter(verbose, options.trace_soap,
+                                    self.LOG.name)
+        redacting = redact.RedactingFilter()
+        # Only cliff's handlers (console, --log-file), not those of a
+        # process running the app (pytest's).
+        for handler in [h for h in root.handlers if h not in before]:
+            # The filter decides what is shown (cliff sets the console's
+            # level from -v alone).
+            handler.setLevel(logging.DEBUG)
+            handler.addFilter(verbosity)
+            handler.addFilter(redacting)
+            if getattr(handler, 'stream', None) is self.stderr:
+                handler.setFormatter(ConsoleFormatter(
+                    self.CONSOLE_MESSAGE_FORMAT, tracebacks=options.debug))
+        redact.add_secret(getattr(options, 'os_password', None))
 
     def build_option_parser(self, description, version, argparse_kwargs=None):
         from keystoneauth1 import loading
@@ -53,6 +124,10 @@ class CinderVmwareApp(app.App):
         parser.add_argument(
             '--os-cloud', default=None,
             help='a cloud of clouds.yaml (default: env OS_CLOUD).')
+        parser.add_argument(
+            '--trace-soap', action='store_true',
+            help='log every SOAP request and answer to vCenter (very '
+                 'verbose; passwords, session keys and cookies masked).')
         parser.add_argument('--os-volume-api-version', default='3.8')
         loading.register_session_argparse_arguments(parser)
         loading.register_auth_argparse_arguments(parser, sys.argv[1:],

@@ -6,6 +6,7 @@ import datetime
 import sys
 import threading
 
+from cinder_vmware_ext.cmd import redact
 from cinder_vmware_ext.takeover import plan
 
 
@@ -45,6 +46,9 @@ class Runner(object):
         self._stream = stream
 
     def record(self, step, status, reason=None, volume_id=None):
+        # An error's text may quote what it was given: the results file
+        # holds no secret either.
+        reason = redact.redact(reason) if reason else reason
         line = plan.result_line(step.key, status, reason, volume_id,
                                 step.entry.get('proposed', {}).get('name'),
                                 _now())

@@ -177,8 +177,10 @@ class MigrationMixin(object):
 
     def _retype_target(self, host):
         """The pool of this backend named in the retype's target host."""
-        pool_name = volume_utils.extract_host((host or {}).get('host'),
-                                              'pool')
+        # Cinder passes {'host': ...}; a bare host string works too.
+        name = host if isinstance(host, str) else (
+            host.get('host') if isinstance(host, dict) else None)
+        pool_name = volume_utils.extract_host(name, 'pool')
         if not pool_name:
             return None
         return self._find_target(pool_name, own=True)

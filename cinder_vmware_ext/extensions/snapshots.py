@@ -55,11 +55,28 @@ def _items(value, item_type):
     return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
+# Far above vSphere's own limit on a disk's delta chain (255 links).
+MAX_CHAIN_LINKS = 256
+
+
 def _chain(disk_backing):
-    """File names of a disk's chain, from its own file to the base."""
-    files = []
+    """File names of a disk's chain, from its own file to the base.
+
+    Bounded: a chain that names a file twice or runs past MAX_CHAIN_LINKS
+    is not a real vSphere disk chain, and following it would never end.
+    """
+    files, seen = [], set()
     while disk_backing is not None:
-        files.append(disk_backing.fileName)
+        name = disk_backing.fileName
+        if name in seen or len(files) >= MAX_CHAIN_LINKS:
+            msg = (_("The disk chain of %(disk)s is cyclic or longer than "
+                     "%(max)d links (at %(at)s); check the disk's backing "
+                     "in vCenter.") %
+                   {'disk': files[0] if files else name,
+                    'max': MAX_CHAIN_LINKS, 'at': name})
+            raise exception.VolumeBackendAPIException(data=msg)
+        files.append(name)
+        seen.add(name)
         disk_backing = getattr(disk_backing, 'parent', None)
     return files
 
@@ -191,6 +208,9 @@ class SnapshotMixin(object):
     def create_snapshot(self, snapshot):
         volume = snapshot['volume']
         snapshot_format = self._snapshot_format(volume)
+        if snapshot_format == COW:
+            # Refused before vCenter is asked anything, as upstream does.
+            self._check_cow_snapshot_allowed(volume)
         backing = self.volumeops.get_backing(snapshot['volume_name'],
                                              volume['id'])
         if not backing:
@@ -201,8 +221,7 @@ class SnapshotMixin(object):
             return self._create_cow_snapshot(snapshot, backing)
         return self._create_template_snapshot(snapshot, backing)
 
-    def _create_cow_snapshot(self, snapshot, backing):
-        volume = snapshot['volume']
+    def _check_cow_snapshot_allowed(self, volume):
         if self._in_use(volume):
             # The instance VM writes the disk: a snapshot of the backing
             # would not freeze it, and one of the instance VM would cover
@@ -214,6 +233,9 @@ class SnapshotMixin(object):
                     'key': SNAPSHOT_FORMAT_KEY})
             LOG.error(msg)
             raise exception.InvalidVolume(reason=msg)
+
+    def _create_cow_snapshot(self, snapshot, backing):
+        volume = snapshot['volume']
         depth = self._chain_depth(backing) + 1
         if not self._depth_allowed(depth):
             msg = (_("Snapshot %(snap)s of volume %(vol)s would make its disk "

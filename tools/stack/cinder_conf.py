@@ -13,6 +13,16 @@ SCHEDULER_FILTERS = ['AvailabilityZoneFilter', 'CapacityFilter',
 SCHEDULER_WEIGHERS = ['CapacityWeigher', 'GoodnessWeigher']
 
 
+def write(path, text):
+    """Write cinder.conf readable by its owner only (0600): it holds the
+    vCenter password.  An existing file is narrowed before it is
+    rewritten, so the password is never in a wider file."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, 'w') as f:
+        os.fchmod(f.fileno(), 0o600)
+        f.write(text)
+
+
 def api_paste_config():
     """The api-paste.ini the cinder package installs beside the venv."""
     path = os.path.join(sys.prefix, 'etc', 'cinder', 'api-paste.ini')

@@ -104,8 +104,7 @@ class CinderStack(object):
             self.workdir, self.api_port, self.broker.transport_url,
             self.vcenter, self.clusters, host=self.host,
             backend_options=self.backend_options)
-        with open(self.conf_file, 'w') as f:
-            f.write(text)
+        cinder_conf.write(self.conf_file, text)
 
     def _environment(self):
         env = dict(os.environ)

@@ -1,0 +1,55 @@
+"""Session-wide services for the tests that need them (started lazily).
+
+``etcd``: a private etcd on loopback (tools/stack/etcd.py), the lock
+service behind Cinder's coordination layer.  ``coordination``: Cinder's own
+``cinder.coordination.COORDINATOR`` started on it (``[coordination]
+backend_url``), as cinder-volume starts it; yields the backend URL.
+``mariadb``: a private MariaDB on loopback (tools/stack/mariadb.py) for
+tests whose writers must really run concurrently.  Each is stopped by PID
+at the end of the session.
+"""
+
+import os
+import sys
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+STACK = os.path.join(REPO, 'tools', 'stack')
+if STACK not in sys.path:
+    sys.path.insert(0, STACK)
+
+import etcd as etcd_server  # noqa: E402
+import mariadb as mariadb_server  # noqa: E402
+
+
+@pytest.fixture(scope='session')
+def etcd(tmp_path_factory):
+    workdir = str(tmp_path_factory.mktemp('etcd'))
+    server = etcd_server.Etcd(workdir, workdir).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope='session')
+def coordination(etcd, tmp_path_factory):
+    from cinder import coordination as cinder_coordination
+    from oslo_config import cfg
+
+    from tests.functional import driver_fixtures as df
+    # Cinder's options parsed once per process (idempotent), as the
+    # functional tests' database fixture does.
+    df.init_cinder(str(tmp_path_factory.mktemp('cinder')))
+    cfg.CONF.set_override('backend_url', etcd.backend_url, 'coordination')
+    cinder_coordination.COORDINATOR.start()
+    yield etcd.backend_url
+    cinder_coordination.COORDINATOR.stop()
+    cfg.CONF.clear_override('backend_url', 'coordination')
+
+
+@pytest.fixture(scope='session')
+def mariadb(tmp_path_factory):
+    workdir = str(tmp_path_factory.mktemp('mariadb'))
+    server = mariadb_server.MariaDB(workdir, workdir).start()
+    yield server
+    server.stop()

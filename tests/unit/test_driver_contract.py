@@ -1,0 +1,95 @@
+"""Pure pieces of upstream's contract: the pool scope of an entry point
+(driver._in_pool_of) and the bounded disk chain walk (snapshots._chain)."""
+
+import contextlib
+import types
+
+import pytest
+from cinder import exception
+
+from cinder_vmware_ext import driver
+from cinder_vmware_ext.extensions import snapshots
+
+
+class Recorder(object):
+    """Records the host each decorated entry point is scoped to."""
+
+    def __init__(self):
+        self.hosts = []
+
+    @contextlib.contextmanager
+    def _pool_context(self, host):
+        self.hosts.append(host)
+        yield
+
+    @driver._in_pool_of('volume')
+    def create_volume(self, volume):
+        return 'done'
+
+    @driver._in_pool_of('snapshot')
+    def create_snapshot(self, snapshot):
+        return 'done'
+
+    @driver._in_pool_of('volume', host_arg='host')
+    def retype(self, ctxt, volume, new_type, diff, host):
+        return 'done'
+
+
+@pytest.mark.parametrize('volume, expected', [
+    ({'host': 'h@b#gold'}, 'h@b#gold'),
+    ({}, None),                      # upstream's tests: no host key
+    ({'host': None}, None),
+    (object(), None),                # neither a mapping nor an object
+])
+def test_volume_host(volume, expected):
+    rec = Recorder()
+    assert rec.create_volume(volume) == 'done'
+    assert rec.hosts == [expected]
+
+
+def test_snapshot_of_a_volume_without_host():
+    rec = Recorder()
+    rec.create_snapshot({'volume': {}})
+    rec.create_snapshot({})
+    assert rec.hosts == [None, None]
+
+
+@pytest.mark.parametrize('host, expected', [
+    ({'host': 'h@b#silver'}, 'h@b#silver'),
+    ('h@b#silver', 'h@b#silver'),    # a bare host string
+    ({}, 'h@b#gold'),                # no target: the volume's own pool
+    (None, 'h@b#gold'),
+    (object(), 'h@b#gold'),          # e.g. upstream's mock.sentinel.host
+])
+def test_retype_target_host(host, expected):
+    rec = Recorder()
+    rec.retype(None, {'host': 'h@b#gold'}, None, None, host)
+    assert rec.hosts == [expected]
+
+
+def _disk(*names):
+    backing = None
+    for name in reversed(names):
+        backing = types.SimpleNamespace(fileName=name, parent=backing)
+    return backing
+
+
+def test_chain_from_own_file_to_base():
+    assert snapshots._chain(_disk('[ds] v/v-2.vmdk', '[ds] v/v-1.vmdk',
+                                  '[ds] v/v.vmdk')) == [
+        '[ds] v/v-2.vmdk', '[ds] v/v-1.vmdk', '[ds] v/v.vmdk']
+
+
+def test_cyclic_chain_is_refused():
+    top = _disk('[ds] v/v-1.vmdk', '[ds] v/v.vmdk')
+    top.parent.parent = top
+    with pytest.raises(exception.VolumeBackendAPIException,
+                       match='cyclic or longer than 256'):
+        snapshots._chain(top)
+
+
+def test_endless_chain_is_refused():
+    names = ['[ds] v/v-%d.vmdk' % i for i in range(300)]
+    with pytest.raises(exception.VolumeBackendAPIException):
+        snapshots._chain(_disk(*names))
+    assert len(snapshots._chain(_disk(*names[:256]))) == 256

@@ -463,7 +463,7 @@ def test_reconfig_thin_add_and_destroy_vm(env):
     assert 65536 <= thin_flat[0].size < MiB
     (usage,) = env.prop(vm, 'storage').perDatastoreUsage
     assert usage.uncommitted == 5 * GiB - sum(f.size for f in disk_files)
-    # An outside disk attached to the VM survives its destruction.
+    # An outside disk attached to the VM goes with it, as on vCenter.
     env.mkdir('ds-a', 'volumes')
     env.create('ds-a', 'volumes/vol.vmdk', GiB, 'preallocated')
     vol = _new_disk(env, existing.controllerKey, 2,
@@ -472,12 +472,12 @@ def test_reconfig_thin_add_and_destroy_vm(env):
     fa2, ua2 = env.figures('ds-a')
 
     env.task('Destroy_Task', vm)
-    assert os.path.exists(env.local('ds-a', 'volumes/vol.vmdk'))
-    # vm-2's own 1 GiB thin disk and the new thin one are gone.
+    # vm-2's own 1 GiB thin disk, the new thin one and the outside one.
     assert not os.path.exists(env.local('ds-a', 'vm-2/thin.vmdk'))
     assert not os.path.exists(env.local('ds-a', 'vm-2/vm-2.vmdk'))
-    assert env.figures('ds-a') == (fa2, ua2 - 5 * GiB)
-    assert os.path.exists(env.local('ds-a', 'volumes/vol.vmdk'))
+    assert not os.path.exists(env.local('ds-a', 'volumes/vol.vmdk'))
+    assert not os.path.exists(env.local('ds-a', 'volumes/vol-flat.vmdk'))
+    assert env.figures('ds-a') == (fa2 + GiB, ua2 - 5 * GiB)
 
 
 def test_create_vm_with_new_disk_like_cinder(env):

@@ -25,8 +25,9 @@ VCSIM_UP = os.path.join(REPO, 'tools', 'vcsim', 'vcsim-up')
 class Simulator(object):
     """A running simulator started by vcsim-up."""
 
-    def __init__(self, info, topology_file):
+    def __init__(self, info, topology_file, admin_token=None):
         self.info = info
+        self.admin_token = admin_token
         self.topology_file = topology_file
         self.url = info['url']
         self.host = info['host']
@@ -40,21 +41,28 @@ class Simulator(object):
         self.log_file = info['log_file']
 
     @classmethod
-    def start(cls, topology, workdir=None):
+    def start(cls, topology, workdir=None, env=None, admin_token=None):
+        """Start a simulator; ``env`` adds environment variables for
+        vcsim-up (e.g. ``{'VCSIM_TRACE': '1'}``), ``admin_token`` (default
+        $VCSIM_ADMIN_TOKEN) makes /admin/ require it, and admin() send it.
+        """
         fd, path = tempfile.mkstemp(prefix='topology-', suffix='.json',
                                     dir=workdir)
         with os.fdopen(fd, 'w') as f:
             json.dump(topology, f)
-        env = dict(os.environ)
+        env = dict(os.environ, **(env or {}))
         # The WSDL is generated with oslo.vmware's schemas: use this venv.
         env.setdefault('VCSIM_PYTHON', sys.executable)
+        if admin_token is not None:
+            env['VCSIM_ADMIN_TOKEN'] = admin_token
+        admin_token = env.get('VCSIM_ADMIN_TOKEN') or None
         out = subprocess.run([VCSIM_UP, path], capture_output=True,
                              text=True, timeout=900, env=env)
         if out.returncode != 0:
             raise RuntimeError('vcsim-up failed (%s): %s'
                                % (out.returncode, out.stderr[-4000:]))
         info = json.loads(out.stdout.strip().splitlines()[-1])
-        return cls(info, path)
+        return cls(info, path, admin_token=admin_token)
 
     def stop(self):
         try:
@@ -106,10 +114,13 @@ class Simulator(object):
         the server's error and whose ``body`` is the decoded JSON answer.
         """
         data = None if payload is None else json.dumps(payload).encode()
+        headers = {'Content-Type': 'application/json'}
+        if self.admin_token:
+            headers['Authorization'] = 'Bearer ' + self.admin_token
         req = urllib.request.Request(
             self.admin_url.rstrip('/') + '/' + path.lstrip('/'), data=data,
             method=method or ('POST' if data is not None else 'GET'),
-            headers={'Content-Type': 'application/json'})
+            headers=headers)
         ctx = ssl.create_default_context(cafile=self.ca_file)
         try:
             with urllib.request.urlopen(req, context=ctx, timeout=30) as resp:
@@ -130,7 +141,11 @@ class Simulator(object):
         """Make ``method`` fail with vim25 fault ``fault``; returns the rule.
 
         options: count (default every call), message, moref, body_contains,
-        skip, fields, task, drop_connection, applied, end_session.
+        skip, fields, task, drop_connection, applied, retry_fault,
+        retry_task, end_session (tools/vcsim/ADMIN.md). E.g. "apply the
+        call, lose its answer, refuse the retry":
+        ``inject_fault('DeleteDatastoreFile_Task', applied=True,
+        drop_connection=True, retry_fault='FileNotFound', count=1)``.
         """
         payload = dict(options, method=method)
         if fault is not None:

@@ -10,9 +10,13 @@
 package main
 
 import (
+	"bufio"
+	"crypto/subtle"
 	"crypto/tls"
+	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"log"
 	"net/http"
 	"net/url"
@@ -33,7 +37,8 @@ func main() {
 	sdkDir := flag.String("sdk-dir", "", "directory with the generated vimService.wsdl (default: sdk/ beside the binary)")
 	username := flag.String("username", "administrator@vsphere.local", "login user name")
 	password := flag.String("password", "vcsim-pass", "login password")
-	trace := flag.Bool("trace", false, "log SOAP requests and responses to stderr")
+	trace := flag.Bool("trace", false, "log SOAP requests and responses to stderr (passwords and session keys redacted)")
+	adminToken := flag.String("admin-token", os.Getenv("VCSIM_ADMIN_TOKEN"), "require \"Authorization: Bearer TOKEN\" on /admin/ (default $VCSIM_ADMIN_TOKEN; empty: no token)")
 	cleanupDir := flag.String("cleanup-dir", "", "remove this directory (datastores, certificate) when stopped")
 	flag.Parse()
 
@@ -82,11 +87,13 @@ func main() {
 	}
 
 	simulator.Trace = *trace
-	simulator.TraceFile = os.Stderr
+	if *trace {
+		simulator.TraceFile = redactedTrace(os.Stderr)
+	}
 
 	mux := http.NewServeMux()
 	mux.Handle("/sdk/", http.StripPrefix("/sdk/", http.FileServer(http.Dir(*sdkDir))))
-	mux.Handle("/admin/", simulator.AdminHandler())
+	mux.Handle("/admin/", requireToken(*adminToken, simulator.AdminHandler()))
 
 	model.Service.Listen = &url.URL{Host: *listen, User: url.UserPassword(*username, *password)}
 	model.Service.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
@@ -110,4 +117,47 @@ func main() {
 	if *cleanupDir != "" {
 		os.RemoveAll(*cleanupDir)
 	}
+}
+
+// redactedTrace returns a pipe whose lines reach out with passwords and
+// session keys removed (simulator.RedactTrace).
+func redactedTrace(out io.Writer) *os.File {
+	r, w, err := os.Pipe()
+	if err != nil {
+		log.Fatalf("vcsim: trace pipe: %v", err)
+	}
+	go func() {
+		br := bufio.NewReaderSize(r, 1<<20)
+		for {
+			line, err := br.ReadString('\n')
+			if line != "" {
+				_, _ = io.WriteString(out, simulator.RedactTrace(line))
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return w
+}
+
+// requireToken guards h with a bearer token when token is not empty.
+func requireToken(token string, h http.Handler) http.Handler {
+	if token == "" {
+		return h
+	}
+	want := []byte("Bearer " + token)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got := []byte(r.Header.Get("Authorization"))
+		if subtle.ConstantTimeCompare(got, want) != 1 {
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("WWW-Authenticate", `Bearer realm="vcsim admin"`)
+			w.WriteHeader(http.StatusUnauthorized)
+			_ = json.NewEncoder(w).Encode(map[string]string{
+				"error": "the admin API needs \"Authorization: Bearer <token>\" (the simulator was started with VCSIM_ADMIN_TOKEN)",
+			})
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }

@@ -117,7 +117,7 @@ func adminRoute(r *http.Request, parts []string) (interface{}, *adminError) {
 
 var adminIndex = map[string]string{
 	"GET /admin/faults":                           "list injected faults (with how many times each fired)",
-	"POST /admin/faults":                          "inject a fault: {method, fault, message?, count?, skip?, moref?, body_contains?, fields?, task?, drop_connection?, applied?, end_session?}",
+	"POST /admin/faults":                          "inject a fault: {method, fault, message?, count?, skip?, moref?, body_contains?, fields?, task?, drop_connection?, applied?, retry_fault?, retry_task?, end_session?}",
 	"DELETE /admin/faults[/ID]":                   "clear all injected faults, or one",
 	"GET /admin/latency":                          "list latency rules",
 	"POST /admin/latency":                         "add latency: {delay_ms, method?, count?, skip?, moref?, body_contains?}",
@@ -239,7 +239,7 @@ func adminParseRule(f adminFields, latency bool) (*faultRule, *adminError) {
 		for _, c := range []struct {
 			name string
 			dst  interface{}
-		}{{"fault", &rule.Fault}, {"message", &rule.Message}} {
+		}{{"fault", &rule.Fault}, {"message", &rule.Message}, {"retry_fault", &rule.RetryFault}} {
 			checks = append(checks, struct {
 				name string
 				dst  interface{}
@@ -262,7 +262,7 @@ func adminParseRule(f adminFields, latency bool) (*faultRule, *adminError) {
 			return nil, aerr
 		}
 	}
-	var endSession *bool
+	var endSession, retryTask *bool
 	if !latency {
 		if raw, ok := f["fields"]; ok {
 			delete(f, "fields")
@@ -272,11 +272,16 @@ func adminParseRule(f adminFields, latency bool) (*faultRule, *adminError) {
 			}
 			rule.Fields = raw
 		}
-		var b bool
+		var b, rt bool
 		if ok, aerr := f.take("end_session", &b, "true or false"); aerr != nil {
 			return nil, aerr
 		} else if ok {
 			endSession = &b
+		}
+		if ok, aerr := f.take("retry_task", &rt, "true or false"); aerr != nil {
+			return nil, aerr
+		} else if ok {
+			retryTask = &rt
 		}
 	}
 	if aerr := f.done(); aerr != nil {
@@ -290,6 +295,17 @@ func adminParseRule(f adminFields, latency bool) (*faultRule, *adminError) {
 	rule.EndSession = rule.Fault == "NotAuthenticated" && !rule.Task
 	if endSession != nil {
 		rule.EndSession = *endSession
+	}
+	// vCenter refuses a *_Task call's retry through the task it answers.
+	rule.RetryTask = rule.RetryFault != "" && strings.HasSuffix(rule.Method, vTaskSuffix)
+	if retryTask != nil {
+		if rule.RetryFault == "" {
+			return nil, adminBadField("retry_task", "retry_task only goes with retry_fault")
+		}
+		if *retryTask && !strings.HasSuffix(rule.Method, vTaskSuffix) {
+			return nil, adminBadField("retry_task", "retry_task needs a *_Task method, not %q", rule.Method)
+		}
+		rule.RetryTask = *retryTask
 	}
 	return rule, nil
 }
@@ -312,9 +328,27 @@ func adminValidateRule(rule *faultRule, latency bool) *adminError {
 		}
 		return nil
 	}
+	if rule.RetryFault != "" {
+		if !rule.DropConnection || !rule.Applied {
+			return adminBadField("retry_fault", "retry_fault goes with applied and drop_connection")
+		}
+		if rule.Method == "*" {
+			return adminBadField("method", "retry_fault needs a method (the call whose retry is refused)")
+		}
+		if _, err := newFaultByName(rule.RetryFault, rule.Fields); err != nil {
+			field := "retry_fault"
+			if strings.Contains(err.Error(), "fields") {
+				field = "fields"
+			}
+			return adminBadField(field, "%v", err)
+		}
+	}
 	if rule.DropConnection {
 		if rule.Fault != "" || rule.Task {
 			return adminBadField("drop_connection", "drop_connection excludes fault and task")
+		}
+		if len(rule.Fields) > 0 && rule.RetryFault == "" {
+			return adminBadField("fields", "fields go with fault or retry_fault")
 		}
 		return nil
 	}

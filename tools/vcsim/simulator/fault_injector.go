@@ -42,12 +42,21 @@ type faultRule struct {
 	DropConnection bool            `json:"drop_connection,omitempty"`
 	Applied        bool            `json:"applied,omitempty"` // drop after running the method
 	EndSession     bool            `json:"end_session,omitempty"`
+	// RetryFault (with Applied+DropConnection): each drop arms one refusal;
+	// the next matching call answers this fault without running (a failed
+	// task for *_Task methods unless RetryTask is false).
+	RetryFault     string `json:"retry_fault,omitempty"`
+	RetryTask      bool   `json:"retry_task,omitempty"`
+	RetriesPending int    `json:"retries_pending"`
+	RetryFired     int    `json:"retry_fired"`
 
 	// latency rules
 	DelayMs int `json:"delay_ms,omitempty"`
 
 	Fired  int  `json:"fired"`
 	Active bool `json:"active"`
+
+	retry bool // this copy answers an armed retry refusal
 }
 
 // faultInjector holds the rules; the server is concurrent, so one mutex
@@ -91,7 +100,22 @@ func (r *faultRule) consume() bool {
 		r.Count--
 	}
 	r.Fired++
-	r.Active = r.Count != 0
+	if r.RetryFault != "" {
+		r.RetriesPending++ // the drop arms one refusal of the retry
+	}
+	r.Active = r.Count != 0 || r.RetriesPending > 0
+	return true
+}
+
+// consumeRetry says whether a matching call is the retry of a dropped call
+// that the rule refuses. Called with the adminInjector's mutex held.
+func (r *faultRule) consumeRetry() bool {
+	if r.RetriesPending == 0 {
+		return false
+	}
+	r.RetriesPending--
+	r.RetryFired++
+	r.Active = r.Count != 0 || r.RetriesPending > 0
 	return true
 }
 
@@ -106,7 +130,15 @@ func (fi *faultInjector) pick(method *Method, body []byte) (*faultRule, time.Dur
 		}
 	}
 	for _, r := range fi.faults {
-		if r.matches(method, body) && r.consume() {
+		if !r.matches(method, body) {
+			continue
+		}
+		if r.consumeRetry() {
+			fired := *r
+			fired.retry = true
+			return &fired, delay
+		}
+		if r.consume() {
 			fired := *r
 			return &fired, delay
 		}
@@ -186,9 +218,14 @@ func newFaultByName(name string, fields []byte) (types.BaseMethodFault, error) {
 	return fault, nil
 }
 
-// faultFor builds the fault of a fired rule for this call.
+// faultFor builds the fault of a fired rule for this call (its retry_fault
+// when the call is a refused retry).
 func (r *faultRule) faultFor(method *Method) (types.BaseMethodFault, string) {
-	fault, err := newFaultByName(r.Fault, r.Fields)
+	name := r.Fault
+	if r.retry {
+		name = r.RetryFault
+	}
+	fault, err := newFaultByName(name, r.Fields)
 	if err != nil { // validated when added; keep the server up regardless
 		fault = &types.SystemError{Reason: err.Error()}
 	}
@@ -198,8 +235,12 @@ func (r *faultRule) faultFor(method *Method) (types.BaseMethodFault, string) {
 		na.PrivilegeId = "System.View"
 	}
 	msg := r.Message
-	if msg == "" {
-		msg = fmt.Sprintf("%s (injected by the vcsim admin API)", r.Fault)
+	switch {
+	case msg != "":
+	case r.retry:
+		msg = fmt.Sprintf("%s (injected by the vcsim admin API: the retry of a call that was applied)", name)
+	default:
+		msg = fmt.Sprintf("%s (injected by the vcsim admin API)", name)
 	}
 	return fault, msg
 }
@@ -292,10 +333,23 @@ func (s *Service) adminCall(ctx *Context, method *Method, body []byte) soap.HasF
 		return s.call(ctx, method)
 	}
 	switch {
+	case rule.retry:
+		if rule.RetryTask {
+			if res := s.failedTask(ctx, method, rule); res != nil {
+				return res
+			}
+		}
+		fault, msg := rule.faultFor(method)
+		return &serverFaultBody{Reason: Fault(msg, fault)}
 	case rule.DropConnection:
 		var res soap.HasFault
 		if rule.Applied {
+			// A *_Task method runs its task to completion here (govmomi's
+			// Task.Run is synchronous): applied, then the answer is lost.
 			res = s.call(ctx, method)
+		}
+		if rule.EndSession {
+			s.endSession(ctx)
 		}
 		adminDropConnection(ctx.res)
 		if res == nil {

@@ -232,10 +232,15 @@ func copySparseFile(src, dst string) error {
 }
 
 // MakeDirectory creates a datastore folder; paths escaping the datastore
-// are refused (govmomi's version joined them unchecked).
+// are refused (govmomi's version joined them unchecked), and so is an
+// existing path (FileAlreadyExists), as vCenter does.
 func (f *FileManager) MakeDirectory(req *types.MakeDirectory) soap.HasFault {
 	body := &methods.MakeDirectoryBody{}
 	_, local, fault := resolveDsPath(req.Datacenter, req.Name)
+	if fault == nil && fileExists(local) {
+		// vCenter refuses an existing path even with createParentDirectories
+		fault = &types.FileAlreadyExists{FileFault: types.FileFault{File: req.Name}}
+	}
 	if fault == nil {
 		mkdir := os.Mkdir
 		if isTrue(req.CreateParentDirectories) {

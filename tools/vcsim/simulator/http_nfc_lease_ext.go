@@ -28,6 +28,9 @@ func nfcUpload(lease *HttpNfcLease, file string, body io.Reader) (handled bool, 
 	if err != nil || d.DataFile() == "" {
 		return false, 0, nil
 	}
+	if !safeDatastoreRelPath(d.DataFile()) { // never write outside the datastore
+		return true, 0, fmt.Errorf("%s: extent %q leaves the datastore", file, d.DataFile())
+	}
 	counted := &countingReader{r: body}
 	r := bufio.NewReaderSize(counted, 1<<20)
 	capacity := d.Capacity()

@@ -403,12 +403,10 @@ func diskUsedByOtherVM(vm *VirtualMachine, dsPath string) bool {
 }
 
 // markDisksForDestroy sets fileOperation=destroy on the removal specs of
-// the disks Destroy_Task deletes: those in the VM's folder and those
-// created with the VM.
+// the disks Destroy_Task deletes: as vCenter, every attached disk, wherever
+// its files are (DestroyTask keeps those another VM's chain still uses).
 func (vm *VirtualMachine) markDisksForDestroy(specs []types.BaseVirtualDeviceConfigSpec) {
-	vmDir := vmFolderDsPath(vm)
 	vmDiskState.Lock()
-	created := vmDiskState.created[vm.Self.Value]
 	delete(vmDiskState.created, vm.Self.Value)
 	vmDiskState.Unlock()
 	for _, s := range specs {
@@ -421,13 +419,62 @@ func (vm *VirtualMachine) markDisksForDestroy(specs []types.BaseVirtualDeviceCon
 		if !ok {
 			continue
 		}
-		name := fb.GetVirtualDeviceFileBackingInfo().FileName
-		// govmomi's ConfigSpec(remove) marks every disk destroy: decide here.
 		spec.FileOperation = ""
-		if created[name] || (vmDir != "" && dsPathDir(name) == vmDir) {
+		if fb.GetVirtualDeviceFileBackingInfo().FileName != "" {
 			spec.FileOperation = types.VirtualDeviceConfigSpecFileOperationDestroy
 		}
 	}
+}
+
+// checkDeviceChanges refuses, before anything changes, what vCenter
+// refuses: removing a device the VM does not have (InvalidDeviceSpec), and
+// attaching a disk file the VM already has (InvalidDeviceSpec) or another
+// VM's disk chain uses (FileLocked) unless the new disk is multi-writer.
+func (vm *VirtualMachine) checkDeviceChanges(spec *types.VirtualMachineConfigSpec) types.BaseMethodFault {
+	keys := map[int32]bool{}
+	files := map[string]bool{} // top files of the VM's disks as the spec goes
+	fileOfKey := map[int32]string{}
+	if vm.Config != nil {
+		for _, d := range vm.Config.Hardware.Device {
+			key := d.GetVirtualDevice().Key
+			keys[key] = true
+			if _, b := diskAndBacking(d); b != nil && b.FileName != "" {
+				files[b.FileName] = true
+				fileOfKey[key] = b.FileName
+			}
+		}
+	}
+	for i, change := range spec.DeviceChange {
+		dspec := change.GetVirtualDeviceConfigSpec()
+		if dspec == nil || dspec.Device == nil {
+			continue
+		}
+		device := dspec.Device.GetVirtualDevice()
+		invalid := &types.InvalidDeviceSpec{DeviceIndex: int32(i), InvalidVmConfig: types.InvalidVmConfig{Property: "virtualDeviceSpec.device"}}
+		switch dspec.Operation {
+		case types.VirtualDeviceConfigSpecOperationRemove:
+			if !keys[device.Key] {
+				return invalid
+			}
+			delete(keys, device.Key)
+			delete(files, fileOfKey[device.Key])
+		case types.VirtualDeviceConfigSpecOperationAdd:
+			keys[device.Key] = true
+			_, b := diskAndBacking(dspec.Device)
+			if b == nil || b.FileName == "" || dspec.FileOperation != "" {
+				continue
+			}
+			if files[b.FileName] {
+				return invalid
+			}
+			if b.Sharing != string(types.VirtualDiskSharingSharingMultiWriter) && diskFileUsedByOtherVM(vm, b.FileName) {
+				return &types.FileLocked{FileFault: types.FileFault{File: b.FileName}}
+			}
+			files[b.FileName] = true
+			fileOfKey[device.Key] = b.FileName
+		}
+	}
+	return nil
 }
 
 // diskJournal records the disk files one configureDevices call created or
@@ -449,6 +496,9 @@ func (vm *VirtualMachine) diskJournal() *diskJournal {
 // deleted, the ones it extended shrunk back, and the devices and
 // numVirtualDisks restored.
 func (vm *VirtualMachine) configureDevices(spec *types.VirtualMachineConfigSpec) types.BaseMethodFault {
+	if fault := vm.checkDeviceChanges(spec); fault != nil {
+		return fault
+	}
 	j := &diskJournal{dc: vmDatacenterRef(vm), extended: map[string]int64{}}
 	vmDiskState.Lock()
 	outer := vmDiskState.journal[vm.Self.Value]

@@ -1039,10 +1039,10 @@ func hostForPool(pool types.ManagedObjectReference, cur *types.ManagedObjectRefe
 
 // ---- destroy / unregister / templates --------------------------------------
 
-// DestroyTask deletes the VM's files. Which attached disks go follows
-// the disk layer's rule (virtual_machine_disks_ext.go markDisksForDestroy:
-// disks in the VM's folder or created with the VM); with them go their
-// chain parents and the snapshot deltas in the VM's folder. A file another
+// DestroyTask deletes the VM's files. As on vCenter, every attached disk
+// goes, wherever its files are (virtual_machine_disks_ext.go
+// markDisksForDestroy); with them go their chain parents and the snapshot
+// deltas in the VM's folder. A file another
 // VM's chain uses (the base of a linked clone) is never deleted, as vCenter
 // keeps disks shared within a linked-VM group (the group's last VM takes
 // them); the home folder goes unless such a file lives in it.

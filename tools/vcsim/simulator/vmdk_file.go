@@ -313,8 +313,53 @@ type diskFile struct {
 }
 
 // openDisk resolves dsPath and reads its descriptor (FileNotFound when the
-// descriptor does not exist).
+// descriptor does not exist). A descriptor whose extents leave the
+// datastore (an absolute path, "..", a symbolic link out) is refused with
+// a FileFault: its disk is never read, written, attached or copied.
 func openDisk(dc *types.ManagedObjectReference, dsPath string) (*diskFile, types.BaseMethodFault) {
+	df, fault := openDiskUnchecked(dc, dsPath)
+	if fault != nil {
+		return nil, fault
+	}
+	if bad := df.escapingExtent(); bad != "" {
+		return nil, &types.FileFault{File: dsPath}
+	}
+	return df, nil
+}
+
+// escapingExtent returns the first extent file name that does not resolve
+// to a file inside the disk's datastore ("" when all do).
+func (df *diskFile) escapingExtent() string {
+	if df.d == nil || df.ds == nil {
+		return ""
+	}
+	root := filepath.Clean(df.ds.Info.GetDatastoreInfo().Url)
+	if r, err := filepath.EvalSymlinks(root); err == nil {
+		root = r
+	}
+	for _, e := range df.d.Extents {
+		if e.File == "" {
+			continue
+		}
+		if filepath.IsAbs(e.File) || strings.HasPrefix(e.File, "\\") || !safeDatastoreRelPath(e.File) {
+			return e.File
+		}
+		p := filepath.Join(filepath.Dir(df.desc), filepath.FromSlash(e.File))
+		if r, err := filepath.EvalSymlinks(p); err == nil {
+			p = r
+		} else if r, err := filepath.EvalSymlinks(filepath.Dir(p)); err == nil {
+			p = filepath.Join(r, filepath.Base(p))
+		}
+		if p != root && !strings.HasPrefix(p, root+string(filepath.Separator)) {
+			return e.File
+		}
+	}
+	return ""
+}
+
+// openDiskUnchecked is openDisk without the extent check (deleteDisk uses
+// it to remove such a descriptor, leaving what its extents name alone).
+func openDiskUnchecked(dc *types.ManagedObjectReference, dsPath string) (*diskFile, types.BaseMethodFault) {
 	ds, local, fault := resolveDsPath(dc, dsPath)
 	if fault != nil {
 		return nil, fault
@@ -844,9 +889,16 @@ func moveFile(from, to string) error {
 // descriptor says it was charged. A descriptor that is not a VMware
 // descriptor (e.g. an empty file) is removed without a refund.
 func deleteDisk(dsPath string, dc *types.ManagedObjectReference) types.BaseMethodFault {
-	df, fault := openDisk(dc, dsPath)
+	df, fault := openDiskUnchecked(dc, dsPath)
 	if fault != nil {
 		return fault
+	}
+	if df.escapingExtent() != "" {
+		// only the descriptor is the datastore's: never follow its extents
+		if err := os.Remove(df.desc); err != nil && !os.IsNotExist(err) {
+			return &types.CannotDeleteFile{FileFault: types.FileFault{File: dsPath}}
+		}
+		return nil
 	}
 	if df.d == nil {
 		for _, delta := range []bool{false, true} {

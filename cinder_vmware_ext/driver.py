@@ -38,6 +38,7 @@ from cinder_vmware_ext.takeover import manage
 from cinder_vmware_ext.takeover import sizes
 from cinder_vmware_ext.takeover import snapshots
 from cinder_vmware_ext.vsphere import inventory
+from cinder_vmware_ext.vsphere import volumeops as ext_volumeops
 
 LOG = logging.getLogger(__name__)
 
@@ -115,6 +116,7 @@ class VMwareVcVmdkExtDriver(qos.QosMixin, migration.MigrationMixin,
 
     def do_setup(self, context):
         super(VMwareVcVmdkExtDriver, self).do_setup(context)
+        self._install_volumeops()
         about = self.session.vim.service_content.about
         self._pools = pooling.PoolService(
             inventory.InventoryCache(self.session),
@@ -132,6 +134,20 @@ class VMwareVcVmdkExtDriver(qos.QosMixin, migration.MigrationMixin,
             LOG.info('vmware_enable_volume_stats is False: ignored, this '
                      'driver always reports real pool stats (read from its '
                      'inventory cache, no vCenter-wide crawl per report).')
+
+    def _install_volumeops(self):
+        """Our client layer's VolumeOps (creates that survive a lost
+        answer, folders rebuilt when gone) in place of upstream's."""
+        upstream = self._volumeops
+        ops = ext_volumeops.VolumeOps(
+            self.session, upstream._max_objects, upstream._extension_key,
+            upstream._extension_type)
+        ops._backing_ref_cache = upstream._backing_ref_cache
+        ops.set_vmx_version(upstream._vmx_version)
+        self._volumeops = ops
+        self._ds_sel = hub.DatastoreSelector(
+            ops, self.session, upstream._max_objects,
+            ds_regex=self._ds_regex)
 
     def _eligibility_rules(self):
         return pooling.rules_from_config(

@@ -31,6 +31,9 @@ class Placement(collections.namedtuple(
 class PoolService(object):
     """The backend's pools, from one refreshed inventory per question."""
 
+    # Whether vmware_datastore_regex matched nothing at the last build.
+    _regex_unmatched = False
+
     def __init__(self, inventory_cache, mode, cluster_names, rules,
                  policy=placement.BEST_FIT, vcenter_id=''):
         self._cache = inventory_cache
@@ -63,7 +66,29 @@ class PoolService(object):
                 option='vmware_cluster_name', value=str(err))
         found = pools.build_pools(self._mode, clusters, inventory, rules)
         self._memo = (inventory, rules, found)
+        self._report_unmatched_regex(rules, clusters, inventory)
         return inventory, found
+
+    def _report_unmatched_regex(self, rules, clusters, inventory):
+        """An ERROR when vmware_datastore_regex comes to match no datastore
+        of the clusters (at start-up: do_setup builds the pools), once per
+        change.  Not fatal: matching datastores may be added later."""
+        unmatched = eligibility.regex_matches_none(
+            rules, eligibility.reachable_datastores(clusters, inventory))
+        if unmatched and not self._regex_unmatched:
+            LOG.error('vmware_datastore_regex %s matches no datastore of '
+                      'the backend\'s clusters: its pools have no eligible '
+                      'datastore until a matching one is added.',
+                      rules.name_regex.pattern)
+        self._regex_unmatched = unmatched
+
+    def empty_reason(self):
+        """Why a pool of this backend has no eligible datastore."""
+        inventory = self._cache.refresh()
+        clusters = pools.select_clusters(inventory, self._cluster_names)
+        return eligibility.empty_pool_reason(
+            self._rules,
+            eligibility.reachable_datastores(clusters, inventory))
 
     def location_info(self, pool_name):
         return 'vmware_ext:%s:%s' % (self._vcenter_id, pool_name)
@@ -125,6 +150,9 @@ class PoolService(object):
             exists (or failed), when vCenter's own free space tells the rest
         """
         inventory, pool = self.find(pool_name)
+        if not pool.datastores:
+            raise exception.VolumeBackendAPIException(
+                data='Pool %s: %s.' % (pool_name, self.empty_reason()))
         excluded = set(excluded)
         if writable_from:
             excluded.update(ds.ref for ds in pool.datastores

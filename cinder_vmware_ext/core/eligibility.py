@@ -88,3 +88,29 @@ def writable_hosts(datastore: model.Datastore,
                    host_refs: typing.AbstractSet[str]) -> typing.List[str]:
     """Hosts among ``host_refs`` that can write to the datastore."""
     return sorted(datastore.mounts.writable.intersection(host_refs))
+
+
+def reachable_datastores(clusters: typing.Iterable[model.Cluster],
+                         inventory: model.Inventory
+                         ) -> typing.List[model.Datastore]:
+    """Datastores mounted on any host of ``clusters``, eligible or not."""
+    hosts = {ref for cluster in clusters for ref in cluster.hosts}
+    return [ds for ds in inventory.datastores.values()
+            if not ds.mounts.mounted.isdisjoint(hosts)]
+
+
+def regex_matches_none(rules: Rules,
+                       datastores: typing.Iterable[model.Datastore]) -> bool:
+    """Whether ``vmware_datastore_regex`` is set and matches none of
+    ``datastores`` (a typo, or datastores not added yet)."""
+    return rules.name_regex is not None and not any(
+        rules.name_regex.match(ds.name) for ds in datastores)
+
+
+def empty_pool_reason(rules: Rules,
+                      datastores: typing.Iterable[model.Datastore]) -> str:
+    """Why a pool has no eligible datastore, as far as the rules tell."""
+    if regex_matches_none(rules, datastores):
+        return ('pool has no eligible datastore: regex %s matches none'
+                % rules.name_regex.pattern)
+    return 'pool has no eligible datastore'

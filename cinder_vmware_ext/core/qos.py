@@ -21,6 +21,11 @@ import dataclasses
 import typing
 
 UNLIMITED = -1
+# vSphere's StorageIOAllocationInfo: limit is an xsd:long, reservation and
+# SharesInfo.shares are xsd:int.  Larger values would reach vCenter only
+# to fail as a decoding error.
+INT64_MAX = 2 ** 63 - 1
+INT32_MAX = 2 ** 31 - 1
 SHARES_LEVELS = ('low', 'normal', 'high', 'custom')
 CONSUMERS = ('back-end', 'front-end', 'both')
 
@@ -65,7 +70,7 @@ class IOAllocation:
 DEFAULT = IOAllocation()
 
 
-def _whole_number(key, value, minimum):
+def _whole_number(key, value, minimum, maximum):
     try:
         number = int(str(value).strip())
     except ValueError:
@@ -74,6 +79,9 @@ def _whole_number(key, value, minimum):
     if number < minimum:
         raise InvalidQoS('QoS spec %s=%s must be at least %d.'
                          % (key, number, minimum))
+    if number > maximum:
+        raise InvalidQoS('QoS spec %s=%s is out of vSphere\'s range %d to '
+                         '%d.' % (key, number, minimum, maximum))
     return number
 
 
@@ -114,22 +122,28 @@ def _limit(specs):
         raise InvalidQoS('QoS specs total_iops_sec and read_iops_sec/'
                          'write_iops_sec exclude each other.')
     if total is not None:
-        return _whole_number('total_iops_sec', total, 1)
+        return _whole_number('total_iops_sec', total, 1, INT64_MAX)
     if (read is None) != (write is None):
         raise InvalidQoS('QoS specs read_iops_sec and write_iops_sec go '
                          'together: vSphere has a single IOPS limit, their '
                          'sum.')
     if read is None:
         return UNLIMITED
-    return (_whole_number('read_iops_sec', read, 1) +
-            _whole_number('write_iops_sec', write, 1))
+    limit = (_whole_number('read_iops_sec', read, 1, INT64_MAX) +
+             _whole_number('write_iops_sec', write, 1, INT64_MAX))
+    if limit > INT64_MAX:
+        raise InvalidQoS('QoS specs read_iops_sec + write_iops_sec = %d is '
+                         'out of vSphere\'s range 2 to %d for the IOPS '
+                         'limit.' % (limit, INT64_MAX))
+    return limit
 
 
 def _reservation(specs):
     value = specs.get('vmware:iops_reservation')
     if value is None:
         return 0
-    reservation = _whole_number('vmware:iops_reservation', value, 0)
+    reservation = _whole_number('vmware:iops_reservation', value, 0,
+                                INT32_MAX)
     limit = _limit(specs)
     if limit != UNLIMITED and reservation > limit:
         raise InvalidQoS('QoS spec vmware:iops_reservation=%d exceeds the '
@@ -148,7 +162,8 @@ def _shares(specs):
             raise InvalidQoS('QoS spec vmware:shares_level=custom needs '
                              'vmware:shares.')
         return {'shares_level': level,
-                'shares': _whole_number('vmware:shares', shares, 1)}
+                'shares': _whole_number('vmware:shares', shares, 1,
+                                        INT32_MAX)}
     if shares is not None:
         raise InvalidQoS('QoS spec vmware:shares is only valid with '
                          'vmware:shares_level=custom.')

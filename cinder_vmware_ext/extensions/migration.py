@@ -20,6 +20,7 @@ import collections
 from cinder import exception
 from cinder.volume import volume_utils
 from oslo_log import log as logging
+from oslo_utils import excutils
 from oslo_utils import units
 from oslo_vmware import exceptions as vexc
 from oslo_vmware import vim_util
@@ -192,10 +193,37 @@ class MigrationMixin(object):
         if new_adapter_type == adapter_type:
             return
         disk_device = self.volumeops._get_disk_device(backing)
+        path = disk_device.backing.fileName
         self.volumeops.detach_disk_from_backing(backing, disk_device)
-        self.volumeops.attach_disk_to_backing(
-            backing, disk_device.capacityInKB, disk_type, new_adapter_type,
-            None, disk_device.backing.fileName)
+        try:
+            self.volumeops.attach_disk_to_backing(
+                backing, disk_device.capacityInKB, disk_type,
+                new_adapter_type, None, path)
+        except Exception:
+            with excutils.save_and_reraise_exception():
+                self._reattach(volume, backing, disk_device, disk_type,
+                               adapter_type)
+
+    def _reattach(self, volume, backing, disk_device, disk_type,
+                  adapter_type):
+        """Undo of a detach whose re-attach failed: the disk goes back on
+        its old adapter, so the volume keeps its disk."""
+        path = disk_device.backing.fileName
+        try:
+            if path in self.volumeops.disk_files(backing):
+                return
+            self.volumeops.attach_disk_to_backing(
+                backing, disk_device.capacityInKB, disk_type, adapter_type,
+                None, path)
+            LOG.error('Changing the adapter type of volume %(vol)s failed; '
+                      'its disk %(path)s is attached as before.',
+                      {'vol': volume['name'], 'path': path})
+        except Exception:  # noqa: the original error is raised
+            LOG.exception('Volume %(vol)s: its disk %(path)s is detached '
+                          'from backing VM %(vm)s and could not be attached '
+                          'again; attach it in vCenter.',
+                          {'vol': volume['name'], 'path': path,
+                           'vm': backing})
 
     def _profile_name(self, type_id):
         if not self._storage_policy_enabled:

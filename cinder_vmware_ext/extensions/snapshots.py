@@ -34,6 +34,8 @@ from oslo_utils import versionutils
 from oslo_vmware import exceptions as vexc
 from oslo_vmware import vim_util
 
+from cinder_vmware_ext.vsphere import volumeops as ext_volumeops
+
 LOG = logging.getLogger(__name__)
 
 SNAPSHOT_FORMAT_KEY = 'vmware:snapshot_format'
@@ -294,9 +296,21 @@ class SnapshotMixin(object):
             raise exception.InvalidSnapshot(reason=msg)
         files = [b.fileName for b in self._snapshot_disks(ref)]
         self._refuse_if_used(snapshot, backing, files)
-        task = self.session.invoke_api(self.session.vim, 'RemoveSnapshot_Task',
-                                       ref, removeChildren=False)
-        self.session.wait_for_task(task)
+        try:
+            task = self.session.invoke_api(
+                self.session.vim, 'RemoveSnapshot_Task', ref,
+                removeChildren=False)
+            self.session.wait_for_task(task)
+        except vexc.VMwareDriverException as err:
+            # A lost answer: the retry finds the snapshot gone.
+            if self._cow_snapshot(backing, snapshot) is not None:
+                raise ext_volumeops.with_context(
+                    err, 'Deleting COW snapshot %s of volume %s' % (
+                        snapshot['id'], snapshot['volume']['id']))
+            LOG.warning("Deleting COW snapshot %(snap)s failed (%(err)s) "
+                        "but vCenter removed it.",
+                        {'snap': snapshot['name'],
+                         'err': ext_volumeops.describe(err)})
         LOG.info("Deleted COW snapshot %(snap)s of backing %(vm)s.",
                  {'snap': snapshot['name'], 'vm': backing})
 
@@ -363,7 +377,12 @@ class SnapshotMixin(object):
     def _replace_disk(self, volume, backing, source):
         """Copy (flattened) the disk ``source`` (a device) next to the
         backing's disk and swap the backing onto the copy; then delete what
-        only the old disk used."""
+        only the old disk used.
+
+        After an error the backing's disk is read again before anything is
+        deleted: when vCenter applied the swap (its answer was lost), the
+        copy is the volume's disk now and the replacement carries on.
+        """
         old = self._disk_of(backing)
         dc = self.volumeops.get_dc(backing)
         new_path = '%s/%s-%s.vmdk' % (_folder_of(old.backing.fileName),
@@ -377,12 +396,39 @@ class SnapshotMixin(object):
                     self._get_disk_type(volume) == 'eagerZeroedThick')
             self._swap_disk(backing, old, new_path, capacity_kb, volume)
         except Exception:
-            with excutils.save_and_reraise_exception():
-                LOG.error("Replacing the disk of volume %s failed; it keeps "
-                          "its disk %s.", volume['id'], old.backing.fileName)
-                self._delete_disk_quietly(new_path, dc)
+            with excutils.save_and_reraise_exception() as ctxt:
+                now = self._disk_file_now(backing)
+                if now == new_path:
+                    LOG.warning("Volume %(vol)s: vCenter swapped its disk "
+                                "onto %(new)s although the call failed; "
+                                "carrying on.",
+                                {'vol': volume['id'], 'new': new_path})
+                    ctxt.reraise = False
+                elif now == old.backing.fileName:
+                    LOG.error("Replacing the disk of volume %s failed; it "
+                              "keeps its disk %s.", volume['id'], now)
+                    self._delete_disk_quietly(new_path, dc)
+                else:
+                    # Unknown (vCenter unreachable, or another disk):
+                    # delete nothing.
+                    LOG.error("Replacing the disk of volume %(vol)s failed "
+                              "and its disk could not be read back (%(now)s)"
+                              "; nothing was deleted: its old disk is "
+                              "%(old)s, the copy %(new)s.",
+                              {'vol': volume['id'], 'now': now,
+                               'old': old.backing.fileName, 'new': new_path})
         self.volumeops.update_backing_disk_uuid(backing, volume['id'])
         self._delete_unused_chain(backing, old, dc)
+
+    def _disk_file_now(self, backing):
+        """The file of the backing's disk as vCenter has it now, or None
+        when it cannot be read."""
+        try:
+            return self._disk_of(backing).backing.fileName
+        except Exception:  # noqa: any failure means "unknown"
+            LOG.warning("Could not read the disk of %s back.", backing,
+                        exc_info=True)
+            return None
 
     def _copy_disk(self, dc, source_path, dest_path, volume):
         cf = self.session.vim.client.factory
@@ -392,11 +438,25 @@ class SnapshotMixin(object):
         spec.adapterType = volumeops.VirtualDiskAdapterType.get_adapter_type(
             self._get_adapter_type(volume))
         disk_mgr = self.session.vim.service_content.virtualDiskManager
-        task = self.session.invoke_api(
-            self.session.vim, 'CopyVirtualDisk_Task', disk_mgr,
-            sourceName=source_path, sourceDatacenter=dc, destName=dest_path,
-            destDatacenter=dc, destSpec=spec, force=False)
-        self.session.wait_for_task(task)
+        try:
+            task = self.session.invoke_api(
+                self.session.vim, 'CopyVirtualDisk_Task', disk_mgr,
+                sourceName=source_path, sourceDatacenter=dc,
+                destName=dest_path, destDatacenter=dc, destSpec=spec,
+                force=False)
+            self.session.wait_for_task(task)
+        except vexc.FileAlreadyExistsException:
+            # The destination's name is new (a random suffix): it exists
+            # because vCenter ran the copy and the answer was lost.
+            LOG.warning("Copy of %(src)s to %(dest)s: vCenter made it "
+                        "already; using it.",
+                        {'src': source_path, 'dest': dest_path})
+        except vexc.VMwareDriverException as err:
+            # Nothing else has the new name: what the copy left goes.
+            self._delete_disk_quietly(dest_path, dc)
+            raise ext_volumeops.with_context(
+                err, 'Copying disk %s to %s for volume %s' % (
+                    source_path, dest_path, volume['id']))
 
     def _swap_disk(self, backing, old, new_path, capacity_kb, volume):
         """One reconfiguration: the old disk device out (its files stay),
@@ -421,7 +481,11 @@ class SnapshotMixin(object):
         add.device = disk
         spec = cf.create('ns0:VirtualMachineConfigSpec')
         spec.deviceChange = [remove, add]
-        self.volumeops._reconfigure_backing(backing, spec)
+        # A retry after a lost answer would remove a device that is gone.
+        self.volumeops.reconfigure_once(
+            backing, spec, lambda: self._disk_file_now(backing) == new_path,
+            'Swapping the disk of volume %s onto %s' % (volume['id'],
+                                                        new_path))
 
     def _delete_unused_chain(self, backing, old, dc):
         """Delete the replaced disk and its parents in the backing's own
@@ -442,7 +506,7 @@ class SnapshotMixin(object):
     def _delete_disk_quietly(self, path, dc):
         try:
             self.volumeops.delete_vmdk_file(path, dc)
-        except vexc.VimException:
+        except vexc.VMwareDriverException:
             LOG.warning("Could not delete disk %s.", path, exc_info=True)
 
     # -- extend: linked clones are promoted first (upstream bug 1660955) ------
@@ -535,8 +599,7 @@ class SnapshotMixin(object):
         host = props['runtime.host']
         host_props = self.ds_sel._get_host_properties(host)
         pool = self.ds_sel._get_resource_pool(host_props['parent'])
-        self.session.invoke_api(self.session.vim, 'MarkAsVirtualMachine',
-                                template, pool=pool, host=host)
+        self.volumeops.mark_as_virtual_machine(template, pool, host)
         try:
             return self.volumeops.create_snapshot(
                 template, TEMPLATE_BASE_SNAPSHOT,
@@ -645,24 +708,50 @@ class SnapshotMixin(object):
         source keeps writing to a new delta, the clone reads the frozen
         disk (which vSphere keeps, shared, when the snapshot goes)."""
         name = 'temp-snapshot-%s' % volume['id']
-        snap = self.volumeops.create_snapshot(backing, name, None)
+        try:
+            snap = self.volumeops.create_snapshot(backing, name, None)
+        except Exception:
+            with excutils.save_and_reraise_exception():
+                # vCenter may have taken it and the answer be lost.
+                self._remove_temp_snapshot(backing, None, name)
         try:
             return self._linked_clone(volume, backing, snap, parent)
         finally:
             self._remove_temp_snapshot(backing, snap, name)
 
+    def _temp_snapshot_now(self, backing, name):
+        """The temporary snapshot ``name`` as vCenter has it now; False
+        when that cannot be read."""
+        try:
+            return self.volumeops.find_snapshot(backing, name, None)
+        except vexc.VMwareDriverException:
+            LOG.warning("Could not read the snapshots of %s.", backing,
+                        exc_info=True)
+            return False
+
     def _remove_temp_snapshot(self, backing, snap, name):
+        """Remove the temporary snapshot (``snap``, or found by name when
+        None); looks after a failure whether vCenter removed it anyway."""
         for attempt in (1, 2):
+            if snap is None or attempt > 1:
+                now = self._temp_snapshot_now(backing, name)
+                if now is None:
+                    return  # not there (any more)
+                snap = now or snap
+                if snap is None:
+                    break  # unknown, and no reference to remove
             try:
                 task = self.session.invoke_api(
                     self.session.vim, 'RemoveSnapshot_Task', snap,
                     removeChildren=False)
                 self.session.wait_for_task(task)
                 return
-            except vexc.VimException:
+            except vexc.VMwareDriverException:
                 LOG.warning("Removing temporary snapshot %(name)s of "
                             "%(vm)s failed (attempt %(n)d).",
                             {'name': name, 'vm': backing, 'n': attempt},
                             exc_info=True)
+                if self._temp_snapshot_now(backing, name) is None:
+                    return  # vCenter removed it; the answer was lost
         LOG.error("Temporary snapshot %(name)s of %(vm)s is left behind; "
                   "remove it in vCenter.", {'name': name, 'vm': backing})

@@ -16,13 +16,20 @@ they are read with compiled XPath expressions, in C, into a compact
 unmounted or inaccessible) are looked at one by one.
 """
 
+import time
 from xml.sax import saxutils
 
 from lxml import etree
+from oslo_log import log as logging
 from oslo_vmware import exceptions as vexc
 import requests
 
 from cinder_vmware_ext.core import model
+
+LOG = logging.getLogger(__name__)
+
+# Seconds before the one retry of a request whose connection dropped.
+RETRY_DELAY = 0.5
 
 SOAP_ENV = 'http://schemas.xmlsoap.org/soap/envelope/'
 VIM = 'urn:vim25'
@@ -151,7 +158,38 @@ class BulkReader(object):
         The reply is parsed while it is received.  With ``on_object_set``,
         each ``objectSet`` element is handed to it as soon as it is parsed
         and then emptied, so a large reply is never held as a whole tree.
+
+        Only idempotent requests come here (reads, datastore searches):
+        after NotAuthenticated the session logs in again and the request is
+        sent once more; after a dropped connection it is sent once more
+        after RETRY_DELAY seconds.  A second failure is raised.
         """
+        relogged = retried = False
+        while True:
+            try:
+                return self._post_once(body, on_object_set)
+            except vexc.NotAuthenticatedException:
+                if relogged:
+                    raise
+                relogged = True
+                LOG.info('vCenter session ended; logging in again for a '
+                         'raw SOAP request.')
+                self._relogin()
+            except vexc.VimConnectionException as err:
+                if retried:
+                    raise
+                retried = True
+                LOG.warning('Raw SOAP request to vCenter failed (%s); '
+                            'retrying once in %.1f s.', err, RETRY_DELAY)
+                time.sleep(RETRY_DELAY)
+
+    def _relogin(self):
+        # As oslo.vmware does on NotAuthenticated: a new session unless
+        # another thread made one already.
+        if not self._session.is_current_session_active():
+            self._session._create_session()
+
+    def _post_once(self, body, on_object_set=None):
         try:
             return self._send(body, on_object_set)
         except requests.RequestException as err:

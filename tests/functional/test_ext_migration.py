@@ -21,6 +21,7 @@ import pytest
 from cinder import exception
 from cinder import objects
 from cinder.volume import volume_types
+from oslo_service import loopingcall
 from oslo_utils import units
 
 from tests.functional import driver_fixtures as df
@@ -505,3 +506,63 @@ def test_migrate_between_datastore_pools(backends, ctx, inv):
     assert after.resource_pool == cluster_pool(inv, 'silver')
     assert read(inv, after) == data
     assert_moved_out(on_shared)
+
+
+# --- adapter type change across pools: detach, attach, never disk-less ------
+
+@pytest.fixture
+def fast_retries(monkeypatch):
+    """oslo.vmware waits 10 s before retrying a call; make that 50 ms."""
+    original = loopingcall.RetryDecorator
+
+    class Fast(original):
+        def __init__(self, max_retry_count=-1, inc_sleep_time=10,
+                     max_sleep_time=60, exceptions=()):
+            super().__init__(max_retry_count, 0.05, 0.1, exceptions)
+
+    monkeypatch.setattr(loopingcall, 'RetryDecorator', Fast)
+
+
+def controller_of(inv, vm):
+    devices = df.array(inv.prop(vm, 'config.hardware.device'),
+                       'VirtualDevice')
+    key = inv.disk(vm).controllerKey
+    return next(d.__class__.__name__ for d in devices if d.key == key)
+
+
+def test_retype_adapter_change_survives_a_lost_detach_answer(
+        driver, ctx, inv, sim, no_faults, fast_retries):
+    vol = create_volume(driver, ctx)
+    before = Placed(inv, vol)
+    data = write(before, 'adapter-lost')
+    # The detach runs, its answer is lost, a retry is refused as vCenter
+    # refuses the removal of a device that is gone.
+    match = dict(moref=before.vm.value, body_contains='>remove<')
+    sim.inject_fault('ReconfigVM_Task', drop_connection=True, applied=True,
+                     count=1, **match)
+    sim.inject_fault('ReconfigVM_Task', 'InvalidDeviceSpec', task=True,
+                     count=1, **match)
+
+    assert retype(driver, ctx, vol, 'silver', adapter_type='paraVirtual')
+
+    after = Placed(inv, vol)
+    assert after.datastore == 'silver-only'
+    assert controller_of(inv, after.vm) == 'ParaVirtualSCSIController'
+    assert read(inv, after) == data
+
+
+def test_retype_adapter_change_failed_attach_keeps_the_disk(
+        driver, ctx, inv, sim, no_faults):
+    vol = create_volume(driver, ctx)
+    before = Placed(inv, vol)
+    data = write(before, 'adapter-refused')
+    sim.inject_fault('ReconfigVM_Task', 'InvalidDeviceSpec', task=True,
+                     count=1, moref=before.vm.value,
+                     body_contains='ParaVirtualSCSIController')
+
+    with pytest.raises(Exception, match='InvalidDeviceSpec'):
+        retype(driver, ctx, vol, 'silver', adapter_type='paraVirtual')
+
+    after = Placed(inv, vol)
+    assert controller_of(inv, after.vm) == 'VirtualLsiLogicController'
+    assert read(inv, after) == data

@@ -117,6 +117,11 @@ def test_create_applies_the_spec(driver, ctx, inv, consumer, specs,
     ('back-end', dict(total_iops_sec='fast'), 'total_iops_sec'),
     ('back-end', dict(vmware_shares_level='extreme'), 'shares_level'),
     ('both', dict(total_iops_sec=10, vmware_iops_reservation=20), 'exceeds'),
+    # Over vSphere's ranges: refused before vCenter sees them.
+    ('back-end', dict(total_iops_sec=2 ** 63),
+     'total_iops_sec=9223372036854775808 is out of vSphere'),
+    ('back-end', dict(vmware_shares_level='custom', vmware_shares=10 ** 12),
+     'vmware:shares=1000000000000 is out of vSphere'),
 ])
 def test_invalid_spec_refused_before_create(driver, ctx, inv, consumer,
                                             specs, named):

@@ -16,6 +16,14 @@ from cinder_vmware_ext.core import qos
      qos.IOAllocation(shares_level='custom', shares=1500)),
     ('back-end', {'vmware:iops_reservation': '50'},
      qos.IOAllocation(reservation=50)),
+    # vSphere's largest values still pass.
+    ('back-end', {'total_iops_sec': str(2 ** 63 - 1)},
+     qos.IOAllocation(limit=2 ** 63 - 1)),
+    ('back-end', {'vmware:iops_reservation': str(2 ** 31 - 1)},
+     qos.IOAllocation(reservation=2 ** 31 - 1)),
+    ('back-end', {'vmware:shares_level': 'custom',
+                  'vmware:shares': str(2 ** 31 - 1)},
+     qos.IOAllocation(shares_level='custom', shares=2 ** 31 - 1)),
 ])
 def test_mapping(consumer, specs, expected):
     assert qos.io_allocation(consumer, specs) == expected
@@ -36,6 +44,22 @@ def test_mapping(consumer, specs, expected):
     ('back-end', {'vmware:shares_level': 'extreme'}, 'shares_level'),
     ('back-end', {'vmware:shares_level': 'custom'}, 'needs vmware:shares'),
     ('back-end', {'vmware:shares': '10'}, 'only valid with'),
+    # Over vSphere's ranges (xsd:long limit, xsd:int reservation and
+    # shares): refused here, never a decoding error from vCenter.
+    ('back-end', {'total_iops_sec': str(2 ** 63)},
+     r'total_iops_sec=9223372036854775808 is out of vSphere\'s range 1 to '
+     r'9223372036854775807'),
+    ('back-end', {'read_iops_sec': str(2 ** 62), 'write_iops_sec':
+                  str(2 ** 62)}, r'read_iops_sec \+ write_iops_sec'),
+    ('back-end', {'read_iops_sec': str(2 ** 63), 'write_iops_sec': '1'},
+     r'read_iops_sec=9223372036854775808 is out'),
+    ('back-end', {'vmware:iops_reservation': str(2 ** 31)},
+     r'iops_reservation=2147483648 is out of vSphere\'s range 0 to '
+     r'2147483647'),
+    ('back-end', {'vmware:shares_level': 'custom',
+                  'vmware:shares': str(10 ** 12)},
+     r'vmware:shares=1000000000000 is out of vSphere\'s range 1 to '
+     r'2147483647'),
 ])
 def test_invalid_specs_name_the_problem(consumer, specs, named):
     with pytest.raises(qos.InvalidQoS, match=named):

@@ -1,0 +1,383 @@
+"""Upstream's volume operations, made safe against lost answers.
+
+oslo.vmware retries a call whose connection broke.  When vCenter ran the
+call and only its answer was lost, the retry of a create makes a second
+VM (or fails with DuplicateName) and the retry of a CreateSnapshot_Task a
+second snapshot of the same name.  Here the creates look before they
+retry: a backing VM is found by its name in its folder (and the volume id
+in its extraConfig), a snapshot by name and description, and what an
+earlier attempt made is adopted.
+
+Upstream also caches inventory folders for the life of the service; a
+folder deleted in vCenter (or a vCenter restarted with new references)
+then failed every create.  A create into a folder that no longer exists
+drops the cached folder, builds it again and runs once more.
+"""
+
+import types
+
+from cinder.volume.drivers.vmware import volumeops
+from oslo_log import log as logging
+from oslo_vmware import exceptions as vexc
+from oslo_vmware import vim_util
+
+LOG = logging.getLogger(__name__)
+
+VOLUME_ID_KEY = 'cinder.volume.id'
+
+
+class _Adopted(object):
+    """What an earlier attempt of a create made, found after a retry."""
+
+    def __init__(self, ref):
+        self.ref = ref
+
+
+_FAULT_NAMES = {cls: name for name, cls in
+                vexc._fault_classes_registry.items()}
+
+
+def describe(err):
+    """vCenter's fault in a line: its type name and its message (when
+    that says more than the type name)."""
+    names = (list(getattr(err, 'fault_list', None) or []) or
+             [_FAULT_NAMES.get(err.__class__, err.__class__.__name__)])
+    text = str(getattr(err, 'msg', None) or '').strip()
+    # Some vCenters (and govmomi) send only the fault's type, e.g.
+    # "*types.InvalidDeviceSpec", or nothing (oslo.vmware's class default
+    # then): nothing beyond the name.
+    if (not text or text == str(getattr(err, 'msg_fmt', '')) or
+            text.lstrip('*').split('.')[-1] in names):
+        return ', '.join(names)
+    return '%s: %s' % (', '.join(names), text)
+
+
+def with_context(err, step):
+    """``err`` again, of its own class, with a message naming the step.
+
+    The class stays (callers, upstream's among them, catch by class);
+    only the message says what was being done and what vCenter said,
+    instead of a bare fault type.
+    """
+    message = '%s failed: vCenter fault %s' % (step, describe(err))
+    try:
+        if isinstance(err, vexc.VimFaultException):
+            return err.__class__(err.fault_list, message, cause=err.cause,
+                                 details=err.details)
+        if isinstance(err, vexc.VimException):
+            return err.__class__(message, cause=err.cause,
+                                 details=err.details)
+        if isinstance(err, (vexc.VimConnectionException,
+                            vexc.VimSessionOverLoadException)):
+            return err.__class__(message, cause=err.cause)
+    except (TypeError, ValueError):
+        pass
+    return err
+
+
+class VolumeOps(volumeops.VMwareVolumeOps):
+    """``VMwareVolumeOps`` whose creates survive a lost answer."""
+
+    def __init__(self, *args, **kwargs):
+        super(VolumeOps, self).__init__(*args, **kwargs)
+        # folder moref value -> (datacenter, path components), to rebuild
+        # a cached folder that vanished.
+        self._folder_paths = {}
+
+    # -- the idempotent task ------------------------------------------------
+
+    def _run_create(self, step, method, target, find, **kwargs):
+        """Run the create task ``method`` on ``target``; returns its result.
+
+        ``find()`` answers what an earlier attempt made (or None).  It is
+        asked before each retry after a broken connection and after a
+        DuplicateName, and what it finds is the result.
+        """
+        attempts = []
+
+        def start():
+            if attempts:
+                # The connection broke: vCenter may have acted.
+                found = find()
+                if found is not None:
+                    return _Adopted(found)
+            attempts.append(method)
+            return getattr(self._session.vim, method)(target, **kwargs)
+
+        try:
+            started = self._session.invoke_api(
+                types.SimpleNamespace(start=start), 'start')
+            if isinstance(started, _Adopted):
+                LOG.warning('%(step)s: vCenter had done it before the '
+                            'answer was lost; using %(ref)s.',
+                            {'step': step, 'ref': started.ref})
+                return started.ref
+            info = self._session.wait_for_task(started)
+            return getattr(info, 'result', None)  # none for ReconfigVM
+        except vexc.DuplicateName as err:
+            found = find()
+            if found is None:
+                raise with_context(err, step)
+            LOG.warning('%(step)s: vCenter has it already (made by an '
+                        'attempt whose answer was lost); using %(ref)s.',
+                        {'step': step, 'ref': found})
+            return found
+        except vexc.VMwareDriverException as err:
+            raise with_context(err, step)
+
+    # -- backing VMs --------------------------------------------------------
+
+    def _find_vm(self, folder, name, volume_id, exclude=None):
+        """The VM ``name`` in ``folder`` made for ``volume_id``, or None."""
+        ref = self._session.invoke_api(
+            self._session.vim, 'FindChild',
+            self._session.vim.service_content.searchIndex,
+            entity=folder, name=name)
+        if ref is None or getattr(ref, '_type', None) != 'VirtualMachine':
+            return None
+        if exclude is not None and (vim_util.get_moref_value(ref) ==
+                                    vim_util.get_moref_value(exclude)):
+            return None
+        if volume_id is not None:
+            extra = self._session.invoke_api(
+                vim_util, 'get_object_property', self._session.vim, ref,
+                'config.extraConfig')
+            values = {o.key: o.value for o in
+                      getattr(extra, 'OptionValue', None) or []}
+            if values.get(VOLUME_ID_KEY) != volume_id:
+                return None
+        return ref
+
+    @staticmethod
+    def _volume_id_of(config_spec):
+        for option in getattr(config_spec, 'extraConfig', None) or []:
+            if option.key == VOLUME_ID_KEY:
+                return option.value
+        return None
+
+    def _create_backing_int(self, folder, resource_pool, host, create_spec):
+        volume_id = self._volume_id_of(create_spec)
+
+        def create(folder):
+            return self._run_create(
+                'Creating backing VM %s' % create_spec.name, 'CreateVM_Task',
+                folder,
+                lambda: self._find_vm(folder, create_spec.name, volume_id),
+                config=create_spec, pool=resource_pool, host=host)
+
+        backing = self._in_folder(folder, create)
+        LOG.info("Successfully created volume backing: %s.", backing)
+        return backing
+
+    def clone_backing(self, name, backing, snapshot, clone_type, datastore,
+                      disk_type=None, host=None, resource_pool=None,
+                      extra_config=None, folder=None, disks_to_clone=None):
+        if folder is None:
+            folder = self._get_folder(backing)
+        if clone_type == volumeops.LINKED_CLONE_TYPE:
+            disk_move_type = 'createNewChildDiskBacking'
+        else:
+            disk_move_type = 'moveAllDiskBackingsAndDisallowSharing'
+        clone_spec = self._get_clone_spec(
+            datastore, disk_move_type, snapshot, backing, disk_type,
+            host=host, resource_pool=resource_pool,
+            extra_config=dict(extra_config) if extra_config else None,
+            disks_to_clone=disks_to_clone)
+        volume_id = self._volume_id_of(clone_spec.config)
+
+        def clone(folder):
+            return self._run_create(
+                'Cloning %s into backing VM %s' % (
+                    vim_util.get_moref_value(backing), name),
+                'CloneVM_Task', backing,
+                lambda: self._find_vm(folder, name, volume_id,
+                                      exclude=backing),
+                folder=folder, name=name, spec=clone_spec)
+
+        new_backing = self._in_folder(folder, clone)
+        LOG.info("Successfully created clone: %s.", new_backing)
+        return new_backing
+
+    def delete_backing(self, backing):
+        try:
+            super(VolumeOps, self).delete_backing(backing)
+        except vexc.VMwareDriverException as err:
+            # A lost answer: the retry finds the VM gone.
+            if self._exists(backing):
+                raise with_context(err, 'Deleting backing VM %s'
+                                   % vim_util.get_moref_value(backing))
+            LOG.warning('Deleting backing VM %(ref)s failed (%(err)s) but '
+                        'vCenter deleted it.',
+                        {'ref': vim_util.get_moref_value(backing),
+                         'err': describe(err)})
+
+    def mark_backing_as_template(self, backing):
+        self._mark(backing, True, lambda: super(
+            VolumeOps, self).mark_backing_as_template(backing))
+
+    def mark_as_virtual_machine(self, template, pool, host):
+        """MarkAsVirtualMachine, safe after a lost answer."""
+        self._mark(template, False, lambda: self._session.invoke_api(
+            self._session.vim, 'MarkAsVirtualMachine', template, pool=pool,
+            host=host))
+
+    def _mark(self, vm, template, call):
+        """``call()`` turning ``vm`` into a template (or back); a failure
+        is success when vCenter holds the VM in that state (the answer
+        was lost and the retry refused)."""
+        what = 'a template' if template else 'a virtual machine'
+        try:
+            call()
+        except vexc.VMwareDriverException as err:
+            try:
+                now = self._session.invoke_api(
+                    vim_util, 'get_object_property', self._session.vim, vm,
+                    'config.template')
+            except vexc.VMwareDriverException:
+                now = None
+            if now is not template:
+                raise with_context(err, 'Marking %s as %s' % (
+                    vim_util.get_moref_value(vm), what))
+            LOG.warning('Marking %(vm)s as %(what)s failed (%(err)s) but '
+                        'vCenter did it.',
+                        {'vm': vim_util.get_moref_value(vm), 'what': what,
+                         'err': describe(err)})
+
+    def _exists(self, ref):
+        """False only when vCenter says the object is gone."""
+        try:
+            self._session.invoke_api(vim_util, 'get_object_property',
+                                     self._session.vim, ref, 'name')
+            return True
+        except vexc.ManagedObjectNotFoundException:
+            return False
+        except vexc.VMwareDriverException:
+            return True
+
+    # -- folders ------------------------------------------------------------
+
+    def create_vm_inventory_folder(self, datacenter, path_comp):
+        folder = super(VolumeOps, self).create_vm_inventory_folder(
+            datacenter, path_comp)
+        if folder is not None:
+            self._folder_paths[vim_util.get_moref_value(folder)] = (
+                datacenter, list(path_comp))
+        return folder
+
+    def _in_folder(self, folder, create):
+        """``create(folder)``; once more in a rebuilt folder when the
+        cached folder is gone from vCenter."""
+        try:
+            return create(folder)
+        except vexc.ManagedObjectNotFoundException:
+            known = self._folder_paths.get(vim_util.get_moref_value(folder))
+            if known is None or self._exists(folder):
+                raise
+        datacenter, path_comp = known
+        LOG.warning('Inventory folder %(path)s (%(ref)s) is gone from '
+                    'vCenter; creating it again.',
+                    {'path': '/'.join(path_comp),
+                     'ref': vim_util.get_moref_value(folder)})
+        self.forget_folders(datacenter)
+        return create(self.create_vm_inventory_folder(datacenter, path_comp))
+
+    def forget_folders(self, datacenter):
+        """Drop every cached folder of ``datacenter`` (looked up again, or
+        created, on next use)."""
+        prefix = '/' + vim_util.get_moref_value(datacenter)
+        for path in list(self._folder_cache):
+            if path == prefix or path.startswith(prefix + '/'):
+                del self._folder_cache[path]
+        for ref, (dc, _path) in list(self._folder_paths.items()):
+            if vim_util.get_moref_value(dc) == prefix[1:]:
+                del self._folder_paths[ref]
+
+    # -- snapshots ----------------------------------------------------------
+
+    def _find_snapshot(self, backing, name, description):
+        info = self._session.invoke_api(vim_util, 'get_object_property',
+                                        self._session.vim, backing,
+                                        'snapshot')
+        todo = list(getattr(info, 'rootSnapshotList', None) or [])
+        while todo:
+            node = todo.pop(0)
+            if (node.name == name and
+                    (getattr(node, 'description', None) or '') ==
+                    (description or '')):
+                return node.snapshot
+            todo.extend(getattr(node, 'childSnapshotList', None) or [])
+        return None
+
+    def create_snapshot(self, backing, name, description, quiesce=False):
+        snapshot = self._run_create(
+            'Creating snapshot %s of %s' % (
+                name, vim_util.get_moref_value(backing)),
+            'CreateSnapshot_Task', backing,
+            lambda: self._find_snapshot(backing, name, description),
+            name=name, description=description, memory=False,
+            quiesce=quiesce)
+        LOG.info("Successfully created snapshot: %(snap)s for volume "
+                 "backing: %(backing)s.",
+                 {'snap': snapshot, 'backing': backing})
+        return snapshot
+
+    def find_snapshot(self, backing, name, description):
+        """The snapshot ``name`` with ``description`` of ``backing``."""
+        return self._find_snapshot(backing, name, description)
+
+    # -- reconfiguration that must not run twice ----------------------------
+
+    def _reconfigure_backing(self, backing, reconfig_spec):
+        """Upstream's ReconfigVM_Task; one that attaches or removes disk
+        files (attach, detach, swap) is not run again once applied: vCenter
+        refuses the removal of a device that is gone, and attaching a file
+        twice."""
+        done = self._disk_change_applied(backing, reconfig_spec)
+        if done is None:
+            return super(VolumeOps, self)._reconfigure_backing(
+                backing, reconfig_spec)
+        return self.reconfigure_once(
+            backing, reconfig_spec, done,
+            'Reconfiguring the disks of backing VM %s'
+            % vim_util.get_moref_value(backing))
+
+    def _disk_change_applied(self, backing, spec):
+        """A check that the spec's disk changes are in place, or None when
+        the spec has none that can be checked (any other change is the
+        same when made twice)."""
+        added, removed = set(), set()
+        for change in getattr(spec, 'deviceChange', None) or []:
+            device = change.device
+            if device.__class__.__name__ != 'VirtualDisk':
+                continue  # e.g. a controller added with the disk
+            path = getattr(getattr(device, 'backing', None), 'fileName',
+                           None)
+            if change.operation == 'add' and path:
+                added.add(path)
+            elif change.operation == 'remove' and path:
+                removed.add(path)
+            else:
+                return None
+        if not added and not removed:
+            return None
+
+        def done():
+            files = self.disk_files(backing)
+            return added <= files and files.isdisjoint(removed)
+        return done
+
+    def disk_files(self, backing):
+        """File names of the VM's disks (their top files)."""
+        devices = self._session.invoke_api(
+            vim_util, 'get_object_property', self._session.vim, backing,
+            'config.hardware.device')
+        devices = getattr(devices, 'VirtualDevice', None) or []
+        return {d.backing.fileName for d in devices
+                if d.__class__.__name__ == 'VirtualDisk'}
+
+    def reconfigure_once(self, backing, spec, done, step):
+        """ReconfigVM_Task that is not run again when ``done()`` says
+        vCenter applied it before its answer was lost."""
+        return self._run_create(
+            step, 'ReconfigVM_Task', backing,
+            lambda: backing if done() else None, spec=spec)

@@ -1,0 +1,45 @@
+"""vmware_datastore_regex matching nothing: told apart from other empty
+pools (pure, no simulator)."""
+
+from cinder_vmware_ext.core import eligibility
+from cinder_vmware_ext.core import model
+
+HOSTS = [model.Host('h1', 'esx-1', cluster='c1'),
+         model.Host('h9', 'esx-9', cluster='c9')]
+CLUSTERS = [model.Cluster('c1', 'gold', 'DC1', ('h1',)),
+            model.Cluster('c9', 'other', 'DC1', ('h9',))]
+
+
+def inventory(*datastores):
+    return model.Inventory(
+        clusters={c.ref: c for c in CLUSTERS},
+        hosts={h.ref: h for h in HOSTS},
+        datastores={name: model.Datastore(
+            ref=name, name=name, type='VMFS', capacity=100, free_space=50,
+            mounts=(model.HostMount(host),))
+            for name, host in datastores})
+
+
+def test_reachable_datastores_are_those_the_clusters_mount():
+    inv = inventory(('gold-1', 'h1'), ('other-1', 'h9'))
+    found = eligibility.reachable_datastores(CLUSTERS[:1], inv)
+    assert [d.name for d in found] == ['gold-1']
+
+
+def test_regex_matching_only_another_clusters_datastore_matches_none():
+    inv = inventory(('gold-1', 'h1'), ('other-1', 'h9'))
+    rules = eligibility.Rules.from_config(regex='other-.*')
+    reachable = eligibility.reachable_datastores(CLUSTERS[:1], inv)
+    assert eligibility.regex_matches_none(rules, reachable)
+    assert eligibility.empty_pool_reason(rules, reachable) == \
+        'pool has no eligible datastore: regex other-.* matches none'
+
+
+def test_matching_regex_or_no_regex_is_not_blamed():
+    inv = inventory(('gold-1', 'h1'))
+    reachable = eligibility.reachable_datastores(CLUSTERS[:1], inv)
+    for rules in (eligibility.Rules.from_config(regex='gold-.*'),
+                  eligibility.Rules()):
+        assert not eligibility.regex_matches_none(rules, reachable)
+        assert eligibility.empty_pool_reason(rules, reachable) == \
+            'pool has no eligible datastore'

@@ -461,6 +461,9 @@ def _nova_attach(inv, instance, volume):
     backing = factory.create('ns0:VirtualDiskFlatVer2BackingInfo')
     backing.fileName = disk.backing.fileName
     backing.diskMode = 'persistent'
+    # The backing VM holds the disk too: vCenter refuses a second VM the
+    # file (FileLocked) unless the disk is multi-writer.
+    backing.sharing = 'sharingMultiWriter'
     device = factory.create('ns0:VirtualDisk')
     device.key = -101
     device.controllerKey = own.controllerKey

@@ -102,6 +102,10 @@ def trace_flow(group, flow):
     return calls, case, error
 
 
+def _out(text):
+    sys.stdout.write(text + '\n')
+
+
 def main():
     """Print the trace of one group's flows (a second run of each: the
     first also creates what every later run finds, e.g. folders)."""
@@ -123,7 +127,7 @@ def main():
                     'calls': calls, 'error': error and str(error)}
         finally:
             group.stop()
-    print(json.dumps(out, sort_keys=True, indent=1))
+    _out(json.dumps(out, sort_keys=True, indent=1))
 
 
 if __name__ == '__main__':

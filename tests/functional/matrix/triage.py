@@ -5,7 +5,8 @@ then ``.venv/bin/python -m tests.functional.matrix.triage /tmp/m.json``
 prints the FAILURES dict of every case that did not pass, each with the
 defect of issue 11 it shows (by flow, call and what went wrong) and the
 verdict's first lines as the reason.  Review it before committing: the
-defect is a best guess, the reason is what the case saw.
+defect is a best guess, the reason is what the case saw.  With
+``--table`` it prints the figures as doc/reliability.md shows them.
 """
 
 import json
@@ -59,19 +60,46 @@ def reason(row):
                        ', '.join(parts))
 
 
+def table(figures):
+    """The figures as a Markdown table: per flow, per mode, 'cases held
+    lost orphans unclear'."""
+    cells = figures['table']
+    modes = sorted({k.split('/')[1] for k in cells} - {'all'},
+                   key=lambda m: ['task', 'lost', 'lost-refused', 'session',
+                                  'drop2'].index(m))
+    flows = sorted({k.split('/')[0] for k in cells} - {'all'}) + ['all']
+    lines = ['| flow | ' + ' | '.join(modes) + ' | all |',
+             '| --- |' + ' --- |' * (len(modes) + 1)]
+    for flow in flows:
+        row = []
+        for mode in modes + ['all']:
+            cell = cells.get('%s/%s' % (flow, mode))
+            row.append('/'.join(str(x) for x in cell[:4]) if cell else '')
+        lines.append('| %s | %s |' % (flow, ' | '.join(row)))
+    return '\n'.join(lines)
+
+
+def _out(text):
+    sys.stdout.write(text + '\n')
+
+
 def main():
     with open(sys.argv[1]) as f:
-        rows = json.load(f)['cases']
+        figures = json.load(f)
+    if sys.argv[2:] == ['--table']:
+        _out(table(figures))
+        return
+    rows = figures['cases']
     import textwrap
-    print('FAILURES = {')
+    _out('FAILURES = {')
     for cid, row in sorted(rows.items()):
         if row['passed']:
             continue
         pieces = textwrap.wrap(reason(row), 64, drop_whitespace=False)
-        print('    %r: (' % cid)
-        print('        %r,' % defect(row))
-        print('\n'.join('        %r' % p for p in pieces) + '),')
-    print('}')
+        _out('    %r: (' % cid)
+        _out('        %r,' % defect(row))
+        _out('\n'.join('        %r' % p for p in pieces) + '),')
+    _out('}')
 
 
 if __name__ == '__main__':

@@ -24,8 +24,12 @@ class Mode(object):
         return dict(self._rule(method, k), skip=k)
 
 
-# What vCenter answers when a call it already applied comes again.
+# What vCenter answers when a call it already applied comes again; None:
+# vCenter runs it again without complaint (no lost-refused case).
 REFUSALS = {
+    'RevertToSnapshot_Task': None,
+    'CreateSnapshot_Task': None,
+    'RelocateVM_Task': None,
     'CreateVM_Task': 'DuplicateName',
     'CloneVM_Task': 'DuplicateName',
     'CreateFolder': 'DuplicateName',
@@ -43,7 +47,6 @@ REFUSALS = {
     'Destroy_Task': 'ManagedObjectNotFound',
     'UnregisterVM': 'ManagedObjectNotFound',
     'RemoveSnapshot_Task': 'ManagedObjectNotFound',
-    'RelocateVM_Task': 'InvalidState',
     'ExtendVirtualDisk_Task': 'InvalidArgument',
 }
 REFUSAL_DEFAULT = 'InvalidState'
@@ -65,6 +68,7 @@ MODES = collections.OrderedDict((m.name, m) for m in [
     Mode('lost-refused', lambda m, k: dict(
         drop_connection=True, applied=True, count=1,
         retry_fault=REFUSALS.get(m, REFUSAL_DEFAULT)),
+        applies=lambda m: REFUSALS.get(m, REFUSAL_DEFAULT) is not None,
         words=LOST_WORDS, needs='retry_fault'),
     Mode('session', lambda m, k: dict(fault='NotAuthenticated', count=1),
          words=('notauthenticated', 'session', 'authenticat')),

@@ -78,22 +78,10 @@ FAILURES = {
     'manage-copied:DeleteVirtualDisk_Task#0:lost-refused': (
         '11.1',
         'raised: DATA LOST, removed bytes, 2 x removed file'),
-    'migrate:RelocateVM_Task#0:lost-refused': (
-        '11 (a lost answer taken for a failure)',
-        'raised: orphan bytes, 5 x orphan file, removed bytes, removed '
-        'disk, 5 x removed file, unexpected disk'),
-    'retype:RelocateVM_Task#0:lost-refused': (
-        '11 (a lost answer taken for a failure)',
-        'raised: orphan bytes, 5 x orphan file, removed bytes, removed '
-        'disk, 5 x removed file, unexpected disk'),
     'revert-cow:RevertToSnapshot_Task#0:lost': (
         '11 (a lost answer taken for a failure)',
         'succeeded: missing disk, 2 x missing file, not removed disk, 2 x'
         ' not removed file'),
-    'revert-cow:RevertToSnapshot_Task#0:lost-refused': (
-        '11 (a lost answer taken for a failure)',
-        'raised: DATA LOST, error names no volume/disk, 2 x orphan file, '
-        'removed bytes, removed disk, 2 x removed file, unexpected disk'),
     'revert-cow:RevertToSnapshot_Task#0:task': (
         '11.10',
         'raised: error names no volume/disk'),

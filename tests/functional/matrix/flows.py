@@ -9,6 +9,7 @@ hand out fresh objects every time, so a case never sees another's.
 """
 
 import collections
+import re
 
 from oslo_utils import units
 
@@ -183,10 +184,12 @@ class Group(object):
         """Unregister the VMs a case made or used (their files stay), so
         that the inventory every flow reads stays small."""
         from tests.functional.matrix import world
-        names = [n for n in case.roles.values() if n]
+        # nova-1 names nova-1, not nova-10.
+        mine = re.compile('|'.join(re.escape(n) + '(?![0-9])'
+                                   for n in case.roles.values() if n))
         session = self.inv.session
         for vm in world.reader_of(self.inv).objects('VirtualMachine'):
-            if any(n in vm['name'] for n in names):
+            if mine.search(vm['name']):
                 ref = session.vim.client.factory.create(
                     'ns0:ManagedObjectReference')
                 ref._type, ref.value = 'VirtualMachine', vm['_ref']

@@ -1,0 +1,249 @@
+"""What the simulated vCenter holds, as items one case can be diffed by.
+
+``capture(sim, inv, patterns)`` reads, independently of the driver (one
+PropertyCollector pass through the inventory session, then the files under
+the simulator's datastore root):
+
+- ``('vm', name, 'template'|'vm')`` for every VM,
+- ``('disk', vm name, '[ds] path')`` for every disk device of a VM,
+- ``('snapshot', vm name, snapshot name)`` for every VM snapshot,
+- ``('folder', parent name, name)`` for every inventory folder,
+- ``('file', 'ds/relative/path')`` for every file on every datastore,
+- ``('bytes', role, 'ds/relative/path')`` for every data file holding, in
+  its own extent (not through a parent), the pattern written for ``role``.
+
+A case is judged by the difference ``after - before`` (items added, items
+removed), with its own names (volume and snapshot ids) replaced by role
+tokens so that the difference a successful run made can be compared with
+the reference run of the same flow on other objects.
+"""
+
+import collections
+import os
+import re
+
+from tests.functional import driver_fixtures as df
+
+OFFSET = 5 * 1024 * 1024
+PATTERN_BYTES = 64 * 1024
+UUID = re.compile(r'[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-'
+                  r'[0-9a-f]{12}', re.I)
+# A disk's unique suffix (volume-ID-0a1b2c3d.vmdk, by upstream's
+# _get_disk_path-like helpers): compared as '-<hex>'.
+HEX8 = re.compile(r'-[0-9a-f]{8}(?=[-.])')
+# Files a VM's home holds besides its disks; they follow the VM.
+DATA_SUFFIXES = ('-flat.vmdk', '-delta.vmdk', '-sesparse.vmdk')
+
+
+def pattern(seed):
+    return df.pattern(seed, PATTERN_BYTES)
+
+
+def write_pattern(local_descriptor, seed, datastore_root):
+    """Write the pattern of ``seed`` into a disk as a guest would."""
+    from tests import vmdk
+    data = pattern(seed)
+    vmdk.write(local_descriptor, OFFSET, data, datastore_root)
+    return data
+
+
+def capture(sim, inv, patterns):
+    """The items (a Counter) the simulator holds now; ``patterns`` maps a
+    role to the bytes written for it."""
+    items = collections.Counter()
+    reader = reader_of(inv)
+    for values in reader.objects('VirtualMachine'):
+        name = values['name']
+        items[('vm', name, 'template' if values['template'] else 'vm')] += 1
+        for disk in values['disks']:
+            items[('disk', name, disk)] += 1
+        for snap in values['snapshots']:
+            items[('snapshot', name, snap)] += 1
+    folders = list(reader.objects('Folder'))
+    names = {f['_ref']: f['name'] for f in folders}
+    for values in folders:
+        parent = names.get(values['parent'], '')
+        items[('folder', parent, values['name'])] += 1
+    by_data = {}
+    for role, data in patterns.items():
+        by_data.setdefault(data, []).append(role)
+    root = sim.datastore_root
+    for top, _dirs, files in os.walk(root):
+        for f in files:
+            local = os.path.join(top, f)
+            rel = os.path.relpath(local, root)
+            items[('file', rel)] += 1
+            if by_data and f.endswith(DATA_SUFFIXES):
+                held = _raw(local)
+                for role in by_data.get(held, ()):
+                    items[('bytes', role, rel)] += 1
+    return items
+
+
+def reader_of(inv):
+    reader = getattr(inv, 'matrix_reader', None)
+    if reader is None:
+        reader = inv.matrix_reader = RawReader(inv)
+    return reader
+
+
+_VIM = 'urn:vim25'
+_XSI = '{http://www.w3.org/2001/XMLSchema-instance}type'
+_PROPS = {
+    'VirtualMachine': ('name', 'config.template', 'config.hardware.device',
+                       'snapshot', 'runtime.powerState'),
+    'Folder': ('name', 'parent'),
+}
+
+
+class RawReader(object):
+    """Every VM and folder in one RetrievePropertiesEx each, posted and
+    parsed without suds (which takes seconds for a few hundred VMs' device
+    lists), on the inventory session's cookie."""
+
+    def __init__(self, inv):
+        import ssl
+        self.inv = inv
+        self.url = 'https://%s:%s/sdk' % (inv.sim.host, inv.sim.port)
+        self.ssl = ssl.create_default_context(cafile=inv.sim.ca_file)
+        self.views = {}
+
+    def _view(self, type_):
+        if type_ not in self.views:
+            session = self.inv.session
+            content = session.vim.service_content
+            view = session.invoke_api(
+                session.vim, 'CreateContainerView', content.viewManager,
+                container=content.rootFolder, type=[type_], recursive=True)
+            self.views[type_] = view.value
+        return self.views[type_]
+
+    def _post(self, body):
+        import urllib.request
+        envelope = (
+            '<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope '
+            'xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" '
+            'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
+            '<soapenv:Body>%s</soapenv:Body></soapenv:Envelope>' % body)
+        cookie = self.inv.session.vim.get_http_cookie()
+        req = urllib.request.Request(self.url, data=envelope.encode(),
+                                     headers={
+            'Content-Type': 'text/xml; charset=utf-8',
+            'SOAPAction': 'urn:vim25/7.0',
+            'Cookie': 'vmware_soap_session="%s"' % cookie})
+        with urllib.request.urlopen(req, context=self.ssl,
+                                    timeout=60) as resp:
+            return resp.read()
+
+    def objects(self, type_):
+        import xml.etree.ElementTree as ET
+        view = self._view(type_)
+        paths = ''.join('<pathSet>%s</pathSet>' % p for p in _PROPS[type_])
+        body = (
+            '<RetrievePropertiesEx xmlns="%s"><_this type="PropertyCollector"'
+            '>propertyCollector</_this><specSet><propSet><type>%s</type>%s'
+            '</propSet><objectSet><obj type="ContainerView">%s</obj>'
+            '<skip>true</skip><selectSet xsi:type="TraversalSpec"><name>v'
+            '</name><type>ContainerView</type><path>view</path><skip>false'
+            '</skip></selectSet></objectSet></specSet><options>'
+            '<maxObjects>100000</maxObjects></options>'
+            '</RetrievePropertiesEx>' % (_VIM, type_, paths, view))
+        while body:
+            root = ET.fromstring(self._post(body))
+            returnval = root.find('.//{%s}returnval' % _VIM)
+            if returnval is None:
+                fault = root.find('.//faultstring')
+                if fault is not None:
+                    raise RuntimeError('RetrievePropertiesEx: %s'
+                                       % fault.text)
+                return
+            for obj in returnval.findall('{%s}objects' % _VIM):
+                yield _values(obj)
+            token = returnval.find('{%s}token' % _VIM)
+            body = token is not None and (
+                '<ContinueRetrievePropertiesEx xmlns="%s"><_this type='
+                '"PropertyCollector">propertyCollector</_this><token>%s'
+                '</token></ContinueRetrievePropertiesEx>' % (_VIM,
+                                                             token.text))
+
+
+def _values(obj):
+    v = '{%s}' % _VIM
+    out = {'_ref': obj.find(v + 'obj').text, 'name': None, 'parent': None,
+           'template': False, 'disks': [], 'snapshots': [],
+           'powered_on': False}
+    for prop in obj.findall(v + 'propSet'):
+        name, val = prop.find(v + 'name').text, prop.find(v + 'val')
+        if val is None:
+            continue
+        if name == 'name':
+            out['name'] = val.text
+        elif name == 'parent':
+            out['parent'] = val.text
+        elif name == 'runtime.powerState':
+            out['powered_on'] = val.text == 'poweredOn'
+        elif name == 'config.template':
+            out['template'] = val.text == 'true'
+        elif name == 'config.hardware.device':
+            for dev in val.findall(v + 'VirtualDevice'):
+                if dev.get(_XSI, '').endswith('VirtualDisk'):
+                    out['disks'].append(dev.find(
+                        v + 'backing/' + v + 'fileName').text)
+        elif name == 'snapshot':
+            for tree in val.iter():
+                if tree.tag in (v + 'rootSnapshotList',
+                                v + 'childSnapshotList'):
+                    out['snapshots'].append(tree.find(v + 'name').text)
+    return out
+
+
+def _raw(local):
+    try:
+        with open(local, 'rb') as f:
+            f.seek(OFFSET)
+            return f.read(PATTERN_BYTES)
+    except OSError:
+        return b''
+
+
+class Names(object):
+    """Replaces a case's own names (its Cinder ids) by role tokens."""
+
+    def __init__(self, roles):
+        # role -> its name in this case (a Cinder id, a spare VM's name)
+        self.roles = dict(roles)
+        self._subs = [(re.compile(re.escape(name) + '(?![0-9])'),
+                       '<%s>' % role)
+                      for role, name in sorted(
+                          roles.items(), key=lambda r: -len(r[1]))]
+
+    def __call__(self, text):
+        if text is None:
+            return None
+        for regex, token in self._subs:
+            text = regex.sub(token, text)
+        return HEX8.sub('-<hex>', UUID.sub('<uuid>', text))
+
+    def item(self, item):
+        return tuple(self(x) if isinstance(x, str) else x for x in item)
+
+
+def diff(before, after, names):
+    """(added, removed) between two captures, each a Counter of
+    normalised items."""
+    added = collections.Counter()
+    removed = collections.Counter()
+    for item, n in (after - before).items():
+        added[names.item(item)] += n
+    for item, n in (before - after).items():
+        removed[names.item(item)] += n
+    return added, removed
+
+
+def bytes_roles(items):
+    """{role: number of data files holding its pattern}."""
+    out = collections.Counter()
+    for item, n in items.items():
+        if item[0] == 'bytes':
+            out[item[1]] += n
+    return out

@@ -1,0 +1,76 @@
+"""The fault matrix's verdict (tests/functional/matrix/cases.py, world.py):
+pure logic over captured items, no simulator."""
+
+import collections
+
+from tests.functional.matrix import cases
+from tests.functional.matrix import world
+
+VOL = '6f1c0a52-1b7e-4f3e-9d65-0c9a4b1e2f10'
+NAMES = world.Names({'vol': VOL, 'spare': 'loose-1'})
+
+
+def items(*entries):
+    return collections.Counter(entries)
+
+
+def judge(before, after, reference=(), error=None, mode='task'):
+    added, removed = world.diff(before, after, NAMES)
+    ref = world.diff(items(), items(*reference), NAMES)
+    return cases.judge(before, after, added, removed, ref, {'disk': b'x'},
+                       error, ['volume-' + VOL], cases.MODES[mode])
+
+
+BEFORE = items(('file', 'ds/loose-1/disk.vmdk'),
+               ('bytes', 'disk', 'ds/loose-1/disk-flat.vmdk'))
+SHADOW = (('vm', 'volume-' + VOL, 'vm'),
+          ('disk', 'volume-' + VOL, '[ds] loose-1/disk.vmdk'))
+
+
+def test_names_replace_own_names_only_whole():
+    assert NAMES('volume-%s/loose-1/x' % VOL) == 'volume-<vol>/<spare>/x'
+    assert NAMES('loose-10/disk.vmdk') == 'loose-10/disk.vmdk'
+    assert NAMES('v-0a1b2c3d.vmdk') == 'v-<hex>.vmdk'
+
+
+def test_success_matching_the_reference_holds():
+    other = '0b2d6e1a-8c4f-4a55-b9e7-5d3c2a1f0e99'
+    reference = [('vm', 'volume-' + other, 'vm'),
+                 ('disk', 'volume-' + other, '[ds] loose-9/disk.vmdk')]
+    verdict = judge(BEFORE, BEFORE + items(*SHADOW),
+                    reference=[tuple(world.Names({'vol': other,
+                                                  'spare': 'loose-9'})(x)
+                                     for x in i) for i in reference])
+    assert verdict.passed, verdict.explain()
+
+
+def test_raised_with_a_duplicate_left_is_an_orphan():
+    verdict = judge(BEFORE, BEFORE + items(SHADOW[0]),
+                    error=RuntimeError('volume-%s: SystemError' % VOL))
+    assert not verdict.held and verdict.orphans == [
+        ('vm', 'volume-<vol>', 'vm')]
+    assert cases.orphan_count(verdict) == 1
+
+
+def test_bytes_nowhere_are_lost():
+    after = items(('file', 'ds/loose-1/disk.vmdk'))
+    verdict = judge(BEFORE, after, error=RuntimeError(
+        'volume-%s: SystemError' % VOL))
+    assert verdict.lost == ['disk']
+
+
+def test_an_error_must_name_the_volume_and_the_fault():
+    verdict = judge(BEFORE, BEFORE, error=RuntimeError('it failed'))
+    assert verdict.held and not verdict.passed
+    assert len(verdict.unclear) == 2
+    clear = judge(BEFORE, BEFORE, error=RuntimeError(
+        'volume-%s: SystemError injected' % VOL))
+    assert clear.passed, clear.explain()
+
+
+def test_modes_follow_the_method():
+    assert cases.MODES['task'].applies('CreateVM_Task')
+    assert not cases.MODES['task'].applies('CreateFolder')
+    rule = cases.MODES['lost-refused'].rule('DeleteVirtualDisk_Task', 2)
+    assert rule == dict(drop_connection=True, applied=True, count=1,
+                        retry_fault='FileNotFound', skip=2)

@@ -66,18 +66,6 @@ FAILURES = {
         '11.11',
         'raised: error names no volume/disk, orphan bytes, 5 x orphan '
         'file, orphan vm, unexpected disk'),
-    'manage-attached:ReconfigVM_Task#0:lost': (
-        '11.5',
-        'raised: removed disk'),
-    'manage-attached:ReconfigVM_Task#0:lost-refused': (
-        '11.5',
-        'raised: removed disk'),
-    'manage-copied:DeleteVirtualDisk_Task#0:lost': (
-        '11.1',
-        'raised: DATA LOST, removed bytes, 2 x removed file'),
-    'manage-copied:DeleteVirtualDisk_Task#0:lost-refused': (
-        '11.1',
-        'raised: DATA LOST, removed bytes, 2 x removed file'),
     'revert-cow:RevertToSnapshot_Task#0:lost': (
         '11 (a lost answer taken for a failure)',
         'succeeded: missing disk, 2 x missing file, not removed disk, 2 x'
@@ -112,12 +100,6 @@ FAILURES = {
         '11.2',
         'raised: error names no volume/disk, removed disk, unexpected '
         'disk'),
-    'unmanage-attached:ReconfigVM_Task#0:lost': (
-        '11.2',
-        'raised: error names no volume/disk, removed disk'),
-    'unmanage-attached:ReconfigVM_Task#0:lost-refused': (
-        '11.2',
-        'raised: error names no volume/disk, removed disk'),
     'unmanage-attached:ReconfigVM_Task#0:task': (
         '11.2',
         'raised: error names no volume/disk'),
@@ -133,12 +115,6 @@ FAILURES = {
         'raised: error names no volume/disk, removed disk, 3 x removed '
         'file, removed vm'),
     'unmanage-loose:Destroy_Task#0:task': (
-        '11.2',
-        'raised: error names no volume/disk, removed disk'),
-    'unmanage-loose:ReconfigVM_Task#0:lost': (
-        '11.2',
-        'raised: error names no volume/disk, removed disk'),
-    'unmanage-loose:ReconfigVM_Task#0:lost-refused': (
         '11.2',
         'raised: error names no volume/disk, removed disk'),
     'unmanage-loose:ReconfigVM_Task#0:task': (

@@ -56,7 +56,10 @@ def target_for(driver, volume, disk, pool_name):
     copy_to = None
     datastore = in_pool.get(disk.datastore_ref)
     if datastore is None:
-        placed = driver._pools.place(pool_name, disk.capacity_bytes)
+        # The copy's space is promised on the volume's row, so every
+        # service sees it while the copy is in flight.
+        placed = driver._pools.place(pool_name, disk.capacity_bytes,
+                                     volume_id=volume['id'])
         datastore, release = placed.choice.datastore, placed.release
         copy_to = volumeops.VirtualDiskPath(
             datastore.name, volume['name'] + '/',

@@ -44,6 +44,8 @@ from cinder_vmware_ext.takeover import sizes
 from cinder_vmware_ext.takeover import snapshots
 from cinder_vmware_ext.vsphere import backings
 from cinder_vmware_ext.vsphere import inventory
+from cinder_vmware_ext.vsphere import retrieve
+from cinder_vmware_ext.vsphere import upstream
 from cinder_vmware_ext.vsphere import volumeops as ext_volumeops
 
 LOG = logging.getLogger(__name__)
@@ -258,11 +260,10 @@ class VMwareVcVmdkExtDriver(cleanup.CleanupMixin,
         backing = self.volumeops.get_backing(volume['name'], volume['id'])
         if not backing:
             return None
-        props = self.session.invoke_api(
-            vim_util, 'get_object_properties_dict', self.session.vim,
-            backing, ['datastore', 'runtime.host'])
-        datastores = getattr(props.get('datastore'), 'ManagedObjectReference',
-                             None) or []
+        props = retrieve.several(self.session, backing,
+                                 ['datastore', 'runtime.host'])
+        datastores = retrieve.items(props.get('datastore'),
+                                    'ManagedObjectReference')
         if not datastores:
             return None
         ds_ref = vim_util.get_moref_value(datastores[0])
@@ -405,8 +406,8 @@ class VMwareVcVmdkExtDriver(cleanup.CleanupMixin,
         profile_id = self.ds_sel.get_profile_id(profile_name)
         refs = {ds.ref: vim_util.get_moref(ds.ref, 'Datastore')
                 for ds in pool.datastores}
-        compliant = self.ds_sel._filter_by_profile(
-            {ref: {} for ref in refs.values()}, profile_id) or {}
+        compliant = upstream.filter_by_profile(
+            self.ds_sel, {ref: {} for ref in refs.values()}, profile_id) or {}
         keep = {vim_util.get_moref_value(r) for r in compliant}
         return set(refs) - keep
 
@@ -416,9 +417,8 @@ class VMwareVcVmdkExtDriver(cleanup.CleanupMixin,
         if cluster and cluster.resource_pool:
             return vim_util.get_moref(cluster.resource_pool, 'ResourcePool')
         # A standalone host: its ComputeResource's root resource pool.
-        props = self.ds_sel._get_host_properties(
-            vim_util.get_moref(host_value, 'HostSystem'))
-        return self.ds_sel._get_resource_pool(props['parent'])
+        return upstream.host_resource_pool(
+            self.ds_sel, vim_util.get_moref(host_value, 'HostSystem'))
 
     # -- entry points that choose datastores run inside their pool -----------
 

@@ -15,6 +15,10 @@ from cinder_vmware_ext.core import eligibility
 from cinder_vmware_ext.takeover import discovery
 from cinder_vmware_ext.takeover import references
 from cinder_vmware_ext.takeover import vcenter
+from cinder_vmware_ext.vsphere import backings
+from cinder_vmware_ext.vsphere import devices
+from cinder_vmware_ext.vsphere import disks as vdisks
+from cinder_vmware_ext.vsphere import retrieve
 
 LOG = logging.getLogger(__name__)
 
@@ -92,25 +96,23 @@ def destroy_shadow(session, backing):
     """Destroy a shadow VM, but never one still holding a disk: attached
     (vSphere deletes a VM's disks with it) or a file in its home folder
     (destroying the VM deletes the folder)."""
-    disks = [d for d in vcenter.devices_of(session, backing)
-             if d.__class__.__name__ == 'VirtualDisk']
-    if disks:
+    held = devices.disks(session, backing)
+    if held:
         raise RuntimeError('shadow VM %s still holds %s; left in place'
                            % (vim_util.get_moref_value(backing),
-                              [d.backing.fileName for d in disks]))
+                              [d.backing.fileName for d in held]))
     files = home_disk_files(session, backing)
     if files:
         raise RuntimeError('the folder of shadow VM %s still holds disk '
                            'files %s; left in place (destroying the VM '
                            'would delete them)'
                            % (vim_util.get_moref_value(backing), files))
-    vcenter.destroy_vm(session, backing)
+    backings.destroy(session, backing)
 
 
 def home_of(session, vm):
     """(datastore name, folder) of a VM's .vmx; folder '' at the root."""
-    vmx = session.invoke_api(vim_util, 'get_object_property', session.vim,
-                             vm, 'config.files.vmPathName') or ''
+    vmx = retrieve.one(session, vm, 'config.files.vmPathName') or ''
     datastore, rest = discovery.split_ds_path(vmx)
     if datastore is None:
         return None, ''
@@ -119,14 +121,12 @@ def home_of(session, vm):
 
 def _browser(session, vm, datastore):
     """The browser of the VM's datastore named ``datastore``."""
-    for ref in vcenter.array(session.invoke_api(
-            vim_util, 'get_object_property', session.vim, vm, 'datastore'),
-            'ManagedObjectReference'):
-        if session.invoke_api(vim_util, 'get_object_property', session.vim,
-                              ref, 'name') == datastore:
-            return session.invoke_api(
-                vim_util, 'get_object_property', session.vim, ref,
-                'browser')
+    found = retrieve.of_objects(session, 'Datastore',
+                                retrieve.refs(session, vm, 'datastore'),
+                                ['name', 'browser'])
+    for _ref, props in found.values():
+        if props.get('name') == datastore:
+            return props['browser']
     raise RuntimeError('VM %s does not use datastore %s; cannot look '
                        'at its files' % (vim_util.get_moref_value(vm),
                                          datastore))
@@ -155,7 +155,7 @@ def file_exists(session, vm, ds_path):
 def _attached(session, vm_ref, file_name):
     """Whether the VM has the disk now; None when vCenter cannot say."""
     try:
-        return vcenter.disk_device(session, vm_ref, file_name) is not None
+        return devices.disk_at(session, vm_ref, file_name) is not None
     except Exception as err:
         LOG.warning('Could not read the devices of VM %s: %s',
                     vim_util.get_moref_value(vm_ref), err)
@@ -169,17 +169,15 @@ def detach(session, vm_ref, file_name, missing_ok=False):
     After an error the VM's devices decide: an answer lost after vCenter
     removed the disk (its retry then finds no such device) is success.
     """
-    device = vcenter.disk_device(session, vm_ref, file_name)
+    device = devices.disk_at(session, vm_ref, file_name)
     if device is None:
         if missing_ok:
             return
         raise RuntimeError('VM %s no longer has disk %s'
                            % (vim_util.get_moref_value(vm_ref), file_name))
-    spec = session.vim.client.factory.create('ns0:VirtualMachineConfigSpec')
-    spec.deviceChange = [vcenter.remove_device_spec(
-        session.vim.client.factory, device)]
     try:
-        vcenter.reconfigure(session, vm_ref, spec)
+        devices.reconfigure(session, vm_ref,
+                            devices.remove_spec(session, device))
     except Exception as err:
         if _attached(session, vm_ref, file_name) is False:
             LOG.warning('Detaching %s from VM %s answered %s, but the VM no '
@@ -193,15 +191,12 @@ def attach_at(session, vm_ref, file_name, capacity_bytes, thin,
               controller_key, unit_number):
     """Put a disk file back on a VM at a given slot (nothing to do when
     the VM has it already: an earlier try's answer was lost)."""
-    if vcenter.disk_device(session, vm_ref, file_name) is not None:
+    if devices.disk_at(session, vm_ref, file_name) is not None:
         return
-    factory = session.vim.client.factory
-    spec = factory.create('ns0:VirtualMachineConfigSpec')
-    spec.deviceChange = [vcenter.existing_disk_spec(
-        factory, file_name, capacity_bytes, thin, controller_key,
-        unit_number)]
+    spec = devices.add_existing_spec(session, file_name, capacity_bytes,
+                                     thin, controller_key, unit_number)
     try:
-        vcenter.reconfigure(session, vm_ref, spec)
+        devices.reconfigure(session, vm_ref, spec)
     except Exception as err:
         if _attached(session, vm_ref, file_name):
             LOG.warning('Attaching %s to VM %s answered %s, but the VM has '
@@ -232,10 +227,8 @@ def attach_to_shadow(driver, volume, backing, file_name, disk):
 def copy_and_verify(session, dc, source, destination, datastore_ref,
                     capacity_bytes):
     """Copy a disk (never overwriting) and check the copy's capacity."""
-    vcenter.copy_disk(session, dc, source, destination)
-    browser = session.invoke_api(
-        vim_util, 'get_object_property', session.vim,
-        vim_util.get_moref(datastore_ref, 'Datastore'), 'browser')
+    vdisks.copy(session, dc, source, destination)
+    browser = retrieve.browser_of(session, datastore_ref)
     path = references.parse_datastore_path(destination)
     found = vcenter.search_folder(session, browser, path.datastore,
                                   path.folder, path.file_name)
@@ -251,14 +244,10 @@ def copy_and_verify(session, dc, source, destination, datastore_ref,
 def in_home_folder(session, vm, file_name):
     """True when a ``[ds] dir/file`` lies in the VM's home folder (the
     folder of its .vmx), which destroying the VM deletes."""
-    vmx = session.invoke_api(vim_util, 'get_object_property', session.vim,
-                             vm, 'config.files.vmPathName') or ''
+    vmx = retrieve.one(session, vm, 'config.files.vmPathName') or ''
     home = vmx.rsplit('/', 1)[0] if '/' in vmx else vmx
     return bool(home) and file_name.rsplit('/', 1)[0] == home
 
 
 def shadow_extra_config(session, backing):
-    options = vcenter.array(session.invoke_api(
-        vim_util, 'get_object_property', session.vim, backing,
-        'config.extraConfig'), 'OptionValue')
-    return {o.key: o.value for o in options}
+    return retrieve.extra_config(session, backing)

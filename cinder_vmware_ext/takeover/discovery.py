@@ -18,6 +18,8 @@ from oslo_vmware import vim_util
 from cinder_vmware_ext.takeover import records
 from cinder_vmware_ext.takeover import references
 from cinder_vmware_ext.takeover import vcenter
+from cinder_vmware_ext.vsphere import disks as vdisks
+from cinder_vmware_ext.vsphere import retrieve
 
 LOG = logging.getLogger(__name__)
 
@@ -111,7 +113,7 @@ def _snapshot_names(snapshot_info):
 
 
 def extra_config(props):
-    options = vcenter.array(props.get('config.extraConfig'), 'OptionValue')
+    options = retrieve.items(props.get('config.extraConfig'), 'OptionValue')
     return {o.key: o.value for o in options}
 
 
@@ -150,8 +152,8 @@ def vm_disks(objects):
     for value, (ref, props) in objects.items():
         if ref._type != 'VirtualMachine':
             continue
-        devices = vcenter.array(props.get('config.hardware.device'),
-                                'VirtualDevice')
+        devices = retrieve.items(props.get('config.hardware.device'),
+                                 'VirtualDevice')
         shared = _shared_controllers(devices)
         extra = extra_config(props)
         vm_base = dict(
@@ -353,7 +355,7 @@ def with_loose_uuids(session, disks, objects):
             dc = _datacenter_of(disk.datastore_ref, objects)
             try:
                 uuid = references.normalize_uuid(
-                    vcenter.disk_uuid(session, dc, disk.ds_path))
+                    vdisks.uuid(session, dc, disk.ds_path))
                 disk = dataclasses.replace(disk, uuid=uuid)
             except Exception as err:
                 LOG.warning('No UUID for %s: %s', disk.ds_path, err)
@@ -365,7 +367,7 @@ def discover(session, scope, with_uuids=False):
     """Every VMDK on the scope's datastores and every VM disk there."""
     seconds = {}
     started = time.monotonic()
-    objects = vcenter.retrieve(session, PROPERTIES)
+    objects = retrieve.retrieve(session, PROPERTIES)
     seconds['properties'] = time.monotonic() - started
     browsers = {}
     for ref in scope.reachable:

@@ -29,6 +29,9 @@ from cinder_vmware_ext.takeover import records
 from cinder_vmware_ext.takeover import references
 from cinder_vmware_ext.takeover import safety
 from cinder_vmware_ext.takeover import vcenter
+from cinder_vmware_ext.vsphere import devices
+from cinder_vmware_ext.vsphere import disks as vdisks
+from cinder_vmware_ext.vsphere import retrieve
 
 LOG = logging.getLogger(__name__)
 
@@ -128,7 +131,7 @@ class Takeover(object):
             raise invalid(existing_ref, 'datastore %s is not reachable from '
                           "this backend's pools; manage it on a backend "
                           'whose clusters mount it.' % path.datastore)
-        objects = vcenter.retrieve(self._session, discovery.PROPERTIES)
+        objects = retrieve.retrieve(self._session, discovery.PROPERTIES)
         all_disks = discovery.vm_disks(objects)
         # Every VM using the file, so a shared disk is judged shared
         # whichever of its VMs the reference names.
@@ -163,7 +166,7 @@ class Takeover(object):
                               % (ref.disk_path, ref.vm_path, disk.file_name))
 
     def _find_by_uuid(self, scope, uuid):
-        objects = vcenter.retrieve(self._session, discovery.PROPERTIES)
+        objects = retrieve.retrieve(self._session, discovery.PROPERTIES)
         disks = [d for d in discovery.vm_disks(objects)
                  if d.uuid and references.normalize_uuid(d.uuid) == uuid]
         if disks:
@@ -199,7 +202,7 @@ class Takeover(object):
 
     def _uuid_of(self, disk):
         try:
-            return references.normalize_uuid(vcenter.disk_uuid(
+            return references.normalize_uuid(vdisks.uuid(
                 self._session, self._dc_of(disk.datastore_ref),
                 disk.ds_path))
         except Exception:
@@ -308,7 +311,7 @@ class Takeover(object):
         """Another Cinder backing holding the disk (or being made from it)
         makes this manage a second volume of one disk: refuse."""
         ours = vim_util.get_moref_value(backing)
-        objects = vcenter.retrieve(self._session, {'VirtualMachine': [
+        objects = retrieve.retrieve(self._session, {'VirtualMachine': [
             'name', 'config.hardware.device', 'config.extraConfig']})
         for value, (_ref, props) in objects.items():
             if value == ours or _ref._type != 'VirtualMachine':
@@ -318,7 +321,7 @@ class Takeover(object):
             if not volume_id:
                 continue
             files = {getattr(d.backing, 'fileName', None)
-                     for d in vcenter.array(props.get(
+                     for d in retrieve.items(props.get(
                          'config.hardware.device'), 'VirtualDevice')
                      if d.__class__.__name__ == 'VirtualDisk'}
             origin = config.get(ORIGIN_KEY)
@@ -349,8 +352,8 @@ class Takeover(object):
     def _folder_of(self, disk):
         folder = disk.path.rsplit('/', 1)[0] if '/' in disk.path else ''
         return vcenter.folder_files(
-            self._session, vcenter.browser_of(self._session,
-                                              disk.datastore_ref),
+            self._session, retrieve.browser_of(self._session,
+                                               disk.datastore_ref),
             disk.datastore, folder)
 
     def _source_state(self, disk, source):
@@ -371,8 +374,8 @@ class Takeover(object):
         decide: a source that is gone (a lost answer whose retry found no
         file) or partly gone leaves the verified copy as the disk."""
         try:
-            vcenter.delete_disk(self._session,
-                                self._dc_of(disk.datastore_ref), disk.ds_path)
+            vdisks.delete(self._session,
+                          self._dc_of(disk.datastore_ref), disk.ds_path)
             return
         except Exception as err:
             error = err
@@ -398,8 +401,8 @@ class Takeover(object):
         if state != self.INTACT:
             raise RuntimeError('kept the copy %s: the source %s is %s'
                                % (target.copy_to, disk.ds_path, state))
-        vcenter.delete_disk(self._session, target.dc, target.copy_to,
-                            missing_ok=True)
+        vdisks.delete(self._session, target.dc, target.copy_to,
+                      missing_ok=True)
 
     def _take_off_vm(self, disk, undo, progress):
         session = self._session
@@ -452,7 +455,7 @@ class Takeover(object):
         (destroying the VM deletes its folder), put it back on its VM if it
         came from one and is where it was, and destroy the shadow VM."""
         session = self._session
-        device = vcenter.disk_device_of(session, backing)
+        device = devices.first_disk(session, backing)
         if device is not None:
             file_name = device.backing.fileName
             adopt.detach(session, backing, file_name)
@@ -499,7 +502,7 @@ class Takeover(object):
                 # MoveVirtualDisk makes no folders.
                 self._driver.volumeops.create_datastore_folder(
                     datastore, folder, dc)
-            vcenter.move_disk(session, dc, file_name, destination)
+            vdisks.move(session, dc, file_name, destination)
             return destination
         except Exception as err:
             if self._moved(backing, file_name, destination):
@@ -554,9 +557,8 @@ class Takeover(object):
 
     def _can_return_to(self, vm):
         try:
-            state = self._session.invoke_api(
-                vim_util, 'get_object_property', self._session.vim,
-                vim_util.get_moref(vm['ref'], 'VirtualMachine'),
+            state = retrieve.one(
+                self._session, vim_util.get_moref(vm['ref'], 'VirtualMachine'),
                 'runtime.powerState')
         except Exception:
             return False

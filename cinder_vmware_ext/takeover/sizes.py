@@ -11,11 +11,11 @@ they belong to: vSphere copies a VM's extraConfig into its clones.
 
 from oslo_log import log as logging
 from oslo_utils import units
-from oslo_vmware import vim_util
 
 from cinder_vmware_ext.takeover import adopt
 from cinder_vmware_ext.takeover import discovery
 from cinder_vmware_ext.takeover import vcenter
+from cinder_vmware_ext.vsphere import retrieve
 
 LOG = logging.getLogger(__name__)
 
@@ -24,7 +24,7 @@ MARKERS = (adopt.ORIGIN_KEY, adopt.DISK_BYTES_KEY)
 
 def disk_bytes(devices):
     """Capacity in bytes of the first VirtualDisk of ``devices``, or None."""
-    for device in vcenter.array(devices, 'VirtualDevice'):
+    for device in retrieve.items(devices, 'VirtualDevice'):
         if device.__class__.__name__ == 'VirtualDisk':
             return int(getattr(device, 'capacityInBytes', None) or
                        int(device.capacityInKB) * units.Ki)
@@ -32,7 +32,7 @@ def disk_bytes(devices):
 
 
 def markers_of(extra_config):
-    options = vcenter.array(extra_config, 'OptionValue')
+    options = retrieve.items(extra_config, 'OptionValue')
     return {o.key: o.value for o in options
             if o.key in MARKERS and o.value}
 
@@ -52,8 +52,7 @@ def shortfall(session, backing, size_gb):
 
 
 def read(session, moref, properties):
-    return session.invoke_api(vim_util, 'get_object_properties_dict',
-                              session.vim, moref, properties)
+    return retrieve.several(session, moref, properties)
 
 
 class TakeoverSizeMixin(object):
@@ -102,9 +101,7 @@ class TakeoverSizeMixin(object):
                 if ds.name == datastore]
         if not refs or not path:
             return None
-        browser = self.session.invoke_api(
-            vim_util, 'get_object_property', self.session.vim,
-            vim_util.get_moref(refs[0], 'Datastore'), 'browser')
+        browser = retrieve.browser_of(self.session, refs[0])
         folder, _sep, name = path.rpartition('/')
         found = vcenter.search_folder(self.session, browser, datastore,
                                       folder, name)

@@ -14,7 +14,8 @@ from cinder.volume import volume_utils
 from oslo_vmware import vim_util
 
 from cinder_vmware_ext.takeover import discovery
-from cinder_vmware_ext.takeover import vcenter
+from cinder_vmware_ext.vsphere import retrieve
+from cinder_vmware_ext.vsphere import snapshots as vm_snapshots
 
 TAKEOVER_KEY = 'cinder_vmware_ext.takeover'
 _CINDER_NAME = re.compile(r'^snapshot-[0-9a-f-]{36}$')
@@ -32,11 +33,12 @@ def _invalid(existing_ref, reason):
 
 
 def _tree(snapshot_info):
-    """[(name, moref value, description, create time)] of a VM's snapshots."""
+    """[(name, moref value, description, create time)] of a VM's snapshots,
+    depth first (a snapshot before its children)."""
     found = []
 
     def walk(trees):
-        for tree in trees or []:
+        for tree in retrieve.items(trees, 'VirtualMachineSnapshotTree'):
             found.append((tree.name, vim_util.get_moref_value(tree.snapshot),
                           getattr(tree, 'description', '') or '',
                           str(getattr(tree, 'createTime', ''))))
@@ -47,8 +49,8 @@ def _tree(snapshot_info):
 
 
 def _capacity_gb(props):
-    devices = vcenter.array(props.get('config.hardware.device'),
-                            'VirtualDevice')
+    devices = retrieve.items(props.get('config.hardware.device'),
+                             'VirtualDevice')
     total = sum(getattr(d, 'capacityInBytes', None) or
                 int(d.capacityInKB) * 1024 for d in devices
                 if d.__class__.__name__ == 'VirtualDisk')
@@ -67,10 +69,10 @@ def manageable(driver, cinder_snapshots, marker, limit, offset, sort_keys,
                sort_dirs):
     """get_manageable_snapshots: every VM snapshot of every shadow VM."""
     cinder_ids = {s['name']: s['id'] for s in cinder_snapshots or []}
-    objects = vcenter.retrieve(driver.session, PROPERTIES)
+    objects = retrieve.retrieve(driver.session, PROPERTIES)
     entries = []
     for value, (_ref, props) in objects.items():
-        config = {o.key: o.value for o in vcenter.array(
+        config = {o.key: o.value for o in retrieve.items(
             props.get('config.extraConfig'), 'OptionValue')}
         if not config.get(discovery.VOLUME_ID_KEY):
             continue
@@ -104,9 +106,7 @@ def _find(driver, snapshot, existing_ref):
     if not backing:
         raise _invalid(existing_ref, 'volume %s has no backing VM in vCenter;'
                        ' nothing to take snapshots from.' % volume['id'])
-    tree = _tree(driver.session.invoke_api(
-        vim_util, 'get_object_property', driver.session.vim, backing,
-        'snapshot'))
+    tree = _tree(retrieve.one(driver.session, backing, 'snapshot'))
     if 'source-id' in existing_ref:
         found = [t for t in tree if t[1] == existing_ref['source-id']]
     else:
@@ -129,10 +129,7 @@ def size_gb(driver, snapshot, existing_ref):
 
 
 def _rename(driver, moref, name, description):
-    driver.session.invoke_api(
-        driver.session.vim, 'RenameSnapshot',
-        vim_util.get_moref(moref, 'VirtualMachineSnapshot'), name=name,
-        description=description)
+    vm_snapshots.rename(driver.session, moref, name, description)
 
 
 def manage(driver, snapshot, existing_ref):
@@ -148,9 +145,7 @@ def unmanage(driver, snapshot):
     backing = driver.volumeops.get_backing(volume['name'], volume['id'])
     if not backing:
         return
-    tree = _tree(driver.session.invoke_api(
-        vim_util, 'get_object_property', driver.session.vim, backing,
-        'snapshot'))
+    tree = _tree(retrieve.one(driver.session, backing, 'snapshot'))
     for name, moref, description, _created in tree:
         if name != snapshot['name']:
             continue

@@ -1,4 +1,4 @@
-"""Names of the virtual machines in vCenter, in one paged retrieval."""
+"""Backing VMs: their names (one paged retrieval), their destruction."""
 
 from oslo_vmware import vim_util
 
@@ -13,3 +13,10 @@ def names(session):
             for prop in getattr(obj, 'propSet', None) or []:
                 found.add(prop.val)
     return found
+
+
+def destroy(session, vm):
+    """Destroy_Task of a VM (vSphere deletes its attached disks and its
+    home folder with it)."""
+    task = session.invoke_api(session.vim, 'Destroy_Task', vm)
+    session.wait_for_task(task)

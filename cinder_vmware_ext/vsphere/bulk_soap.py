@@ -46,7 +46,7 @@ def _local(tag):
     return tag.rsplit('}', 1)[-1]
 
 
-def _moref(type_, value):
+def moref(type_, value):
     return '<_this type="%s">%s</_this>' % (
         saxutils.escape(type_), saxutils.escape(value))
 
@@ -152,7 +152,7 @@ class BulkReader(object):
         self._session = session
         self.bytes_received = 0
 
-    def _post(self, body, on_object_set=None):
+    def post(self, body, on_object_set=None):
         """POST a request; returns the reply's body element.
 
         The reply is parsed while it is received.  With ``on_object_set``,
@@ -285,10 +285,10 @@ class BulkReader(object):
             on_update(ou.findtext('{%s}kind' % VIM),
                       (obj.get('type'), obj.text), changes)
 
-        reply = self._post(
+        reply = self.post(
             '<WaitForUpdatesEx>%s<version>%s</version>'
             '<options>%s</options></WaitForUpdatesEx>'
-            % (_moref('PropertyCollector', collector),
+            % (moref('PropertyCollector', collector),
                saxutils.escape(version or ''), options), object_update)
         update_set = reply.find('{%s}returnval' % VIM)
         if update_set is None:

@@ -21,6 +21,12 @@ from oslo_log import log as logging
 from oslo_vmware import exceptions as vexc
 from oslo_vmware import vim_util
 
+from cinder_vmware_ext.vsphere import devices
+from cinder_vmware_ext.vsphere import faults
+from cinder_vmware_ext.vsphere import retrieve
+from cinder_vmware_ext.vsphere import snapshots
+from cinder_vmware_ext.vsphere import upstream
+
 LOG = logging.getLogger(__name__)
 
 VOLUME_ID_KEY = 'cinder.volume.id'
@@ -31,48 +37,6 @@ class _Adopted(object):
 
     def __init__(self, ref):
         self.ref = ref
-
-
-_FAULT_NAMES = {cls: name for name, cls in
-                vexc._fault_classes_registry.items()}
-
-
-def describe(err):
-    """vCenter's fault in a line: its type name and its message (when
-    that says more than the type name)."""
-    names = (list(getattr(err, 'fault_list', None) or []) or
-             [_FAULT_NAMES.get(err.__class__, err.__class__.__name__)])
-    text = str(getattr(err, 'msg', None) or '').strip()
-    # Some vCenters (and govmomi) send only the fault's type, e.g.
-    # "*types.InvalidDeviceSpec", or nothing (oslo.vmware's class default
-    # then): nothing beyond the name.
-    if (not text or text == str(getattr(err, 'msg_fmt', '')) or
-            text.lstrip('*').split('.')[-1] in names):
-        return ', '.join(names)
-    return '%s: %s' % (', '.join(names), text)
-
-
-def with_context(err, step):
-    """``err`` again, of its own class, with a message naming the step.
-
-    The class stays (callers, upstream's among them, catch by class);
-    only the message says what was being done and what vCenter said,
-    instead of a bare fault type.
-    """
-    message = '%s failed: vCenter fault %s' % (step, describe(err))
-    try:
-        if isinstance(err, vexc.VimFaultException):
-            return err.__class__(err.fault_list, message, cause=err.cause,
-                                 details=err.details)
-        if isinstance(err, vexc.VimException):
-            return err.__class__(message, cause=err.cause,
-                                 details=err.details)
-        if isinstance(err, (vexc.VimConnectionException,
-                            vexc.VimSessionOverLoadException)):
-            return err.__class__(message, cause=err.cause)
-    except (TypeError, ValueError):
-        pass
-    return err
 
 
 class VolumeOps(volumeops.VMwareVolumeOps):
@@ -117,33 +81,26 @@ class VolumeOps(volumeops.VMwareVolumeOps):
         except vexc.DuplicateName as err:
             found = find()
             if found is None:
-                raise with_context(err, step)
+                raise faults.with_context(err, step)
             LOG.warning('%(step)s: vCenter has it already (made by an '
                         'attempt whose answer was lost); using %(ref)s.',
                         {'step': step, 'ref': found})
             return found
         except vexc.VMwareDriverException as err:
-            raise with_context(err, step)
+            raise faults.with_context(err, step)
 
     # -- backing VMs --------------------------------------------------------
 
     def _find_vm(self, folder, name, volume_id, exclude=None):
         """The VM ``name`` in ``folder`` made for ``volume_id``, or None."""
-        ref = self._session.invoke_api(
-            self._session.vim, 'FindChild',
-            self._session.vim.service_content.searchIndex,
-            entity=folder, name=name)
+        ref = retrieve.find_child(self._session, folder, name)
         if ref is None or getattr(ref, '_type', None) != 'VirtualMachine':
             return None
         if exclude is not None and (vim_util.get_moref_value(ref) ==
                                     vim_util.get_moref_value(exclude)):
             return None
         if volume_id is not None:
-            extra = self._session.invoke_api(
-                vim_util, 'get_object_property', self._session.vim, ref,
-                'config.extraConfig')
-            values = {o.key: o.value for o in
-                      getattr(extra, 'OptionValue', None) or []}
+            values = retrieve.extra_config(self._session, ref)
             if values.get(VOLUME_ID_KEY) != volume_id:
                 return None
         return ref
@@ -204,12 +161,12 @@ class VolumeOps(volumeops.VMwareVolumeOps):
         except vexc.VMwareDriverException as err:
             # A lost answer: the retry finds the VM gone.
             if self._exists(backing):
-                raise with_context(err, 'Deleting backing VM %s'
-                                   % vim_util.get_moref_value(backing))
+                raise faults.with_context(err, 'Deleting backing VM %s'
+                                          % vim_util.get_moref_value(backing))
             LOG.warning('Deleting backing VM %(ref)s failed (%(err)s) but '
                         'vCenter deleted it.',
                         {'ref': vim_util.get_moref_value(backing),
-                         'err': describe(err)})
+                         'err': faults.describe(err)})
 
     def mark_backing_as_template(self, backing):
         self._mark(backing, True, lambda: super(
@@ -230,24 +187,21 @@ class VolumeOps(volumeops.VMwareVolumeOps):
             call()
         except vexc.VMwareDriverException as err:
             try:
-                now = self._session.invoke_api(
-                    vim_util, 'get_object_property', self._session.vim, vm,
-                    'config.template')
+                now = retrieve.one(self._session, vm, 'config.template')
             except vexc.VMwareDriverException:
                 now = None
             if now is not template:
-                raise with_context(err, 'Marking %s as %s' % (
+                raise faults.with_context(err, 'Marking %s as %s' % (
                     vim_util.get_moref_value(vm), what))
             LOG.warning('Marking %(vm)s as %(what)s failed (%(err)s) but '
                         'vCenter did it.',
                         {'vm': vim_util.get_moref_value(vm), 'what': what,
-                         'err': describe(err)})
+                         'err': faults.describe(err)})
 
     def _exists(self, ref):
         """False only when vCenter says the object is gone."""
         try:
-            self._session.invoke_api(vim_util, 'get_object_property',
-                                     self._session.vim, ref, 'name')
+            retrieve.one(self._session, ref, 'name')
             return True
         except vexc.ManagedObjectNotFoundException:
             return False
@@ -295,18 +249,11 @@ class VolumeOps(volumeops.VMwareVolumeOps):
     # -- snapshots ----------------------------------------------------------
 
     def _find_snapshot(self, backing, name, description):
-        info = self._session.invoke_api(vim_util, 'get_object_property',
-                                        self._session.vim, backing,
-                                        'snapshot')
-        todo = list(getattr(info, 'rootSnapshotList', None) or [])
-        while todo:
-            node = todo.pop(0)
-            if (node.name == name and
-                    (getattr(node, 'description', None) or '') ==
-                    (description or '')):
-                return node.snapshot
-            todo.extend(getattr(node, 'childSnapshotList', None) or [])
-        return None
+        return snapshots.find(
+            self._session, backing,
+            lambda node: node.name == name and (
+                (getattr(node, 'description', None) or '') ==
+                (description or '')))
 
     def create_snapshot(self, backing, name, description, quiesce=False):
         snapshot = self._run_create(
@@ -334,8 +281,8 @@ class VolumeOps(volumeops.VMwareVolumeOps):
         twice."""
         done = self._disk_change_applied(backing, reconfig_spec)
         if done is None:
-            return super(VolumeOps, self)._reconfigure_backing(
-                backing, reconfig_spec)
+            return upstream.reconfigure_backing(VolumeOps, self, backing,
+                                                reconfig_spec)
         return self.reconfigure_once(
             backing, reconfig_spec, done,
             'Reconfiguring the disks of backing VM %s'
@@ -368,12 +315,8 @@ class VolumeOps(volumeops.VMwareVolumeOps):
 
     def disk_files(self, backing):
         """File names of the VM's disks (their top files)."""
-        devices = self._session.invoke_api(
-            vim_util, 'get_object_property', self._session.vim, backing,
-            'config.hardware.device')
-        devices = getattr(devices, 'VirtualDevice', None) or []
-        return {d.backing.fileName for d in devices
-                if d.__class__.__name__ == 'VirtualDisk'}
+        return {d.backing.fileName
+                for d in devices.disks(self._session, backing)}
 
     def reconfigure_once(self, backing, spec, done, step):
         """ReconfigVM_Task that is not run again when ``done()`` says

@@ -92,15 +92,12 @@ def _write_extras(sim):
 def _share_disk(inv):
     """Give vm-share-b vm-share-a's disk too (a shared disk: multi-writer,
     as vCenter wants a disk another VM uses)."""
-    from cinder_vmware_ext.takeover import vcenter
+    from cinder_vmware_ext.vsphere import devices
     session = inv.session
-    factory = session.vim.client.factory
-    change = vcenter.existing_disk_spec(
-        factory, '[ds-gold] shared/quorum.vmdk', 1024 ** 3, True, 1000, 1)
-    change.device.backing.sharing = 'sharingMultiWriter'
-    spec = factory.create('ns0:VirtualMachineConfigSpec')
-    spec.deviceChange = [change]
-    vcenter.reconfigure(session, inv.vm('vm-share-b'), spec)
+    spec = devices.add_existing_spec(
+        session, '[ds-gold] shared/quorum.vmdk', 1024 ** 3, True, 1000, 1)
+    spec.deviceChange[0].device.backing.sharing = 'sharingMultiWriter'
+    devices.reconfigure(session, inv.vm('vm-share-b'), spec)
 
 
 # -- fixtures ----------------------------------------------------------------

@@ -3,7 +3,7 @@
 from oslo_vmware import exceptions as vexc
 import pytest
 
-from cinder_vmware_ext.vsphere import volumeops
+from cinder_vmware_ext.vsphere import faults
 
 
 @pytest.mark.parametrize('err, described', [
@@ -21,7 +21,7 @@ from cinder_vmware_ext.vsphere import volumeops
      'VimConnectionException: connection reset'),
 ])
 def test_describe(err, described):
-    assert volumeops.describe(err) == described
+    assert faults.describe(err) == described
 
 
 @pytest.mark.parametrize('err', [
@@ -32,7 +32,7 @@ def test_describe(err, described):
     vexc.VimConnectionException('reset'),
 ])
 def test_with_context_keeps_the_class_and_names_the_step(err):
-    new = volumeops.with_context(err, 'Creating backing VM volume-1')
+    new = faults.with_context(err, 'Creating backing VM volume-1')
     assert type(new) is type(err)
     assert new.msg.startswith('Creating backing VM volume-1 failed: '
                               'vCenter fault ')

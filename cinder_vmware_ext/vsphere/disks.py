@@ -1,0 +1,122 @@
+"""Disk files: VirtualDiskManager tasks, datastore paths and disk chains.
+
+Paths are ``oslo_vmware.objects.datastore.DatastorePath`` underneath
+('[ds] folder/name.vmdk'); the takeover's reference validation stays on
+top of them (``takeover/references.py``).
+"""
+
+from cinder import exception
+from cinder.i18n import _
+from oslo_vmware.objects import datastore as ds_obj
+
+from cinder_vmware_ext.vsphere import faults
+from cinder_vmware_ext.vsphere import retrieve
+
+# Far above vSphere's own limit on a disk's delta chain (255 links).
+MAX_CHAIN_LINKS = 256
+
+
+# -- paths ------------------------------------------------------------------
+
+def datastore_name(ds_path):
+    """'ds' of '[ds] folder/name.vmdk'."""
+    return ds_obj.DatastorePath.parse(ds_path).datastore
+
+
+def folder_of(ds_path):
+    """'[ds] folder' of '[ds] folder/name.vmdk' ('[ds]' at the root)."""
+    path = ds_obj.DatastorePath.parse(ds_path)
+    return str(path.parent) if '/' in path.rel_path else '[%s]' % (
+        path.datastore)
+
+
+# -- chains -----------------------------------------------------------------
+
+def chain(disk_backing):
+    """File names of a disk's chain, from its own file to the base.
+
+    Bounded: a chain that names a file twice or runs past MAX_CHAIN_LINKS
+    is not a real vSphere disk chain, and following it would never end.
+    """
+    files, seen = [], set()
+    while disk_backing is not None:
+        name = disk_backing.fileName
+        if name in seen or len(files) >= MAX_CHAIN_LINKS:
+            msg = (_("The disk chain of %(disk)s is cyclic or longer than "
+                     "%(max)d links (at %(at)s); check the disk's backing "
+                     "in vCenter.") %
+                   {'disk': files[0] if files else name,
+                    'max': MAX_CHAIN_LINKS, 'at': name})
+            raise exception.VolumeBackendAPIException(data=msg)
+        files.append(name)
+        seen.add(name)
+        disk_backing = getattr(disk_backing, 'parent', None)
+    return files
+
+
+def chain_datastores(disks):
+    """{file name: datastore moref value or None} of every link of the
+    chains of ``disks`` (VirtualDisk devices)."""
+    found = {}
+    for disk in disks:
+        backing = disk.backing
+        seen = 0
+        while backing is not None and seen < MAX_CHAIN_LINKS:
+            if getattr(backing, 'fileName', None):
+                ds = getattr(backing, 'datastore', None)
+                found[backing.fileName] = retrieve.value_of(ds)
+            backing = getattr(backing, 'parent', None)
+            seen += 1
+    return found
+
+
+# -- VirtualDiskManager -----------------------------------------------------
+
+def _manager(session):
+    return session.vim.service_content.virtualDiskManager
+
+
+def _run(session, method, **kwargs):
+    task = session.invoke_api(session.vim, method, _manager(session),
+                              **kwargs)
+    return session.wait_for_task(task)
+
+
+def disk_spec(session, disk_type, adapter_type):
+    """A VirtualDiskSpec (destination of a converting copy)."""
+    spec = session.vim.client.factory.create('ns0:VirtualDiskSpec')
+    spec.diskType = disk_type
+    spec.adapterType = adapter_type
+    return spec
+
+
+def copy(session, dc, source, destination, spec=None):
+    """CopyVirtualDisk_Task without force: never overwrites a file.  With
+    ``spec`` (``disk_spec``) the copy is flattened into that type."""
+    kwargs = {'destSpec': spec} if spec is not None else {}
+    _run(session, 'CopyVirtualDisk_Task', sourceName=source,
+         sourceDatacenter=dc, destName=destination, destDatacenter=dc,
+         force=False, **kwargs)
+
+
+def move(session, dc, source, destination):
+    """MoveVirtualDisk_Task without force: never overwrites a file."""
+    _run(session, 'MoveVirtualDisk_Task', sourceName=source,
+         sourceDatacenter=dc, destName=destination, destDatacenter=dc,
+         force=False)
+
+
+def delete(session, dc, name, missing_ok=False):
+    """Delete a disk; with ``missing_ok`` a disk that is not there (a copy
+    that failed before it began) is no error."""
+    try:
+        _run(session, 'DeleteVirtualDisk_Task', name=name, datacenter=dc)
+    except Exception as err:
+        if missing_ok and faults.is_fault(err, 'FileNotFound'):
+            return
+        raise
+
+
+def uuid(session, dc, name):
+    return session.invoke_api(session.vim, 'QueryVirtualDiskUuid',
+                              _manager(session), name=name, datacenter=dc)

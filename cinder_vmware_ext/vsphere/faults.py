@@ -1,0 +1,56 @@
+"""vCenter's faults: judged by class (``oslo_vmware.exceptions``), and
+told in a line that names the step that failed."""
+
+from oslo_vmware import exceptions as vexc
+
+_FAULT_NAMES = {cls: name for name, cls in
+                vexc._fault_classes_registry.items()}
+
+
+def is_fault(err, *names):
+    """True when ``err`` is one of vCenter's faults ``names`` (vim25 type
+    names): its oslo.vmware class (``get_fault_class``), or a
+    VimFaultException listing the type.  Never judged by the message
+    text."""
+    classes = tuple(c for c in map(vexc.get_fault_class, names) if c)
+    if classes and isinstance(err, classes):
+        return True
+    return any(n in (getattr(err, 'fault_list', None) or []) for n in names)
+
+
+def describe(err):
+    """vCenter's fault in a line: its type name and its message (when
+    that says more than the type name)."""
+    names = (list(getattr(err, 'fault_list', None) or []) or
+             [_FAULT_NAMES.get(err.__class__, err.__class__.__name__)])
+    text = str(getattr(err, 'msg', None) or '').strip()
+    # Some vCenters (and govmomi) send only the fault's type, e.g.
+    # "*types.InvalidDeviceSpec", or nothing (oslo.vmware's class default
+    # then): nothing beyond the name.
+    if (not text or text == str(getattr(err, 'msg_fmt', '')) or
+            text.lstrip('*').split('.')[-1] in names):
+        return ', '.join(names)
+    return '%s: %s' % (', '.join(names), text)
+
+
+def with_context(err, step):
+    """``err`` again, of its own class, with a message naming the step.
+
+    The class stays (callers, upstream's among them, catch by class);
+    only the message says what was being done and what vCenter said,
+    instead of a bare fault type.
+    """
+    message = '%s failed: vCenter fault %s' % (step, describe(err))
+    try:
+        if isinstance(err, vexc.VimFaultException):
+            return err.__class__(err.fault_list, message, cause=err.cause,
+                                 details=err.details)
+        if isinstance(err, vexc.VimException):
+            return err.__class__(message, cause=err.cause,
+                                 details=err.details)
+        if isinstance(err, (vexc.VimConnectionException,
+                            vexc.VimSessionOverLoadException)):
+            return err.__class__(message, cause=err.cause)
+    except (TypeError, ValueError):
+        pass
+    return err

@@ -1,0 +1,105 @@
+"""Property reads: one named round trip each, and the unwrappers of what
+they answer (``ArrayOfX`` values, ``propSet`` lists)."""
+
+from oslo_vmware import vim_util
+
+from cinder_vmware_ext.vsphere import view_spec
+
+_PAGE = 500
+
+
+def items(value, item_type):
+    """Items of a SOAP ``ArrayOfX`` value (empty when unset)."""
+    if not value:
+        return []
+    if hasattr(value, item_type):
+        value = getattr(value, item_type)
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def props(obj):
+    """{property path: value} of an ObjectContent."""
+    return {p.name: p.val for p in getattr(obj, 'propSet', None) or []}
+
+
+def value_of(ref):
+    """A managed object reference's value, or None for None."""
+    return None if ref is None else vim_util.get_moref_value(ref)
+
+
+def retrieve(session, properties):
+    """{moref value: (moref, {property: value})} for the given types.
+
+    :param properties: {managed object type: [property paths]}; all types
+        are read in one PropertyCollector pass (paged) over a ContainerView,
+        not one per type
+    """
+    vim = session.vim
+    options = vim.client.factory.create('ns0:RetrieveOptions')
+    options.maxObjects = _PAGE
+    filter_spec, view = view_spec.inventory_filter_spec(session, properties)
+    result = session.invoke_api(
+        vim, 'RetrievePropertiesEx', vim.service_content.propertyCollector,
+        specSet=[filter_spec], options=options)
+    found = {}
+    try:
+        with vim_util.WithRetrieval(vim, result) as objects:
+            for obj in objects:
+                found[vim_util.get_moref_value(obj.obj)] = (obj.obj,
+                                                            props(obj))
+    finally:
+        session.invoke_api(vim, 'DestroyView', view)
+    return found
+
+
+def of_objects(session, type_, refs, paths):
+    """{moref value: (moref, {property: value})} of ``refs`` (all of one
+    type) in one PropertyCollector pass (paged)."""
+    if not refs:
+        return {}
+    result = session.invoke_api(
+        vim_util, 'get_properties_for_a_collection_of_objects', session.vim,
+        type_, list(refs), list(paths))
+    found = {}
+    with vim_util.WithRetrieval(session.vim, result) as objects:
+        for obj in objects:
+            found[vim_util.get_moref_value(obj.obj)] = (obj.obj, props(obj))
+    return found
+
+
+def one(session, ref, path):
+    """One property of one object."""
+    return session.invoke_api(vim_util, 'get_object_property', session.vim,
+                              ref, path)
+
+
+def several(session, ref, paths):
+    """{property: value} of one object (one round trip)."""
+    return session.invoke_api(vim_util, 'get_object_properties_dict',
+                              session.vim, ref, list(paths))
+
+
+def refs(session, ref, path):
+    """The managed object references of an ``ArrayOfManagedObjectReference``
+    property (a VM's ``datastore``, a datastore's ``vm``)."""
+    return items(one(session, ref, path), 'ManagedObjectReference')
+
+
+def extra_config(session, vm):
+    """{key: value} of a VM's ``config.extraConfig``."""
+    return {o.key: o.value for o in items(one(session, vm,
+                                              'config.extraConfig'),
+                                          'OptionValue')}
+
+
+def browser_of(session, datastore_value):
+    """The HostDatastoreBrowser of a datastore (by moref value)."""
+    return one(session, vim_util.get_moref(datastore_value, 'Datastore'),
+               'browser')
+
+
+def find_child(session, folder, name):
+    """SearchIndex.FindChild: the entity ``name`` in ``folder``, or None."""
+    return session.invoke_api(session.vim, 'FindChild',
+                              session.vim.service_content.searchIndex,
+                              entity=folder, name=name)

@@ -1,0 +1,63 @@
+"""A VM's snapshot tree and the snapshot tasks (one walk for every
+caller: the creates' look-before-retry, COW snapshots, the takeover)."""
+
+from oslo_vmware import vim_util
+
+from cinder_vmware_ext.vsphere import retrieve
+
+_TREE = 'VirtualMachineSnapshotTree'
+
+
+def nodes(snapshot_info):
+    """Every node of a ``snapshot`` property (VirtualMachineSnapshotInfo),
+    breadth first; empty when the VM has none."""
+    todo = list(retrieve.items(
+        getattr(snapshot_info, 'rootSnapshotList', None), _TREE))
+    found = []
+    while todo:
+        node = todo.pop(0)
+        found.append(node)
+        todo.extend(retrieve.items(getattr(node, 'childSnapshotList', None),
+                                   _TREE))
+    return found
+
+
+def tree(session, vm):
+    """Every snapshot node of ``vm`` (one property read)."""
+    return nodes(retrieve.one(session, vm, 'snapshot'))
+
+
+def find(session, vm, match):
+    """The snapshot moref of the first node ``match(node)`` accepts, or
+    None."""
+    for node in tree(session, vm):
+        if match(node):
+            return node.snapshot
+    return None
+
+
+def disks(session, snapshot):
+    """Disk backings a snapshot froze (each with its parents)."""
+    devices = retrieve.one(session, snapshot, 'config.hardware.device')
+    return [d.backing for d in retrieve.items(devices, 'VirtualDevice')
+            if d.__class__.__name__ == 'VirtualDisk']
+
+
+def remove(session, snapshot):
+    """RemoveSnapshot_Task of one snapshot (its children stay)."""
+    task = session.invoke_api(session.vim, 'RemoveSnapshot_Task', snapshot,
+                              removeChildren=False)
+    session.wait_for_task(task)
+
+
+def revert(session, snapshot):
+    task = session.invoke_api(session.vim, 'RevertToSnapshot_Task', snapshot)
+    session.wait_for_task(task)
+
+
+def rename(session, snapshot_value, name, description):
+    """RenameSnapshot (by moref value)."""
+    session.invoke_api(
+        session.vim, 'RenameSnapshot',
+        vim_util.get_moref(snapshot_value, 'VirtualMachineSnapshot'),
+        name=name, description=description)

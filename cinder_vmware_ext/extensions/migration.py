@@ -28,6 +28,10 @@ from oslo_vmware import vim_util
 from cinder_vmware_ext.core import eligibility
 from cinder_vmware_ext.core import placement
 from cinder_vmware_ext.core import pools
+from cinder_vmware_ext.vsphere import disks as vdisks
+from cinder_vmware_ext.vsphere import retrieve
+from cinder_vmware_ext.vsphere import upstream
+from cinder_vmware_ext.vsphere import usage
 
 LOG = logging.getLogger(__name__)
 
@@ -192,7 +196,7 @@ class MigrationMixin(object):
         new_adapter_type = self._get_extra_spec_adapter_type(new_type['id'])
         if new_adapter_type == adapter_type:
             return
-        disk_device = self.volumeops._get_disk_device(backing)
+        disk_device = upstream.disk_device(self.volumeops, backing)
         path = disk_device.backing.fileName
         self.volumeops.detach_disk_from_backing(backing, disk_device)
         try:
@@ -303,10 +307,11 @@ class MigrationMixin(object):
             raise CannotRelocate(getattr(err, 'msg', None) or str(err))
 
     def _where(self, backing):
-        props = self.session.invoke_api(
-            vim_util, 'get_object_properties_dict', self.session.vim,
-            backing, ['datastore', 'runtime.host', 'config.hardware.device'])
-        datastores = _items(props.get('datastore'), 'ManagedObjectReference')
+        props = retrieve.several(
+            self.session, backing,
+            ['datastore', 'runtime.host', 'config.hardware.device'])
+        datastores = retrieve.items(props.get('datastore'),
+                                    'ManagedObjectReference')
         host = props.get('runtime.host')
         return _Where(
             vim_util.get_moref_value(datastores[0]) if datastores else None,
@@ -349,48 +354,13 @@ class MigrationMixin(object):
         """Files of the backing's disk chains that other VMs' chains use
         (a linked clone's parent, or a disk linked clones were made from):
         RelocateVM leaves those where they are, shared."""
-        vms = {}
-        for ds in where.datastores:
-            for vm in _items(self.session.invoke_api(
-                    vim_util, 'get_object_property', self.session.vim, ds,
-                    'vm'), 'ManagedObjectReference'):
-                vms[vim_util.get_moref_value(vm)] = vm
-        vms.pop(vim_util.get_moref_value(where.backing), None)
-        if not vms:
-            return {}
-        result = self.session.invoke_api(
-            vim_util, 'get_properties_for_a_collection_of_objects',
-            self.session.vim, 'VirtualMachine', list(vms.values()),
-            ['config.hardware.device'])
-        shared = {}
-        with vim_util.WithRetrieval(self.session.vim, result) as objects:
-            for obj in objects:
-                for prop in getattr(obj, 'propSet', []):
-                    for name in _disk_chains(prop.val):
-                        if name in where.chain:
-                            shared[name] = where.chain[name]
-        return shared
-
-
-def _items(value, item_type):
-    """Items of a SOAP ArrayOfX value (empty when unset)."""
-    if not value:
-        return []
-    value = getattr(value, item_type, value)
-    return list(value) if isinstance(value, (list, tuple)) else [value]
+        readers = usage.readers(self.session, where.datastores,
+                                exclude=where.backing)
+        return readers.shared(where.chain)
 
 
 def _disk_chains(devices):
     """{file name: datastore moref value} of every disk's chain."""
-    chain = {}
-    for device in _items(devices, 'VirtualDevice'):
-        if device.__class__.__name__ != 'VirtualDisk':
-            continue
-        backing = device.backing
-        while backing is not None:
-            if getattr(backing, 'fileName', None):
-                ds = getattr(backing, 'datastore', None)
-                chain[backing.fileName] = (vim_util.get_moref_value(ds)
-                                           if ds is not None else None)
-            backing = getattr(backing, 'parent', None)
-    return chain
+    return vdisks.chain_datastores(
+        [d for d in retrieve.items(devices, 'VirtualDevice')
+         if d.__class__.__name__ == 'VirtualDisk'])

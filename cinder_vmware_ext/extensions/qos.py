@@ -21,14 +21,11 @@ from oslo_log import log as logging
 from oslo_utils import excutils
 from oslo_utils import units
 from oslo_vmware import exceptions as vexc
-from oslo_vmware import vim_util
 
 from cinder_vmware_ext.core import qos as core_qos
+from cinder_vmware_ext.vsphere import devices
 
 LOG = logging.getLogger(__name__)
-
-# vSphere's share values for the named levels of a virtual disk.
-_LEVEL_SHARES = {'low': 500, 'normal': 1000, 'high': 2000}
 
 
 def _type_id(volume_type):
@@ -37,19 +34,6 @@ def _type_id(volume_type):
     if isinstance(volume_type, str):
         return volume_type
     return volume_type.get('id')
-
-
-def _devices(session, vm):
-    devices = session.invoke_api(vim_util, 'get_object_property',
-                                 session.vim, vm, 'config.hardware.device')
-    if devices.__class__.__name__ == 'ArrayOfVirtualDevice':
-        devices = devices.VirtualDevice
-    return list(devices or [])
-
-
-def _disks(session, vm):
-    return [d for d in _devices(session, vm)
-            if d.__class__.__name__ == 'VirtualDisk']
 
 
 def current_allocation(disk):
@@ -112,7 +96,7 @@ class QosMixin(object):
         self._set_io_allocation(backing, allocation, volume['name'])
 
     def _set_io_allocation(self, backing, allocation, name):
-        disks = _disks(self.session, backing)
+        disks = devices.disks(self.session, backing)
         if not disks:
             return  # a disk-less backing gets its disk (and QoS) later
         disk = disks[0]
@@ -120,29 +104,10 @@ class QosMixin(object):
             return
         LOG.info('Setting the I/O allocation of volume %(name)s\'s disk to '
                  '%(alloc)s.', {'name': name, 'alloc': allocation})
-        cf = self.session.vim.client.factory
-        info = cf.create('ns0:StorageIOAllocationInfo')
-        info.limit = allocation.limit
-        info.reservation = allocation.reservation
-        shares = cf.create('ns0:SharesInfo')
-        shares.level = allocation.shares_level
-        shares.shares = (allocation.shares
-                         if allocation.shares_level == 'custom'
-                         else _LEVEL_SHARES[allocation.shares_level])
-        info.shares = shares
-        disk.storageIOAllocation = info
-        self._edit_device(backing, disk)
+        devices.set_io_allocation(self.session, backing, disk, allocation)
 
     def _edit_device(self, vm, device):
-        cf = self.session.vim.client.factory
-        device_spec = cf.create('ns0:VirtualDeviceConfigSpec')
-        device_spec.operation = 'edit'
-        device_spec.device = device
-        spec = cf.create('ns0:VirtualMachineConfigSpec')
-        spec.deviceChange = [device_spec]
-        task = self.session.invoke_api(self.session.vim, 'ReconfigVM_Task',
-                                       vm, spec=spec)
-        self.session.wait_for_task(task)
+        devices.edit(self.session, vm, device)
 
     def _apply_or_undo(self, volume):
         """Apply QoS after a flow created the volume's backing; delete that
@@ -265,7 +230,7 @@ class QosMixin(object):
                 data=_('Cannot extend in-use volume %(vol)s: its instance '
                        '%(inst)s is not a VM of this vCenter.')
                 % {'vol': volume['id'], 'inst': instance_uuid})
-        disks = _disks(self.session, vm)
+        disks = devices.disks(self.session, vm)
         for disk in disks:
             if getattr(disk.backing, 'fileName', None) == vmdk_path:
                 return vm, disk
@@ -301,7 +266,7 @@ class QosMixin(object):
     def _refresh_backing_capacity(self, backing, new_size, volume):
         """Make the backing VM's device report the grown disk (its file is
         already grown, so vSphere only updates the device)."""
-        disks = _disks(self.session, backing)
+        disks = devices.disks(self.session, backing)
         if not disks or disks[0].capacityInKB >= new_size * units.Mi:
             return
         disk = disks[0]

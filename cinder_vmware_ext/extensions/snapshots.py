@@ -34,7 +34,13 @@ from oslo_vmware import exceptions as vexc
 from oslo_vmware import vim_util
 
 from cinder_vmware_ext import locks
-from cinder_vmware_ext.vsphere import volumeops as ext_volumeops
+from cinder_vmware_ext.vsphere import devices
+from cinder_vmware_ext.vsphere import disks as vdisks
+from cinder_vmware_ext.vsphere import faults
+from cinder_vmware_ext.vsphere import retrieve
+from cinder_vmware_ext.vsphere import snapshots as vm_snapshots
+from cinder_vmware_ext.vsphere import upstream
+from cinder_vmware_ext.vsphere import usage
 
 LOG = logging.getLogger(__name__)
 
@@ -46,51 +52,6 @@ DEPTH_KEY = 'vmware_chain_depth'
 # The snapshot point taken inside a template snapshot the first time a
 # linked clone is made from it: vSphere clones linked only from a snapshot.
 TEMPLATE_BASE_SNAPSHOT = 'linked-clone-base'
-
-
-def _items(value, item_type):
-    """Items of a SOAP ArrayOfX value (empty when unset)."""
-    if not value:
-        return []
-    if hasattr(value, item_type):
-        value = getattr(value, item_type)
-    return list(value) if isinstance(value, (list, tuple)) else [value]
-
-
-# Far above vSphere's own limit on a disk's delta chain (255 links).
-MAX_CHAIN_LINKS = 256
-
-
-def _chain(disk_backing):
-    """File names of a disk's chain, from its own file to the base.
-
-    Bounded: a chain that names a file twice or runs past MAX_CHAIN_LINKS
-    is not a real vSphere disk chain, and following it would never end.
-    """
-    files, seen = [], set()
-    while disk_backing is not None:
-        name = disk_backing.fileName
-        if name in seen or len(files) >= MAX_CHAIN_LINKS:
-            msg = (_("The disk chain of %(disk)s is cyclic or longer than "
-                     "%(max)d links (at %(at)s); check the disk's backing "
-                     "in vCenter.") %
-                   {'disk': files[0] if files else name,
-                    'max': MAX_CHAIN_LINKS, 'at': name})
-            raise exception.VolumeBackendAPIException(data=msg)
-        files.append(name)
-        seen.add(name)
-        disk_backing = getattr(disk_backing, 'parent', None)
-    return files
-
-
-def _datastore_name(ds_path):
-    """'ds' of '[ds] folder/name.vmdk'."""
-    return ds_path[1:ds_path.index(']')]
-
-
-def _folder_of(ds_path):
-    """'[ds] folder' of '[ds] folder/name.vmdk'."""
-    return ds_path.rsplit('/', 1)[0] if '/' in ds_path else ds_path
 
 
 class SnapshotMixin(object):
@@ -128,24 +89,14 @@ class SnapshotMixin(object):
     # -- inventory reads ------------------------------------------------------
 
     def _disk_of(self, vm):
-        return self.volumeops._get_disk_device(vm)
+        return upstream.disk_device(self.volumeops, vm)
 
     def _chain_depth(self, vm):
         """Delta disks between the VM's disk and its base (0: a flat disk)."""
-        return len(_chain(self._disk_of(vm).backing)) - 1
+        return len(vdisks.chain(self._disk_of(vm).backing)) - 1
 
     def _snapshot_tree_find(self, backing, match):
-        info = self.session.invoke_api(vim_util, 'get_object_property',
-                                       self.session.vim, backing, 'snapshot')
-        todo = list(_items(getattr(info, 'rootSnapshotList', None),
-                           'VirtualMachineSnapshotTree'))
-        while todo:
-            node = todo.pop(0)
-            if match(node):
-                return node.snapshot
-            todo.extend(_items(getattr(node, 'childSnapshotList', None),
-                               'VirtualMachineSnapshotTree'))
-        return None
+        return vm_snapshots.find(self.session, backing, match)
 
     def _cow_snapshot(self, backing, snapshot):
         """The vSphere snapshot behind a COW ``snapshot``, or None.
@@ -165,45 +116,14 @@ class SnapshotMixin(object):
 
     def _snapshot_disks(self, snapshot_ref):
         """Disk backings a vSphere snapshot froze (with their parents)."""
-        devices = self.session.invoke_api(
-            vim_util, 'get_object_property', self.session.vim, snapshot_ref,
-            'config.hardware.device')
-        return [d.backing for d in _items(devices, 'VirtualDevice')
-                if d.__class__.__name__ == 'VirtualDisk']
+        return vm_snapshots.disks(self.session, snapshot_ref)
 
-    def _users_of(self, files, datastores, exclude):
-        """Names of VMs (other than ``exclude``) whose disk chains use any of
-        ``files``.  Only VMs with files on ``datastores`` can."""
-        files = set(files)
-        vms = {}
-        for ds in datastores:
-            for vm in _items(self.session.invoke_api(
-                    vim_util, 'get_object_property', self.session.vim, ds,
-                    'vm'), 'ManagedObjectReference'):
-                vms[vim_util.get_moref_value(vm)] = vm
-        vms.pop(vim_util.get_moref_value(exclude), None)
-        if not vms:
-            return []
-        result = self.session.invoke_api(
-            vim_util, 'get_properties_for_a_collection_of_objects',
-            self.session.vim, 'VirtualMachine', list(vms.values()),
-            ['name', 'config.hardware.device'])
-        users = []
-        with vim_util.WithRetrieval(self.session.vim, result) as objects:
-            for obj in objects:
-                props = {p.name: p.val for p in getattr(obj, 'propSet', [])}
-                for device in _items(props.get('config.hardware.device'),
-                                     'VirtualDevice'):
-                    if (device.__class__.__name__ == 'VirtualDisk' and
-                            files & set(_chain(device.backing))):
-                        users.append(props.get('name'))
-                        break
-        return sorted(users)
-
-    def _datastores_of(self, vm):
-        return _items(self.session.invoke_api(
-            vim_util, 'get_object_property', self.session.vim, vm,
-            'datastore'), 'ManagedObjectReference')
+    def _readers(self, vm):
+        """``usage.Readers`` of the disks near ``vm`` (VMs on its
+        datastores), read in one pass."""
+        return usage.readers(self.session,
+                             usage.datastores_of(self.session, vm),
+                             exclude=vm)
 
     # -- snapshots ------------------------------------------------------------
 
@@ -297,20 +217,17 @@ class SnapshotMixin(object):
         files = [b.fileName for b in self._snapshot_disks(ref)]
         self._refuse_if_used(snapshot, backing, files)
         try:
-            task = self.session.invoke_api(
-                self.session.vim, 'RemoveSnapshot_Task', ref,
-                removeChildren=False)
-            self.session.wait_for_task(task)
+            vm_snapshots.remove(self.session, ref)
         except vexc.VMwareDriverException as err:
             # A lost answer: the retry finds the snapshot gone.
             if self._cow_snapshot(backing, snapshot) is not None:
-                raise ext_volumeops.with_context(
+                raise faults.with_context(
                     err, 'Deleting COW snapshot %s of volume %s' % (
                         snapshot['id'], snapshot['volume']['id']))
             LOG.warning("Deleting COW snapshot %(snap)s failed (%(err)s) "
                         "but vCenter removed it.",
                         {'snap': snapshot['name'],
-                         'err': ext_volumeops.describe(err)})
+                         'err': faults.describe(err)})
         LOG.info("Deleted COW snapshot %(snap)s of backing %(vm)s.",
                  {'snap': snapshot['name'], 'vm': backing})
 
@@ -322,14 +239,13 @@ class SnapshotMixin(object):
                         snapshot['provider_location'], snapshot['id'])
             return
         self._refuse_if_used(snapshot, template,
-                             _chain(self._disk_of(template).backing))
+                             vdisks.chain(self._disk_of(template).backing))
         self.volumeops.delete_backing(template)
 
     def _refuse_if_used(self, snapshot, vm, files):
         """SnapshotIsBusy while linked clones read the snapshot's disks:
         removing it would consolidate into (or delete) their parent."""
-        datastores = self._datastores_of(vm)
-        users = self._users_of(files, datastores, exclude=vm)
+        users = self._readers(vm).of(files)
         if users:
             LOG.error("Snapshot %(snap)s is the parent of linked clone(s) "
                       "%(users)s; delete those volumes first.",
@@ -349,9 +265,7 @@ class SnapshotMixin(object):
         if not ref:
             raise vmdk_exceptions.SnapshotNotFoundException(
                 name=snapshot['name'])
-        task = self.session.invoke_api(self.session.vim,
-                                       'RevertToSnapshot_Task', ref)
-        self.session.wait_for_task(task)
+        vm_snapshots.revert(self.session, ref)
 
     def _revert_to_template(self, volume, backing, snapshot):
         """Give the backing a copy of the template's disk.
@@ -385,7 +299,7 @@ class SnapshotMixin(object):
         """
         old = self._disk_of(backing)
         dc = self.volumeops.get_dc(backing)
-        new_path = '%s/%s-%s.vmdk' % (_folder_of(old.backing.fileName),
+        new_path = '%s/%s-%s.vmdk' % (vdisks.folder_of(old.backing.fileName),
                                       volume['name'], uuid.uuid4().hex[:8])
         capacity_kb = max(source.capacityInKB, volume['size'] * units.Mi)
         self._copy_disk(dc, source.backing.fileName, new_path, volume)
@@ -431,20 +345,14 @@ class SnapshotMixin(object):
             return None
 
     def _copy_disk(self, dc, source_path, dest_path, volume):
-        cf = self.session.vim.client.factory
-        spec = cf.create('ns0:VirtualDiskSpec')
-        spec.diskType = volumeops.VirtualDiskType.get_virtual_disk_type(
-            self._get_disk_type(volume))
-        spec.adapterType = volumeops.VirtualDiskAdapterType.get_adapter_type(
-            self._get_adapter_type(volume))
-        disk_mgr = self.session.vim.service_content.virtualDiskManager
+        spec = vdisks.disk_spec(
+            self.session,
+            volumeops.VirtualDiskType.get_virtual_disk_type(
+                self._get_disk_type(volume)),
+            volumeops.VirtualDiskAdapterType.get_adapter_type(
+                self._get_adapter_type(volume)))
         try:
-            task = self.session.invoke_api(
-                self.session.vim, 'CopyVirtualDisk_Task', disk_mgr,
-                sourceName=source_path, sourceDatacenter=dc,
-                destName=dest_path, destDatacenter=dc, destSpec=spec,
-                force=False)
-            self.session.wait_for_task(task)
+            vdisks.copy(self.session, dc, source_path, dest_path, spec=spec)
         except vexc.FileAlreadyExistsException:
             # The destination's name is new (a random suffix): it exists
             # because vCenter ran the copy and the answer was lost.
@@ -454,33 +362,19 @@ class SnapshotMixin(object):
         except vexc.VMwareDriverException as err:
             # Nothing else has the new name: what the copy left goes.
             self._delete_disk_quietly(dest_path, dc)
-            raise ext_volumeops.with_context(
+            raise faults.with_context(
                 err, 'Copying disk %s to %s for volume %s' % (
                     source_path, dest_path, volume['id']))
 
     def _swap_disk(self, backing, old, new_path, capacity_kb, volume):
         """One reconfiguration: the old disk device out (its files stay),
-        a device on ``new_path`` in, at the same controller slot."""
-        cf = self.session.vim.client.factory
-        remove = cf.create('ns0:VirtualDeviceConfigSpec')
-        remove.operation = 'remove'
-        remove.device = old
-        disk = cf.create('ns0:VirtualDisk')
-        disk.key = -101
-        disk.controllerKey = old.controllerKey
-        disk.unitNumber = old.unitNumber
-        disk.capacityInKB = capacity_kb
-        disk.backing = self.volumeops._create_disk_backing(
-            volumeops.VirtualDiskType.get_virtual_disk_type(
-                self._get_disk_type(volume)), new_path)
-        if getattr(old, 'storageIOAllocation', None) is not None:
-            # Keep the disk's QoS.
-            disk.storageIOAllocation = old.storageIOAllocation
-        add = cf.create('ns0:VirtualDeviceConfigSpec')
-        add.operation = 'add'
-        add.device = disk
-        spec = cf.create('ns0:VirtualMachineConfigSpec')
-        spec.deviceChange = [remove, add]
+        a device on ``new_path`` in, at the same controller slot (keeping
+        the disk's QoS)."""
+        spec = devices.swap_spec(
+            self.session, old,
+            upstream.disk_backing(self.volumeops,
+                                  self._get_disk_type(volume), new_path),
+            capacity_kb)
         # A retry after a lost answer would remove a device that is gone.
         self.volumeops.reconfigure_once(
             backing, spec, lambda: self._disk_file_now(backing) == new_path,
@@ -491,12 +385,12 @@ class SnapshotMixin(object):
         """Delete the replaced disk and its parents in the backing's own
         folder, top down, up to the first file another VM still reads (a
         linked clone's parent)."""
-        own = _folder_of(old.backing.fileName)
-        datastores = self._datastores_of(backing)
-        for path in _chain(old.backing):
-            if _folder_of(path) != own:
+        own = vdisks.folder_of(old.backing.fileName)
+        readers = self._readers(backing)
+        for path in vdisks.chain(old.backing):
+            if vdisks.folder_of(path) != own:
                 break
-            users = self._users_of([path], datastores, exclude=backing)
+            users = readers.of([path])
             if users:
                 LOG.info("Keeping %(path)s: linked clone(s) %(users)s read "
                          "it.", {'path': path, 'users': ', '.join(users)})
@@ -526,7 +420,7 @@ class SnapshotMixin(object):
                          "%(depth)d deep): copying it into a disk of its own "
                          "before extending it.",
                          {'vol': volume['id'],
-                          'depth': len(_chain(disk.backing)) - 1})
+                          'depth': len(vdisks.chain(disk.backing)) - 1})
                 self._replace_disk(volume, backing, disk)
         return super(SnapshotMixin, self).extend_volume(volume, new_size)
 
@@ -595,12 +489,8 @@ class SnapshotMixin(object):
             return base or self._take_template_base_snapshot(template)
 
     def _take_template_base_snapshot(self, template):
-        props = self.session.invoke_api(
-            vim_util, 'get_object_properties_dict', self.session.vim,
-            template, ['runtime.host'])
-        host = props['runtime.host']
-        host_props = self.ds_sel._get_host_properties(host)
-        pool = self.ds_sel._get_resource_pool(host_props['parent'])
+        host = retrieve.one(self.session, template, 'runtime.host')
+        pool = upstream.host_resource_pool(self.ds_sel, host)
         self.volumeops.mark_as_virtual_machine(template, pool, host)
         try:
             return self.volumeops.create_snapshot(
@@ -616,8 +506,8 @@ class SnapshotMixin(object):
         reason = None
         scope = getattr(self._context, 'scope', None)
         pool_name = scope.pool if scope else None
-        ds_name = _datastore_name(parent.fileName)
-        depth = len(_chain(parent))  # the clone's delta adds one link
+        ds_name = vdisks.datastore_name(parent.fileName)
+        depth = len(vdisks.chain(parent))  # the clone's delta adds one link
         if volume['size'] > source_size:
             reason = ('the volume (%d GB) is larger than its source (%d GB) '
                       'and a linked clone cannot be extended in place' %
@@ -642,7 +532,7 @@ class SnapshotMixin(object):
         """A linked clone of ``snapshot_ref`` in the volume's pool: its
         delta disk and home on the parent disk's datastore, registered on a
         host of the pool that can write there."""
-        ds_name = _datastore_name(parent.fileName)
+        ds_name = vdisks.datastore_name(parent.fileName)
         pool_ds = [ds for ds in self._pool_datastores() if ds.name != ds_name]
         req = {hub.DatastoreSelector.SIZE_BYTES: 0,
                hub.DatastoreSelector.HARD_ANTI_AFFINITY_DS:
@@ -743,10 +633,7 @@ class SnapshotMixin(object):
                 if snap is None:
                     break  # unknown, and no reference to remove
             try:
-                task = self.session.invoke_api(
-                    self.session.vim, 'RemoveSnapshot_Task', snap,
-                    removeChildren=False)
-                self.session.wait_for_task(task)
+                vm_snapshots.remove(self.session, snap)
                 return
             except vexc.VMwareDriverException:
                 LOG.warning("Removing temporary snapshot %(name)s of "

@@ -1,5 +1,5 @@
 """Pure pieces of upstream's contract: the pool scope of an entry point
-(driver._in_pool_of) and the bounded disk chain walk (snapshots._chain)."""
+(driver._in_pool_of) and the bounded disk chain walk (disks.chain)."""
 
 import contextlib
 import types
@@ -8,7 +8,7 @@ import pytest
 from cinder import exception
 
 from cinder_vmware_ext import driver
-from cinder_vmware_ext.extensions import snapshots
+from cinder_vmware_ext.vsphere import disks
 
 
 class Recorder(object):
@@ -75,8 +75,8 @@ def _disk(*names):
 
 
 def test_chain_from_own_file_to_base():
-    assert snapshots._chain(_disk('[ds] v/v-2.vmdk', '[ds] v/v-1.vmdk',
-                                  '[ds] v/v.vmdk')) == [
+    assert disks.chain(_disk('[ds] v/v-2.vmdk', '[ds] v/v-1.vmdk',
+                             '[ds] v/v.vmdk')) == [
         '[ds] v/v-2.vmdk', '[ds] v/v-1.vmdk', '[ds] v/v.vmdk']
 
 
@@ -85,11 +85,11 @@ def test_cyclic_chain_is_refused():
     top.parent.parent = top
     with pytest.raises(exception.VolumeBackendAPIException,
                        match='cyclic or longer than 256'):
-        snapshots._chain(top)
+        disks.chain(top)
 
 
 def test_endless_chain_is_refused():
     names = ['[ds] v/v-%d.vmdk' % i for i in range(300)]
     with pytest.raises(exception.VolumeBackendAPIException):
-        snapshots._chain(_disk(*names))
-    assert len(snapshots._chain(_disk(*names[:256]))) == 256
+        disks.chain(_disk(*names))
+    assert len(disks.chain(_disk(*names[:256]))) == 256

@@ -33,6 +33,7 @@ from oslo_vmware import vim_util
 
 from cinder_vmware_ext.core import promises
 from cinder_vmware_ext.extensions import cleanup
+from cinder_vmware_ext.extensions import extend
 from cinder_vmware_ext.extensions import migration
 from cinder_vmware_ext.extensions import qos
 from cinder_vmware_ext.extensions import snapshots as ext_snapshots
@@ -97,7 +98,8 @@ def _host_of(obj, key='host'):
 
 @interface.volumedriver
 class VMwareVcVmdkExtDriver(cleanup.CleanupMixin,
-                            qos.QosMixin, migration.MigrationMixin,
+                            qos.QosMixin, extend.ExtendMixin,
+                            migration.MigrationMixin,
                             sizes.TakeoverSizeMixin,
                             ext_snapshots.SnapshotMixin,
                             vmdk.VMwareVcVmdkDriver):
@@ -273,9 +275,15 @@ class VMwareVcVmdkExtDriver(cleanup.CleanupMixin,
 
     # -- placement -----------------------------------------------------------
 
+    def _pool_scope(self):
+        """The ambient pool scope of the entry point running in this
+        thread (the scheduler's pool, holds and promise), or None outside
+        one."""
+        return getattr(self._context, 'scope', None)
+
     @contextlib.contextmanager
     def _pool_context(self, host, volume=None):
-        outer = getattr(self._context, 'scope', None)
+        outer = self._pool_scope()
         if outer is not None:
             # Nested entry points (create_volume -> _create_backing ...)
             # share the outermost scope.
@@ -347,7 +355,7 @@ class VMwareVcVmdkExtDriver(cleanup.CleanupMixin,
         from the pool named in the volume's host, and only from datastores
         the given host (if any) can write to.
         """
-        scope = getattr(self._context, 'scope', None)
+        scope = self._pool_scope()
         pool_name = scope.pool if scope else None
         if pool_name is None:
             pool_name = self._default_pool_name(req)

@@ -53,13 +53,7 @@ snapshot_opts = [
                     'clone\'s) metadata key vmware_chain_depth.'),
 ]
 
-# QoS and online extend (extensions/qos.py).
-qos_opts = []
-
-# Migration and retype (extensions/migration.py).
-migration_opts = []
-
-vmware_ext_opts = pool_opts + snapshot_opts + qos_opts + migration_opts
+vmware_ext_opts = pool_opts + snapshot_opts
 
 CONF = cfg.CONF
 CONF.register_opts(vmware_ext_opts, group=configuration.SHARED_CONF_GROUP)

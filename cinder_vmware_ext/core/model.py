@@ -6,10 +6,6 @@ import typing
 
 GiB = 1024 ** 3
 
-# Datastore types as vSphere reports them in DatastoreSummary.type.
-DATASTORE_TYPES = ('VMFS', 'NFS', 'NFS41', 'vsan', 'VVOL', 'OTHER', 'CIFS',
-                   'PMEM', 'vsanD')
-
 
 @dataclasses.dataclass(frozen=True)
 class HostMount:

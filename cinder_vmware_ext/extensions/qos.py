@@ -1,16 +1,12 @@
-"""Back-end QoS specs on the disk's storageIOAllocation; online extend.
+"""Back-end QoS specs on the disk's storageIOAllocation.
 
-QoS: a volume type's QoS spec (consumer ``back-end`` or ``both``) becomes
+A volume type's QoS spec (consumer ``back-end`` or ``both``) becomes
 the ``storageIOAllocation`` of the backing's virtual disk (IOPS limit,
 reservation, shares; mapping in ``core/qos.py``).  The spec is checked
 before a flow creates anything, applied after create, clone, create from
 snapshot, manage, image copy and retype (reset to vSphere's defaults when
 the new type has none), and, with upstream's lazy creation, when the
 backing is finally created.
-
-Online extend: an in-use volume's disk is grown through the instance VM it
-is attached to (``ReconfigVM_Task`` editing that device's capacity), as
-vSphere cannot extend a disk file that a running VM holds open.
 """
 
 from cinder import exception
@@ -19,8 +15,6 @@ from cinder.volume.drivers.vmware import vmdk
 from cinder.volume import volume_types
 from oslo_log import log as logging
 from oslo_utils import excutils
-from oslo_utils import units
-from oslo_vmware import exceptions as vexc
 
 from cinder_vmware_ext.core import qos as core_qos
 from cinder_vmware_ext.vsphere import devices
@@ -52,7 +46,7 @@ def current_allocation(disk):
 
 
 class QosMixin(object):
-    """QoS and online-extend behaviour of ``VMwareVcVmdkExtDriver``."""
+    """QoS behaviour of ``VMwareVcVmdkExtDriver``."""
 
     # -- QoS: which allocation a volume type asks for -----------------------
 
@@ -105,9 +99,6 @@ class QosMixin(object):
         LOG.info('Setting the I/O allocation of volume %(name)s\'s disk to '
                  '%(alloc)s.', {'name': name, 'alloc': allocation})
         devices.set_io_allocation(self.session, backing, disk, allocation)
-
-    def _edit_device(self, vm, device):
-        devices.edit(self.session, vm, device)
 
     def _apply_or_undo(self, volume):
         """Apply QoS after a flow created the volume's backing; delete that
@@ -176,109 +167,3 @@ class QosMixin(object):
                           'failed; deleting the backing.', volume['name'])
                 self.volumeops.delete_backing(backing)
         return backing
-
-    # -- online extend --------------------------------------------------------
-
-    @staticmethod
-    def _attached_instances(volume):
-        """Instance uuids the volume is attached to (Nova attachments)."""
-        attachments = volume.get('volume_attachment') or []
-        return [a['instance_uuid'] for a in attachments
-                if a.get('instance_uuid') and
-                a.get('attach_status') == 'attached']
-
-    def extend_volume(self, volume, new_size):
-        instances = self._attached_instances(volume)
-        if not instances:
-            return super(QosMixin, self).extend_volume(volume, new_size)
-        self._extend_attached(volume, new_size, instances)
-
-    def _extend_attached(self, volume, new_size, instances):
-        """Grow an attached volume's disk through the instance VMs holding
-        it; the backing's own device then follows."""
-        backing = self.volumeops.get_backing(volume['name'], volume['id'])
-        if backing is None:
-            raise exception.VolumeBackendAPIException(
-                data=_('In-use volume %s has no backing in vCenter; cannot '
-                       'extend it.') % volume['id'])
-        vmdk_path = self.volumeops.get_vmdk_path(backing)
-        targets = [self._instance_disk(volume, uuid, vmdk_path)
-                   for uuid in instances]
-        new_kb = new_size * units.Mi
-        for vm, disk in targets:
-            if getattr(disk.backing, 'parent', None) is not None:
-                raise exception.VolumeBackendAPIException(
-                    data=_('Cannot extend in-use volume %(vol)s: its disk '
-                           '%(path)s is a delta disk (the volume has '
-                           'snapshots or is a linked clone), which vSphere '
-                           'cannot grow while it is attached.')
-                    % {'vol': volume['id'], 'path': vmdk_path})
-            if disk.capacityInKB >= new_kb:
-                continue
-            self._grow_device(vm, disk, new_size, volume, vmdk_path)
-        self._refresh_backing_capacity(backing, new_size, volume)
-        LOG.info('Extended in-use volume %(vol)s to %(size)s GB on its '
-                 'instance(s) %(inst)s.',
-                 {'vol': volume['name'], 'size': new_size,
-                  'inst': ', '.join(instances)})
-
-    def _instance_disk(self, volume, instance_uuid, vmdk_path):
-        """(instance VM, its device of the volume's disk)."""
-        vm = self.volumeops.get_backing_by_uuid(instance_uuid)
-        if vm is None:
-            raise exception.VolumeBackendAPIException(
-                data=_('Cannot extend in-use volume %(vol)s: its instance '
-                       '%(inst)s is not a VM of this vCenter.')
-                % {'vol': volume['id'], 'inst': instance_uuid})
-        disks = devices.disks(self.session, vm)
-        for disk in disks:
-            if getattr(disk.backing, 'fileName', None) == vmdk_path:
-                return vm, disk
-        # Nova records the device's disk uuid as volume-<id>.
-        device_uuid = self._get_volume_device_uuid(vm, volume['id'])
-        for disk in disks:
-            if device_uuid and getattr(disk.backing, 'uuid',
-                                       None) == device_uuid:
-                return vm, disk
-        raise exception.VolumeBackendAPIException(
-            data=_('Cannot extend in-use volume %(vol)s: instance %(inst)s '
-                   'has no disk %(path)s.')
-            % {'vol': volume['id'], 'inst': instance_uuid,
-               'path': vmdk_path})
-
-    def _grow_device(self, vm, disk, new_size, volume, vmdk_path):
-        disk.capacityInKB = new_size * units.Mi
-        if getattr(disk, 'capacityInBytes', None):
-            disk.capacityInBytes = new_size * units.Gi
-        try:
-            self._edit_device(vm, disk)
-        except vexc.NoDiskSpaceException as err:
-            # Moving the disk would move the instance's storage: not
-            # Cinder's to do while it is attached.
-            raise exception.VolumeBackendAPIException(
-                data=_('Cannot extend in-use volume %(vol)s to %(size)s GB: '
-                       'the datastore of %(path)s lacks room (%(err)s). '
-                       'Detach it and extend it offline (the backing then '
-                       'moves inside its pool), or free space.')
-                % {'vol': volume['id'], 'size': new_size, 'path': vmdk_path,
-                   'err': err})
-
-    def _refresh_backing_capacity(self, backing, new_size, volume):
-        """Make the backing VM's device report the grown disk (its file is
-        already grown, so vSphere only updates the device)."""
-        disks = devices.disks(self.session, backing)
-        if not disks or disks[0].capacityInKB >= new_size * units.Mi:
-            return
-        disk = disks[0]
-        disk.capacityInKB = new_size * units.Mi
-        if getattr(disk, 'capacityInBytes', None):
-            disk.capacityInBytes = new_size * units.Gi
-        try:
-            self._edit_device(backing, disk)
-        except vexc.VimException as err:
-            # The data disk has grown; the backing's device catches up
-            # when vCenter reloads it.
-            LOG.warning('Volume %(vol)s was extended on its instance, but '
-                        'its backing %(backing)s still reports the old '
-                        'size: %(err)s', {'vol': volume['name'],
-                                          'backing': backing, 'err': err})

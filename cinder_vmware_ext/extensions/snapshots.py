@@ -403,27 +403,6 @@ class SnapshotMixin(object):
         except vexc.VMwareDriverException:
             LOG.warning("Could not delete disk %s.", path, exc_info=True)
 
-    # -- extend: linked clones are promoted first (upstream bug 1660955) ------
-
-    def extend_volume(self, volume, new_size):
-        backing = self.volumeops.get_backing(volume['name'], volume['id'])
-        if backing and not self._in_use(volume):
-            disk = self._disk_of(backing)
-            if getattr(disk.backing, 'parent', None) is not None:
-                if self.volumeops.snapshot_exists(backing):
-                    msg = (_("Volume %s has COW snapshots; vSphere cannot "
-                             "extend a disk with snapshots. Delete them "
-                             "first.") % volume['id'])
-                    LOG.error(msg)
-                    raise exception.InvalidVolume(reason=msg)
-                LOG.info("Volume %(vol)s is a linked clone (disk chain "
-                         "%(depth)d deep): copying it into a disk of its own "
-                         "before extending it.",
-                         {'vol': volume['id'],
-                          'depth': len(vdisks.chain(disk.backing)) - 1})
-                self._replace_disk(volume, backing, disk)
-        return super(SnapshotMixin, self).extend_volume(volume, new_size)
-
     # -- volumes from snapshots -----------------------------------------------
 
     def create_volume_from_snapshot(self, volume, snapshot):
@@ -504,7 +483,7 @@ class SnapshotMixin(object):
         with its parents) may be made for ``volume`` in its pool; logs why
         not."""
         reason = None
-        scope = getattr(self._context, 'scope', None)
+        scope = self._pool_scope()
         pool_name = scope.pool if scope else None
         ds_name = vdisks.datastore_name(parent.fileName)
         depth = len(vdisks.chain(parent))  # the clone's delta adds one link
@@ -558,7 +537,7 @@ class SnapshotMixin(object):
         return {'metadata': self._with_depth(volume, depth)}
 
     def _pool_datastores(self):
-        scope = getattr(self._context, 'scope', None)
+        scope = self._pool_scope()
         if scope is None or scope.pool is None:
             return []
         _inventory, pool = self._pools.find(scope.pool)

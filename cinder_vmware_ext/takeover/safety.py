@@ -20,9 +20,6 @@ TEMPLATE = 'attached to a VM template'
 # Followed by what is wrong with it (records.DiskRecord.untrusted).
 UNTRUSTED = 'an untrusted descriptor'
 
-REASONS = (NOT_A_DISK, ALREADY_MANAGED, OUTSIDE_POOLS, UNTRUSTED,
-           DELTA_DISK, IN_SNAPSHOT_CHAIN, SHARED, POWERED_ON, TEMPLATE)
-
 
 def _is_delta(disk):
     return (disk.is_delta or bool(disk.parents) or

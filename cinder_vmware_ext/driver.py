@@ -103,15 +103,35 @@ class VMwareVcVmdkExtDriver(cleanup.CleanupMixin,
                             sizes.TakeoverSizeMixin,
                             ext_snapshots.SnapshotMixin,
                             vmdk.VMwareVcVmdkDriver):
-    """Upstream's vCenter VMDK driver with real pools."""
+    """Upstream's vCenter VMDK driver with real pools.
+
+    Methods overridden by more than one mixin, each chain outermost first
+    (then upstream's ``VMwareVcVmdkDriver``):
+
+    - ``create_volume``: VMwareVcVmdkExtDriver -> CleanupMixin -> QosMixin
+    - ``create_cloned_volume``: VMwareVcVmdkExtDriver -> CleanupMixin ->
+      QosMixin -> SnapshotMixin
+    - ``create_volume_from_snapshot``: VMwareVcVmdkExtDriver -> QosMixin ->
+      SnapshotMixin
+    - ``retype``: VMwareVcVmdkExtDriver -> QosMixin -> MigrationMixin
+    - ``_linked_possible``: TakeoverSizeMixin -> SnapshotMixin
+    """
 
     # 1.0.0 - subclass of upstream's VMwareVcVmdkDriver 3.4.4, adds the
     #         vmware_pool_mode option.
     # 1.1.0 - pools per cluster or datastore with honest capacity,
-    #         placement inside the scheduler's pool, get_pool.
+    #         placement inside the scheduler's pool, get_pool; then, without
+    #         a version of their own: snapshot formats (COW, template) and
+    #         linked clones, QoS specs, online extend, migration and retype
+    #         by relocation, takeover (manage/unmanage) of existing VMDKs
+    #         and VM snapshots, creates safe against lost answers, clean-up
+    #         of abandoned clones.
     # 1.2.0 - promised space on Cinder's volume rows under a distributed
     #         placement lock (lazy create holds its datastore), active-active.
-    VERSION = '1.2.0'
+    # 1.3.0 - vSphere HA's dedicated failover hosts never hold a backing;
+    #         one vSphere client layer (every vCenter call in vsphere/,
+    #         behaviour unchanged).
+    VERSION = '1.3.0'
 
     # Several cinder-volume services may share a `cluster`: every decision
     # that must hold across them goes through cinder.coordination and the

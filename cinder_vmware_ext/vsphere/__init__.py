@@ -1,1 +1,24 @@
-"""The vSphere edge: every call to vCenter goes through this package."""
+"""The vSphere client layer: every call to vCenter goes through this package.
+
+Only modules here call ``invoke_api`` or ``wait_for_task``, build suds
+objects (``client.factory``) or post raw SOAP; the driver, ``extensions/``,
+``takeover/`` and ``cmd/`` call the named round trips below, and ``core/``
+stays pure (``tests/unit/test_layer_rule.py`` checks it on the AST).  The
+one module still pending is ``takeover/vcenter.py``, the takeover's
+datastore-browser search, to be replaced by ``search.py``.
+
+- ``retrieve``: property reads (one object, several objects of a type, the
+  whole inventory in one paged pass) and the ``ArrayOfX``/propSet unwrappers
+- ``devices``: a VM's devices; ReconfigVM_Task edits (edit, remove, add an
+  existing disk, swap a disk, I/O allocation)
+- ``disks``: VirtualDiskManager tasks (copy, move, delete, uuid), datastore
+  paths on oslo.vmware's ``DatastorePath``, disk chains
+- ``snapshots``: a VM's snapshot tree, remove, revert, rename
+- ``usage``: which VMs read which disk files (one pass)
+- ``backings``: backing VM names, Destroy_Task
+- ``faults``: faults judged by class (``get_fault_class``), told in a line
+- ``upstream``: every call of upstream Cinder's private VMware helpers
+- ``volumeops``: upstream's VolumeOps whose creates survive lost answers
+- ``inventory``, ``bulk_soap``, ``view_spec``: the incrementally updated
+  inventory cache (WaitForUpdatesEx, parsed without suds)
+"""

@@ -1,0 +1,33 @@
+"""The driver's class docstring lists every method that more than one
+mixin overrides, with its chain outermost first, as the MRO has it."""
+
+import re
+
+from cinder_vmware_ext import driver
+
+CLS = driver.VMwareVcVmdkExtDriver
+
+
+def chains():
+    """{method: [class names, outermost first]} for methods defined by
+    more than one of the package's mixins."""
+    mixins = [c for c in CLS.__mro__[1:]
+              if c.__module__.startswith('cinder_vmware_ext')]
+    found = {}
+    for mixin in mixins:
+        for name, value in vars(mixin).items():
+            if callable(value) and not name.startswith('__'):
+                found.setdefault(name, []).append(mixin.__name__)
+    return {name: ([CLS.__name__] if name in vars(CLS) else []) + owners
+            for name, owners in found.items() if len(owners) > 1}
+
+
+def documented():
+    text = ' '.join(CLS.__doc__.split())
+    return {m.group(1): m.group(2).split(' -> ')
+            for m in re.finditer(r'``(\w+)``: ((?:\w+(?: -> )?)+)', text)}
+
+
+def test_docstring_lists_each_chain_as_the_mro_has_it():
+    assert chains(), 'no method is overridden by several mixins'
+    assert documented() == chains()

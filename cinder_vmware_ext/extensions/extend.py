@@ -97,11 +97,8 @@ class ExtendMixin(object):
                'path': vmdk_path})
 
     def _grow_device(self, vm, disk, new_size, volume, vmdk_path):
-        disk.capacityInKB = new_size * units.Mi
-        if getattr(disk, 'capacityInBytes', None):
-            disk.capacityInBytes = new_size * units.Gi
         try:
-            devices.edit(self.session, vm, disk)
+            devices.grow(self.session, vm, disk, new_size)
         except vexc.NoDiskSpaceException as err:
             # Moving the disk would move the instance's storage: not
             # Cinder's to do while it is attached.
@@ -119,12 +116,8 @@ class ExtendMixin(object):
         disks = devices.disks(self.session, backing)
         if not disks or disks[0].capacityInKB >= new_size * units.Mi:
             return
-        disk = disks[0]
-        disk.capacityInKB = new_size * units.Mi
-        if getattr(disk, 'capacityInBytes', None):
-            disk.capacityInBytes = new_size * units.Gi
         try:
-            devices.edit(self.session, backing, disk)
+            devices.grow(self.session, backing, disks[0], new_size)
         except vexc.VimException as err:
             # The data disk has grown; the backing's device catches up
             # when vCenter reloads it.

@@ -410,20 +410,12 @@ class SnapshotMixin(object):
         backing = self.volumeops.get_backing(snapshot['volume_name'],
                                              snapshot['volume']['id'])
         if not backing:
-            LOG.info("There is no backing for the snapshotted volume: "
-                     "%(snap)s. Not creating any backing for the volume: "
-                     "%(vol)s.", {'snap': snapshot['name'],
-                                  'vol': volume['name']})
-            return None
+            return self._nothing_to_clone('backing', snapshot, volume)
         if snapshot['provider_location']:
             return self._clone_from_template(volume, snapshot, clone_type)
         ref = self._cow_snapshot(backing, snapshot)
         if not ref:
-            LOG.info("There is no snapshot point for the snapshotted volume: "
-                     "%(snap)s. Not creating any backing for the volume: "
-                     "%(vol)s.", {'snap': snapshot['name'],
-                                  'vol': volume['name']})
-            return None
+            return self._nothing_to_clone('snapshot point', snapshot, volume)
         if clone_type == volumeops.LINKED_CLONE_TYPE:
             parent = self._snapshot_disks(ref)[0]
             if self._linked_possible(volume, parent,
@@ -432,6 +424,13 @@ class SnapshotMixin(object):
         self._clone_backing(volume, backing, ref, volumeops.FULL_CLONE_TYPE,
                             snapshot['volume_size'])
         return None
+
+    @staticmethod
+    def _nothing_to_clone(missing, snapshot, volume):
+        LOG.info("There is no %(missing)s for the snapshotted volume: "
+                 "%(snap)s. Not creating any backing for the volume: "
+                 "%(vol)s.", {'missing': missing, 'snap': snapshot['name'],
+                              'vol': volume['name']})
 
     def _clone_from_template(self, volume, snapshot, clone_type):
         template = self._get_template_by_inv_path(

@@ -61,6 +61,15 @@ def edit(session, vm, device):
         _change(session.vim.client.factory, 'edit', device)]))
 
 
+def grow(session, vm, disk, size_gb):
+    """ReconfigVM_Task giving ``disk`` (a device of ``vm``) ``size_gb``
+    GiB; its file is grown by vSphere (or is already)."""
+    disk.capacityInKB = size_gb * 1024 * 1024
+    if getattr(disk, 'capacityInBytes', None):
+        disk.capacityInBytes = size_gb * 1024 ** 3
+    edit(session, vm, disk)
+
+
 def remove_spec(session, device):
     """Remove a device, keeping its files (no fileOperation)."""
     return config_spec(session, [

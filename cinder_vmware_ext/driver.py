@@ -37,6 +37,7 @@ from cinder_vmware_ext.extensions import extend
 from cinder_vmware_ext.extensions import migration
 from cinder_vmware_ext.extensions import qos
 from cinder_vmware_ext.extensions import snapshots as ext_snapshots
+from cinder_vmware_ext.extensions import takeover_size
 from cinder_vmware_ext import ledger
 from cinder_vmware_ext import opts
 from cinder_vmware_ext import pooling
@@ -100,7 +101,7 @@ def _host_of(obj, key='host'):
 class VMwareVcVmdkExtDriver(cleanup.CleanupMixin,
                             qos.QosMixin, extend.ExtendMixin,
                             migration.MigrationMixin,
-                            sizes.TakeoverSizeMixin,
+                            takeover_size.TakeoverSizeMixin,
                             ext_snapshots.SnapshotMixin,
                             vmdk.VMwareVcVmdkDriver):
     """Upstream's vCenter VMDK driver with real pools.

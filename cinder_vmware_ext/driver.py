@@ -41,6 +41,7 @@ from cinder_vmware_ext.extensions import takeover_size
 from cinder_vmware_ext import ledger
 from cinder_vmware_ext import opts
 from cinder_vmware_ext import pooling
+from cinder_vmware_ext.takeover import adopt
 from cinder_vmware_ext.takeover import manage
 from cinder_vmware_ext.takeover import sizes
 from cinder_vmware_ext.takeover import snapshots
@@ -601,6 +602,18 @@ class VMwareVcVmdkExtDriver(cleanup.CleanupMixin,
 
     def _takeover(self):
         return manage.Takeover(self)
+
+    def takeover_port(self):
+        """The takeover's view of this driver (``adopt.Port``)."""
+        def home_for(host_value, inventory_now, project_id):
+            resource_pool = self._resource_pool_of(host_value, inventory_now)
+            dc = self._get_dc(resource_pool)
+            return (resource_pool, dc,
+                    self._get_volume_group_folder(dc, project_id))
+        return adopt.Port(
+            self.session, self.volumeops, self._pools, home_for,
+            self._get_extra_config, self._get_storage_profile_id,
+            self._get_adapter_type)
 
     def get_manageable_volumes(self, cinder_volumes, marker, limit, offset,
                                sort_keys, sort_dirs):

@@ -27,6 +27,23 @@ DISK_BYTES_KEY = 'cinder_vmware_ext.takeover.disk_bytes'
 VOLUME_ID_KEY = 'cinder.volume.id'
 
 
+class Port(object):
+    """What the takeover needs of the driver, and no more: its pools (find,
+    place), where a volume's shadow VM goes (resource pool, datacenter,
+    volumes folder) and a volume's settings (extraConfig, storage profile,
+    adapter type).  The driver builds it (``takeover_port``)."""
+
+    def __init__(self, session, volumeops, pools, home_for, extra_config,
+                 profile_id, adapter_type):
+        self.session = session
+        self.volumeops = volumeops
+        self.pools = pools
+        self.home_for = home_for
+        self.extra_config = extra_config
+        self.profile_id = profile_id
+        self.adapter_type = adapter_type
+
+
 class Target(collections.namedtuple(
         'Target', 'datastore host resource_pool folder dc copy_to release')):
     """Where the shadow VM goes and, if the disk must move, where to."""
@@ -48,13 +65,13 @@ def origin_of(disk, copied_to=None):
     }, sort_keys=True)
 
 
-def target_for(driver, volume, disk, pool_name):
+def target_for(port, volume, disk, pool_name):
     """Choose the shadow VM's datastore, host, resource pool and folder.
 
     The disk's own datastore when the pool has it (nothing moves);
     otherwise a datastore of the pool the disk is copied to.
     """
-    inventory, pool = driver._pools.find(pool_name)
+    inventory, pool = port.pools.find(pool_name)
     in_pool = {ds.ref: ds for ds in pool.datastores}
     release = (lambda: None)
     copy_to = None
@@ -62,16 +79,15 @@ def target_for(driver, volume, disk, pool_name):
     if datastore is None:
         # The copy's space is promised on the volume's row, so every
         # service sees it while the copy is in flight.
-        placed = driver._pools.place(pool_name, disk.capacity_bytes,
-                                     volume_id=volume['id'])
+        placed = port.pools.place(pool_name, disk.capacity_bytes,
+                                  volume_id=volume['id'])
         datastore, release = placed.choice.datastore, placed.release
         copy_to = volumeops.VirtualDiskPath(
             datastore.name, volume['name'] + '/',
             volume['name']).get_descriptor_ds_file_path()
     host = _writable_host(datastore, pool)
-    resource_pool = driver._resource_pool_of(host, inventory)
-    dc = driver._get_dc(resource_pool)
-    folder = driver._get_volume_group_folder(dc, volume['project_id'])
+    resource_pool, dc, folder = port.home_for(host, inventory,
+                                              volume['project_id'])
     return Target(datastore, vim_util.get_moref(host, 'HostSystem'),
                   resource_pool, folder, dc, copy_to, release)
 
@@ -81,14 +97,14 @@ def _writable_host(datastore, pool):
     return hosts[0] if hosts else sorted(pool.host_refs)[0]
 
 
-def create_shadow(driver, volume, target, disk):
-    extra_config = driver._get_extra_config(volume)
+def create_shadow(port, volume, target, disk):
+    extra_config = port.extra_config(volume)
     extra_config[ORIGIN_KEY] = origin_of(disk, target.copy_to)
     extra_config[DISK_BYTES_KEY] = str(disk.capacity_bytes)
-    return driver.volumeops.create_backing_disk_less(
+    return port.volumeops.create_backing_disk_less(
         volume['name'], target.folder, target.resource_pool, target.host,
         target.datastore.name,
-        profileId=driver._get_storage_profile_id(volume),
+        profileId=port.profile_id(volume),
         extra_config=extra_config)
 
 
@@ -206,17 +222,16 @@ def attach_at(session, vm_ref, file_name, capacity_bytes, thin,
         raise
 
 
-def attach_to_shadow(driver, volume, backing, file_name, disk):
+def attach_to_shadow(port, volume, backing, file_name, disk):
     """Attach the existing file to the shadow VM (upstream's own spec: no
     file operation, so the file is neither created nor resized)."""
     try:
-        driver.volumeops.attach_disk_to_backing(
+        port.volumeops.attach_disk_to_backing(
             backing, -(-disk.capacity_bytes // 1024),
             'thin' if disk.thin else 'thick',
-            driver._get_adapter_type(volume),
-            driver._get_storage_profile_id(volume), file_name)
+            port.adapter_type(volume), port.profile_id(volume), file_name)
     except Exception as err:
-        if _attached(driver.session, backing, file_name):
+        if _attached(port.session, backing, file_name):
             LOG.warning('Attaching %s to shadow VM %s answered %s, but the '
                         'VM has it: attached.', file_name, volume['name'],
                         err)

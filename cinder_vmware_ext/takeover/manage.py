@@ -69,6 +69,7 @@ class Takeover(object):
 
     def __init__(self, driver):
         self._driver = driver
+        self._port = driver.takeover_port()
 
     @property
     def _session(self):
@@ -77,7 +78,7 @@ class Takeover(object):
     # -- discovery ----------------------------------------------------------
 
     def scope(self):
-        inventory, pools = self._driver._pools.current()
+        inventory, pools = self._port.pools.current()
         return discovery.scope_of(inventory, pools, self._driver.host)
 
     def discover(self):
@@ -244,7 +245,7 @@ class Takeover(object):
         pool_name = volume_utils.extract_host(volume['host'], 'pool')
         undo = Undo()
         progress = ['choose where the shadow VM goes']
-        target = adopt.target_for(self._driver, volume, disk, pool_name)
+        target = adopt.target_for(self._port, volume, disk, pool_name)
         try:
             self._adopt(volume, existing_ref, disk, target, undo, progress)
         except exception.ManageExistingInvalidReference:
@@ -276,7 +277,7 @@ class Takeover(object):
     def _adopt(self, volume, existing_ref, disk, target, undo, progress):
         session = self._session
         progress.append('create the shadow VM %s' % volume['name'])
-        backing = adopt.create_shadow(self._driver, volume, target, disk)
+        backing = adopt.create_shadow(self._port, volume, target, disk)
         undo.push('destroy the shadow VM',
                   lambda: adopt.destroy_shadow(session, backing))
         progress.append('check that no other volume holds %s' % disk.ds_path)
@@ -299,7 +300,7 @@ class Takeover(object):
         undo.push('detach the disk from the shadow VM',
                   lambda: adopt.detach(session, backing, file_name,
                                        missing_ok=True))
-        adopt.attach_to_shadow(self._driver, volume, backing, file_name,
+        adopt.attach_to_shadow(self._port, volume, backing, file_name,
                                disk)
         if target.copy_to:
             # Last, and only once everything else holds.
@@ -446,7 +447,7 @@ class Takeover(object):
                  volume['id'], volume['name'], why)
 
     def _clear_markers(self, backing, volume):
-        keys = dict.fromkeys(self._driver._get_extra_config(volume), '')
+        keys = dict.fromkeys(self._port.extra_config(volume), '')
         keys.update({ORIGIN_KEY: '', DISK_BYTES_KEY: ''})
         self._driver.volumeops.update_backing_extra_config(backing, keys)
 

@@ -28,6 +28,7 @@ from cinder.volume.drivers.vmware import vmdk
 from cinder.volume import volume_utils
 from oslo_log import log as logging
 from oslo_utils import units
+from oslo_vmware import exceptions as vexc
 from oslo_vmware import pbm
 from oslo_vmware import vim_util
 
@@ -83,6 +84,15 @@ def _in_pool_of(volume_arg, host_arg=None):
                 return func(self, *args, **kwargs)
         return wrapper
     return decorator
+
+
+def _vcenter_error(step, err):
+    """'Could not <step>: vCenter answered <fault class>(<faults>): <msg>'
+    (the fault recognised by its oslo.vmware class, not its text)."""
+    faults = list(getattr(err, 'fault_list', None) or [])
+    return ('Could not %s: vCenter answered %s%s: %s'
+            % (step, type(err).__name__,
+               '(%s)' % ', '.join(faults) if faults else '', err))
 
 
 def _host_of(obj, key='host'):
@@ -530,8 +540,15 @@ class VMwareVcVmdkExtDriver(cleanup.CleanupMixin,
             self._promise_volume(volume, new_size)
             return
         self._hold_extension(volume, backing, new_size)
-        return super(VMwareVcVmdkExtDriver, self).extend_volume(volume,
-                                                                new_size)
+        try:
+            return super(VMwareVcVmdkExtDriver, self).extend_volume(
+                volume, new_size)
+        except vexc.VimException as err:
+            # Name the volume, the step and vCenter's fault (by class).
+            raise exception.VolumeBackendAPIException(
+                data=_vcenter_error('extend volume %s (%s) to %s GiB'
+                                    % (volume['name'], volume['id'],
+                                       new_size), err))
 
     def _hold_extension(self, volume, backing, new_size):
         """Promise the added size on the backing's datastore until the

@@ -46,18 +46,6 @@ FAILURES = {
         '11.4',
         'raised: error names no volume/disk, orphan bytes, 2 x orphan '
         'file, removed disk, unexpected disk'),
-    'extend-offline:ExtendVirtualDisk_Task#0:lost-refused': (
-        '11.10',
-        'raised: error names no volume/disk'),
-    'extend-offline:ExtendVirtualDisk_Task#0:task': (
-        '11.10',
-        'raised: error names no volume/disk'),
-    'extend-online:ReconfigVM_Task#0:lost-refused': (
-        '11.10',
-        'raised: error names no volume/disk'),
-    'extend-online:ReconfigVM_Task#0:task': (
-        '11.10',
-        'raised: error names no volume/disk'),
     'from-snapshot-full:ReconfigVM_Task#0:lost-refused': (
         '11 (a lost answer taken for a failure)',
         'raised: error names no volume/disk, orphan bytes, 5 x orphan '

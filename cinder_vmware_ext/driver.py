@@ -471,12 +471,25 @@ class VMwareVcVmdkExtDriver(cleanup.CleanupMixin,
 
     @_in_pool_of('snapshot')
     def delete_snapshot(self, snapshot):
-        return super(VMwareVcVmdkExtDriver, self).delete_snapshot(snapshot)
+        try:
+            return super(VMwareVcVmdkExtDriver, self).delete_snapshot(
+                snapshot)
+        except vexc.VimException as err:
+            raise exception.VolumeBackendAPIException(
+                data=_vcenter_error('delete snapshot %s (%s) of volume %s'
+                                    % (snapshot['name'], snapshot['id'],
+                                       snapshot['volume_name']), err))
 
     @_in_pool_of('volume')
     def revert_to_snapshot(self, context, volume, snapshot):
-        return super(VMwareVcVmdkExtDriver, self).revert_to_snapshot(
-            context, volume, snapshot)
+        try:
+            return super(VMwareVcVmdkExtDriver, self).revert_to_snapshot(
+                context, volume, snapshot)
+        except vexc.VimException as err:
+            raise exception.VolumeBackendAPIException(
+                data=_vcenter_error('revert volume %s (%s) to snapshot %s'
+                                    % (volume['name'], volume['id'],
+                                       snapshot['name']), err))
 
     @_in_pool_of('volume', host_arg='host')
     def migrate_volume(self, context, volume, host):
@@ -605,8 +618,13 @@ class VMwareVcVmdkExtDriver(cleanup.CleanupMixin,
         self._apply_volume_qos(volume)
 
     def unmanage(self, volume):
-        if not self._takeover().unmanage(volume):
-            super(VMwareVcVmdkExtDriver, self).unmanage(volume)
+        try:
+            if not self._takeover().unmanage(volume):
+                super(VMwareVcVmdkExtDriver, self).unmanage(volume)
+        except vexc.VimException as err:
+            raise exception.VolumeBackendAPIException(
+                data=_vcenter_error('unmanage volume %s (%s)'
+                                    % (volume['name'], volume['id']), err))
 
     def get_manageable_snapshots(self, cinder_snapshots, marker, limit,
                                  offset, sort_keys, sort_dirs):

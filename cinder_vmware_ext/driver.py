@@ -28,6 +28,7 @@ from cinder.volume.drivers.vmware import vmdk
 from cinder.volume import volume_utils
 from oslo_log import log as logging
 from oslo_utils import units
+from oslo_vmware import exceptions as vexc
 from oslo_vmware import pbm
 from oslo_vmware import vim_util
 
@@ -88,6 +89,15 @@ def _in_pool_of(volume_arg, host_arg=None):
                 return func(self, *args, **kwargs)
         return wrapper
     return decorator
+
+
+def _vcenter_error(step, err):
+    """'Could not <step>: vCenter answered <fault class>(<faults>): <msg>'
+    (the fault recognised by its oslo.vmware class, not its text)."""
+    faults = list(getattr(err, 'fault_list', None) or [])
+    return ('Could not %s: vCenter answered %s%s: %s'
+            % (step, type(err).__name__,
+               '(%s)' % ', '.join(faults) if faults else '', err))
 
 
 def _host_of(obj, key='host'):
@@ -491,12 +501,25 @@ class VMwareVcVmdkExtDriver(cleanup.CleanupMixin,
 
     @_in_pool_of('snapshot')
     def delete_snapshot(self, snapshot):
-        return super(VMwareVcVmdkExtDriver, self).delete_snapshot(snapshot)
+        try:
+            return super(VMwareVcVmdkExtDriver, self).delete_snapshot(
+                snapshot)
+        except vexc.VimException as err:
+            raise exception.VolumeBackendAPIException(
+                data=_vcenter_error('delete snapshot %s (%s) of volume %s'
+                                    % (snapshot['name'], snapshot['id'],
+                                       snapshot['volume_name']), err))
 
     @_in_pool_of('volume')
     def revert_to_snapshot(self, context, volume, snapshot):
-        return super(VMwareVcVmdkExtDriver, self).revert_to_snapshot(
-            context, volume, snapshot)
+        try:
+            return super(VMwareVcVmdkExtDriver, self).revert_to_snapshot(
+                context, volume, snapshot)
+        except vexc.VimException as err:
+            raise exception.VolumeBackendAPIException(
+                data=_vcenter_error('revert volume %s (%s) to snapshot %s'
+                                    % (volume['name'], volume['id'],
+                                       snapshot['name']), err))
 
     @_in_pool_of('volume', host_arg='host')
     def migrate_volume(self, context, volume, host):
@@ -560,8 +583,15 @@ class VMwareVcVmdkExtDriver(cleanup.CleanupMixin,
             self._promise_volume(volume, new_size)
             return
         self._hold_extension(volume, backing, new_size)
-        return super(VMwareVcVmdkExtDriver, self).extend_volume(volume,
-                                                                new_size)
+        try:
+            return super(VMwareVcVmdkExtDriver, self).extend_volume(
+                volume, new_size)
+        except vexc.VimException as err:
+            # Name the volume, the step and vCenter's fault (by class).
+            raise exception.VolumeBackendAPIException(
+                data=_vcenter_error('extend volume %s (%s) to %s GiB'
+                                    % (volume['name'], volume['id'],
+                                       new_size), err))
 
     def _hold_extension(self, volume, backing, new_size):
         """Promise the added size on the backing's datastore until the
@@ -630,8 +660,13 @@ class VMwareVcVmdkExtDriver(cleanup.CleanupMixin,
         self._apply_volume_qos(volume)
 
     def unmanage(self, volume):
-        if not self._takeover().unmanage(volume):
-            super(VMwareVcVmdkExtDriver, self).unmanage(volume)
+        try:
+            if not self._takeover().unmanage(volume):
+                super(VMwareVcVmdkExtDriver, self).unmanage(volume)
+        except vexc.VimException as err:
+            raise exception.VolumeBackendAPIException(
+                data=_vcenter_error('unmanage volume %s (%s)'
+                                    % (volume['name'], volume['id']), err))
 
     def get_manageable_snapshots(self, cinder_snapshots, marker, limit,
                                  offset, sort_keys, sort_dirs):

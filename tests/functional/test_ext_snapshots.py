@@ -302,8 +302,10 @@ def test_revert_to_template_failure_keeps_the_volume(template_driver, ctx,
     sim.inject_fault('ReconfigVM_Task', 'InvalidDeviceSpec', task=True,
                      moref=vm.value, count=1)
 
-    with pytest.raises(vexc.VimException):
+    with pytest.raises(exception.VolumeBackendAPIException) as err:
         driver.revert_to_snapshot(ctx, vol, snap)
+    assert 'InvalidDeviceSpec' in str(err.value)
+    assert vol.name in str(err.value)
 
     assert local_disk(inv, vm) == base
     assert read(inv, base) == later

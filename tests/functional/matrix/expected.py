@@ -18,9 +18,6 @@ FAILURES = {
     'clone-linked:CloneVM_Task#0:task': (
         '11.11',
         'raised: orphan file'),
-    'delete-snapshot-template:Destroy_Task#0:task': (
-        '11.10',
-        'raised: error names no volume/disk'),
     'extend-linked:DeleteVirtualDisk_Task#0:task': (
         '11.4',
         'succeeded: not removed bytes, 2 x not removed file'),
@@ -46,18 +43,6 @@ FAILURES = {
         '11.4',
         'raised: error names no volume/disk, orphan bytes, 2 x orphan '
         'file, removed disk, unexpected disk'),
-    'extend-offline:ExtendVirtualDisk_Task#0:lost-refused': (
-        '11.10',
-        'raised: error names no volume/disk'),
-    'extend-offline:ExtendVirtualDisk_Task#0:task': (
-        '11.10',
-        'raised: error names no volume/disk'),
-    'extend-online:ReconfigVM_Task#0:lost-refused': (
-        '11.10',
-        'raised: error names no volume/disk'),
-    'extend-online:ReconfigVM_Task#0:task': (
-        '11.10',
-        'raised: error names no volume/disk'),
     'from-snapshot-full:ReconfigVM_Task#0:lost-refused': (
         '11 (a lost answer taken for a failure)',
         'raised: error names no volume/disk, orphan bytes, 5 x orphan '
@@ -70,9 +55,6 @@ FAILURES = {
         '11 (a lost answer taken for a failure)',
         'succeeded: missing disk, 2 x missing file, not removed disk, 2 x'
         ' not removed file'),
-    'revert-cow:RevertToSnapshot_Task#0:task': (
-        '11.10',
-        'raised: error names no volume/disk'),
     'revert-template:DeleteVirtualDisk_Task#0:task': (
         '11.4',
         'succeeded: not removed bytes, 2 x not removed file'),
@@ -100,9 +82,6 @@ FAILURES = {
         '11.2',
         'raised: error names no volume/disk, removed disk, unexpected '
         'disk'),
-    'unmanage-attached:ReconfigVM_Task#0:task': (
-        '11.2',
-        'raised: error names no volume/disk'),
     'unmanage-attached:ReconfigVM_Task#1:task': (
         '11.2',
         'succeeded: missing disk'),
@@ -117,7 +96,4 @@ FAILURES = {
     'unmanage-loose:Destroy_Task#0:task': (
         '11.2',
         'raised: error names no volume/disk, removed disk'),
-    'unmanage-loose:ReconfigVM_Task#0:task': (
-        '11.2',
-        'raised: error names no volume/disk'),
 }

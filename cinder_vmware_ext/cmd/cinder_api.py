@@ -10,7 +10,6 @@ interface and ``volume_api_version``). Under openstackclient
 """
 
 import os
-import time
 
 from cinder_vmware_ext.cmd import redact
 from cinder_vmware_ext.takeover import export_format
@@ -148,32 +147,52 @@ class CinderApi(object):
             metadata=proposed.get('metadata') or {})
         return vol.id
 
+    def _poll_until(self, look):
+        """Call ``look()`` every poll interval (tenacity) until it returns
+        a verdict (ok, reason); None means not settled yet. After the
+        timeout: (False, None)."""
+        import tenacity
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_result(lambda verdict: verdict is None),
+            wait=tenacity.wait_fixed(self._poll),
+            stop=tenacity.stop_after_delay(self._timeout),
+            retry_error_callback=lambda state: (False, None))
+        return retrying(look)
+
     def wait(self, volume_id):
         """(ok, reason) once a managed volume settles."""
-        deadline = time.monotonic() + self._timeout
-        while time.monotonic() < deadline:
+        seen = {}
+
+        def look():
             vol = self._cinder.volumes.get(volume_id)
+            seen['status'] = vol.status
             if vol.status in DONE:
                 return True, None
             if vol.status in FAILED:
                 return False, 'volume %s is %s' % (volume_id, vol.status)
-            time.sleep(self._poll)
+            return None
+        ok, reason = self._poll_until(look)
+        if ok or reason:
+            return ok, reason
         return False, 'volume %s still %s after %ds' % (
-            volume_id, vol.status, self._timeout)
+            volume_id, seen.get('status'), self._timeout)
 
     def unmanage(self, volume_id):
         self._cinder.volumes.unmanage(volume_id)
 
     def gone(self, volume_id):
         from cinderclient import exceptions
-        deadline = time.monotonic() + self._timeout
-        while time.monotonic() < deadline:
+
+        def look():
             try:
                 vol = self._cinder.volumes.get(volume_id)
             except exceptions.NotFound:
                 return True, None
             if vol.status in FAILED:
                 return False, 'volume %s is %s' % (volume_id, vol.status)
-            time.sleep(self._poll)
+            return None
+        ok, reason = self._poll_until(look)
+        if ok or reason:
+            return ok, reason
         return False, 'volume %s still there after %ds' % (volume_id,
                                                            self._timeout)

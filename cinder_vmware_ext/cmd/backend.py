@@ -34,10 +34,11 @@ def _option_lists():
     return driver.volume_opts + vmdk.vmdk_opts + opts.vmware_ext_opts
 
 
-def load(config_files, backend=None, host=None):
+def load(config_files, backend=None, host=None, trace_soap=False):
     """(Configuration, host@backend) for the chosen backend section."""
     from cinder.common import config  # noqa: F401 (Cinder's own options)
     from cinder.volume import configuration
+    redact.guard_logging(trace_soap)
     files = config_files or [DEFAULT_CONFIG]
     missing = [f for f in files if not os.path.exists(f)]
     if missing:

@@ -2,22 +2,28 @@
 
 Credentials come from the ``--os-*`` options / ``OS_*`` variables through
 keystoneauth (any auth type, including Cinder's ``noauth`` plugin from
-cinderclient), or from a cloud in clouds.yaml (``--os-cloud``/OS_CLOUD).
+cinderclient), or from a cloud of clouds.yaml (``--os-cloud``/OS_CLOUD),
+read by openstacksdk's config loader (``openstack.config``: the files it
+looks in, ``OS_CLIENT_CONFIG_FILE``, secure.yaml, the cloud's region,
+interface and ``volume_api_version``). Under openstackclient
+(``openstack vmware ...``) its own authenticated session is used.
 """
 
 import os
-import time
-
-import yaml
 
 from cinder_vmware_ext.cmd import redact
 from cinder_vmware_ext.takeover import export_format
 
-CLOUDS_YAML = ('clouds.yaml', '~/.config/openstack/clouds.yaml',
-               '/etc/openstack/clouds.yaml')
 # Statuses of a volume whose manage or unmanage is over.
 DONE = ('available', 'in-use')
 FAILED = ('error', 'error_managing', 'error_managing_deleting')
+# The volume API version when none is asked for (or only a major one):
+# 3.8 lists manageable volumes.
+DEFAULT_VOLUME_API_VERSION = '3.8'
+
+
+class CloudError(Exception):
+    """A clouds.yaml problem (no such cloud, a bad entry): one line."""
 
 
 # The cinder CLI's variables for its noauth mode (cinderclient's noauth
@@ -27,23 +33,35 @@ NOAUTH_ENVIRONMENT = (('os_user_id', ('OS_USER_ID',)),
                       ('os_endpoint', ('CINDER_ENDPOINT', 'OS_ENDPOINT')))
 
 
-def _clouds_files():
-    """Where clouds.yaml is looked for, as openstacksdk does: the file
-    OS_CLIENT_CONFIG_FILE names first."""
-    named = os.environ.get('OS_CLIENT_CONFIG_FILE')
-    return ((named,) if named else ()) + CLOUDS_YAML
+def volume_api_version(asked):
+    """The microversion to ask cinderclient for: ``asked`` (flag,
+    OS_VOLUME_API_VERSION or the cloud's volume_api_version) when it names
+    a 3.x microversion, else 3.8; volume API 2 is refused."""
+    asked = str(asked or '').strip()
+    if not asked or asked in ('3', 'latest'):
+        return DEFAULT_VOLUME_API_VERSION
+    if not asked.startswith('3.'):
+        raise CloudError('volume API version %s: only 3.x (e.g. 3.8) is '
+                         'supported' % asked)
+    return asked
 
 
-def _cloud(name):
-    files = _clouds_files()
-    for path in files:
-        path = os.path.expanduser(path)
-        if os.path.exists(path):
-            with open(path) as f:
-                clouds = (yaml.safe_load(f) or {}).get('clouds', {})
-            if name in clouds:
-                return clouds[name]
-    raise SystemExit('cloud %r is in none of %s' % (name, ', '.join(files)))
+def cloud_region(name, region_name=None):
+    """openstacksdk's CloudRegion for a cloud of clouds.yaml."""
+    from openstack import config as os_config
+    from openstack.config import exceptions
+    try:
+        loader = os_config.OpenStackConfig()
+    except exceptions.OpenStackConfigException as err:
+        raise CloudError('clouds.yaml: %s' % ' '.join(str(err).split()))
+    try:
+        region = loader.get_one(cloud=name, region_name=region_name or None)
+    except exceptions.OpenStackConfigException as err:
+        raise CloudError('cloud %r (clouds.yaml: %s): %s' % (
+            name, loader.config_filename or 'none found',
+            ' '.join(str(err).split())))
+    redact.add_secret((region.config.get('auth') or {}).get('password'))
+    return region
 
 
 def _with_noauth_environment(options):
@@ -56,29 +74,49 @@ def _with_noauth_environment(options):
                 break
 
 
-def _auth(options):
-    from keystoneauth1 import loading
-    cloud_name = options.os_cloud or os.environ.get('OS_CLOUD')
-    if cloud_name:
-        cloud = _cloud(cloud_name)
-        redact.add_secret((cloud.get('auth') or {}).get('password'))
-        loader = loading.get_plugin_loader(cloud.get('auth_type', 'password'))
-        return loader.load_from_options(**cloud.get('auth', {})), cloud
-    if getattr(options, 'os_auth_type', None) == 'noauth':
-        _with_noauth_environment(options)
-    return loading.load_auth_from_argparse_arguments(options), {}
-
-
 def client(options):
-    """A cinderclient for the options/environment."""
+    """A cinderclient for the options/environment of ``cinder-vmware``."""
     from cinderclient import client as cinder_client
     from keystoneauth1 import loading
-    auth, cloud = _auth(options)
+    region_name = getattr(options, 'os_region_name', None)
+    cloud_name = options.os_cloud or os.environ.get('OS_CLOUD')
+    if cloud_name:
+        region = cloud_region(cloud_name, region_name)
+        return cinder_client.Client(
+            volume_api_version(options.os_volume_api_version or
+                               region.config.get('volume_api_version')),
+            session=region.get_session(), region_name=region.region_name,
+            endpoint_type=region.get_interface('block-storage') or
+            'public')
+    if getattr(options, 'os_auth_type', None) == 'noauth':
+        _with_noauth_environment(options)
+    auth = loading.load_auth_from_argparse_arguments(options)
     session = loading.load_session_from_argparse_arguments(options, auth=auth)
     return cinder_client.Client(
-        options.os_volume_api_version, session=session,
-        region_name=cloud.get('region_name') or
-        os.environ.get('OS_REGION_NAME'))
+        volume_api_version(options.os_volume_api_version), session=session,
+        region_name=region_name)
+
+
+class OscClients(object):
+    """``client_manager.vmware`` under openstackclient: a cinderclient on
+    its session, region, interface and volume API version."""
+
+    def __init__(self, instance):
+        self._instance = instance
+        self._cinder = None
+
+    @property
+    def cinder(self):
+        if self._cinder is None:
+            from cinderclient import client as cinder_client
+            instance = self._instance
+            versions = getattr(instance, '_api_version', None) or {}
+            self._cinder = cinder_client.Client(
+                volume_api_version(versions.get('volume')),
+                session=instance.session,
+                region_name=instance.region_name,
+                endpoint_type=instance.interface or 'public')
+        return self._cinder
 
 
 class CinderApi(object):
@@ -109,32 +147,52 @@ class CinderApi(object):
             metadata=proposed.get('metadata') or {})
         return vol.id
 
+    def _poll_until(self, look):
+        """Call ``look()`` every poll interval (tenacity) until it returns
+        a verdict (ok, reason); None means not settled yet. After the
+        timeout: (False, None)."""
+        import tenacity
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_result(lambda verdict: verdict is None),
+            wait=tenacity.wait_fixed(self._poll),
+            stop=tenacity.stop_after_delay(self._timeout),
+            retry_error_callback=lambda state: (False, None))
+        return retrying(look)
+
     def wait(self, volume_id):
         """(ok, reason) once a managed volume settles."""
-        deadline = time.monotonic() + self._timeout
-        while time.monotonic() < deadline:
+        seen = {}
+
+        def look():
             vol = self._cinder.volumes.get(volume_id)
+            seen['status'] = vol.status
             if vol.status in DONE:
                 return True, None
             if vol.status in FAILED:
                 return False, 'volume %s is %s' % (volume_id, vol.status)
-            time.sleep(self._poll)
+            return None
+        ok, reason = self._poll_until(look)
+        if ok or reason:
+            return ok, reason
         return False, 'volume %s still %s after %ds' % (
-            volume_id, vol.status, self._timeout)
+            volume_id, seen.get('status'), self._timeout)
 
     def unmanage(self, volume_id):
         self._cinder.volumes.unmanage(volume_id)
 
     def gone(self, volume_id):
         from cinderclient import exceptions
-        deadline = time.monotonic() + self._timeout
-        while time.monotonic() < deadline:
+
+        def look():
             try:
                 vol = self._cinder.volumes.get(volume_id)
             except exceptions.NotFound:
                 return True, None
             if vol.status in FAILED:
                 return False, 'volume %s is %s' % (volume_id, vol.status)
-            time.sleep(self._poll)
+            return None
+        ok, reason = self._poll_until(look)
+        if ok or reason:
+            return ok, reason
         return False, 'volume %s still there after %ds' % (volume_id,
                                                            self._timeout)

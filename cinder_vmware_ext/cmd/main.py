@@ -1,7 +1,12 @@
 """``cinder-vmware``: this project's operator commands (cliff, as
-openstackclient is built), e.g. ``cinder-vmware takeover discover``."""
+openstackclient is built), e.g. ``cinder-vmware takeover discover``.
+
+The same commands are ``openstack vmware ...`` through the openstackclient
+plugin (cmd/osc_plugin.py).
+"""
 
 import logging
+import os
 import sys
 
 from cliff import app
@@ -12,6 +17,10 @@ from cinder_vmware_ext.cmd import redact
 from cinder_vmware_ext.cmd import takeover
 
 NAMESPACE = 'cinder_vmware.cli'
+# The top-level help's description: plain text (no RST markup).
+DESCRIPTION = ('Operator commands of the Cinder VMware driver '
+               '(cinder-vmware-ext), e.g. "cinder-vmware takeover discover"; '
+               'also "openstack vmware ..." in openstackclient.')
 # Loggers of this tool: warnings and errors always, INFO with -v, DEBUG
 # with -vv; also the app's logger (cliff's App.LOG), which reports a
 # command's error.
@@ -23,7 +32,7 @@ LIBRARY_LEVELS = {0: logging.CRITICAL + 1, 1: logging.CRITICAL + 1,
                   2: logging.WARNING, 3: logging.INFO}
 # suds' SOAP traces (the Login request holds the password): only with
 # --trace-soap, redacted like everything else.
-SOAP_LOGGERS = ('suds.client', 'suds.transport')
+SOAP_LOGGERS = redact.SOAP_LOGGERS
 
 
 class VerbosityFilter(logging.Filter):
@@ -72,7 +81,7 @@ class CinderVmwareApp(app.App):
             if name not in manager.commands:
                 manager.add_command(name, factory)
         super(CinderVmwareApp, self).__init__(
-            description=__doc__.split('\n\n')[0].replace('\n', ' '),
+            description=DESCRIPTION,
             version=getattr(cinder_vmware_ext, '__version__', '0'),
             command_manager=manager, deferred_help=True)
 
@@ -122,13 +131,25 @@ class CinderVmwareApp(app.App):
             '--host', help="cinder-volume's host name, for host@backend#pool"
                            ' (default: [DEFAULT] host, else this machine).')
         parser.add_argument(
-            '--os-cloud', default=None,
-            help='a cloud of clouds.yaml (default: env OS_CLOUD).')
+            '--os-cloud', metavar='<cloud>',
+            default=os.environ.get('OS_CLOUD'),
+            help='a cloud of clouds.yaml, read by openstacksdk (env '
+                 'OS_CLOUD).')
+        parser.add_argument(
+            '--os-region-name', metavar='<region>',
+            default=os.environ.get('OS_REGION_NAME'),
+            help="Cinder's region (env OS_REGION_NAME; default: the "
+                 "cloud's region_name).")
         parser.add_argument(
             '--trace-soap', action='store_true',
             help='log every SOAP request and answer to vCenter (very '
                  'verbose; passwords, session keys and cookies masked).')
-        parser.add_argument('--os-volume-api-version', default='3.8')
+        parser.add_argument(
+            '--os-volume-api-version', metavar='<version>',
+            default=os.environ.get('OS_VOLUME_API_VERSION'),
+            help='volume API microversion (env OS_VOLUME_API_VERSION, else '
+                 "the cloud's volume_api_version; default 3.8; a bare 3 "
+                 'means 3.8).')
         loading.register_session_argparse_arguments(parser)
         loading.register_auth_argparse_arguments(parser, sys.argv[1:],
                                                  default='password')

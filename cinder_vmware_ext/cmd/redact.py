@@ -104,3 +104,23 @@ class RedactingFilter(logging.Filter):
         if record.stack_info:
             record.stack_info = redact(record.stack_info)
         return True
+
+
+SOAP_LOGGERS = ('suds.client', 'suds.transport')
+
+
+def guard_logging(trace_soap=False):
+    """Under an app that is not ``cinder-vmware`` (openstackclient's
+    ``openstack vmware ...``): mask secrets on every root handler and keep
+    suds' WSDL parse and envelopes out of the log unless SOAP tracing is
+    asked for. Does nothing where ``cinder-vmware`` already did it."""
+    handlers = logging.getLogger().handlers
+    if any(isinstance(f, RedactingFilter) for h in handlers
+           for f in h.filters):
+        return
+    for handler in handlers:
+        handler.addFilter(RedactingFilter())
+    logging.getLogger('suds').setLevel(logging.WARNING)
+    for name in SOAP_LOGGERS:
+        logging.getLogger(name).setLevel(
+            logging.DEBUG if trace_soap else logging.NOTSET)

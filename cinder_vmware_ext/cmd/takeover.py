@@ -28,7 +28,8 @@ DISCOVER_COLUMNS = ('Reference', 'Size (GiB)', 'Safe', 'Reason not safe',
 def discover(app_options, with_uuids=False):
     """(disks, host@backend, vCenter) as the driver's backend sees them."""
     section, backend_host = backend.load(
-        app_options.config_file, app_options.backend, app_options.host)
+        app_options.config_file, app_options.backend, app_options.host,
+        getattr(app_options, 'trace_soap', False))
     session = backend.session(section)
     inventory, pools = backend.pool_service(section, session).current()
     scope = discovery.scope_of(inventory, pools, backend_host)
@@ -52,6 +53,9 @@ def _row(disk, entry):
 class Discover(lister.Lister):
     """List every VMDK this backend could manage, with its safety verdict."""
 
+    # openstack vmware ...: vCenter only, no Keystone/Cinder session.
+    auth_required = False
+
     def get_parser(self, prog_name):
         parser = super(Discover, self).get_parser(prog_name)
         parser.add_argument('--safe-only', action='store_true',
@@ -71,9 +75,12 @@ class Discover(lister.Lister):
 class Export(command.Command):
     """Write the inventory (versioned JSON, see doc/takeover.md) to FILE."""
 
+    auth_required = False
+
     def get_parser(self, prog_name):
         parser = super(Export, self).get_parser(prog_name)
-        parser.add_argument('file', metavar='FILE')
+        parser.add_argument('file', metavar='FILE',
+                            help='inventory file to write (JSON)')
         parser.add_argument('--volume-type',
                             help='volume type proposed for every disk')
         parser.add_argument('--no-uuids', action='store_true',
@@ -121,7 +128,9 @@ class _Apply(command.Command):
         parser.add_argument('--key', action='append', dest='keys',
                             metavar='KEY',
                             help='only this disk (repeatable)')
-        parser.add_argument('--concurrency', type=int, default=4)
+        parser.add_argument('--concurrency', type=int, default=4,
+                            metavar='N',
+                            help='disks worked on at once (default 4)')
         parser.add_argument('--dry-run', action='store_true',
                             help='say what would be done; change nothing')
         return parser
@@ -131,6 +140,10 @@ class _Apply(command.Command):
         factory = getattr(self.app, 'cinder_api_factory', None)
         if factory is not None:
             return factory()
+        manager = getattr(self.app, 'client_manager', None)
+        if manager is not None:
+            # openstack vmware ...: openstackclient's session.
+            return cinder_api.CinderApi(manager.vmware.cinder)
         return cinder_api.CinderApi(cinder_api.client(self.app.options))
 
     def take_action(self, args):

@@ -203,3 +203,55 @@ def test_refused_login_is_one_line_without_the_password(sim, tmp_path):
     assert traced.returncode != 0
     assert 'password>***</' in traced.stderr
     assert wrong not in quiet.stderr + traced.stdout + traced.stderr
+
+
+# -- the openstackclient plugin: openstack vmware ... -------------------------
+
+OPENSTACK = os.path.join(os.path.dirname(sys.executable), 'openstack')
+
+
+def osc_command(conf, *argv):
+    return [OPENSTACK, '--vmware-config-file', conf] + list(argv)
+
+
+def test_openstack_vmware_has_every_cinder_vmware_command():
+    from importlib import metadata
+    wanted = sorted('vmware ' + e.name.replace('_', ' ')
+                    for e in metadata.entry_points(group='cinder_vmware.cli'))
+    listed, helped = run_all([
+        [OPENSTACK, 'command', 'list', '--group', 'openstack.vmware.v1',
+         '-f', 'json'],
+        [OPENSTACK, 'vmware', 'takeover', 'discover', '--help']])
+    assert listed.returncode == 0, listed.stderr
+    groups = json.loads(listed.stdout)
+    assert [g['Command Group'] for g in groups] == ['openstack.vmware.v1']
+    assert sorted(groups[0]['Commands']) == wanted
+    assert helped.returncode == 0, helped.stderr
+    assert 'usage: openstack vmware takeover discover' in helped.stdout
+    assert '--safe-only' in helped.stdout
+
+
+def test_openstack_vmware_discover_is_cinder_vmware_discover(sim, conf):
+    before = set(session_keys(sim))
+    native, osc, osc_debug = run_all([
+        command(conf, 'takeover', 'discover', '-f', 'json'),
+        osc_command(conf, 'vmware', 'takeover', 'discover', '-f', 'json'),
+        osc_command(conf, '--debug', 'vmware', 'takeover', 'discover',
+                    '-f', 'json')])
+    for done in (native, osc, osc_debug):
+        assert done.returncode == 0, (done.args, done.stderr[-2000:])
+    rows = json.loads(osc.stdout)
+    assert rows and rows == json.loads(native.stdout)
+    assert json.loads(osc_debug.stdout) == rows
+    # No Keystone needed (vCenter only), nothing on stderr by default, and
+    # no secret even at --debug (openstackclient's own logging).
+    assert osc.stderr == ''
+    secrets = [sim.password] + sorted(set(session_keys(sim)) - before)
+    assert [s for s in secrets if s in osc_debug.stderr] == []
+    assert 'soapenv:Envelope' not in osc_debug.stderr
+
+
+def test_openstack_vmware_missing_backend_is_one_line(conf):
+    done = run_all([osc_command(conf, '--vmware-backend', 'vmware-2',
+                                'vmware', 'takeover', 'discover')])[0]
+    assert_one_line_error(done, '[vmware-2]', conf)

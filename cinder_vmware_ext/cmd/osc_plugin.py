@@ -1,0 +1,100 @@
+"""The openstackclient plugin: ``openstack vmware ...``.
+
+Every ``cinder-vmware`` command (the ``cinder_vmware.cli`` entry points)
+is also an ``openstack vmware`` command: ``openstack vmware takeover
+discover`` runs what ``cinder-vmware takeover discover`` runs. The
+command group (``openstack.vmware.v1``) is not a second hand-kept list:
+:func:`setup_hook` (pbr's ``[global] setup_hooks`` in setup.cfg) copies
+the ``cinder_vmware.cli`` entries into it whenever the package's metadata
+is built, so a command added to ``cinder_vmware.cli`` is in both.
+
+Cinder is reached through openstackclient's own session (its
+``--os-cloud``, clouds.yaml, ``--os-region-name``, ``--os-interface``,
+``--os-volume-api-version``); the backend section of cinder.conf through
+the ``--vmware-*`` global options below.
+
+openstackclient imports this module on every start: it imports nothing
+heavy at module level.
+"""
+
+import os
+
+API_NAME = 'vmware'
+API_VERSION_OPTION = 'os_vmware_api_version'
+API_VERSIONS = ('1',)
+DEFAULT_API_VERSION = '1'
+
+SOURCE_GROUP = 'cinder_vmware.cli'
+COMMAND_GROUP = 'openstack.vmware.v1'
+PREFIX = 'vmware_'
+
+
+def make_client(instance):
+    """What ``client_manager.vmware`` is: the Cinder client our commands
+    use, on openstackclient's authenticated session."""
+    from cinder_vmware_ext.cmd import cinder_api
+    return cinder_api.OscClients(instance)
+
+
+def build_option_parser(parser):
+    """openstackclient's hook for global options: ours, with the dests
+    the commands read (as ``cinder-vmware``'s own options have)."""
+    parser.add_argument(
+        '--os-vmware-api-version', metavar='<version>',
+        default=os.environ.get('OS_VMWARE_API_VERSION'),
+        help='version of the vmware command group (only 1; env '
+             'OS_VMWARE_API_VERSION).')
+    group = parser.add_argument_group(
+        'VMware backend options (openstack vmware ...)')
+    group.add_argument(
+        '--vmware-config-file', dest='config_file', action='append',
+        metavar='<file>', default=_env_list('CINDER_VMWARE_CONFIG_FILE'),
+        help='cinder.conf holding the backend section (repeatable; env '
+             'CINDER_VMWARE_CONFIG_FILE; default /etc/cinder/cinder.conf).')
+    group.add_argument(
+        '--vmware-backend', dest='backend', metavar='<section>',
+        default=os.environ.get('CINDER_VMWARE_BACKEND'),
+        help='the backend section of the VMware driver (env '
+             'CINDER_VMWARE_BACKEND; default: the only enabled_backends '
+             'entry).')
+    group.add_argument(
+        '--vmware-host', dest='host', metavar='<host>',
+        default=os.environ.get('CINDER_VMWARE_HOST'),
+        help="cinder-volume's host name, for host@backend#pool (env "
+             'CINDER_VMWARE_HOST; default: [DEFAULT] host, else this '
+             'machine).')
+    group.add_argument(
+        '--vmware-trace-soap', dest='trace_soap', action='store_true',
+        help='log every SOAP request and answer to vCenter (very verbose; '
+             'passwords, session keys and cookies masked).')
+    return parser
+
+
+def _env_list(name):
+    value = os.environ.get(name)
+    return [value] if value else []
+
+
+def command_entries(source_lines):
+    """The ``openstack.vmware.v1`` lines for the ``cinder_vmware.cli``
+    lines of setup.cfg (``name = module:Class`` each): the same classes,
+    under ``vmware_NAME``."""
+    entries = []
+    for line in source_lines.splitlines():
+        line = line.strip()
+        if not line or line.startswith('#'):
+            continue
+        name, sep, target = line.partition('=')
+        if not sep:
+            raise ValueError('entry point line without "=": %r' % line)
+        entries.append('%s%s = %s' % (PREFIX, name.strip(), target.strip()))
+    return entries
+
+
+def setup_hook(config):
+    """pbr setup hook: fill ``[entry_points] openstack.vmware.v1`` from
+    ``cinder_vmware.cli`` (config is setup.cfg as a dict of sections)."""
+    entry_points = config.setdefault('entry_points', {})
+    source = entry_points.get(SOURCE_GROUP, '')
+    entry_points[COMMAND_GROUP] = '\n'.join(
+        [entry_points.get(COMMAND_GROUP, '')] + command_entries(source))

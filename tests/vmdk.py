@@ -3,7 +3,7 @@
 A disk ``NAME.vmdk`` on a simulator datastore is a VMware text descriptor
 plus a data file: ``NAME-flat.vmdk`` (base disk, a sparse file of exactly
 the capacity) or ``NAME-delta.vmdk`` (delta disk: its written, non-hole
-regions override the parent's bytes).  See tools/vcsim/simulator/vmdk_file.go.
+regions override the parent's bytes).  See tools/vcsim/simulator/vmdk_descriptor.go.
 
 Paths here are local file paths (``Simulator.datastore_path(ds, path)``);
 ``datastore_root`` is needed only to follow a parent named as ``[ds] path``.

@@ -1,6 +1,6 @@
 package simulator
 
-// Tests of the disk-file layer (vmdk_file.go) and datastore accounting
+// Tests of the disk-file layer (vmdk_disk.go) and datastore accounting
 // (datastore_space.go), run inside govmomi's simulator package copy.
 
 import (

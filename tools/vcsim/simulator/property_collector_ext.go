@@ -455,7 +455,7 @@ func (pc *PropertyCollector) CreateFilter(ctx *Context, c *types.CreateFilter) s
 		}
 	}
 	ctx.Map.AddHandler(inventoryJournal) // idempotent; before the filter's first report
-	return pc.createFilterOrig(ctx, c)
+	return pc.createFilterUpstream(ctx, c)
 }
 
 // update used to queue registry events for govmomi's WaitForUpdatesEx; ours

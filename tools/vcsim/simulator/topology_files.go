@@ -1,6 +1,6 @@
 package simulator
 
-// Topology disk files: created through the disk layer (vmdk_file.go), then
+// Topology disk files: created through the disk layer (vmdk_disk.go), then
 // the start of each data file is filled with a recognisable pattern so
 // tests can check that bytes survive copies, moves and clones:
 // every 512-byte sector at offset o below min(capacity, 1 MiB) holds the

@@ -1,6 +1,6 @@
 package simulator
 
-// VirtualDiskManager on real disk files (vmdk_file.go) with datastore space
+// VirtualDiskManager on real disk files (vmdk_disk.go) with datastore space
 // accounting. govmomi's own methods are renamed away by
 // patches/*-virtual_disk_manager-*.patch so these are the ones dispatched.
 

@@ -1,7 +1,7 @@
 package simulator
 
 // The disk side of VirtualMachine device changes (ReconfigVM_Task,
-// CreateVM_Task, Destroy_Task), on the real disk files of vmdk_file.go.
+// CreateVM_Task, Destroy_Task), on the real disk files of vmdk_disk.go.
 // patches/*-virtual_machine-disks*.patch redirects govmomi's VirtualDisk
 // cases of configureDevice/removeDevice here; govmomi's own code created
 // empty files, charged thin disks as thick and charged again on every edit.

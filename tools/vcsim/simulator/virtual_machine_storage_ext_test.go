@@ -1,6 +1,6 @@
 package simulator
 
-// Go tests of the VM-level storage operations (virtual_machine_ext.go,
+// Go tests of the VM-level storage operations (virtual_machine_{chains,clone,relocate,destroy,vmx}_ext.go,
 // virtual_machine_snapshot_ext.go) through a govmomi client.
 
 import (

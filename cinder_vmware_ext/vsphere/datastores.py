@@ -106,8 +106,8 @@ def browse(session, browser, ds_path, pattern=None, recursive=False):
     flags.fileType = flags.fileSize = flags.modification = True
     flags.fileOwner = True
     spec.details = flags
-    if pattern:
-        spec.matchPattern = [pattern]
+    # No pattern matches nothing (vSphere's browser): '*' is every file.
+    spec.matchPattern = [pattern or '*']
     method = ('SearchDatastoreSubFolders_Task' if recursive
               else 'SearchDatastore_Task')
     task = session.invoke_api(vim, method, browser, datastorePath=ds_path,
@@ -122,12 +122,18 @@ def browse(session, browser, ds_path, pattern=None, recursive=False):
     for result in results:
         for f in getattr(result, 'file', None) or []:
             entries.append(FileEntry(
-                folder=result.folderPath, path=f.path,
+                folder=_folder(result.folderPath), path=f.path,
                 size=int(getattr(f, 'fileSize', 0) or 0),
                 modified=str(getattr(f, 'modification', '') or ''),
                 owner=str(getattr(f, 'owner', '') or ''),
                 kind=f.__class__.__name__))
     return entries
+
+
+def _folder(path):
+    """"[ds] folder" without the slashes a browser may add around it."""
+    head, _, rest = str(path).partition(']')
+    return ('%s] %s' % (head, rest.strip().strip('/'))).rstrip()
 
 
 # -- changes --------------------------------------------------------------

@@ -8,8 +8,7 @@ next refresh.  An empty value is no mark (vCenter keeps a field once set;
 undrain sets it empty).
 """
 
-import datetime
-
+from oslo_utils import timeutils
 from oslo_vmware import vim_util
 
 DRAIN_FIELD = 'cinder-vmware.drained'
@@ -76,8 +75,8 @@ def _field_key(session, create):
 def set_drained(session, datastore_ref, reason):
     """Mark the datastore drained (the value says who and when)."""
     key = _field_key(session, create=True)
-    value = '%s %s' % (datetime.datetime.now(datetime.timezone.utc)
-                       .strftime('%Y-%m-%dT%H:%M:%SZ'), reason)
+    value = '%s %s' % (timeutils.utcnow().strftime('%Y-%m-%dT%H:%M:%SZ'),
+                       reason)
     session.invoke_api(session.vim, 'SetField', manager(session),
                        entity=datastore_ref, key=key, value=value.strip())
     return value.strip()

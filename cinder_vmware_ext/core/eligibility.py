@@ -16,6 +16,9 @@ from cinder_vmware_ext.core import model
 # spells them in DatastoreSummary.type.
 SUPPORTED_TYPES = frozenset(['VMFS', 'NFS', 'NFS41', 'vsan', 'VVOL'])
 
+# The reason of a datastore marked by ``cinder-vmware datastore drain``.
+DRAINED = 'datastore is drained (cinder-vmware datastore undrain ends it)'
+
 
 @dataclasses.dataclass(frozen=True)
 class Rules:
@@ -71,6 +74,8 @@ def ineligibility_reason(datastore: model.Datastore,
         return 'datastore is not accessible'
     if datastore.maintenance_mode != 'normal':
         return 'datastore is %s' % datastore.maintenance_mode
+    if datastore.drained:
+        return DRAINED
     if rules.name_regex and not rules.name_regex.match(datastore.name):
         return 'name does not match vmware_datastore_regex'
     if not rules.type_allowed(datastore.type):
@@ -80,11 +85,21 @@ def ineligibility_reason(datastore: model.Datastore,
     if datastore.mounts.writable.isdisjoint(host_refs):
         if not datastore.mounts.writable.isdisjoint(reserved):
             return FAILOVER_ONLY
-        return ('no connected host of the pool outside maintenance has it '
-                'mounted, accessible and read-write')
+        if _read_only_on(datastore, host_refs):
+            return ('read-only on every usable host of the pool (none has '
+                    'it read-write)')
+        return ('no usable host: no connected host of the pool outside '
+                'maintenance has it mounted, accessible and read-write')
     if rules.compliant is not None and datastore.ref not in rules.compliant:
         return 'datastore does not comply with vmware_storage_profile'
     return None
+
+
+def _read_only_on(datastore, host_refs):
+    """Whether a usable host has the datastore mounted and accessible,
+    read-only (asked only of a datastore no usable host can write)."""
+    return any(m.host in host_refs and m.mounted and m.accessible
+               for m in datastore.mounts)
 
 
 def eligible_datastores(cluster: model.Cluster, inventory: model.Inventory,

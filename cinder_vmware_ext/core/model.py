@@ -114,6 +114,9 @@ class Datastore:
     maintenance_mode: str = 'normal'
     mounts: HostMounts = HostMounts()
     datacenter: typing.Optional[str] = None
+    # Marked by ``cinder-vmware datastore drain`` (a custom attribute):
+    # no pool places there.
+    drained: bool = False
 
     def __post_init__(self):
         if not isinstance(self.mounts, HostMounts):

@@ -16,6 +16,7 @@ from oslo_vmware import vim_util
 
 from cinder_vmware_ext.core import model
 from cinder_vmware_ext.vsphere import bulk_soap
+from cinder_vmware_ext.vsphere import marks
 from cinder_vmware_ext.vsphere import view_spec
 
 LOG = logging.getLogger(__name__)
@@ -29,7 +30,7 @@ PROPERTIES = {
                                'configurationEx'],
     'HostSystem': ['name', 'parent', 'runtime.connectionState',
                    'runtime.inMaintenanceMode'],
-    'Datastore': ['summary', 'host', 'parent'],
+    'Datastore': ['summary', 'host', 'parent', 'customValue'],
 }
 
 # Faults after which the collector or its filter must be built anew.
@@ -99,6 +100,8 @@ class InventoryCache(object):
         self._converted = {}     # moref value -> model object
         self._dirty = set()
         self._snapshot = None
+        self._fields_manager = None
+        self._mark_key = None
         self.round_trips = 0
         self.rebuilds = 0
 
@@ -157,6 +160,8 @@ class InventoryCache(object):
             vim, 'CreatePropertyCollector', content.propertyCollector)
         filter_spec, _view = view_spec.inventory_filter_spec(
             self._session, PROPERTIES)
+        # The attribute definitions too: the drain mark's key.
+        marks.watch(self._session, filter_spec)
         self._session.invoke_api(vim, 'CreateFilter', collector,
                                  spec=filter_spec, partialUpdates=False)
         self._collector = vim_util.get_moref_value(collector)
@@ -177,6 +182,8 @@ class InventoryCache(object):
 
     def _apply(self, kind, obj, changes):
         type_, ref = obj
+        if type_ == marks.MANAGER_TYPE:
+            self._fields_manager = ref
         if kind == 'leave':
             self._objects.pop(ref, None)
             self._converted.pop(ref, None)
@@ -219,7 +226,10 @@ class InventoryCache(object):
                 maintenance_mode=summary.get('maintenanceMode') or 'normal',
                 mounts=mounts,
                 datacenter=self._datacenter_of(
-                    _ref_value(props.get('parent'))))
+                    _ref_value(props.get('parent'))),
+                drained=bool(marks.mark_of(
+                    bulk_soap.as_list(props.get('customValue')),
+                    self._mark_key)))
         if type_ == 'HostSystem':
             parent = props.get('parent')
             runtime = props.get('runtime') or {}
@@ -240,15 +250,24 @@ class InventoryCache(object):
                 failover_hosts=_failover_hosts(props.get('configurationEx')))
         return None
 
+    def _drain_key(self):
+        entry = self._objects.get(self._fields_manager)
+        if entry is None:
+            return None
+        return marks.drain_key(bulk_soap.as_list(entry[1].get('field')))
+
     def _inventory(self):
         if self._snapshot is not None:
             return self._snapshot
+        # A rename or move of a folder or datacenter changes the
+        # datacenter of everything below it; a new attribute definition
+        # the drain mark's key.
         folders_changed = any(self._objects.get(ref, ('',))[0] in (
-            'Folder', 'Datacenter') for ref in self._dirty)
+            'Folder', 'Datacenter', marks.MANAGER_TYPE)
+            for ref in self._dirty)
         if folders_changed:
-            # A rename or move of a folder or datacenter changes the
-            # datacenter of everything below it.
             self._dirty.update(self._objects)
+        self._mark_key = self._drain_key()
         for ref in self._dirty:
             entry = self._objects.get(ref)
             if entry is not None:

@@ -1,0 +1,191 @@
+"""Datastore round trips of the operator commands: one read of what
+``datastore list/show`` shows beyond the inventory cache, browse, create
+(NFS, VMFS), rename and remove.  One function, one named round trip (or
+one task)."""
+
+import dataclasses
+import typing
+
+from oslo_vmware import vim_util
+
+from cinder_vmware_ext.vsphere import view_spec
+
+_PAGE = 500
+
+DATASTORE_PROPERTIES = ['name', 'vm', 'browser', 'iormConfiguration',
+                        'info', 'summary.url', 'parent']
+
+
+@dataclasses.dataclass
+class Details:
+    """What one pass tells about every datastore beyond the inventory:
+    VMs on each, Storage I/O Control, browsers, NFS exports, and the
+    hosts' datastore systems and the VM names."""
+
+    datastores: typing.Dict[str, dict]   # ref value -> properties
+    vm_names: typing.Dict[str, str]      # VM ref value -> name
+    datastore_systems: typing.Dict[str, object]  # host ref value -> moref
+    refs: typing.Dict[str, object]       # ref value -> moref
+
+
+def _items(value, item_type):
+    if not value:
+        return []
+    if hasattr(value, item_type):
+        value = getattr(value, item_type)
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def _retrieve(session, properties):
+    vim = session.vim
+    filter_spec, view = view_spec.inventory_filter_spec(session, properties)
+    options = vim.client.factory.create('ns0:RetrieveOptions')
+    options.maxObjects = _PAGE
+    result = session.invoke_api(
+        vim, 'RetrievePropertiesEx', vim.service_content.propertyCollector,
+        specSet=[filter_spec], options=options)
+    found = {}
+    try:
+        with vim_util.WithRetrieval(vim, result) as objects:
+            for obj in objects:
+                found[vim_util.get_moref_value(obj.obj)] = (
+                    obj.obj,
+                    {p.name: p.val for p in getattr(obj, 'propSet', [])})
+    finally:
+        session.invoke_api(vim, 'DestroyView', view)
+    return found
+
+
+def details(session):
+    """Details of every datastore, the VMs' names and the hosts' datastore
+    systems, in one PropertyCollector pass."""
+    objects = _retrieve(session, {
+        'Datastore': DATASTORE_PROPERTIES,
+        'VirtualMachine': ['name'],
+        'HostSystem': ['configManager.datastoreSystem'],
+    })
+    result = Details({}, {}, {}, {})
+    for value, (ref, props) in objects.items():
+        result.refs[value] = ref
+        if ref._type == 'Datastore':
+            props['vm'] = [vim_util.get_moref_value(v) for v in
+                           _items(props.get('vm'), 'ManagedObjectReference')]
+            result.datastores[value] = props
+        elif ref._type == 'VirtualMachine':
+            result.vm_names[value] = props.get('name', value)
+        elif ref._type == 'HostSystem':
+            system = props.get('configManager.datastoreSystem')
+            if system is not None:
+                result.datastore_systems[value] = system
+    return result
+
+
+def moref(value, type_='Datastore'):
+    return vim_util.get_moref(value, type_)
+
+
+# -- browse ---------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class FileEntry:
+    folder: str      # "[ds] folder" as vSphere answers
+    path: str        # the file's name in that folder
+    size: int
+    modified: str
+    owner: str
+    kind: str
+
+
+def browse(session, browser, ds_path, pattern=None, recursive=False):
+    """Files under ``ds_path`` ("[ds] folder"): SearchDatastore_Task, or
+    SearchDatastoreSubFolders_Task with ``recursive``."""
+    vim = session.vim
+    factory = vim.client.factory
+    spec = factory.create('ns0:HostDatastoreBrowserSearchSpec')
+    flags = factory.create('ns0:FileQueryFlags')
+    flags.fileType = flags.fileSize = flags.modification = True
+    flags.fileOwner = True
+    spec.details = flags
+    # No pattern matches nothing (vSphere's browser): '*' is every file.
+    spec.matchPattern = [pattern or '*']
+    method = ('SearchDatastoreSubFolders_Task' if recursive
+              else 'SearchDatastore_Task')
+    task = session.invoke_api(vim, method, browser, datastorePath=ds_path,
+                              searchSpec=spec)
+    info = session.wait_for_task(task)
+    results = info.result
+    if recursive:
+        results = _items(results, 'HostDatastoreBrowserSearchResults')
+    else:
+        results = [results] if results is not None else []
+    entries = []
+    for result in results:
+        for f in getattr(result, 'file', None) or []:
+            entries.append(FileEntry(
+                folder=_folder(result.folderPath), path=f.path,
+                size=int(getattr(f, 'fileSize', 0) or 0),
+                modified=str(getattr(f, 'modification', '') or ''),
+                owner=str(getattr(f, 'owner', '') or ''),
+                kind=f.__class__.__name__))
+    return entries
+
+
+def _folder(path):
+    """"[ds] folder" without the slashes a browser may add around it."""
+    head, _, rest = str(path).partition(']')
+    return ('%s] %s' % (head, rest.strip().strip('/'))).rstrip()
+
+
+# -- changes --------------------------------------------------------------
+
+def rename(session, datastore_ref, new_name):
+    """Datastore.RenameDatastore."""
+    session.invoke_api(session.vim, 'RenameDatastore', datastore_ref,
+                       newName=new_name)
+
+
+def remove(session, datastore_system, datastore_ref):
+    """HostDatastoreSystem.RemoveDatastore: unmount it from that host (it
+    leaves vCenter when no host mounts it any more; files stay)."""
+    session.invoke_api(session.vim, 'RemoveDatastore', datastore_system,
+                       datastore=datastore_ref)
+
+
+def create_nas(session, datastore_system, name, remote_host, remote_path,
+               nfs_version='3', read_only=False):
+    """HostDatastoreSystem.CreateNasDatastore on one host: the datastore's
+    moref (the same datastore for every host mounting the export)."""
+    factory = session.vim.client.factory
+    spec = factory.create('ns0:HostNasVolumeSpec')
+    spec.remoteHost = remote_host
+    spec.remoteHostNames = [remote_host]
+    spec.remotePath = remote_path
+    spec.localPath = name
+    spec.accessMode = 'readOnly' if read_only else 'readWrite'
+    spec.type = 'NFS41' if nfs_version == '4.1' else 'NFS'
+    return session.invoke_api(session.vim, 'CreateNasDatastore',
+                              datastore_system, spec=spec)
+
+
+def vmfs_disks(session, datastore_system):
+    """HostDatastoreSystem.QueryAvailableDisksForVmfs: the host's disks a
+    VMFS datastore can be made on (HostScsiDisk objects)."""
+    disks = session.invoke_api(session.vim, 'QueryAvailableDisksForVmfs',
+                               datastore_system)
+    return _items(disks, 'HostScsiDisk')
+
+
+def create_vmfs(session, datastore_system, name, disk):
+    """QueryVmfsDatastoreCreateOptions for the disk, then
+    CreateVmfsDatastore with its first option's spec named ``name``."""
+    vim = session.vim
+    options = _items(session.invoke_api(
+        vim, 'QueryVmfsDatastoreCreateOptions', datastore_system,
+        devicePath=disk.devicePath), 'VmfsDatastoreOption')
+    if not options:
+        raise ValueError('disk %s offers no VMFS create option'
+                         % disk.canonicalName)
+    spec = options[0].spec
+    spec.vmfs.volumeName = name
+    return session.invoke_api(vim, 'CreateVmfsDatastore', datastore_system,
+                              spec=spec)

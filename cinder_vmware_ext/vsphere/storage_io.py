@@ -1,0 +1,38 @@
+"""Storage I/O Control of a datastore: StorageResourceManager's
+ConfigureDatastoreIORM_Task (the settings themselves are the datastore's
+``iormConfiguration``, read by ``datastores.details``)."""
+
+# StorageIORMInfo fields shown, in order.
+FIELDS = ('enabled', 'congestionThresholdMode', 'congestionThreshold',
+          'percentOfPeakThroughput', 'statsCollectionEnabled',
+          'statsAggregationDisabled', 'reservationEnabled')
+
+
+def as_dict(iorm):
+    """A StorageIORMInfo as {field: value} (unset fields None)."""
+    return {name: getattr(iorm, name, None) if iorm is not None else None
+            for name in FIELDS}
+
+
+def configure(session, datastore_ref, enabled=None, threshold_ms=None,
+              percent_of_peak=None, stats_collection=None):
+    """ConfigureDatastoreIORM_Task with what is given; unset fields keep
+    their value.  A threshold in ms selects the manual mode, a percent of
+    peak throughput the automatic one."""
+    vim = session.vim
+    spec = vim.client.factory.create('ns0:StorageIORMConfigSpec')
+    if enabled is not None:
+        spec.enabled = enabled
+    if threshold_ms is not None:
+        spec.congestionThresholdMode = 'manual'
+        spec.congestionThreshold = threshold_ms
+    if percent_of_peak is not None:
+        spec.congestionThresholdMode = 'automatic'
+        spec.percentOfPeakThroughput = percent_of_peak
+    if stats_collection is not None:
+        spec.statsCollectionEnabled = stats_collection
+    task = session.invoke_api(
+        vim, 'ConfigureDatastoreIORM_Task',
+        vim.service_content.storageResourceManager,
+        datastore=datastore_ref, spec=spec)
+    session.wait_for_task(task)

@@ -9,6 +9,7 @@ from cliff import commandmanager
 
 import cinder_vmware_ext
 from cinder_vmware_ext.cmd import redact
+from cinder_vmware_ext.cmd import snapshot
 from cinder_vmware_ext.cmd import takeover
 
 NAMESPACE = 'cinder_vmware.cli'
@@ -68,7 +69,9 @@ class CinderVmwareApp(app.App):
     def __init__(self):
         manager = commandmanager.CommandManager(NAMESPACE)
         # Also without the package's entry points installed (a checkout).
-        for name, factory in takeover.COMMANDS.items():
+        commands = dict(takeover.COMMANDS)
+        commands.update(snapshot.COMMANDS)
+        for name, factory in commands.items():
             if name not in manager.commands:
                 manager.add_command(name, factory)
         super(CinderVmwareApp, self).__init__(

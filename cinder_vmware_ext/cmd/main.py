@@ -8,6 +8,7 @@ from cliff import app
 from cliff import commandmanager
 
 import cinder_vmware_ext
+from cinder_vmware_ext.cmd import audit
 from cinder_vmware_ext.cmd import redact
 from cinder_vmware_ext.cmd import snapshot
 from cinder_vmware_ext.cmd import takeover
@@ -71,6 +72,7 @@ class CinderVmwareApp(app.App):
         # Also without the package's entry points installed (a checkout).
         commands = dict(takeover.COMMANDS)
         commands.update(snapshot.COMMANDS)
+        commands.update(audit.COMMANDS)
         for name, factory in commands.items():
             if name not in manager.commands:
                 manager.add_command(name, factory)

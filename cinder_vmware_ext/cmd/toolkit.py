@@ -42,6 +42,7 @@ class Vm:
     devices: list
     snapshot_info: object
     datacenter: object = None
+    extra: dict = dataclasses.field(default_factory=dict)
 
     @property
     def value(self):
@@ -107,7 +108,7 @@ def read_vms(session):
             devices=vcenter.array(props.get('config.hardware.device'),
                                   'VirtualDevice'),
             snapshot_info=props.get('snapshot'),
-            datacenter=_datacenter_of(value, objects)))
+            datacenter=_datacenter_of(value, objects), extra=extra))
     vms.sort(key=lambda vm: vm.name)
     return vms, objects
 
@@ -138,6 +139,11 @@ def add_vm_arguments(parser):
     which.add_argument('--volume', metavar='VOLUME_ID',
                        help='the VM backing this Cinder volume')
     which.add_argument('--vm', metavar='VM', help='a VM by name')
+
+
+def one_line(err):
+    """An error as one line of text."""
+    return ' '.join(str(err).split()) or err.__class__.__name__
 
 
 class Connection(object):

@@ -9,6 +9,7 @@ from cliff import commandmanager
 
 import cinder_vmware_ext
 from cinder_vmware_ext.cmd import audit
+from cinder_vmware_ext.cmd import disk
 from cinder_vmware_ext.cmd import redact
 from cinder_vmware_ext.cmd import snapshot
 from cinder_vmware_ext.cmd import takeover
@@ -73,6 +74,7 @@ class CinderVmwareApp(app.App):
         commands = dict(takeover.COMMANDS)
         commands.update(snapshot.COMMANDS)
         commands.update(audit.COMMANDS)
+        commands.update(disk.COMMANDS)
         for name, factory in commands.items():
             if name not in manager.commands:
                 manager.add_command(name, factory)

@@ -266,3 +266,57 @@ def test_snapshot_export_dry_run(conf, sim, inv, tmp_path):
     assert len(rows) == 2
     assert sim.request_counts().get('ExportSnapshot', 0) == before
     assert not (tmp_path / 'dry').exists()
+
+
+# --- disk list / show --------------------------------------------------------
+
+def test_disk_list_of_a_vm(conf, inv):
+    rows = run_json(conf, 'disk', 'list', '--vm', 'snappy')
+    devices = inv.disks(inv.vm('snappy'))
+    assert sorted(r['Path'] for r in rows) == sorted(
+        d.backing.fileName for d in devices)
+    by_path = {r['Path']: r for r in rows}
+    for device in devices:
+        row = by_path[device.backing.fileName]
+        assert row['Capacity (bytes)'] == device.capacityInBytes
+        assert row['UUID'] == device.backing.uuid
+        assert row['VM'] == 'snappy' and row['Power state'] == 'poweredOff'
+        # After two snapshots each top file is a delta on the base.
+        parents = row['Parents'].split('\n')
+        assert len(parents) == 2 and parents[-1].endswith(
+            ('snappy.vmdk', 'data/d.vmdk'))
+        assert row['Cinder volume'] == ''
+    assert {r['Provisioning'] for r in rows} == {'thin', 'thick'}
+
+
+def test_disk_list_of_a_volume_names_its_owner(conf, driver, ctx, inv):
+    vol = backed_volume(driver, ctx, inv)
+    [row] = run_json(conf, 'disk', 'list', '--volume', vol.id)
+    assert row['Cinder volume'] == vol.id
+    assert row['Path'] == inv.disk(inv.vm(vol.name)).backing.fileName
+
+
+def test_disk_list_of_a_datastore_has_loose_disks_too(conf, inv):
+    rows = run_json(conf, 'disk', 'list', '--datastore', 'gold-ds')
+    paths = {r['Path']: r for r in rows}
+    assert '[gold-ds] loose/free.vmdk' in paths
+    assert paths['[gold-ds] loose/free.vmdk']['VM'] == ''
+    running = inv.disk(inv.vm('running')).backing.fileName
+    assert paths[running]['Power state'] == 'poweredOn'
+    assert all(p.startswith('[gold-ds] ') for p in paths)
+
+
+def test_disk_show_and_bad_paths(conf, inv):
+    code, out, err = run(conf, 'disk', 'show', '[gold-ds] loose/free.vmdk',
+                         '-f', 'json')
+    assert code == 0, err
+    import json
+    shown = json.loads(out)
+    assert shown['Capacity (bytes)'] == fx.capacity_bytes(
+        inv.local_path('[gold-ds] loose/free.vmdk'))
+    for bad, message in (('loose/free.vmdk', 'not a datastore path'),
+                         ('[gold-ds] loose/free.txt', 'not a VMDK'),
+                         ('[gold-ds] nope.vmdk', 'no disk'),
+                         ('[nods] x.vmdk', 'no datastore named')):
+        code, out, err = run(conf, 'disk', 'show', bad)
+        assert code == 1 and message in err and 'Traceback' not in err

@@ -28,7 +28,7 @@ def _parents(backing):
     chain = []
     parent = getattr(backing, 'parent', None)
     while parent is not None:
-        chain.append(parent.fileName)
+        chain.append(str(parent.fileName))
         parent = getattr(parent, 'parent', None)
     return chain
 
@@ -43,13 +43,15 @@ def attached_rows(vms):
             shares = getattr(io, 'shares', None)
             capacity = getattr(disk, 'capacityInBytes', None) or \
                 int(getattr(disk, 'capacityInKB', 0) or 0) * 1024
-            rows[backing.fileName] = (
-                backing.fileName, int(capacity), provisioning(backing),
-                getattr(backing, 'uuid', '') or '',
+            # str(): suds' Text values are str subclasses yaml refuses.
+            rows[str(backing.fileName)] = (
+                str(backing.fileName), int(capacity), provisioning(backing),
+                str(getattr(backing, 'uuid', '') or ''),
                 getattr(io, 'limit', None), getattr(shares, 'shares', None)
                 if shares is not None else None,
-                getattr(io, 'reservation', None), vm.name, vm.power_state,
-                '\n'.join(_parents(backing)), vm.volume_id or '')
+                getattr(io, 'reservation', None), str(vm.name),
+                vm.power_state, '\n'.join(_parents(backing)),
+                str(vm.volume_id or ''))
     return rows
 
 

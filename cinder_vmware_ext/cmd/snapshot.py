@@ -109,11 +109,11 @@ class Tree(_OnVm, lister.Lister):
         rows = []
         for path, node in nodes:
             value = vim_util.get_moref_value(node.snapshot)
-            rows.append((path, node.name, value,
-                         getattr(node, 'description', '') or '',
+            rows.append((str(path), str(node.name), str(value),
+                         str(getattr(node, 'description', '') or ''),
                          str(getattr(node, 'createTime', '') or ''),
                          value == current, str(getattr(node, 'state', '')),
-                         '\n'.join(frozen.get(value, []))))
+                         '\n'.join(str(f) for f in frozen.get(value, []))))
         return TREE_COLUMNS, rows
 
 

@@ -287,6 +287,13 @@ def test_disk_list_of_a_vm(conf, inv):
             ('snappy.vmdk', 'data/d.vmdk'))
         assert row['Cinder volume'] == ''
     assert {r['Provisioning'] for r in rows} == {'thin', 'thick'}
+    for form in ('yaml', 'csv', 'value', 'table'):
+        code, out, err = run(conf, 'disk', 'list', '--vm', 'snappy', '-f',
+                             form)
+        assert code == 0 and 'snappy' in out, err
+    code, out, err = run(conf, 'snapshot', 'tree', '--vm', 'snappy', '-f',
+                         'yaml')
+    assert code == 0 and 'first/second' in out, err
 
 
 def test_disk_list_of_a_volume_names_its_owner(conf, driver, ctx, inv):

@@ -14,7 +14,10 @@ from cliff import commandmanager
 
 import cinder_vmware_ext
 from cinder_vmware_ext.cmd import datastore
+from cinder_vmware_ext.cmd import audit
+from cinder_vmware_ext.cmd import disk
 from cinder_vmware_ext.cmd import redact
+from cinder_vmware_ext.cmd import snapshot
 from cinder_vmware_ext.cmd import takeover
 
 NAMESPACE = 'cinder_vmware.cli'
@@ -80,6 +83,9 @@ class CinderVmwareApp(app.App):
         # Also without the package's entry points installed (a checkout).
         commands = dict(takeover.COMMANDS)
         commands.update(datastore.COMMANDS)
+        commands.update(snapshot.COMMANDS)
+        commands.update(audit.COMMANDS)
+        commands.update(disk.COMMANDS)
         for name, factory in commands.items():
             if name not in manager.commands:
                 manager.add_command(name, factory)

@@ -1,0 +1,199 @@
+"""What the operator commands (disk, snapshot, audit, evacuate) share: the
+backend's vCenter session, one read of every VM, finding a VM by name or
+by the Cinder volume it backs, and a progress bar on a terminal."""
+
+import dataclasses
+import re
+import sys
+import time
+
+from oslo_vmware import vim_util
+
+from cinder_vmware_ext.cmd import backend
+from cinder_vmware_ext.takeover import vcenter
+
+VOLUME_ID_KEY = 'cinder.volume.id'
+UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}'
+# Names Cinder gives (upstream's and this driver's): backings are named
+# after the volume, snapshots (COW points and template VMs) after the
+# Cinder snapshot, a linked clone's temporary snapshot after the clone.
+VOLUME_NAME = re.compile(r'^volume-(%s)$' % UUID)
+SNAPSHOT_NAME = re.compile(r'^snapshot-(%s)$' % UUID)
+TEMP_SNAPSHOT_NAME = re.compile(r'^temp-snapshot-(%s)$' % UUID)
+
+VM_PROPERTIES = ['name', 'parent', 'runtime.powerState',
+                 'config.hardware.device', 'config.extraConfig',
+                 'config.template', 'config.instanceUuid', 'snapshot']
+
+
+class ToolkitError(Exception):
+    """Bad input or a refusal: one line for the operator, exit code 1."""
+
+
+@dataclasses.dataclass
+class Vm:
+    """One VM (or template) as the operator commands see it."""
+
+    ref: object
+    name: str
+    power_state: str
+    template: bool
+    volume_id: str       # the Cinder volume it backs, or None
+    devices: list
+    snapshot_info: object
+    datacenter: object = None
+    extra: dict = dataclasses.field(default_factory=dict)
+
+    @property
+    def value(self):
+        return vim_util.get_moref_value(self.ref)
+
+    def disks(self):
+        return [d for d in self.devices
+                if d.__class__.__name__ == 'VirtualDisk']
+
+    def disk_files(self):
+        """Every file of its disks: the top files and their parents."""
+        files = []
+        for disk in self.disks():
+            backing = disk.backing
+            while backing is not None:
+                files.append(backing.fileName)
+                backing = getattr(backing, 'parent', None)
+        return files
+
+
+def volume_id_of(name, extra, instance_uuid):
+    """The Cinder volume a VM backs: its extraConfig key, else its name
+    (upstream's backings are named volume-<id>, their instanceUuid the
+    id)."""
+    if extra.get(VOLUME_ID_KEY):
+        return extra[VOLUME_ID_KEY]
+    match = VOLUME_NAME.match(name or '')
+    if match and (not instance_uuid or instance_uuid == match.group(1)):
+        return match.group(1)
+    return None
+
+
+def _datacenter_of(value, objects):
+    while value in objects:
+        ref, props = objects[value]
+        if ref._type == 'Datacenter':
+            return ref
+        parent = props.get('parent')
+        value = vim_util.get_moref_value(parent) if parent else None
+    return None
+
+
+def read_vms(session):
+    """(every VM, {moref value: (ref, props)} of VMs, folders,
+    datacenters and datastores), in one PropertyCollector pass."""
+    objects = vcenter.retrieve(session, {
+        'VirtualMachine': VM_PROPERTIES,
+        'Folder': ['name', 'parent'],
+        'Datacenter': ['name', 'parent'],
+        'Datastore': ['name', 'browser', 'parent', 'summary.accessible']})
+    vms = []
+    for value, (ref, props) in objects.items():
+        if ref._type != 'VirtualMachine':
+            continue
+        extra = {o.key: o.value for o in vcenter.array(
+            props.get('config.extraConfig'), 'OptionValue')}
+        vms.append(Vm(
+            ref=ref, name=props.get('name', value),
+            power_state=str(props.get('runtime.powerState') or 'poweredOff'),
+            template=bool(props.get('config.template')),
+            volume_id=volume_id_of(props.get('name'), extra,
+                                   props.get('config.instanceUuid')),
+            devices=vcenter.array(props.get('config.hardware.device'),
+                                  'VirtualDevice'),
+            snapshot_info=props.get('snapshot'),
+            datacenter=_datacenter_of(value, objects), extra=extra))
+    vms.sort(key=lambda vm: vm.name)
+    return vms, objects
+
+
+def find_vm(vms, vm_name=None, volume_id=None):
+    """The VM named ``vm_name`` or backing ``volume_id``; a ToolkitError
+    naming what is wrong otherwise."""
+    if volume_id:
+        found = [v for v in vms if v.volume_id == volume_id and
+                 not v.template]
+        if not found:
+            raise ToolkitError(
+                'volume %s has no backing VM in vCenter (not created yet '
+                'with lazy create, or not a volume of this backend)'
+                % volume_id)
+        return found[0]
+    found = [v for v in vms if v.name == vm_name]
+    if not found:
+        raise ToolkitError('no VM named %r in vCenter' % vm_name)
+    if len(found) > 1:
+        raise ToolkitError('%d VMs are named %r; give --volume instead'
+                           % (len(found), vm_name))
+    return found[0]
+
+
+def add_vm_arguments(parser):
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument('--volume', metavar='VOLUME_ID',
+                       help='the VM backing this Cinder volume')
+    which.add_argument('--vm', metavar='VM', help='a VM by name')
+
+
+def one_line(err):
+    """An error as one line of text."""
+    return ' '.join(str(err).split()) or err.__class__.__name__
+
+
+class Connection(object):
+    """The backend section, its host@backend and a vCenter session."""
+
+    def __init__(self, app_options):
+        try:
+            self.section, self.backend_host = backend.load(
+                app_options.config_file, app_options.backend,
+                app_options.host)
+            self.session = backend.session(self.section)
+        except backend.BackendError as err:
+            raise ToolkitError(str(err))
+
+    def close(self):
+        try:
+            self.session.logout()
+        except Exception:  # a session already gone needs no logout
+            pass
+
+
+class Progress(object):
+    """A one-line progress bar on stderr when it is a terminal."""
+
+    WIDTH = 30
+
+    def __init__(self, total, label='', stream=None):
+        self.stream = stream or sys.stderr
+        self.total = max(int(total), 1)
+        self.label = label
+        self.done = 0
+        self.enabled = bool(getattr(self.stream, 'isatty', lambda: False)())
+        self._shown = 0.0
+
+    def update(self, done, label=None):
+        self.done = done
+        if label is not None:
+            self.label = label
+        now = time.monotonic()
+        if not self.enabled or (now - self._shown < 0.2 and
+                                done < self.total):
+            return
+        self._shown = now
+        part = min(1.0, float(done) / self.total)
+        bar = '#' * int(part * self.WIDTH)
+        self.stream.write('\r[%-*s] %3d%% %s' % (
+            self.WIDTH, bar, int(part * 100), self.label[:40]))
+        self.stream.flush()
+
+    def finish(self):
+        if self.enabled:
+            self.stream.write('\n')
+            self.stream.flush()

@@ -1,0 +1,50 @@
+"""Round trips on VM snapshot trees for the operator commands: the disk
+files every snapshot froze (one pass over all of them), rename, remove."""
+
+from oslo_vmware import vim_util
+
+
+def _array(value, item_type):
+    if not value:
+        return []
+    if hasattr(value, item_type):
+        value = getattr(value, item_type)
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def frozen_disks(session, snapshots):
+    """{snapshot moref value: [disk file names]} for the given snapshot
+    morefs, in one PropertyCollector pass."""
+    if not snapshots:
+        return {}
+    result = session.invoke_api(
+        vim_util, 'get_properties_for_a_collection_of_objects', session.vim,
+        'VirtualMachineSnapshot', list(snapshots),
+        ['config.hardware.device'])
+    found = {}
+    with vim_util.WithRetrieval(session.vim, result) as objects:
+        for obj in objects:
+            files = []
+            for prop in getattr(obj, 'propSet', None) or []:
+                for device in _array(prop.val, 'VirtualDevice'):
+                    if device.__class__.__name__ == 'VirtualDisk':
+                        files.append(device.backing.fileName)
+            found[vim_util.get_moref_value(obj.obj)] = files
+    return found
+
+
+def rename(session, snapshot, name=None, description=None):
+    """VirtualMachineSnapshot.RenameSnapshot (name and/or description)."""
+    kwargs = {}
+    if name is not None:
+        kwargs['name'] = name
+    if description is not None:
+        kwargs['description'] = description
+    session.invoke_api(session.vim, 'RenameSnapshot', snapshot, **kwargs)
+
+
+def remove(session, snapshot):
+    """RemoveSnapshot_Task without its children, consolidating."""
+    task = session.invoke_api(session.vim, 'RemoveSnapshot_Task', snapshot,
+                              removeChildren=False, consolidate=True)
+    session.wait_for_task(task)

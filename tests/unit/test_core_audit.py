@@ -1,0 +1,90 @@
+"""core/audit.py: what counts as a leftover and what --clean may remove."""
+
+import json
+
+from cinder_vmware_ext.core import audit
+
+V1 = '11111111-1111-1111-1111-111111111111'
+V2 = '22222222-2222-2222-2222-222222222222'
+S1 = '33333333-3333-3333-3333-333333333333'
+
+
+def vm(name, ref=None, **kwargs):
+    return audit.VmFacts(ref=ref or 'vm-' + name, name=name, **kwargs)
+
+
+def live(status='available', **kwargs):
+    return audit.VolumeFacts(status=status, **kwargs)
+
+
+def found(vms, volumes=None, snapshots=(), files=()):
+    return [(f.kind, f.name, f.action) for f in audit.findings(
+        vms, volumes or {}, set(snapshots), files)]
+
+
+def test_backing_of_a_live_volume_is_no_leftover():
+    assert found([vm('volume-' + V1, volume_id=V1)], {V1: live()}) == []
+
+
+def test_shadow_vm_is_destroyed_unless_another_vm_uses_its_disk():
+    shadow = vm('volume-' + V1, volume_id=V1, disk_files=('[ds] a.vmdk',))
+    assert found([shadow]) == [(audit.SHADOW_VM, shadow.name,
+                                audit.DESTROY_VM)]
+    clone = vm('other', disk_files=('[ds] b.vmdk', '[ds] a.vmdk'))
+    assert found([shadow, clone]) == [(audit.SHADOW_VM, shadow.name, None)]
+
+
+def test_temporary_snapshot_of_a_live_clone_is_no_leftover():
+    snap = audit.SnapshotFacts('temp-snapshot-' + V2, 'snap-1',
+                               ('[ds] a.vmdk',))
+    source = vm('volume-' + V1, volume_id=V1, snapshots=(snap,))
+    volumes = {V1: live()}
+    assert found([source], dict(volumes, **{V2: live('creating')})) == []
+    assert found([source], dict(volumes, **{V2: live('available')})) == []
+    assert found([source], volumes) == [
+        (audit.TEMP_SNAPSHOT, snap.name, audit.REMOVE_SNAPSHOT)]
+    clone = vm('clone', disk_files=('[ds] c.vmdk', '[ds] a.vmdk'))
+    assert found([source, clone], volumes) == [
+        (audit.TEMP_SNAPSHOT, snap.name, None)]
+
+
+def test_template_and_cow_snapshots_of_deleted_cinder_snapshots():
+    template = vm('snapshot-' + S1, template=True,
+                  disk_files=('[ds] t.vmdk',))
+    assert found([template]) == [(audit.TEMPLATE_SNAPSHOT, template.name,
+                                  audit.DESTROY_VM)]
+    assert found([template], snapshots=[S1]) == []
+    cow = audit.SnapshotFacts('snapshot-' + S1, 'snap-2', ('[ds] v.vmdk',))
+    backing = vm('volume-' + V1, volume_id=V1, snapshots=(cow,))
+    assert found([backing], {V1: live()}) == [
+        (audit.ORPHAN_SNAPSHOT, cow.name, audit.REMOVE_SNAPSHOT)]
+    # Not a Cinder backing: its snapshot names mean nothing to Cinder.
+    assert found([vm('mine', snapshots=(cow,))]) == []
+
+
+def test_takeover_shadow_still_holding_the_disk_is_never_cleaned():
+    origin = json.dumps({'path': '[ds] old/disk.vmdk', 'copied_to': None})
+    shadow = vm('volume-' + V1, volume_id=V1, takeover_origin=origin,
+                disk_files=('[ds] old/disk.vmdk',))
+    [finding] = audit.findings([shadow], {V1: live('error_managing')}, set())
+    assert finding.kind == audit.TAKEOVER_LEFTOVER
+    assert finding.action is None and 'taken-over disk' in finding.reason
+    empty = vm('volume-' + V1, volume_id=V1, takeover_origin=origin)
+    assert found([empty]) == [(audit.TAKEOVER_LEFTOVER, empty.name,
+                               audit.DESTROY_VM)]
+    assert found([shadow], {V1: live()}) == []
+
+
+def test_missing_backing_only_where_one_must_exist():
+    volumes = {V1: live('available'),
+               V2: live('in-use', attach_status='attached')}
+    assert found([], volumes) == [(audit.MISSING_BACKING, V2, None)]
+
+
+def test_upload_leftover_in_use_is_kept():
+    path = '[ds] cinder_temp/x.vmdk'
+    assert found([], files=[path]) == [(audit.UPLOAD_LEFTOVER, path,
+                                        audit.DELETE_DISK)]
+    user = vm('nova', disk_files=(path,))
+    assert found([user], files=[path]) == [(audit.UPLOAD_LEFTOVER, path,
+                                            None)]

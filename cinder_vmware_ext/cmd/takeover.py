@@ -162,11 +162,15 @@ class _Apply(command.Command):
 
     def take_action(self, args):
         document = _load(args.file)
-        api = self.api()
+        only = set(args.keys) if args.keys else None
         results_path = args.results or '%s.%s.jsonl' % (args.file, self.verb)
         try:
-            steps = self.steps(document, api.managed(),
-                               set(args.keys) if args.keys else None)
+            steps = self.steps(document, {}, only)
+            # A dry run with nothing Cinder's state could change (no disk
+            # to manage, or none selected to release) asks no credentials.
+            if not (args.dry_run and not self.compares(steps)):
+                api = self.api()
+                steps = self.steps(document, api.managed(), only)
         except plan.DuplicateDisk as err:
             raise SystemExit('%s: %s' % (args.file, err))
         if args.dry_run:
@@ -208,6 +212,10 @@ class Import(_Apply):
     def steps(self, document, managed, only):
         return plan.import_steps(document, managed, only)
 
+    def compares(self, steps):
+        """Whether Cinder's volumes could change these steps."""
+        return any(step.action == plan.MANAGE for step in steps)
+
     def work(self, api):
         return runner.manage_work(api)
 
@@ -220,6 +228,9 @@ class Release(_Apply):
 
     def steps(self, document, managed, only):
         return plan.release_steps(document, managed, only)
+
+    def compares(self, steps):
+        return bool(steps)
 
     def work(self, api):
         return runner.release_work(api)

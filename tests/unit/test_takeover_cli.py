@@ -80,3 +80,18 @@ def test_reference_text_names_the_key_and_is_a_plain_string():
     assert takeover.reference_text(
         {'source-name': '[ds] a/b.vmdk'}) == 'source-name=[ds] a/b.vmdk'
     assert type(takeover._plain(Text('x'))) is str
+
+
+def test_progress_shows_count_rate_and_eta():
+    from cinder_vmware_ext.cmd import runner
+
+    now = [100.0]
+    progress = runner.Progress(40, stream=io.StringIO(), width=10,
+                               clock=lambda: now[0])
+    assert progress.line() == '[..........] 0/40'
+    for _ in range(10):
+        progress.advance()
+    now[0] += 60.0      # 10 done in a minute: 30 left take 3 minutes
+    assert progress.line() == '[##........] 10/40 10.0/min ETA 3m00s'
+    now[0] += 7200.0
+    assert progress.line().endswith(' 0.1/min ETA 6h03m')

@@ -5,31 +5,56 @@ import concurrent.futures
 import datetime
 import sys
 import threading
+import time
 
 from cinder_vmware_ext.cmd import redact
 from cinder_vmware_ext.takeover import plan
 
 
 class Progress(object):
-    """``[#####.....] 12/40`` on stderr, only when it is a terminal."""
+    """``[#####.....] 12/40 6.0/min ETA 4m40s`` on stderr (a terminal only).
 
-    def __init__(self, total, stream=None, width=30):
+    The rate is the disks done per minute since the start; the ETA is what
+    is left at that rate.
+    """
+
+    def __init__(self, total, stream=None, width=30, clock=time.monotonic):
         self._stream = stream or sys.stderr
         self._total = total
         self._done = 0
         self._width = width
+        self._clock = clock
+        self._start = clock()
         self._on = total > 0 and self._stream.isatty()
+
+    def line(self):
+        filled = self._width * self._done // self._total if self._total else 0
+        elapsed = self._clock() - self._start
+        text = '[%s%s] %d/%d' % ('#' * filled, '.' * (self._width - filled),
+                                 self._done, self._total)
+        if self._done and elapsed > 0:
+            per_second = self._done / elapsed
+            left = int(round((self._total - self._done) / per_second))
+            text += ' %.1f/min ETA %s' % (per_second * 60, _duration(left))
+        return text
 
     def advance(self):
         self._done += 1
         if self._on:
-            filled = self._width * self._done // self._total
-            self._stream.write('\r[%s%s] %d/%d' % (
-                '#' * filled, '.' * (self._width - filled), self._done,
-                self._total))
+            self._stream.write('\r' + self.line() + '\033[K')
             if self._done == self._total:
                 self._stream.write('\n')
             self._stream.flush()
+
+
+def _duration(seconds):
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if hours:
+        return '%dh%02dm' % (hours, minutes)
+    if minutes:
+        return '%dm%02ds' % (minutes, seconds)
+    return '%ds' % seconds
 
 
 def _now():

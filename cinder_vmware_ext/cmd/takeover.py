@@ -5,6 +5,7 @@ import and release go through Cinder's manage API, so Cinder's database,
 quotas and scheduler stay the authority.
 """
 
+import collections
 import logging
 import os
 
@@ -42,12 +43,38 @@ def discover(app_options, with_uuids=False):
     return result.disks, backend_host, section.vmware_host_ip
 
 
+def _plain(value):
+    """A value every cliff formatter can write.
+
+    suds answers strings as ``suds.sax.text.Text`` (a ``str`` subclass)
+    that yaml's safe dumper refuses; every string becomes a plain ``str``.
+    """
+    if isinstance(value, str):
+        return str(value)
+    return value
+
+
+def reference_text(reference):
+    """``source-id=UUID`` or ``source-name=[ds] path``: the key shown."""
+    return ', '.join('%s=%s' % (key, _plain(value))
+                     for key, value in sorted(reference.items()))
+
+
 def _row(disk, entry):
-    return (list(entry['reference'].values())[0], entry['size'],
-            entry['safe_to_manage'], entry['reason_not_safe'] or '',
-            disk.datastore, disk.path, disk.vm.name if disk.vm else '',
-            disk.vm.power_state if disk.vm else '', disk.pool or '',
-            disk.cinder_id or '')
+    return tuple(_plain(v) for v in (
+        reference_text(entry['reference']), entry['size'],
+        entry['safe_to_manage'], entry['reason_not_safe'] or '',
+        disk.datastore, disk.path, disk.vm.name if disk.vm else '',
+        disk.vm.power_state if disk.vm else '', disk.pool or '',
+        disk.cinder_id or ''))
+
+
+def grouped_by_reason(details):
+    """[(reason, [keys])], most frequent reason first."""
+    groups = collections.OrderedDict()
+    for key, reason in details:
+        groups.setdefault(reason or 'no reason given', []).append(key)
+    return sorted(groups.items(), key=lambda item: -len(item[1]))
 
 
 class Discover(lister.Lister):
@@ -148,11 +175,15 @@ class _Apply(command.Command):
 
     def take_action(self, args):
         document = _load(args.file)
-        api = self.api()
+        only = set(args.keys) if args.keys else None
         results_path = args.results or '%s.%s.jsonl' % (args.file, self.verb)
         try:
-            steps = self.steps(document, api.managed(),
-                               set(args.keys) if args.keys else None)
+            steps = self.steps(document, {}, only)
+            # A dry run with nothing Cinder's state could change (no disk
+            # to manage, or none selected to release) asks no credentials.
+            if not (args.dry_run and not self.compares(steps)):
+                api = self.api()
+                steps = self.steps(document, api.managed(), only)
         except plan.DuplicateDisk as err:
             raise SystemExit('%s: %s' % (args.file, err))
         if args.dry_run:
@@ -177,8 +208,11 @@ class _Apply(command.Command):
                             (self.done_status, plan.SKIPPED, plan.FAILED))
                   + '\n')
         for status in (plan.SKIPPED, plan.FAILED):
-            for key, reason in summary['details'].get(status, []):
-                out.write('  %s %s: %s\n' % (status, key, reason))
+            details = summary['details'].get(status, [])
+            for reason, keys in grouped_by_reason(details):
+                out.write('  %s (%d): %s\n' % (status, len(keys), reason))
+                for key in keys:
+                    out.write('    %s\n' % key)
         return 1 if counts.get(plan.FAILED) else 0
 
 
@@ -190,6 +224,10 @@ class Import(_Apply):
 
     def steps(self, document, managed, only):
         return plan.import_steps(document, managed, only)
+
+    def compares(self, steps):
+        """Whether Cinder's volumes could change these steps."""
+        return any(step.action == plan.MANAGE for step in steps)
 
     def work(self, api):
         return runner.manage_work(api)
@@ -203,6 +241,9 @@ class Release(_Apply):
 
     def steps(self, document, managed, only):
         return plan.release_steps(document, managed, only)
+
+    def compares(self, steps):
+        return bool(steps)
 
     def work(self, api):
         return runner.release_work(api)

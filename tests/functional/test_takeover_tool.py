@@ -11,6 +11,7 @@ import json
 import threading
 
 import pytest
+import yaml
 
 pytest.importorskip('tests.functional.driver_fixtures')
 
@@ -153,6 +154,16 @@ def test_discover_formats(env):
     code, out = run(conf, 'takeover', 'discover', '-f', 'csv',
                     '--safe-only')
     assert code == 0 and len(out.strip().splitlines()) == 1 + len(SAFE)
+    # yaml writes every row (the disk UUIDs come from suds as Text, which
+    # yaml's safe dumper refused), and the reference names its key.
+    code, out = run(conf, 'takeover', 'discover', '-f', 'yaml')
+    assert code == 0
+    yaml_rows = yaml.safe_load(out)
+    assert len(yaml_rows) == len(rows)
+    for row in yaml_rows:
+        key, _, value = row['Reference'].partition('=')
+        assert key in ('source-id', 'source-name') and value, row
+    assert any(r['Reference'].startswith('source-id=') for r in yaml_rows)
 
 
 def test_export_import_release(env, tmp_path):
@@ -243,4 +254,10 @@ def test_import_reports_failures(env, tmp_path):
                     api=DriverApi(drv))
     assert code == 1
     assert out.startswith('managed: 0, skipped: ')
-    assert out.count('  failed ') == len(SAFE)
+    # Failures are grouped by reason: a "failed (N): reason" line per
+    # reason, then its keys.
+    groups = [line for line in out.splitlines()
+              if line.startswith('  failed (')]
+    assert groups
+    assert sum(int(line.split('(')[1].split(')')[0])
+               for line in groups) == len(SAFE)

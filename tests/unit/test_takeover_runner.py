@@ -49,8 +49,10 @@ def test_progress_only_on_a_terminal():
             return True
     tty, pipe = Tty(), io.StringIO()
     for stream in (tty, pipe):
-        bar = runner.Progress(2, stream, width=4)
+        ticks = iter([0.0, 30.0, 60.0])
+        bar = runner.Progress(2, stream, width=4, clock=lambda: next(ticks))
         bar.advance()
         bar.advance()
-    assert tty.getvalue() == '\r[##..] 1/2\r[####] 2/2\n'
+    assert tty.getvalue() == ('\r[##..] 1/2 2.0/min ETA 30s\033[K'
+                              '\r[####] 2/2 2.0/min ETA 0s\033[K\n')
     assert pipe.getvalue() == ''

@@ -40,7 +40,13 @@ func main() {
 	trace := flag.Bool("trace", false, "log SOAP requests and responses to stderr (passwords and session keys redacted)")
 	adminToken := flag.String("admin-token", os.Getenv("VCSIM_ADMIN_TOKEN"), "require \"Authorization: Bearer TOKEN\" on /admin/ (default $VCSIM_ADMIN_TOKEN; empty: no token)")
 	cleanupDir := flag.String("cleanup-dir", "", "remove this directory (datastores, certificate) when stopped")
+	patternBytes := flag.Int64("pattern-bytes", simulator.TopologyPatternBytes, "bytes of test pattern written at the start of each topology disk (a multiple of 512; smaller for large estates)")
 	flag.Parse()
+
+	if *patternBytes < 512 || *patternBytes%512 != 0 {
+		log.Fatalf("vcsim: -pattern-bytes must be a positive multiple of 512, not %d", *patternBytes)
+	}
+	simulator.TopologyPatternBytes = *patternBytes
 
 	if *topology == "" || *datastoreRoot == "" {
 		log.Fatal("vcsim: -topology and -datastore-root are required")

@@ -5,7 +5,9 @@ package simulator
 // tests can check that bytes survive copies, moves and clones:
 // every 512-byte sector at offset o below min(capacity, 1 MiB) holds the
 // text "<datastore path> <o>\n" repeated and cut to 512 bytes. The rest of
-// the file stays a hole.
+// the file stays a hole. An estate of thousands of disks takes a shorter
+// pattern (TopologyPatternBytes, the launcher's -pattern-bytes): a few
+// blocks per disk instead of a mebibyte.
 
 import (
 	"fmt"
@@ -15,8 +17,9 @@ import (
 	"strings"
 )
 
-// topologyPatternBytes is how much of each data file carries the pattern.
-const topologyPatternBytes = 1 << 20
+// TopologyPatternBytes is how much of each data file carries the pattern
+// (a multiple of 512; 1 MiB unless the launcher is told otherwise).
+var TopologyPatternBytes int64 = 1 << 20
 
 // topoGiB converts GiB (possibly fractional) to bytes, rounded.
 func topoGiB(v float64) int64 {
@@ -64,7 +67,7 @@ func topologyPatternSector(dsPath string, off int64) []byte {
 }
 
 // fillTopologyPattern writes the pattern over the first min(capacity,
-// 1 MiB) bytes of a data file, leaving its size unchanged.
+// TopologyPatternBytes) bytes of a data file, leaving its size unchanged.
 func fillTopologyPattern(dataFile, dsPath string, capacity int64) error {
 	f, err := os.OpenFile(dataFile, os.O_WRONLY, 0)
 	if err != nil {
@@ -72,8 +75,8 @@ func fillTopologyPattern(dataFile, dsPath string, capacity int64) error {
 	}
 	defer f.Close()
 	end := capacity
-	if end > topologyPatternBytes {
-		end = topologyPatternBytes
+	if end > TopologyPatternBytes {
+		end = TopologyPatternBytes
 	}
 	buf := make([]byte, 0, end)
 	for off := int64(0); off < end; off += 512 {

@@ -46,15 +46,25 @@ class Rules:
 
 def usable_hosts(cluster: model.Cluster,
                  inventory: model.Inventory) -> typing.Set[str]:
-    """Refs of the cluster's connected hosts that are not in maintenance."""
-    return {h.ref for h in inventory.cluster_hosts(cluster) if h.usable}
+    """Refs of the cluster's connected hosts that are not in maintenance
+    and not reserved by vSphere HA as failover hosts."""
+    return {h.ref for h in inventory.cluster_hosts(cluster)
+            if h.usable and h.ref not in cluster.failover_hosts}
+
+
+FAILOVER_ONLY = ('reachable only through vSphere HA failover hosts, where '
+                 'vCenter runs no VM')
 
 
 def ineligibility_reason(datastore: model.Datastore,
                          host_refs: typing.AbstractSet[str],
-                         rules: Rules) -> typing.Optional[str]:
+                         rules: Rules,
+                         reserved: typing.AbstractSet[str] = frozenset()
+                         ) -> typing.Optional[str]:
     """Why ``datastore`` cannot serve a pool whose usable hosts are given.
 
+    :param reserved: the pool's hosts that vSphere HA keeps as failover
+        hosts (not among ``host_refs``), to name them as the reason
     Returns None when the datastore is eligible.
     """
     if not datastore.accessible:
@@ -68,6 +78,8 @@ def ineligibility_reason(datastore: model.Datastore,
     if datastore.capacity <= 0:
         return 'datastore reports no capacity'
     if datastore.mounts.writable.isdisjoint(host_refs):
+        if not datastore.mounts.writable.isdisjoint(reserved):
+            return FAILOVER_ONLY
         return ('no connected host of the pool outside maintenance has it '
                 'mounted, accessible and read-write')
     if rules.compliant is not None and datastore.ref not in rules.compliant:
@@ -82,6 +94,15 @@ def eligible_datastores(cluster: model.Cluster, inventory: model.Inventory,
     found = [ds for ds in inventory.datastores.values()
              if ineligibility_reason(ds, hosts, rules) is None]
     return sorted(found, key=lambda ds: (ds.name, ds.ref))
+
+
+def cluster_ineligibility_reason(datastore: model.Datastore,
+                                 cluster: model.Cluster,
+                                 inventory: model.Inventory,
+                                 rules: Rules) -> typing.Optional[str]:
+    """Why ``datastore`` cannot serve ``cluster``'s pool (None: it can)."""
+    return ineligibility_reason(datastore, usable_hosts(cluster, inventory),
+                                rules, cluster.failover_hosts)
 
 
 def writable_hosts(datastore: model.Datastore,

@@ -137,6 +137,9 @@ class Cluster:
     datacenter: str = ''
     hosts: typing.Tuple[str, ...] = ()
     resource_pool: typing.Optional[str] = None
+    # Hosts vSphere HA reserves as failover hosts (admission control's
+    # "dedicated failover hosts" policy): vCenter runs no VM there.
+    failover_hosts: typing.FrozenSet[str] = frozenset()
 
 
 @dataclasses.dataclass

@@ -24,7 +24,9 @@ LOG = logging.getLogger(__name__)
 PROPERTIES = {
     'Datacenter': ['name'],
     'Folder': ['parent'],
-    'ClusterComputeResource': ['name', 'parent', 'host', 'resourcePool'],
+    # configurationEx: vSphere HA's failover hosts (dasConfig).
+    'ClusterComputeResource': ['name', 'parent', 'host', 'resourcePool',
+                               'configurationEx'],
     'HostSystem': ['name', 'parent', 'runtime.connectionState',
                    'runtime.inMaintenanceMode'],
     'Datastore': ['summary', 'host', 'parent'],
@@ -62,6 +64,26 @@ def _bool(value, default=False):
 
 def _ref_value(ref):
     return ref[1] if isinstance(ref, tuple) else ref
+
+
+def _failover_hosts(config):
+    """The hosts vSphere HA reserves for failover in a ClusterConfigInfoEx.
+
+    Only the "dedicated failover hosts" admission control policy
+    (ClusterFailoverHostAdmissionControlPolicy, the one policy with
+    ``failoverHosts``) reserves hosts, and only while HA and its admission
+    control are enabled.
+    """
+    das = config.get('dasConfig') if isinstance(config, dict) else None
+    if not isinstance(das, dict) or not _bool(das.get('enabled')):
+        return frozenset()
+    if not _bool(das.get('admissionControlEnabled'), default=True):
+        return frozenset()
+    policy = das.get('admissionControlPolicy')
+    if not isinstance(policy, dict):
+        return frozenset()
+    return frozenset(_ref_value(h) for h in
+                     bulk_soap.as_list(policy.get('failoverHosts')))
 
 
 class InventoryCache(object):
@@ -214,7 +236,8 @@ class InventoryCache(object):
                     _ref_value(props.get('parent'))),
                 hosts=tuple(_ref_value(h) for h in
                             bulk_soap.as_list(props.get('host'))),
-                resource_pool=_ref_value(props.get('resourcePool')))
+                resource_pool=_ref_value(props.get('resourcePool')),
+                failover_hosts=_failover_hosts(props.get('configurationEx')))
         return None
 
     def _inventory(self):

@@ -211,3 +211,31 @@ class TestPlacement(object):
         pool, = pools.cluster_pools(list(inv.clusters.values()), inv,
                                     eligibility.Rules())
         assert placement.choose(pool, GiB).host_refs == ('h2',)
+
+
+class TestFailoverHosts(object):
+    """vSphere HA's dedicated failover hosts run no VM: not usable."""
+
+    def _inv(self, datastores):
+        hosts = [model.Host('h1', 'esx-1', cluster='c1'),
+                 model.Host('h2', 'esx-2', cluster='c1')]
+        cluster = model.Cluster('c1', 'gold', 'DC1', ('h1', 'h2'),
+                                failover_hosts=frozenset(['h2']))
+        return inventory(datastores, hosts, [cluster]), cluster
+
+    def test_failover_host_is_not_usable(self):
+        inv, cluster = self._inv([])
+        assert eligibility.usable_hosts(cluster, inv) == {'h1'}
+
+    def test_datastore_reached_only_through_it_is_not_eligible(self):
+        only = ds('d1', 10, hosts=('h2',))
+        both = ds('d2', 10, hosts=('h1', 'h2'))
+        inv, cluster = self._inv([only, both])
+        assert eligibility.cluster_ineligibility_reason(
+            only, cluster, inv, eligibility.Rules()) == (
+                eligibility.FAILOVER_ONLY)
+        assert eligibility.cluster_ineligibility_reason(
+            both, cluster, inv, eligibility.Rules()) is None
+        [pool] = pools.cluster_pools([cluster], inv, eligibility.Rules())
+        assert [d.ref for d in pool.datastores] == ['d2']
+        assert pool.host_refs == frozenset(['h1'])

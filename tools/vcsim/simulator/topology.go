@@ -37,6 +37,17 @@ type TopologyDatacenter struct {
 type TopologyCluster struct {
 	Name  string          `json:"name"`
 	Hosts []*TopologyHost `json:"hosts"`
+	// HA is the cluster's vSphere HA configuration; absent: HA off.
+	HA *TopologyHA `json:"ha"`
+}
+
+// TopologyHA is a cluster's vSphere HA (ClusterDasConfigInfo): enabled,
+// with admission control, and the "dedicated failover hosts" policy
+// (ClusterFailoverHostAdmissionControlPolicy) when FailoverHosts is set.
+type TopologyHA struct {
+	Enabled          *bool    `json:"enabled"`
+	AdmissionControl *bool    `json:"admission_control"`
+	FailoverHosts    []string `json:"failover_hosts"`
 }
 
 // TopologyHost is a HostSystem.
@@ -162,6 +173,9 @@ func (dc *TopologyDatacenter) validate(allHosts topoNames) error {
 			if err := h.validate(allHosts, fmt.Sprintf("cluster %q hosts[%d]", c.Name, j)); err != nil {
 				return err
 			}
+		}
+		if err := c.validateHA(); err != nil {
+			return fmt.Errorf("cluster %q: %v", c.Name, err)
 		}
 	}
 	for j, h := range dc.StandaloneHosts {
@@ -405,4 +419,34 @@ func LoadTopology(file string, datastoreRoot string) error {
 		return err
 	}
 	return b.buildStorageProfiles(t)
+}
+
+// validateHA checks that the failover hosts are hosts of the cluster, each
+// named once, and fills in the defaults (enabled, admission control on).
+func (c *TopologyCluster) validateHA() error {
+	if c.HA == nil {
+		return nil
+	}
+	own := map[string]bool{}
+	for _, h := range c.Hosts {
+		own[h.Name] = true
+	}
+	seen := map[string]bool{}
+	for i, name := range c.HA.FailoverHosts {
+		if !own[name] {
+			return fmt.Errorf("ha.failover_hosts[%d]: %q is not a host of the cluster", i, name)
+		}
+		if seen[name] {
+			return fmt.Errorf("ha.failover_hosts[%d]: %q listed twice", i, name)
+		}
+		seen[name] = true
+	}
+	on := true
+	if c.HA.Enabled == nil {
+		c.HA.Enabled = &on
+	}
+	if c.HA.AdmissionControl == nil {
+		c.HA.AdmissionControl = &on
+	}
+	return nil
 }

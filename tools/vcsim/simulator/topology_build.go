@@ -88,6 +88,7 @@ func (b *topologyBuilder) buildHosts(d *topologyDC) error {
 				return err
 			}
 		}
+		b.configureHA(cluster.Reference(), c.HA)
 	}
 	for _, h := range d.spec.StandaloneHosts {
 		err := b.addHost(h, func(spec types.HostConnectSpec) (*object.Task, error) {
@@ -98,6 +99,31 @@ func (b *topologyBuilder) buildHosts(d *topologyDC) error {
 		}
 	}
 	return nil
+}
+
+// configureHA sets the cluster's vSphere HA configuration
+// (configurationEx.dasConfig) as the topology describes it, failover hosts
+// by reference. vcsim's CreateCluster and ReconfigureComputeResource_Task
+// ignore dasConfig, so it is set on the model directly.
+func (b *topologyBuilder) configureHA(ref types.ManagedObjectReference, ha *TopologyHA) {
+	if ha == nil {
+		return
+	}
+	cluster := Map.Get(ref).(*ClusterComputeResource)
+	das := types.ClusterDasConfigInfo{
+		Enabled:                 types.NewBool(*ha.Enabled),
+		AdmissionControlEnabled: types.NewBool(*ha.AdmissionControl),
+	}
+	if len(ha.FailoverHosts) > 0 {
+		policy := &types.ClusterFailoverHostAdmissionControlPolicy{}
+		for _, name := range ha.FailoverHosts {
+			policy.FailoverHosts = append(policy.FailoverHosts, b.hosts[name].Reference())
+		}
+		das.AdmissionControlPolicy = policy
+	}
+	config := *cluster.ConfigurationEx.(*types.ClusterConfigInfoEx)
+	config.DasConfig = das
+	Map.Update(cluster, []types.PropertyChange{{Name: "configurationEx", Val: &config}})
 }
 
 // addHost adds one host and sets its maintenance and connection state

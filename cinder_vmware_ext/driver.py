@@ -35,6 +35,7 @@ from oslo_vmware import vim_util
 from cinder_vmware_ext.core import promises
 from cinder_vmware_ext.extensions import cleanup
 from cinder_vmware_ext.extensions import extend
+from cinder_vmware_ext.extensions import image_cache
 from cinder_vmware_ext.extensions import migration
 from cinder_vmware_ext.extensions import qos
 from cinder_vmware_ext.extensions import snapshots as ext_snapshots
@@ -110,6 +111,7 @@ def _host_of(obj, key='host'):
 
 @interface.volumedriver
 class VMwareVcVmdkExtDriver(cleanup.CleanupMixin,
+                            image_cache.ImageCacheMixin,
                             qos.QosMixin, extend.ExtendMixin,
                             migration.MigrationMixin,
                             takeover_size.TakeoverSizeMixin,
@@ -615,6 +617,12 @@ class VMwareVcVmdkExtDriver(cleanup.CleanupMixin,
             self._move_promise(volume)
             self._apply_volume_qos(volume, new_type)
         return done
+
+    @_in_pool_of('volume')
+    def clone_image(self, context, volume, image_location, image_meta,
+                    image_service):
+        return super(VMwareVcVmdkExtDriver, self).clone_image(
+            context, volume, image_location, image_meta, image_service)
 
     @_in_pool_of('volume')
     def copy_image_to_volume(self, context, volume, image_service, image_id,

@@ -53,7 +53,33 @@ snapshot_opts = [
                     'clone\'s) metadata key vmware_chain_depth.'),
 ]
 
-vmware_ext_opts = pool_opts + snapshot_opts
+# Image-volume cache (extensions/image_cache.py).
+image_cache_opts = [
+    cfg.BoolOpt('vmware_image_cache_enabled',
+                default=False,
+                help='Keep one cached image backing (a VM named '
+                     'cinder-image-cache-<image id>-<pool hash>) per Glance '
+                     'image and pool: the first volume from an image in a '
+                     'pool downloads it once, later ones are clones of the '
+                     'cached backing (linked clones when the volume type '
+                     'says vmware:clone_type = linked). The driver\'s own '
+                     'equivalent of Cinder\'s image_volume_cache_enabled, '
+                     'which needs no internal tenant.'),
+    cfg.IntOpt('vmware_image_cache_max_size_gb',
+               default=0,
+               min=0,
+               help='Most gigabytes of cached image backings per pool; the '
+                    'least recently used are evicted past it, except those '
+                    'linked clones still read. 0 means no limit.'),
+    cfg.IntOpt('vmware_image_cache_max_count',
+               default=0,
+               min=0,
+               help='Most cached image backings per pool; the least '
+                    'recently used are evicted past it, except those '
+                    'linked clones still read. 0 means no limit.'),
+]
+
+vmware_ext_opts = pool_opts + snapshot_opts + image_cache_opts
 
 CONF = cfg.CONF
 CONF.register_opts(vmware_ext_opts, group=configuration.SHARED_CONF_GROUP)

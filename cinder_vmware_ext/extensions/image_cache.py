@@ -1,0 +1,255 @@
+"""Image-volume cache made of cached image backings and their clones.
+
+See doc/image-cache.md.  With ``vmware_image_cache_enabled``, the first
+volume made from a Glance image in a pool is downloaded once (upstream's
+``copy_image_to_volume``) and then fully cloned into one cached image
+backing of that image and pool, a powered-off VM named
+``cinder-image-cache-<image id>-<pool hash>`` with one snapshot point
+(``image-cache-base``).  Later volumes from the image in that pool are
+clones of that point: linked clones when the volume type says
+``vmware:clone_type = linked`` (and a linked clone is possible, see
+extensions/snapshots.py), full clones otherwise; never a Glance download.
+
+Eviction is least recently used, per pool, past
+``vmware_image_cache_max_count`` entries or ``vmware_image_cache_max_size_gb``
+gigabytes; a cached backing whose base disk linked clones still read is
+kept, and the log says so.
+"""
+
+import hashlib
+import math
+import time
+import uuid
+
+from cinder.volume.drivers.vmware import volumeops
+from cinder.volume import volume_utils
+from oslo_log import log as logging
+from oslo_utils import units
+
+from cinder_vmware_ext import locks
+from cinder_vmware_ext.vsphere import backings
+from cinder_vmware_ext.vsphere import usage
+
+LOG = logging.getLogger(__name__)
+
+CACHE_PREFIX = 'cinder-image-cache-'
+BASE_SNAPSHOT = 'image-cache-base'
+_NAMESPACE = uuid.UUID('5b0c7d3e-1f57-4d43-9a52-3c7f6b1e2a17')
+
+
+def pool_tag(pool):
+    """Short, name-safe tag of a pool name."""
+    return hashlib.sha1((pool or '').encode('utf-8')).hexdigest()[:8]
+
+
+def cache_name(image_id, pool):
+    return '%s%s-%s' % (CACHE_PREFIX, image_id, pool_tag(pool))
+
+
+def cache_uuid(image_id, pool):
+    """The cached backing's instanceUuid (found by it in one call)."""
+    return str(uuid.uuid5(_NAMESPACE, '%s/%s' % (image_id, pool or '')))
+
+
+def is_cache_name(name):
+    """Whether a VM name is one of the driver's cached image backings
+    (for audits: Cinder's own, not a leak)."""
+    return bool(name) and name.startswith(CACHE_PREFIX)
+
+
+def parse_name(name):
+    """(image id, pool tag) of a cached backing's name, or None."""
+    if not is_cache_name(name):
+        return None
+    image_id, sep, tag = name[len(CACHE_PREFIX):].rpartition('-')
+    return (image_id, tag) if sep and image_id else None
+
+
+class ImageCacheMixin(object):
+    """``clone_image`` by cached image backings (doc/image-cache.md)."""
+
+    # Last use of each cached backing by this process (monotonic seconds);
+    # one unused since start-up counts as the least recently used.
+    _image_cache_used = None
+
+    def _image_cache_enabled(self):
+        return bool(self.configuration.safe_get('vmware_image_cache_enabled'))
+
+    def _volume_pool(self, volume):
+        host = volume['host']
+        return volume_utils.extract_host(host, 'pool') if host else None
+
+    def _find_cached(self, image_id, pool):
+        # By instanceUuid only: upstream's get_backing falls back to a
+        # name cache filled at start-up, stale once an entry is evicted.
+        return self.volumeops.get_backing_by_uuid(cache_uuid(image_id, pool))
+
+    def _cache_touch(self, name):
+        if self._image_cache_used is None:
+            self._image_cache_used = {}
+        self._image_cache_used[name] = time.monotonic()
+
+    def clone_image(self, context, volume, image_location, image_meta,
+                    image_service):
+        if not self._image_cache_enabled() or \
+                image_meta.get('disk_format') != 'vmdk':
+            return super(ImageCacheMixin, self).clone_image(
+                context, volume, image_location, image_meta, image_service)
+        image_id = image_meta['id']
+        pool = self._volume_pool(volume)
+        name = cache_name(image_id, pool)
+        with locks.across_services(name):
+            cached = self._find_cached(image_id, pool)
+            if cached:
+                self._cache_touch(name)
+                update = self._clone_cached(volume, cached, name)
+                self._evict_image_cache(pool, keep=name)
+                return update, True
+            LOG.info("Image %(image)s is not cached in pool %(pool)s: "
+                     "downloading it for volume %(vol)s.",
+                     {'image': image_id, 'pool': pool, 'vol': volume['id']})
+            update = self.copy_image_to_volume(context, volume,
+                                               image_service, image_id)
+            self._fill_cache(volume, image_id, pool, name)
+        self._evict_image_cache(pool, keep=name)
+        return update, True
+
+    def _fill_cache(self, volume, image_id, pool, name):
+        """Full clone of the new volume's backing into the cached backing
+        and its base snapshot; nothing left behind when it fails (the
+        volume itself is made, and the next volume fills the cache)."""
+        backing = self.volumeops.get_backing(volume['name'], volume['id'])
+        if not backing:
+            return
+        cache_id = cache_uuid(image_id, pool)
+        datastore = usage.datastores_of(self.session, backing)[0]
+        cached = None
+        try:
+            cached = self.volumeops.clone_backing(
+                name, backing, None, volumeops.FULL_CLONE_TYPE, datastore,
+                extra_config={volumeops.BACKING_UUID_KEY: cache_id})
+            self.volumeops.create_snapshot(
+                cached, BASE_SNAPSHOT,
+                'Read-only point for clones of image %s.' % image_id)
+        except Exception:
+            LOG.warning("Could not cache image %(image)s in pool %(pool)s; "
+                        "the next volume from it downloads it again.",
+                        {'image': image_id, 'pool': pool}, exc_info=True)
+            cached = cached or self._find_cached(image_id, pool)
+            if cached:
+                self.volumeops.delete_backing(cached)
+            return
+        self._cache_touch(name)
+        LOG.info("Cached image %(image)s in pool %(pool)s as %(name)s.",
+                 {'image': image_id, 'pool': pool, 'name': name})
+
+    def _cache_size_gb(self, cached):
+        return int(math.ceil(self._disk_of(cached).capacityInKB /
+                             float(units.Mi)))
+
+    def _clone_cached(self, volume, cached, name):
+        base = self.volumeops.get_snapshot(cached, BASE_SNAPSHOT)
+        size_gb = self._cache_size_gb(cached)
+        if self._get_clone_type(volume) == volumeops.LINKED_CLONE_TYPE:
+            parent = self._snapshot_disks(base)[0]
+            if self._linked_possible(volume, parent, size_gb):
+                LOG.info("Volume %(vol)s: linked clone of cached image "
+                         "backing %(name)s.",
+                         {'vol': volume['id'], 'name': name})
+                return self._linked_clone(volume, cached, base, parent)
+        LOG.info("Volume %(vol)s: full clone of cached image backing "
+                 "%(name)s.", {'vol': volume['id'], 'name': name})
+        self._clone_backing(volume, cached, base, volumeops.FULL_CLONE_TYPE,
+                            size_gb)
+        return None
+
+    # -- eviction -------------------------------------------------------------
+
+    def _cache_entries(self, pool=None):
+        """[(last use, name, image id, pool tag)] of the cached backings
+        (of ``pool`` when given), least recently used first."""
+        used = self._image_cache_used or {}
+        entries = []
+        for name in backings.names(self.session):
+            parsed = parse_name(name)
+            if parsed is None:
+                continue
+            if pool is not None and parsed[1] != pool_tag(pool):
+                continue
+            entries.append((used.get(name, 0.0), name) + parsed)
+        return sorted(entries)
+
+    def _evict_image_cache(self, pool, keep=None):
+        """Evict least recently used entries of ``pool`` while it is over
+        the cache's limits (never ``keep`` nor one linked clones need)."""
+        max_count = self.configuration.safe_get(
+            'vmware_image_cache_max_count') or 0
+        max_gb = self.configuration.safe_get(
+            'vmware_image_cache_max_size_gb') or 0
+        if not max_count and not max_gb:
+            return []
+        entries = []
+        for _used, name, image_id, _tag in self._cache_entries(pool):
+            cached = self._find_cached(image_id, pool)
+            if cached:
+                entries.append((name, cached, self._cache_size_gb(cached)))
+        count = len(entries)
+        total = sum(size for _n, _c, size in entries)
+        evicted = []
+        for name, cached, size in entries:
+            if not ((max_count and count > max_count) or
+                    (max_gb and total > max_gb)):
+                break
+            if name == keep:
+                continue
+            if self._remove_cached(name, cached):
+                evicted.append(name)
+                count -= 1
+                total -= size
+        return evicted
+
+    def _remove_cached(self, name, cached):
+        """Delete a cached backing unless linked clones read its base disk
+        (then keep it and log who)."""
+        base = self.volumeops.get_snapshot(cached, BASE_SNAPSHOT)
+        files = [self._snapshot_disks(base)[0].fileName] if base else []
+        users = self._readers(cached).of(files) if files else []
+        if users:
+            LOG.warning("Cached image backing %(name)s is kept: linked "
+                        "clones %(users)s still read its disk.",
+                        {'name': name, 'users': ', '.join(users)})
+            return False
+        self.volumeops.delete_backing(cached)
+        (self._image_cache_used or {}).pop(name, None)
+        LOG.info("Evicted cached image backing %s.", name)
+        return True
+
+    def evict_image_cache(self, pool=None, image_id=None):
+        """Evict every cached backing (of ``pool``, of ``image_id``) that
+        no linked clone needs; returns (evicted names, kept names)."""
+        evicted, kept = [], []
+        for _used, name, entry_image, tag in self._cache_entries(pool):
+            if image_id is not None and entry_image != image_id:
+                continue
+            with locks.across_services(name):
+                cached = self._find_cached_by_name(name, entry_image, tag,
+                                                   pool)
+                if not cached:
+                    continue
+                if self._remove_cached(name, cached):
+                    evicted.append(name)
+                else:
+                    kept.append(name)
+        return evicted, kept
+
+    def _find_cached_by_name(self, name, image_id, tag, pool):
+        if pool is not None:
+            return self._find_cached(image_id, pool)
+        for pool_name in self._known_pool_names():
+            if pool_tag(pool_name) == tag:
+                return self._find_cached(image_id, pool_name)
+        return None
+
+    def _known_pool_names(self):
+        _inventory_now, pools = self._pools.current()
+        return [p.name for p in pools]

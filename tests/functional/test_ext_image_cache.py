@@ -1,0 +1,269 @@
+"""Image-volume cache (extensions/image_cache.py) on the simulator.
+
+A Glance double that counts downloads serves a streamOptimized image made
+by upstream's copy_volume_to_image from a written volume; volumes are made
+the way Cinder's create-from-image flow does (clone_image, and
+copy_image_to_volume only if clone_image did not clone), on a driver with
+vmware_lazy_create (the default) and the cache enabled.  Checked: the
+downloads counted, the disk chains in the simulator's files, the bytes
+every volume reads against the image's grains, eviction and what files
+remain.
+"""
+
+import os
+
+import pytest
+
+from tests import simulator as vcsim
+from tests.functional import driver_fixtures as df
+
+from cinder_vmware_ext.extensions import image_cache
+
+TOPOLOGY = {"datacenters": [{
+    "name": "DC1",
+    "clusters": [
+        {"name": "gold", "hosts": [{"name": "esx-01"}]},
+        {"name": "silver", "hosts": [{"name": "esx-11"}]},
+    ],
+    "datastores": [
+        {"name": "gold-ds", "type": "VMFS", "capacity_gb": 100,
+         "free_gb": 90, "mounts": [{"host": "esx-01"}]},
+        {"name": "silver-ds", "type": "VMFS", "capacity_gb": 100,
+         "free_gb": 90, "mounts": [{"host": "esx-11"}]},
+    ],
+}]}
+GOLD = 'functional@vmware#gold'
+SILVER = 'functional@vmware#silver'
+WRITES = [(0, df.pattern('head', 4096)),
+          (300 * 1024 * 1024 + 12345, df.pattern('middle', 200000)),
+          (1024 ** 3 - 512, b'T' * 512)]
+
+CONNECTOR = {'platform': 'x86_64', 'os_type': 'linux'}
+
+
+class CountingImageService(object):
+    """Glance's side of upstream's upload and download; counts reads."""
+
+    def __init__(self):
+        self.images = {}
+        self.downloads = 0
+        self.bytes_served = 0
+
+    def update(self, context, image_id, metadata, data=None, **kwargs):
+        chunks = []
+        while True:
+            chunk = data.read(256 * 1024)
+            if not chunk:
+                break
+            chunks.append(chunk)
+        self.images[image_id] = (metadata, b''.join(chunks))
+
+    def show(self, context, image_id):
+        metadata, data = self.images[image_id]
+        return dict(metadata, id=image_id, size=len(data), status='active')
+
+    def download(self, context, image_id):
+        self.downloads += 1
+        data = self.images[image_id][1]
+        self.bytes_served += len(data)
+        return iter([data[i:i + 65536] for i in range(0, len(data), 65536)])
+
+
+@pytest.fixture(scope='module')
+def backends(sim, cinder_db):
+    drivers = {}
+
+    def get(**overrides):
+        overrides.setdefault('vmware_cluster_name', ['gold', 'silver'])
+        overrides.setdefault('vmware_lazy_create', True)
+        overrides.setdefault('vmware_image_cache_enabled', True)
+        key = repr(sorted(overrides.items()))
+        if key not in drivers:
+            drivers[key] = df.make_driver(sim, **overrides)
+        return drivers[key]
+
+    yield get
+    for drv in drivers.values():
+        df.close_driver(drv)
+
+
+def datastore_files(sim):
+    found = set()
+    for ds in ('gold-ds', 'silver-ds'):
+        root = sim.datastore_path(ds)
+        for top, _dirs, files in os.walk(root):
+            for name in files:
+                found.add(os.path.relpath(os.path.join(top, name), root))
+    return found
+
+
+@pytest.fixture(scope='module')
+def images(backends, sim, inv, cinder_db):
+    """Two images (ids 'img-a', 'img-b') written from a volume, whose
+    backing is gone again; the files on the datastores before."""
+    drv = backends()
+    ctx = df.admin_context()
+    service = CountingImageService()
+    before = datastore_files(sim)
+    for image_id in ('img-a', 'img-b'):
+        src = df.new_volume(ctx, size=1, host=GOLD)
+        drv.create_volume(src)
+        # Lazy create: the first attachment makes the backing.
+        drv.initialize_connection(src, CONNECTOR)
+        local = inv.local_path(inv.disk(inv.vm(src.name)).backing.fileName)
+        for offset, data in WRITES:
+            df.write_data(local, offset, data + image_id.encode())
+        drv.copy_volume_to_image(ctx, src, service,
+                                 {'id': image_id, 'name': image_id,
+                                  'disk_format': 'vmdk'})
+        drv.delete_volume(src)
+    return service, before
+
+
+def from_image(drv, service, image_id, host, clone_type=None):
+    """Cinder's create-from-image: clone_image, else copy_image_to_volume."""
+    ctx = df.admin_context()
+    type_id = (df.volume_type(ctx, clone_type=clone_type) if clone_type
+               else None)
+    vol = df.new_volume(ctx, size=1, host=host, type_id=type_id)
+    meta = service.show(ctx, image_id)
+    _update, cloned = drv.clone_image(ctx, vol, None, meta, service)
+    if not cloned:
+        drv.copy_image_to_volume(ctx, vol, service, image_id)
+    return vol
+
+
+def assert_holds_image(sim, inv, vol, service, image_id):
+    disk = inv.disk(inv.vm(vol.name))
+    local = inv.local_path(disk.backing.fileName)
+    capacity, size, grains, _desc = vcsim.stream_optimized_grains(
+        service.images[image_id][1])
+    assert disk.capacityInBytes == capacity == 1024 ** 3
+    assert grains
+    for index, grain in grains.items():
+        assert df.read_data(local, sim.datastore_root, index * size,
+                            size) == grain
+    # Somewhere no grain was written reads zeros.
+    assert df.read_data(local, sim.datastore_root, 700 * 1024 * 1024,
+                        4096) == b'\0' * 4096
+
+
+def chain_of(sim, inv, vol):
+    local = inv.local_path(inv.disk(inv.vm(vol.name)).backing.fileName)
+    return [os.path.basename(p)
+            for p in df.disk_chain(local, sim.datastore_root)]
+
+
+def cache_vms(inv):
+    return sorted(n for n in inv.vm_names() if image_cache.is_cache_name(n))
+
+
+def test_twenty_volumes_one_download_nineteen_clones(backends, images, sim,
+                                                     inv):
+    drv = backends()
+    service, _before = images
+    start = service.downloads
+    vols = [from_image(drv, service, 'img-a', GOLD,
+                       clone_type='linked' if i % 2 else None)
+            for i in range(20)]
+    try:
+        assert service.downloads - start == 1
+        assert cache_vms(inv) == [image_cache.cache_name('img-a', 'gold')]
+        cached = inv.vm(image_cache.cache_name('img-a', 'gold'))
+        assert inv.snapshot_names(cached) == [image_cache.BASE_SNAPSHOT]
+        base = os.path.basename(
+            inv.disk(cached).backing.parent.fileName)
+        linked = [v for i, v in enumerate(vols) if i % 2 and i > 0]
+        full = [v for i, v in enumerate(vols) if not i % 2 and i > 0]
+        # The first volume is the download (one flat disk); the 19 others
+        # clones of the cached backing: linked ones over its base disk.
+        assert len(chain_of(sim, inv, vols[0])) == 1
+        for vol in linked:
+            chain = chain_of(sim, inv, vol)
+            assert len(chain) == 2 and chain[-1] == base
+        for vol in full:
+            assert len(chain_of(sim, inv, vol)) == 1
+        for vol in vols:
+            assert_holds_image(sim, inv, vol, service, 'img-a')
+        # A cached backing linked clones read is not evicted.
+        evicted, kept = drv.evict_image_cache(pool='gold')
+        assert evicted == [] and kept == cache_vms(inv)
+    finally:
+        for vol in vols:
+            drv.delete_volume(vol)
+    assert service.downloads - start == 1
+
+
+def test_one_download_per_pool(backends, images, sim, inv):
+    drv = backends()
+    service, _before = images
+    start = service.downloads
+    vols = [from_image(drv, service, 'img-a', host, clone_type='linked')
+            for host in (GOLD, SILVER, GOLD, SILVER, SILVER)]
+    try:
+        # gold's cached backing is there from the test before (or made
+        # now): at most one download for gold, exactly one for silver.
+        assert service.downloads - start in (1, 2)
+        names = cache_vms(inv)
+        assert image_cache.cache_name('img-a', 'silver') in names
+        silver_ds = inv.prop(
+            inv.vm(image_cache.cache_name('img-a', 'silver')), 'datastore')
+        assert [inv.name_of(d) for d in df.array(
+            silver_ds, 'ManagedObjectReference')] == ['silver-ds']
+        for vol in vols:
+            assert_holds_image(sim, inv, vol, service, 'img-a')
+        again = service.downloads
+        more = [from_image(drv, service, 'img-a', h) for h in (GOLD, SILVER)]
+        vols.extend(more)
+        assert service.downloads == again
+    finally:
+        for vol in vols:
+            drv.delete_volume(vol)
+
+
+def test_lru_eviction_keeps_what_linked_clones_need(backends, images, inv):
+    drv = backends(vmware_image_cache_max_count=1)
+    service, _before = images
+    drv.evict_image_cache()
+    assert cache_vms(inv) == []
+    first = from_image(drv, service, 'img-a', GOLD, clone_type='linked')
+    a_name = image_cache.cache_name('img-a', 'gold')
+    b_name = image_cache.cache_name('img-b', 'gold')
+    # A linked clone of img-a's cached backing, then img-b: over the count
+    # but img-a is kept (its base disk is read by the linked clone).
+    linked = from_image(drv, service, 'img-a', GOLD, clone_type='linked')
+    second = from_image(drv, service, 'img-b', GOLD)
+    assert cache_vms(inv) == sorted([a_name, b_name])
+    drv.delete_volume(linked)
+    # Now img-a is the least recently used and free: the next create
+    # (a hit on img-b) evicts it, not img-b.
+    from_b = from_image(drv, service, 'img-b', GOLD)
+    assert cache_vms(inv) == [b_name]
+    # Pools are apart: img-a in silver evicts nothing in gold.
+    third = from_image(drv, service, 'img-a', SILVER)
+    assert cache_vms(inv) == sorted(
+        [b_name, image_cache.cache_name('img-a', 'silver')])
+    # img-a again in gold: a miss (one download), img-b is evicted (its
+    # volumes are full clones, which need nothing of it).
+    downloads = service.downloads
+    again = from_image(drv, service, 'img-a', GOLD)
+    assert service.downloads == downloads + 1
+    assert cache_vms(inv) == sorted(
+        [a_name, image_cache.cache_name('img-a', 'silver')])
+    for vol in (first, second, from_b, third, again):
+        drv.delete_volume(vol)
+
+
+def test_deleting_volumes_and_evicting_leaves_no_file(backends, images, sim,
+                                                      inv):
+    drv = backends()
+    service, before = images
+    vols = [from_image(drv, service, 'img-b', host, clone_type='linked')
+            for host in (GOLD, GOLD, SILVER)]
+    assert cache_vms(inv)
+    for vol in vols:
+        drv.delete_volume(vol)
+    evicted, kept = drv.evict_image_cache()
+    assert evicted and kept == []
+    assert cache_vms(inv) == []
+    assert datastore_files(sim) - before == set()

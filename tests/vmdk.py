@@ -1,9 +1,23 @@
+# Copyright (c) 2026 cinder-vmware-ext developers
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
 """Read and write the simulator's virtual-disk files from tests.
 
 A disk ``NAME.vmdk`` on a simulator datastore is a VMware text descriptor
 plus a data file: ``NAME-flat.vmdk`` (base disk, a sparse file of exactly
 the capacity) or ``NAME-delta.vmdk`` (delta disk: its written, non-hole
-regions override the parent's bytes).  See tools/vcsim/simulator/vmdk_descriptor.go.
+regions override the parent's bytes).  See
+tools/vcsim/simulator/vmdk_descriptor.go.
 
 Paths here are local file paths (``Simulator.datastore_path(ds, path)``);
 ``datastore_root`` is needed only to follow a parent named as ``[ds] path``.

@@ -1,3 +1,16 @@
+# Copyright (c) 2026 cinder-vmware-ext developers
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
 """``cinder-vmware datastore``: what Cinder sees of each datastore, and
 drain/undrain (a mark every cinder-volume service sees).
 
@@ -202,7 +215,8 @@ class Show(show.ShowOne):
 
     def get_parser(self, prog_name):
         parser = super(Show, self).get_parser(prog_name)
-        parser.add_argument('name', metavar='NAME')
+        parser.add_argument('name', metavar='NAME',
+                            help='the datastore\'s name')
         return parser
 
     def take_action(self, args):
@@ -234,7 +248,8 @@ class _Mark(command.Command):
 
     def get_parser(self, prog_name):
         parser = super(_Mark, self).get_parser(prog_name)
-        parser.add_argument('name', metavar='NAME')
+        parser.add_argument('name', metavar='NAME',
+                            help='the datastore\'s name')
         parser.add_argument('--dry-run', action='store_true',
                             help='say what would be done; change nothing')
         return parser
@@ -280,10 +295,14 @@ class Browse(lister.Lister):
 
     def get_parser(self, prog_name):
         parser = super(Browse, self).get_parser(prog_name)
-        parser.add_argument('name', metavar='NAME')
-        parser.add_argument('path', metavar='PATH', nargs='?', default='')
+        parser.add_argument('name', metavar='NAME',
+                            help='the datastore\'s name')
+        parser.add_argument('path', metavar='PATH', nargs='?', default='',
+                            help='folder inside the datastore (default: '
+                                 'its root)')
         parser.add_argument('--pattern', help='a glob, e.g. *.vmdk')
-        parser.add_argument('--recursive', action='store_true')
+        parser.add_argument('--recursive', action='store_true',
+                            help='also list the folders below PATH')
         return parser
 
     def take_action(self, args):

@@ -1,3 +1,16 @@
+# Copyright (c) 2026 cinder-vmware-ext developers
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
 """``cinder-vmware disk list | show``: VMDKs with what Cinder sees of them:
 path, capacity, provisioning, UUID, storageIOAllocation, the VM they are
 attached to and its power state, the parent chain and the owning Cinder
@@ -98,9 +111,12 @@ class List(lister.Lister):
     def get_parser(self, prog_name):
         parser = super(List, self).get_parser(prog_name)
         which = parser.add_mutually_exclusive_group(required=True)
-        which.add_argument('--vm', metavar='VM')
-        which.add_argument('--volume', metavar='VOLUME_ID')
-        which.add_argument('--datastore', metavar='DS')
+        which.add_argument('--vm', metavar='VM',
+                           help='the disks attached to this VM')
+        which.add_argument('--volume', metavar='VOLUME_ID',
+                           help='the disk of this Cinder volume\'s backing')
+        which.add_argument('--datastore', metavar='DS',
+                           help='VM disks and loose VMDKs on this datastore')
         return parser
 
     def take_action(self, args):
@@ -127,7 +143,8 @@ class Show(show.ShowOne):
 
     def get_parser(self, prog_name):
         parser = super(Show, self).get_parser(prog_name)
-        parser.add_argument('path', metavar='PATH')
+        parser.add_argument('path', metavar='PATH',
+                            help='the disk, as "[datastore] folder/name.vmdk"')
         return parser
 
     def take_action(self, args):

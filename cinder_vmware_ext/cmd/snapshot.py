@@ -1,3 +1,16 @@
+# Copyright (c) 2026 cinder-vmware-ext developers
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
 """``cinder-vmware snapshot tree | rename | export``: a VM's snapshot tree
 (by VM name or by the Cinder volume it backs), renaming a snapshot, and
 downloading a snapshot's disks through ExportSnapshot's lease."""
@@ -126,8 +139,10 @@ class Rename(_OnVm, command.Command):
         self.add_vm_arguments(parser)
         parser.add_argument('snapshot', metavar='SNAPSHOT',
                             help='name, path (a/b) or moref of the snapshot')
-        parser.add_argument('new_name', metavar='NEW_NAME')
-        parser.add_argument('--description', metavar='TEXT')
+        parser.add_argument('new_name', metavar='NEW_NAME',
+                            help='the snapshot\'s new name')
+        parser.add_argument('--description', metavar='TEXT',
+                            help='also set the snapshot\'s description')
         parser.add_argument('--dry-run', action='store_true',
                             help='say what would be done; change nothing')
         return parser

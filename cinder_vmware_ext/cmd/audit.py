@@ -29,6 +29,8 @@ from cinder_vmware_ext.cmd import toolkit
 from cinder_vmware_ext.core import audit
 from cinder_vmware_ext.takeover import export_format
 from cinder_vmware_ext.takeover import vcenter
+from cinder_vmware_ext.vsphere import backings
+from cinder_vmware_ext.vsphere import disks
 from cinder_vmware_ext.vsphere import snapshot_tree
 
 LOG = logging.getLogger(__name__)
@@ -157,12 +159,12 @@ class Audit(lister.Lister):
                 continue
             try:
                 if finding.action == audit.DESTROY_VM:
-                    vcenter.destroy_vm(session, by_ref[finding.ref].ref)
+                    backings.destroy(session, by_ref[finding.ref].ref)
                 elif finding.action == audit.REMOVE_SNAPSHOT:
                     snapshot_tree.remove(session, snapshots[finding.ref])
                 elif finding.action == audit.DELETE_DISK:
                     datastore = finding.ref[1:].split(']', 1)[0]
-                    vcenter.delete_disk(session, datacenters[datastore],
+                    disks.delete(session, datacenters[datastore],
                                         finding.ref, missing_ok=True)
                 results[key] = 'removed'
                 LOG.info('%s %s: removed', finding.kind, finding.name)

@@ -23,7 +23,7 @@ import time
 from oslo_vmware import vim_util
 
 from cinder_vmware_ext.cmd import backend
-from cinder_vmware_ext.takeover import vcenter
+from cinder_vmware_ext.vsphere import retrieve
 
 VOLUME_ID_KEY = 'cinder.volume.id'
 UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}'
@@ -101,7 +101,7 @@ def _datacenter_of(value, objects):
 def read_vms(session):
     """(every VM, {moref value: (ref, props)} of VMs, folders,
     datacenters and datastores), in one PropertyCollector pass."""
-    objects = vcenter.retrieve(session, {
+    objects = retrieve.retrieve(session, {
         'VirtualMachine': VM_PROPERTIES,
         'Folder': ['name', 'parent'],
         'Datacenter': ['name', 'parent'],
@@ -110,7 +110,7 @@ def read_vms(session):
     for value, (ref, props) in objects.items():
         if ref._type != 'VirtualMachine':
             continue
-        extra = {o.key: o.value for o in vcenter.array(
+        extra = {o.key: o.value for o in retrieve.items(
             props.get('config.extraConfig'), 'OptionValue')}
         vms.append(Vm(
             ref=ref, name=props.get('name', value),
@@ -118,7 +118,7 @@ def read_vms(session):
             template=bool(props.get('config.template')),
             volume_id=volume_id_of(props.get('name'), extra,
                                    props.get('config.instanceUuid')),
-            devices=vcenter.array(props.get('config.hardware.device'),
+            devices=retrieve.items(props.get('config.hardware.device'),
                                   'VirtualDevice'),
             snapshot_info=props.get('snapshot'),
             datacenter=_datacenter_of(value, objects), extra=extra))

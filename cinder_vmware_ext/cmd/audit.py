@@ -165,7 +165,7 @@ class Audit(lister.Lister):
                 elif finding.action == audit.DELETE_DISK:
                     datastore = finding.ref[1:].split(']', 1)[0]
                     disks.delete(session, datacenters[datastore],
-                                        finding.ref, missing_ok=True)
+                                 finding.ref, missing_ok=True)
                 results[key] = 'removed'
                 LOG.info('%s %s: removed', finding.kind, finding.name)
             except Exception as err:

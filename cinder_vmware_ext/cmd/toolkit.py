@@ -119,7 +119,7 @@ def read_vms(session):
             volume_id=volume_id_of(props.get('name'), extra,
                                    props.get('config.instanceUuid')),
             devices=retrieve.items(props.get('config.hardware.device'),
-                                  'VirtualDevice'),
+                                   'VirtualDevice'),
             snapshot_info=props.get('snapshot'),
             datacenter=_datacenter_of(value, objects), extra=extra))
     vms.sort(key=lambda vm: vm.name)

@@ -24,6 +24,7 @@ HTTPS with the simulator's certificate verified.
 tests check the driver's effects with reads the driver did not make.
 """
 
+import contextlib
 import itertools
 import os
 import re
@@ -175,6 +176,31 @@ def close_driver(drv):
             drv.session.logout()
         except Exception:  # the simulator may be gone already
             pass
+
+
+@contextlib.contextmanager
+def drivers(sim, **defaults):
+    """A ``make(**options)`` building drivers against ``sim`` (``defaults``
+    under ``options``), every one closed on exit."""
+    made = []
+
+    def make(**options):
+        for name, value in defaults.items():
+            options.setdefault(name, value)
+        drv = make_driver(sim, **options)
+        made.append(drv)
+        return drv
+    try:
+        yield make
+    finally:
+        for drv in made:
+            close_driver(drv)
+
+
+def pools_by_name(drv):
+    """{pool name: pool stats} of a fresh stats refresh."""
+    stats = drv.get_volume_stats(refresh=True)
+    return {p['pool_name']: p for p in stats['pools']}
 
 
 def backend_options_names():

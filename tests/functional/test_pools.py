@@ -88,21 +88,8 @@ def sim(start_simulator):
 @pytest.fixture
 def make(sim, tmp_path):
     fx.init_cinder(str(tmp_path))
-    drivers = []
-
-    def make(**options):
-        options.setdefault('vmware_cluster_name', [])
-        drv = fx.make_driver(sim, **options)
-        drivers.append(drv)
-        return drv
-    yield make
-    for drv in drivers:
-        fx.close_driver(drv)
-
-
-def pools_by_name(drv):
-    stats = drv.get_volume_stats(refresh=True)
-    return {p['pool_name']: p for p in stats['pools']}
+    with fx.drivers(sim, vmware_cluster_name=[]) as make:
+        yield make
 
 
 def figures(pool):
@@ -130,7 +117,7 @@ def _backing_ref(session, volume):
 
 def test_one_pool_per_cluster_with_hand_computed_figures(make):
     drv = make()
-    pools = pools_by_name(drv)
+    pools = fx.pools_by_name(drv)
     assert sorted(pools) == ['gold', 'silver']
     assert figures(pools['gold']) == GOLD
     assert figures(pools['silver']) == SILVER
@@ -142,7 +129,7 @@ def test_one_pool_per_cluster_with_hand_computed_figures(make):
 
 
 def test_configured_clusters_only_and_unknown_cluster(make):
-    assert sorted(pools_by_name(make(vmware_cluster_name=['silver']))) == [
+    assert sorted(fx.pools_by_name(make(vmware_cluster_name=['silver']))) == [
         'silver']
     with pytest.raises(Exception) as err:
         make(vmware_cluster_name=['bronze'])
@@ -150,14 +137,14 @@ def test_configured_clusters_only_and_unknown_cluster(make):
 
 
 def test_regex_narrows_every_pool(make):
-    pools = pools_by_name(make(vmware_datastore_regex='(gold|shared)-'))
+    pools = fx.pools_by_name(make(vmware_datastore_regex='(gold|shared)-'))
     assert pools['gold']['datastore_count'] == 2
     assert pools['silver']['datastore_count'] == 1
     assert pools['silver']['free_capacity_gb'] == 150.0
 
 
 def test_datastore_mode_lists_each_eligible_datastore_once(make):
-    pools = pools_by_name(make(vmware_pool_mode='datastore'))
+    pools = fx.pools_by_name(make(vmware_pool_mode='datastore'))
     assert sorted(pools) == ['gold-vmfs', 'shared-nfs', 'silver-nfs41',
                              'silver-vsan']
     assert pools['silver-nfs41']['free_capacity_gb'] == 280.5
@@ -172,18 +159,18 @@ def test_default_filter_and_goodness_functions(make):
 
 def test_stats_follow_changes_in_vcenter(make, sim):
     drv = make()
-    assert pools_by_name(drv)['gold']['free_capacity_gb'] == 210.0
+    assert fx.pools_by_name(drv)['gold']['free_capacity_gb'] == 210.0
     sim.set_datastore('gold-vmfs', free_gb=5.5)
-    assert pools_by_name(drv)['gold']['free_capacity_gb'] == 155.5
+    assert fx.pools_by_name(drv)['gold']['free_capacity_gb'] == 155.5
     sim.set_datastore('shared-nfs', maintenance_mode='enteringMaintenance')
-    pools = pools_by_name(drv)
+    pools = fx.pools_by_name(drv)
     assert pools['gold']['datastore_count'] == 1
     assert pools['silver']['datastore_count'] == 2
     sim.set_mount('gold-ro', 'g1', access_mode='readWrite')
-    assert pools_by_name(drv)['gold']['datastore_count'] == 2
+    assert fx.pools_by_name(drv)['gold']['datastore_count'] == 2
     sim.set_host('g1', connection_state='disconnected')
-    assert pools_by_name(drv)['gold']['datastore_count'] == 0
-    assert pools_by_name(drv)['gold']['free_capacity_gb'] == 0
+    assert fx.pools_by_name(drv)['gold']['datastore_count'] == 0
+    assert fx.pools_by_name(drv)['gold']['free_capacity_gb'] == 0
 
 
 def test_warm_refresh_is_one_round_trip(make, sim):
@@ -249,12 +236,12 @@ def test_real_driver_filter_keeps_volumes_off_pools_that_cannot_hold(make):
 
 def test_stats_survive_a_lost_session(make, sim):
     drv = make()
-    before = pools_by_name(drv)['gold']
+    before = fx.pools_by_name(drv)['gold']
     cache = drv._pools._cache
     rebuilds = cache.rebuilds
     sim.invalidate_sessions()
     sim.set_datastore('gold-vmfs', free_gb=30)
-    after = pools_by_name(drv)['gold']
+    after = fx.pools_by_name(drv)['gold']
     assert cache.rebuilds == rebuilds + 1
     assert after['free_capacity_gb'] == before['free_capacity_gb'] - 30
 
@@ -309,18 +296,18 @@ def test_closing_the_cache_destroys_its_collector(make):
 
 def test_unmounted_mount_leaves_the_pool_and_its_shared_count(make, sim):
     drv = make()
-    before = pools_by_name(drv)
+    before = fx.pools_by_name(drv)
     assert before['silver']['shared_datastore_count'] == 1
     # g1, gold's only usable host, unmounts shared-nfs: gold loses it, and
     # silver no longer shares it with another cluster.
     sim.set_mount('shared-nfs', 'g1', mounted=False)
-    after = pools_by_name(drv)
+    after = fx.pools_by_name(drv)
     assert after['gold']['datastore_count'] == 1
     assert after['gold']['free_capacity_gb'] == 60.0
     assert after['silver']['datastore_count'] == 3
     assert after['silver']['shared_datastore_count'] == 0
     sim.set_mount('shared-nfs', 'g1', mounted=True)
-    assert pools_by_name(drv) == before
+    assert fx.pools_by_name(drv) == before
 
 
 def test_a_vcenter_gone_is_a_connection_error(make, sim):

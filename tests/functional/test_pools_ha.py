@@ -55,21 +55,8 @@ TOPOLOGY = {'datacenters': [{
 
 @pytest.fixture(scope='module')
 def make(sim, cinder_db):
-    drivers = []
-
-    def make(**options):
-        options.setdefault('vmware_cluster_name', [])
-        drv = fx.make_driver(sim, **options)
-        drivers.append(drv)
-        return drv
-    yield make
-    for drv in drivers:
-        fx.close_driver(drv)
-
-
-def _pools(drv):
-    stats = drv.get_volume_stats(refresh=True)
-    return {p['pool_name']: p for p in stats['pools']}
+    with fx.drivers(sim, vmware_cluster_name=[]) as make:
+        yield make
 
 
 def test_the_cache_reads_the_failover_hosts(sim, inv):
@@ -97,7 +84,7 @@ def test_the_cache_reads_the_failover_hosts(sim, inv):
 
 
 def test_a_datastore_only_failover_hosts_reach_is_not_in_the_pool(make):
-    pools = _pools(make())
+    pools = fx.pools_by_name(make())
     assert pools['gold']['datastore_count'] == 2
     assert pools['gold']['total_capacity_gb'] == 200.0
     assert pools['gold']['free_capacity_gb'] == 170.0
@@ -106,7 +93,7 @@ def test_a_datastore_only_failover_hosts_reach_is_not_in_the_pool(make):
 
 
 def test_datastore_mode_drops_it_too(make):
-    pools = _pools(make(vmware_pool_mode='datastore'))
+    pools = fx.pools_by_name(make(vmware_pool_mode='datastore'))
     assert sorted(pools) == ['gold-a', 'gold-b', 'silver-s2']
 
 

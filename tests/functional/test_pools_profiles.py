@@ -76,16 +76,8 @@ def state_dir(tmp_path_factory):
 
 @pytest.fixture(scope='module')
 def make(sim, state_dir):
-    drivers = []
-
-    def make(**options):
-        options.setdefault('vmware_cluster_name', [])
-        drv = fx.make_driver(sim, **options)
-        drivers.append(drv)
-        return drv
-    yield make
-    for drv in drivers:
-        fx.close_driver(drv)
+    with fx.drivers(sim, vmware_cluster_name=[]) as make:
+        yield make
 
 
 @pytest.fixture(scope='module')
@@ -94,23 +86,18 @@ def plain(make):
     return make()
 
 
-def pools_by_name(drv):
-    stats = drv.get_volume_stats(refresh=True)
-    return {p['pool_name']: p for p in stats['pools']}
-
-
 def test_configured_profile_counts_only_compliant_datastores(make, plain):
     drv = make(vmware_storage_profile=['gold-policy'])
-    pools = pools_by_name(drv)
+    pools = fx.pools_by_name(drv)
     assert {name: {k: pool[k] for k in GOLD_POLICY['gold']}
             for name, pool in pools.items()} == GOLD_POLICY
     # Without the option every datastore counts.
-    assert pools_by_name(plain)['gold']['datastore_count'] == 3
+    assert fx.pools_by_name(plain)['gold']['datastore_count'] == 3
 
 
 def test_several_configured_profiles_count_their_union(make):
     drv = make(vmware_storage_profile=['gold-policy', 'big-policy'])
-    pools = pools_by_name(drv)
+    pools = fx.pools_by_name(drv)
     assert pools['gold']['datastore_count'] == 2
     assert pools['silver']['datastore_count'] == 2
     assert pools['silver']['free_capacity_gb'] == 150.0 + 290.0
@@ -134,7 +121,7 @@ def test_configured_unknown_profile_is_a_clear_error(make):
 
 
 def test_configured_profile_without_datastores_empties_pools(make):
-    pools = pools_by_name(make(vmware_storage_profile=['nothing-policy']))
+    pools = fx.pools_by_name(make(vmware_storage_profile=['nothing-policy']))
     assert [p['datastore_count'] for p in pools.values()] == [0, 0]
     assert [p['free_capacity_gb'] for p in pools.values()] == [0, 0]
 

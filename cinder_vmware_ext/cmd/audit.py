@@ -24,6 +24,7 @@ import logging
 from cliff import lister
 from oslo_vmware import vim_util
 
+from cinder_vmware_ext.cmd import backend
 from cinder_vmware_ext.cmd import snapshot as snapshot_cmd
 from cinder_vmware_ext.cmd import toolkit
 from cinder_vmware_ext.core import audit
@@ -39,11 +40,32 @@ ORIGIN_KEY = 'cinder_vmware_ext.takeover.origin'
 COLUMNS = ('Kind', 'Name', 'Ref', 'VM', 'Detail', 'Clean', 'Result')
 
 
-class CinderView(object):
-    """Cinder's volumes and snapshots, every project, via cinderclient."""
+def owners(backend_host):
+    """The names a volume of the audited backend carries: its host@backend
+    and, when cinder-volume runs in a Cinder cluster, cluster@backend."""
+    names = {backend_host}
+    cluster = backend.cluster()
+    if cluster:
+        names.add('%s@%s' % (cluster, backend_host.partition('@')[2]))
+    return names
 
-    def __init__(self, cinder):
+
+def on_backend(volume_host, cluster_name, names):
+    """Whether a volume (host@backend#pool, cluster@backend#pool) is served
+    by one of ``names``."""
+    return any((value or '').partition('#')[0] in names
+               for value in (volume_host, cluster_name))
+
+
+class CinderView(object):
+    """Cinder's volumes and snapshots, every project, via cinderclient.
+
+    :param backends: the names of the audited backend, see ``owners``
+    """
+
+    def __init__(self, cinder, backends):
         self._cinder = cinder
+        self._backends = backends
 
     def volumes(self):
         found = {}
@@ -54,7 +76,10 @@ class CinderView(object):
             found[vol.id] = audit.VolumeFacts(
                 status=vol.status,
                 attach_status='attached' if attached else 'detached',
-                managed=export_format.SOURCE_KEY in metadata)
+                managed=export_format.SOURCE_KEY in metadata,
+                ours=on_backend(getattr(vol, 'os-vol-host-attr:host', None),
+                                getattr(vol, 'cluster_name', None),
+                                self._backends))
         return found
 
     def snapshots(self):
@@ -109,18 +134,18 @@ class Audit(lister.Lister):
                             help='with --clean: say what would be removed')
         return parser
 
-    def cinder_view(self):
+    def cinder_view(self, backends):
         factory = getattr(self.app, 'cinder_view_factory', None)
         if factory is not None:
-            return factory()
+            return factory(backends)
         from cinder_vmware_ext.cmd import cinder_api
-        return CinderView(cinder_api.client(self.app.options))
+        return CinderView(cinder_api.client(self.app.options), backends)
 
     def take_action(self, args):
-        cinder = self.cinder_view()
-        volumes, snapshots = cinder.volumes(), cinder.snapshots()
         connection = toolkit.Connection(self.app.options)
         try:
+            cinder = self.cinder_view(owners(connection.backend_host))
+            volumes, snapshots = cinder.volumes(), cinder.snapshots()
             session = connection.session
             vms, objects = toolkit.read_vms(session)
             frozen = snapshot_tree.frozen_disks(session, [

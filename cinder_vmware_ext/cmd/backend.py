@@ -83,6 +83,22 @@ def load(config_files, backend=None, host=None, trace_soap=False):
     return section, '%s@%s' % (name, backend)
 
 
+CLUSTER_OPT = cfg.StrOpt(
+    'cluster',
+    help='Name of the Cinder cluster cinder-volume runs in (its own '
+         '[DEFAULT] option, read here to know which volumes the backend '
+         'serves).')
+
+
+def cluster():
+    """cinder-volume's [DEFAULT] cluster of the loaded files, or None."""
+    try:
+        cfg.CONF.register_opt(CLUSTER_OPT)
+    except cfg.DuplicateOptError:   # cinder.cmd.volume registered its own
+        pass
+    return cfg.CONF.cluster
+
+
 def _only_backend(conf, files):
     backends = [b for b in conf.enabled_backends or [] if b]
     if len(backends) == 1:

@@ -76,6 +76,7 @@ class VolumeFacts:
     status: str
     attach_status: str = 'detached'
     managed: bool = False      # taken over (it had a disk when it came)
+    ours: bool = True          # on the audited backend (host@backend)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -208,7 +209,8 @@ def _missing_backings(vms, volumes):
     backed = {vm.volume_id for vm in vms if vm.volume_id and not vm.template}
     found = []
     for volume_id, volume in sorted(volumes.items()):
-        if volume_id in backed or volume.status in ('deleted', 'error') or \
+        if volume_id in backed or not volume.ours or \
+                volume.status in ('deleted', 'error') or \
                 volume.status in BUSY:
             continue
         if volume.attach_status == 'attached' or volume.managed:
@@ -242,7 +244,9 @@ def findings(vms, volumes, snapshots, temp_files=()):
 
     :param vms: [VmFacts] of every VM and template in vCenter
     :param volumes: {volume id: VolumeFacts} of Cinder's volumes (all
-        projects; deleted ones may be left out)
+        projects and backends; deleted ones may be left out).  Any of them
+        keeps its backing from being a leftover; only those of the audited
+        backend (``ours``) are reported when their backing is missing
     :param snapshots: set of ids of Cinder's (not deleted) snapshots
     :param temp_files: datastore paths of the VMDKs under cinder_temp/
     """

@@ -30,13 +30,16 @@ pytest.importorskip('tests.functional.driver_fixtures')
 
 from oslo_vmware import exceptions as vexc  # noqa: E402
 
+from cinder_vmware_ext.cmd import audit as audit_cmd  # noqa: E402
 from cinder_vmware_ext.cmd import main as cli  # noqa: E402
 from cinder_vmware_ext.core import audit  # noqa: E402
 from cinder_vmware_ext.takeover import export_format  # noqa: E402
 from tests.functional import driver_fixtures as fx  # noqa: E402
 from tests.functional import test_ops_disks_snapshots as ops  # noqa: E402
 
-GOLD = 'functional@vmware#gold'
+# Its own host: other modules' volumes share the session's database but
+# not this backend, so they must stay out of the audit.
+GOLD = 'audit@vmware#gold'
 LEFTOVER = '[gold-ds] cinder_temp/0b1c-image.vmdk'
 TOPOLOGY = {'datacenters': [{
     'name': 'DC1',
@@ -54,11 +57,15 @@ class DatabaseView(object):
     """Cinder's volumes and snapshots read from the test's database (what
     cinderclient answers in production)."""
 
+    def __init__(self, backends):
+        self.backends = backends
+
     def volumes(self):
         from cinder import objects
         return {v.id: audit.VolumeFacts(
             v.status, v.attach_status or 'detached',
-            export_format.SOURCE_KEY in (v.metadata or {}))
+            export_format.SOURCE_KEY in (v.metadata or {}),
+            audit_cmd.on_backend(v.host, v.cluster_name, self.backends))
             for v in objects.VolumeList.get_all(fx.admin_context())}
 
     def snapshots(self):
@@ -79,7 +86,7 @@ def run(conf, *argv):
 @pytest.fixture(scope='module')
 def conf(sim, tmp_path_factory):
     return ops.write_conf(sim, tmp_path_factory.mktemp('conf') /
-                          'cinder.conf')
+                          'cinder.conf', host='audit')
 
 
 @pytest.fixture(scope='module')
@@ -102,7 +109,7 @@ def estate(sim, inv, drivers):
     cow, template = drivers
     ctx = fx.admin_context()
     made = {}
-    backed = lambda drv: ops.backed_volume(drv, ctx, inv)  # noqa: E731
+    backed = lambda drv: ops.backed_volume(drv, ctx, inv, GOLD)  # noqa: E731
 
     # A live volume and its snapshot: nothing to report.
     live = backed(cow)
@@ -160,6 +167,18 @@ def estate(sim, inv, drivers):
     inv.session.wait_for_task(inv.session.invoke_api(
         inv.session.vim, 'Destroy_Task', inv.vm(gone.name)))
     made['gone'] = gone
+
+    # Not a leftover: an attached volume of another backend (its disk is
+    # elsewhere), and one of another service in a Cinder cluster this
+    # backend is not part of.
+    made['elsewhere'] = fx.new_volume(ctx, host='other@lvm#lvm',
+                                      status='in-use')
+    made['clustered'] = fx.new_volume(ctx, host='audit-2@vmware#gold',
+                                      cluster_name='other@vmware#gold',
+                                      status='in-use')
+    for vol in (made['elsewhere'], made['clustered']):
+        vol.attach_status = 'attached'
+        vol.save()
     return made
 
 

@@ -55,9 +55,9 @@ TOPOLOGY = {'datacenters': [{
 }]}
 
 
-def write_conf(sim, path, **overrides):
+def write_conf(sim, path, host='functional', **overrides):
     options = fx.backend_options(sim, vmware_lazy_create=True, **overrides)
-    lines = ['[DEFAULT]', 'enabled_backends = vmware', 'host = functional',
+    lines = ['[DEFAULT]', 'enabled_backends = vmware', 'host = %s' % host,
              '', '[vmware]']
     for name, value in options.items():
         for item in value if isinstance(value, list) else [value]:
@@ -99,9 +99,9 @@ def run_json(conf, *argv):
     return json.loads(out)
 
 
-def backed_volume(driver, ctx, inv):
+def backed_volume(driver, ctx, inv, host=GOLD):
     """A Cinder volume with a backing (lazy create: made at attach)."""
-    vol = fx.new_volume(ctx, host=GOLD)
+    vol = fx.new_volume(ctx, host=host)
     driver.create_volume(vol)
     driver.initialize_connection(vol, {'host': 'compute-1',
                                        'ip': '127.0.0.1'})

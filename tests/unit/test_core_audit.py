@@ -94,6 +94,37 @@ def test_missing_backing_only_where_one_must_exist():
     assert found([], volumes) == [(audit.MISSING_BACKING, V2, None)]
 
 
+def test_missing_backing_only_of_the_audited_backend():
+    # Another backend's volume keeps its disk elsewhere: never reported,
+    # yet any volume's backing here is still no shadow.
+    volumes = {V1: live('in-use', attach_status='attached', ours=False),
+               V2: live('in-use', attach_status='attached')}
+    assert found([], volumes) == [(audit.MISSING_BACKING, V2, None)]
+    backing = vm('volume-' + V1, volume_id=V1)
+    assert found([backing], {V1: live(ours=False)}) == []
+
+
+def test_backend_names_with_and_without_a_cinder_cluster():
+    from oslo_config import fixture as cfg_fixture
+
+    from cinder_vmware_ext.cmd import audit as audit_cmd
+    names = audit_cmd.owners('node-1@vmware')
+    assert names == {'node-1@vmware'}
+    assert audit_cmd.on_backend('node-1@vmware#gold', None, names)
+    assert not audit_cmd.on_backend('node-2@vmware#gold', None, names)
+    assert not audit_cmd.on_backend(None, None, names)
+    fixture = cfg_fixture.Config()
+    fixture.setUp()
+    try:
+        fixture.config(cluster='ha')
+        names = audit_cmd.owners('node-1@vmware')
+        assert names == {'node-1@vmware', 'ha@vmware'}
+        assert audit_cmd.on_backend('node-2@vmware#gold', 'ha@vmware#gold',
+                                    names)
+    finally:
+        fixture.cleanUp()
+
+
 def test_upload_leftover_in_use_is_kept():
     path = '[ds] cinder_temp/x.vmdk'
     assert found([], files=[path]) == [(audit.UPLOAD_LEFTOVER, path,

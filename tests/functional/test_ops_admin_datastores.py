@@ -24,6 +24,8 @@ import pytest
 pytest.importorskip('tests.functional.driver_fixtures')
 
 from cinder_vmware_ext.cmd import backend  # noqa: E402
+from cinder_vmware_ext.cmd import cluster  # noqa: E402
+from cinder_vmware_ext.cmd import datastore  # noqa: E402
 from cinder_vmware_ext.cmd import main as cli  # noqa: E402
 from cinder_vmware_ext.core import eligibility  # noqa: E402
 from tests.functional import driver_fixtures as fx  # noqa: E402
@@ -371,3 +373,9 @@ def test_show_says_failover_only(conf):
     code, out, _err = run(conf, 'datastore', 'show', 'ds-fo', '-f', 'json')
     assert code == 0, out
     assert json.loads(out)['Pools'] == 'gold: %s' % eligibility.FAILOVER_ONLY
+
+
+def test_vcenter_only_commands_need_no_cinder_auth():
+    commands = dict(cluster.COMMANDS, **datastore.COMMANDS)
+    assert len(commands) == 14
+    assert [n for n, c in commands.items() if c.auth_required] == []

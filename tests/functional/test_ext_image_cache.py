@@ -280,3 +280,32 @@ def test_deleting_volumes_and_evicting_leaves_no_file(backends, images, sim,
     assert evicted and kept == []
     assert cache_vms(inv) == []
     assert datastore_files(sim) - before == set()
+
+
+def test_the_cache_counts_in_the_pool_figures(backends, images, inv):
+    # A thick volume from an image: its cached backing (a full clone of
+    # it) is a second thick disk on the pool's datastore, which vCenter
+    # and so the pool's free figure count; evicting it gives it back.
+    drv = backends()
+    service, _before = images
+    drv.evict_image_cache()
+    ctx = df.admin_context()
+
+    def gold_free_gb():
+        stats = drv.get_volume_stats(refresh=True)
+        return [p for p in stats['pools']
+                if p['pool_name'] == 'gold'][0]['free_capacity_gb']
+    before = gold_free_gb()
+    vol = df.new_volume(ctx, size=1, host=GOLD,
+                        type_id=df.volume_type(ctx, vmdk_type='thick'))
+    _update, cloned = drv.clone_image(ctx, vol, None,
+                                      service.show(ctx, 'img-a'), service)
+    if not cloned:
+        drv.copy_image_to_volume(ctx, vol, service, 'img-a')
+    assert cache_vms(inv) == [image_cache.cache_name('img-a', 'gold')]
+    assert before - gold_free_gb() == pytest.approx(2.0)
+    drv.delete_volume(vol)
+    assert before - gold_free_gb() == pytest.approx(1.0)
+    evicted, _kept = drv.evict_image_cache()
+    assert evicted and cache_vms(inv) == []
+    assert gold_free_gb() == pytest.approx(before)

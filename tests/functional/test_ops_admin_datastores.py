@@ -95,16 +95,20 @@ def one_login():
         session.logout()
 
 
-@pytest.fixture(scope='module')
-def conf(sim, cinder_db, tmp_path_factory, one_login):
-    path = tmp_path_factory.mktemp('conf') / 'cinder.conf'
+def write_conf(sim, directory, **options):
+    path = directory / 'cinder.conf'
     lines = ['[DEFAULT]', 'enabled_backends = vmware', 'host = functional',
              '', '[vmware]']
-    for name, value in fx.backend_options(sim, **OPTIONS).items():
+    for name, value in fx.backend_options(sim, **options).items():
         for item in value if isinstance(value, list) else [value]:
             lines.append('%s = %s' % (name, item))
     path.write_text('\n'.join(lines) + '\n')
     return str(path)
+
+
+@pytest.fixture(scope='module')
+def conf(sim, cinder_db, tmp_path_factory, one_login):
+    return write_conf(sim, tmp_path_factory.mktemp('conf'), **OPTIONS)
 
 
 def run(conf, *argv):
@@ -295,6 +299,18 @@ def test_rename(conf, inv):
     assert code == 0, out
     assert inv.name_of(ref) == 'ds-r2'
     assert inv.summary('ds-r2').name == 'ds-r2'
+
+
+def test_rename_in_datastore_pool_mode(sim, conf, inv, tmp_path):
+    # the busy cluster's backend, one pool per datastore: ds-busy holds a
+    # Cinder volume whose host#pool names ds-busy
+    by_datastore = write_conf(sim, tmp_path, vmware_cluster_name=['busy'],
+                              vmware_pool_mode='datastore',
+                              vmware_lazy_create=True)
+    line = refused(by_datastore, 'datastore', 'rename', 'ds-busy',
+                   'ds-busy2')
+    assert 'in datastore pool mode' in line and VOLUME in line, line
+    assert inv.summary('ds-busy').name == 'ds-busy'
 
 
 def test_remove_refusals(conf, inv):

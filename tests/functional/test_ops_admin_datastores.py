@@ -311,6 +311,10 @@ def test_rename_in_datastore_pool_mode(sim, conf, inv, tmp_path):
                    'ds-busy2')
     assert 'in datastore pool mode' in line and VOLUME in line, line
     assert inv.summary('ds-busy').name == 'ds-busy'
+    line = refused(by_datastore, 'datastore', 'remove', 'ds-busy')
+    assert 'Cinder volumes %s are on it' % VOLUME in line, line
+    assert 'datastore evacuate ds-busy' in line, line
+    assert mounts_of(inv, 'ds-busy') == {'b1': 'readWrite'}
 
 
 def test_remove_refusals(conf, inv):

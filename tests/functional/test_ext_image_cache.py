@@ -309,3 +309,26 @@ def test_the_cache_counts_in_the_pool_figures(backends, images, inv):
     evicted, _kept = drv.evict_image_cache()
     assert evicted and cache_vms(inv) == []
     assert gold_free_gb() == pytest.approx(before)
+
+
+def test_every_service_evicts_by_the_same_last_use(backends, images, inv,
+                                                   monkeypatch):
+    # Two services (two drivers, each its own memory of use): the last use
+    # lives on the cached backing, so B does not evict what A just used.
+    monkeypatch.setattr(image_cache, 'TOUCH_EVERY', 0.0)
+    service, _before = images
+    service.images.setdefault('img-c', service.images['img-a'])
+    a = backends(vmware_image_cache_max_count=2)
+    b = backends(vmware_image_cache_max_count=2,
+                 vmware_image_cache_max_size_gb=0)
+    a.evict_image_cache()
+    made = [(a, from_image(a, service, 'img-a', GOLD)),
+            (b, from_image(b, service, 'img-b', GOLD))]
+    made.append((a, from_image(a, service, 'img-a', GOLD)))   # a hit
+    made.append((b, from_image(b, service, 'img-c', GOLD)))   # evicts one
+    names = {i: image_cache.cache_name(i, 'gold')
+             for i in ('img-a', 'img-b', 'img-c')}
+    assert cache_vms(inv) == sorted([names['img-a'], names['img-c']])
+    for drv, vol in made:
+        drv.delete_volume(vol)
+    a.evict_image_cache()

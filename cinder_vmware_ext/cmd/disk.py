@@ -272,8 +272,8 @@ class Estate(object):
                                      folder)
         return files.get(name)
 
-    def folder_exists(self, datastore, path):
-        folder = path.rpartition('/')[0]
+    def folder_exists(self, datastore, folder):
+        """Whether '[datastore] folder' exists (the root always does)."""
         if not folder:
             return True
         _ref, browser, _dc = self.datastore(datastore)
@@ -328,13 +328,18 @@ class _Mutating(command.Command):
         return bar, (lambda percent: bar.update(percent))
 
     def ensure_folder(self, estate, datastore, path, dc):
-        """Make DEST's folder if it is missing: [folder made] to undo."""
-        folder = path.rpartition('/')[0]
-        if not folder or estate.folder_exists(datastore, path):
+        """Make DEST's folder if it is missing; returns the highest folder
+        made (to remove if the operation then fails), or None."""
+        parts = path.split('/')[:-1]
+        if estate.folder_exists(datastore, '/'.join(parts)):
             return None
-        made = '[%s] %s' % (datastore, folder.split('/')[0])
-        vdisks.make_folder(estate.session, dc, '[%s] %s' % (datastore,
-                                                             folder))
+        made = None
+        for depth in range(1, len(parts) + 1):
+            if not estate.folder_exists(datastore, '/'.join(parts[:depth])):
+                made = '[%s] %s' % (datastore, '/'.join(parts[:depth]))
+                break
+        vdisks.make_folder(estate.session, dc, '[%s] %s' % (
+            datastore, '/'.join(parts)))
         return made
 
     def undo_folder(self, estate, dc, made):

@@ -30,11 +30,6 @@ from tests.functional import driver_fixtures as fx  # noqa: E402
 
 GOLD = 'functional@vmware#gold'
 MIB = 1024 * 1024
-
-
-def gib_bytes(gib):
-    """What a disk of ``gib`` GiB holds (whole KiB, as vSphere sizes)."""
-    return int(gib * MIB) * 1024
 TOPOLOGY = {'datacenters': [{
     'name': 'DC1',
     'clusters': [{'name': 'gold', 'hosts': [{'name': 'esx-01'}]}],
@@ -71,6 +66,11 @@ def driver(sim, cinder_db):
     drv = fx.make_driver(sim, vmware_lazy_create=True)
     yield drv
     fx.close_driver(drv)
+
+
+def gib_bytes(gib):
+    """What a disk of ``gib`` GiB holds (whole KiB, as vSphere sizes)."""
+    return int(gib * MIB) * 1024
 
 
 def run(conf, *argv):

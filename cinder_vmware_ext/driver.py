@@ -55,7 +55,7 @@ from cinder_vmware_ext.extensions import snapshots as ext_snapshots
 from cinder_vmware_ext.extensions import takeover_size
 from cinder_vmware_ext import ledger
 from cinder_vmware_ext import opts
-from cinder_vmware_ext import pooling
+from cinder_vmware_ext import pool_service
 from cinder_vmware_ext.takeover import adopt
 from cinder_vmware_ext.takeover import manage
 from cinder_vmware_ext.takeover import sizes
@@ -192,7 +192,7 @@ class VMwareVcVmdkExtDriver(cleanup.CleanupMixin,
             # cinder-volume starts it; other hosts of the driver (the
             # takeover tool) join the [coordination] backend here.
             coordination.COORDINATOR.start()
-        self._pools = pooling.PoolService(
+        self._pools = pool_service.PoolService(
             inventory.InventoryCache(self.session),
             mode=self.configuration.vmware_pool_mode,
             cluster_names=self.configuration.vmware_cluster_name,
@@ -228,7 +228,7 @@ class VMwareVcVmdkExtDriver(cleanup.CleanupMixin,
             ds_regex=self._ds_regex)
 
     def _eligibility_rules(self):
-        return pooling.rules_from_config(
+        return pool_service.rules_from_config(
             self.configuration, compliant=self._profile_compliant_datastores())
 
     def _profile_compliant_datastores(self):
@@ -297,10 +297,10 @@ class VMwareVcVmdkExtDriver(cleanup.CleanupMixin,
         return self._pools.pool_stats(self._common_pool_stats())
 
     def get_default_filter_function(self):
-        return pooling.FILTER_FUNCTION
+        return pool_service.FILTER_FUNCTION
 
     def get_default_goodness_function(self):
-        return pooling.GOODNESS_FUNCTION
+        return pool_service.GOODNESS_FUNCTION
 
     # -- pools of existing volumes -------------------------------------------
 

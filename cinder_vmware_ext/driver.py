@@ -491,24 +491,25 @@ class VMwareVcVmdkExtDriver(cleanup.CleanupMixin,
 
     @_in_pool_of('volume')
     def create_volume_from_snapshot(self, volume, snapshot):
-        update = super(VMwareVcVmdkExtDriver,
-                       self).create_volume_from_snapshot(volume, snapshot)
-        self._promise_if_no_backing(volume)
-        return update
+        return self._promise_if_no_backing(volume, super(
+            VMwareVcVmdkExtDriver, self).create_volume_from_snapshot(
+                volume, snapshot))
 
     @_in_pool_of('volume')
     def create_cloned_volume(self, volume, src_vref):
-        update = super(VMwareVcVmdkExtDriver,
-                       self).create_cloned_volume(volume, src_vref)
-        self._promise_if_no_backing(volume)
-        return update
+        return self._promise_if_no_backing(volume, super(
+            VMwareVcVmdkExtDriver, self).create_cloned_volume(
+                volume, src_vref))
 
-    def _promise_if_no_backing(self, volume):
+    def _promise_if_no_backing(self, volume, update):
+        """``update`` (the create's model update), after promising the
+        volume's space if the create made no backing."""
         # Upstream makes no backing for a copy of a volume that has none:
         # the copy is then a lazily created volume and holds its space.
         if self._context.scope.promise is None and not \
                 self.volumeops.get_backing(volume['name'], volume['id']):
             self._promise_volume(volume)
+        return update
 
     @_in_pool_of('snapshot')
     def create_snapshot(self, snapshot):

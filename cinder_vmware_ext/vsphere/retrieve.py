@@ -65,6 +65,18 @@ def retrieve(session, properties):
     return found
 
 
+def datacenter_of(value, objects):
+    """The Datacenter moref above the object ``value`` in a ``retrieve()``
+    result that holds the parents' ``parent`` property (None if none)."""
+    while value in objects:
+        ref, obj_props = objects[value]
+        if ref._type == 'Datacenter':
+            return ref
+        parent = obj_props.get('parent')
+        value = vim_util.get_moref_value(parent) if parent else None
+    return None
+
+
 def of_objects(session, type_, refs, paths):
     """{moref value: (moref, {property: value})} of ``refs`` (all of one
     type) in one PropertyCollector pass (paged)."""

@@ -31,31 +31,6 @@ FAILURES = {
     'clone-linked:CloneVM_Task#0:task': (
         '11.11',
         'raised: orphan file'),
-    'extend-linked:DeleteVirtualDisk_Task#0:task': (
-        '11.4',
-        'succeeded: not removed bytes, 2 x not removed file'),
-    'extend-linked:ExtendVirtualDisk_Task#0:lost-refused': (
-        '11.4',
-        'raised: error names no volume/disk, orphan bytes, 2 x orphan '
-        'file, removed bytes, removed disk, 2 x removed file, unexpected '
-        'disk'),
-    'extend-linked:ExtendVirtualDisk_Task#0:task': (
-        '11.4',
-        'raised: error names no volume/disk, orphan bytes, 2 x orphan '
-        'file, removed bytes, removed disk, 2 x removed file, unexpected '
-        'disk'),
-    'extend-linked:ReconfigVM_Task#0:lost-refused': (
-        '11.4',
-        'raised: error names no volume/disk, orphan bytes, 2 x orphan '
-        'file, removed disk, unexpected disk'),
-    'extend-linked:ReconfigVM_Task#1:lost-refused': (
-        '11.4',
-        'raised: error names no volume/disk, orphan bytes, 2 x orphan '
-        'file, removed disk, unexpected disk'),
-    'extend-linked:ReconfigVM_Task#1:task': (
-        '11.4',
-        'raised: error names no volume/disk, orphan bytes, 2 x orphan '
-        'file, removed disk, unexpected disk'),
     'from-snapshot-full:ReconfigVM_Task#0:lost-refused': (
         '11 (a lost answer taken for a failure)',
         'raised: error names no volume/disk, orphan bytes, 5 x orphan '
@@ -68,21 +43,6 @@ FAILURES = {
         '11 (a lost answer taken for a failure)',
         'succeeded: missing disk, 2 x missing file, not removed disk, 2 x'
         ' not removed file'),
-    'revert-template:DeleteVirtualDisk_Task#0:task': (
-        '11.4',
-        'succeeded: not removed bytes, 2 x not removed file'),
-    'revert-template:ReconfigVM_Task#0:lost-refused': (
-        '11.4',
-        'raised: error names no volume/disk, orphan bytes, 2 x orphan '
-        'file, removed disk, unexpected disk'),
-    'revert-template:ReconfigVM_Task#1:lost-refused': (
-        '11.4',
-        'raised: error names no volume/disk, orphan bytes, 2 x orphan '
-        'file, removed disk, unexpected disk'),
-    'revert-template:ReconfigVM_Task#1:task': (
-        '11.4',
-        'raised: error names no volume/disk, orphan bytes, 2 x orphan '
-        'file, removed disk, unexpected disk'),
     'unmanage-attached:Destroy_Task#0:lost': (
         '11.2',
         'raised: error names no volume/disk, removed disk, 3 x removed '

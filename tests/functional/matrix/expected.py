@@ -20,29 +20,6 @@ are named by issue 11's numbered list ("11.8": retried creates duplicate).
 """
 
 FAILURES = {
-    'clone-full:ReconfigVM_Task#0:lost-refused': (
-        '11 (a lost answer taken for a failure)',
-        'raised: error names no volume/disk, orphan bytes, 5 x orphan '
-        'file, orphan vm, unexpected disk'),
-    'clone-full:ReconfigVM_Task#0:task': (
-        '11.11',
-        'raised: error names no volume/disk, orphan bytes, 5 x orphan '
-        'file, orphan vm, unexpected disk'),
-    'clone-linked:CloneVM_Task#0:task': (
-        '11.11',
-        'raised: orphan file'),
-    'from-snapshot-full:ReconfigVM_Task#0:lost-refused': (
-        '11 (a lost answer taken for a failure)',
-        'raised: error names no volume/disk, orphan bytes, 5 x orphan '
-        'file, orphan vm, unexpected disk'),
-    'from-snapshot-full:ReconfigVM_Task#0:task': (
-        '11.11',
-        'raised: error names no volume/disk, orphan bytes, 5 x orphan '
-        'file, orphan vm, unexpected disk'),
-    'revert-cow:RevertToSnapshot_Task#0:lost': (
-        '11 (a lost answer taken for a failure)',
-        'succeeded: missing disk, 2 x missing file, not removed disk, 2 x'
-        ' not removed file'),
     'unmanage-attached:Destroy_Task#0:lost': (
         '11.2',
         'raised: error names no volume/disk, removed disk, 3 x removed '

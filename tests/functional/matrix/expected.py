@@ -20,30 +20,4 @@ are named by issue 11's numbered list ("11.8": retried creates duplicate).
 """
 
 FAILURES = {
-    'unmanage-attached:Destroy_Task#0:lost': (
-        '11.2',
-        'raised: error names no volume/disk, removed disk, 3 x removed '
-        'file, removed vm, unexpected disk'),
-    'unmanage-attached:Destroy_Task#0:lost-refused': (
-        '11.2',
-        'raised: error names no volume/disk, removed disk, 3 x removed '
-        'file, removed vm, unexpected disk'),
-    'unmanage-attached:Destroy_Task#0:task': (
-        '11.2',
-        'raised: error names no volume/disk, removed disk, unexpected '
-        'disk'),
-    'unmanage-attached:ReconfigVM_Task#1:task': (
-        '11.2',
-        'succeeded: missing disk'),
-    'unmanage-loose:Destroy_Task#0:lost': (
-        '11.2',
-        'raised: error names no volume/disk, removed disk, 3 x removed '
-        'file, removed vm'),
-    'unmanage-loose:Destroy_Task#0:lost-refused': (
-        '11.2',
-        'raised: error names no volume/disk, removed disk, 3 x removed '
-        'file, removed vm'),
-    'unmanage-loose:Destroy_Task#0:task': (
-        '11.2',
-        'raised: error names no volume/disk, removed disk'),
 }

@@ -40,6 +40,7 @@ from cinder.volume.drivers.vmware import exceptions as vmdk_exceptions
 from cinder.volume.drivers.vmware import vmdk
 from cinder.volume import volume_utils
 from oslo_log import log as logging
+from oslo_utils import excutils
 from oslo_utils import units
 from oslo_vmware import exceptions as vexc
 from oslo_vmware import pbm
@@ -501,6 +502,39 @@ class VMwareVcVmdkExtDriver(cleanup.CleanupMixin,
             VMwareVcVmdkExtDriver, self).create_cloned_volume(
                 volume, src_vref))
 
+    def _clone_backing(self, volume, backing, snapshot, clone_type,
+                       src_vsize):
+        """Upstream's full clone (clone, disk UUID, grow), and on a failure
+        after the clone the new backing removed: a failed create leaves
+        nothing behind (the source is never touched).  The error names the
+        volume, the step and vCenter's fault."""
+        try:
+            return super(VMwareVcVmdkExtDriver, self)._clone_backing(
+                volume, backing, snapshot, clone_type, src_vsize)
+        except vexc.VimException as err:
+            self._remove_failed_clone(volume, backing)
+            raise exception.VolumeBackendAPIException(
+                data=_vcenter_error('clone %s into volume %s (%s)' % (
+                    vim_util.get_moref_value(snapshot or backing),
+                    volume['name'], volume['id']), err))
+        except Exception:
+            with excutils.save_and_reraise_exception():
+                self._remove_failed_clone(volume, backing)
+
+    def _remove_failed_clone(self, volume, source):
+        try:
+            clone = self.volumeops.get_backing(volume['name'], volume['id'])
+            if clone is None or (vim_util.get_moref_value(clone) ==
+                                 vim_util.get_moref_value(source)):
+                return
+            LOG.warning("Removing backing %(vm)s of volume %(vol)s: its "
+                        "clone failed.", {'vm': clone, 'vol': volume['id']})
+            self.volumeops.delete_backing(clone)
+        except Exception:  # noqa: B902 - the clone's own error is raised
+            LOG.error("Could not remove the backing of volume %s after its "
+                      "clone failed; remove it in vCenter.", volume['id'],
+                      exc_info=True)
+
     def _promise_if_no_backing(self, volume, update):
         """``update`` (the create's model update), after promising the
         volume's space if the create made no backing."""
@@ -678,8 +712,9 @@ class VMwareVcVmdkExtDriver(cleanup.CleanupMixin,
     @_in_pool_of('volume')
     def manage_existing(self, volume, existing_ref):
         self._check_volume_qos(volume)  # refuse a bad QoS spec first
-        self._takeover().manage(volume, existing_ref)
+        update = self._takeover().manage(volume, existing_ref)
         self._apply_volume_qos(volume)
+        return update
 
     def unmanage(self, volume):
         try:

@@ -301,10 +301,11 @@ class SnapshotMixin(object):
 
     # -- disk replacement (template revert, linked clone promotion) -----------
 
-    def _replace_disk(self, volume, backing, source):
+    def _replace_disk(self, volume, backing, source, size_gb=None):
         """Copy (flattened) the disk ``source`` (a device) next to the
-        backing's disk and swap the backing onto the copy; then delete what
-        only the old disk used.
+        backing's disk, grow the copy to ``size_gb`` (default: the volume's
+        size) and swap the backing onto the copy; then delete what only the
+        old disk used.
 
         After an error the backing's disk is read again before anything is
         deleted: when vCenter applied the swap (its answer was lost), the
@@ -314,12 +315,13 @@ class SnapshotMixin(object):
         dc = self.volumeops.get_dc(backing)
         new_path = '%s/%s-%s.vmdk' % (vdisks.folder_of(old.backing.fileName),
                                       volume['name'], uuid.uuid4().hex[:8])
-        capacity_kb = max(source.capacityInKB, volume['size'] * units.Mi)
+        size_gb = size_gb or volume['size']
+        capacity_kb = max(source.capacityInKB, size_gb * units.Mi)
         self._copy_disk(dc, source.backing.fileName, new_path, volume)
         try:
             if source.capacityInKB < capacity_kb:
                 self.volumeops.extend_virtual_disk(
-                    volume['size'], new_path, dc,
+                    size_gb, new_path, dc,
                     self._get_disk_type(volume) == 'eagerZeroedThick')
             self._swap_disk(backing, old, new_path, capacity_kb, volume)
         except Exception:
@@ -344,8 +346,23 @@ class SnapshotMixin(object):
                               "%(old)s, the copy %(new)s.",
                               {'vol': volume['id'], 'now': now,
                                'old': old.backing.fileName, 'new': new_path})
-        self.volumeops.update_backing_disk_uuid(backing, volume['id'])
+        # The swap is done: the volume is on the copy for good.  What
+        # follows must not fail the volume (and never deletes the copy).
+        self._set_disk_uuid_quietly(volume, backing)
         self._delete_unused_chain(backing, old, dc)
+
+    def _set_disk_uuid_quietly(self, volume, backing):
+        """The new disk's UUID set to the volume's id, as upstream does;
+        once retried, then left with a warning (the volume is whole)."""
+        for attempt in (1, 2):
+            try:
+                self.volumeops.update_backing_disk_uuid(backing, volume['id'])
+                return
+            except vexc.VMwareDriverException as err:
+                LOG.warning("Volume %(vol)s: setting the UUID of its new disk "
+                            "failed (attempt %(n)d): %(err)s.",
+                            {'vol': volume['id'], 'n': attempt,
+                             'err': faults.describe(err)})
 
     def _disk_file_now(self, backing):
         """The file of the backing's disk as vCenter has it now, or None
@@ -411,10 +428,19 @@ class SnapshotMixin(object):
             self._delete_disk_quietly(path, dc)
 
     def _delete_disk_quietly(self, path, dc):
-        try:
-            self.volumeops.delete_vmdk_file(path, dc)
-        except vexc.VMwareDriverException:
-            LOG.warning("Could not delete disk %s.", path, exc_info=True)
+        """Delete a disk nothing uses any more; tried twice (a failed task
+        is often transient), then left with a warning naming it."""
+        for attempt in (1, 2):
+            try:
+                self.volumeops.delete_vmdk_file(path, dc)
+                return
+            except vexc.FileNotFoundException:
+                return  # gone (a lost answer of an earlier attempt)
+            except vexc.VMwareDriverException as err:
+                LOG.warning("Could not delete disk %(path)s (attempt "
+                            "%(n)d): %(err)s.",
+                            {'path': path, 'n': attempt,
+                             'err': faults.describe(err)})
 
     # -- volumes from snapshots -----------------------------------------------
 

@@ -248,14 +248,49 @@ class Takeover(object):
         One manage of a disk at a time, across services: the disk's lock
         is held from the check to the end, and the check runs again under
         it (another service may have just taken the disk).
+
+        :returns: the volume's model update: None, or its ``host`` and
+            ``cluster_name`` when the disk stays in another pool (see
+            ``_pool_for``)
         """
         disk = self.resolve(existing_ref)
         with locks.disk_lock(self._session, disk):
             disk = self.checked(existing_ref)
-            self._manage(volume, existing_ref, disk)
+            pool_name, update = self._pool_for(volume, disk)
+            self._manage(volume, existing_ref, disk, pool_name)
+        return update
 
-    def _manage(self, volume, existing_ref, disk):
+    def _pool_for(self, volume, disk):
+        """The pool the volume goes in, and the model update saying so.
+
+        The volume's pool, except in a Cinder cluster: there Cinder's manage
+        API keeps only the cluster of the host the operator named, not its
+        pool (``cinder/volume/api.py`` sets ``cluster_name`` without it),
+        and the scheduler then picks any pool of the cluster.  A disk
+        already on a datastore of one of this backend's pools stays in that
+        pool rather than being copied to the scheduler's pick.
+        """
         pool_name = volume_utils.extract_host(volume['host'], 'pool')
+        if not volume.get('cluster_name'):
+            return pool_name, None
+        _inventory, pools = self._port.pools.current()
+        holding = [p.name for p in sorted(pools, key=lambda p: p.name)
+                   if disk.datastore_ref in {ds.ref for ds in p.datastores}]
+        if not holding or pool_name in holding:
+            return pool_name, None
+        LOG.info('Volume %(id)s: %(disk)s is in pool %(pool)s of this '
+                 'backend, not in %(chosen)s (the pool Cinder chose for a '
+                 'clustered service); it stays where it is, in %(pool)s.',
+                 {'id': volume['id'], 'disk': disk.ds_path,
+                  'pool': holding[0], 'chosen': pool_name})
+        return holding[0], {
+            'host': volume_utils.append_host(
+                volume_utils.extract_host(volume['host']), holding[0]),
+            'cluster_name': volume_utils.append_host(
+                volume_utils.extract_host(volume['cluster_name']),
+                holding[0])}
+
+    def _manage(self, volume, existing_ref, disk, pool_name):
         undo = Undo()
         progress = ['choose where the shadow VM goes']
         target = adopt.target_for(self._port, volume, disk, pool_name)
@@ -486,19 +521,39 @@ class Takeover(object):
         where = 'a loose file'
         vm = origin.get('vm')
         if vm and file_name == origin['path'] and self._can_return_to(vm):
-            try:
-                adopt.attach_at(session, vim_util.get_moref(
-                    vm['ref'], 'VirtualMachine'), file_name,
-                    origin['capacity_bytes'], device.backing.thinProvisioned
-                    if device else True, vm['controller_key'],
-                    vm['unit_number'])
+            if self._return_to(vm, file_name, origin, device):
                 where = 'attached to VM %s again' % vm['name']
-            except Exception as err:
-                LOG.warning('Could not put %s back on VM %s (%s); it is left '
-                            'as a loose file.', file_name, vm['name'], err)
         adopt.destroy_shadow(session, backing)
         LOG.info('Unmanaged volume %s: disk %s is %s.', volume['id'],
                  file_name, where)
+
+    def _return_to(self, vm, file_name, origin, device):
+        """Attach the disk to the VM it came from, at its old slot; tried
+        twice (after an error the VM is read: holding the disk, vCenter
+        attached it and the answer was lost).  False when it stays a loose
+        file."""
+        session = self._session
+        ref = vim_util.get_moref(vm['ref'], 'VirtualMachine')
+        for attempt in (1, 2):
+            try:
+                adopt.attach_at(session, ref, file_name,
+                                origin['capacity_bytes'],
+                                device.backing.thinProvisioned
+                                if device else True, vm['controller_key'],
+                                vm['unit_number'])
+                return True
+            except Exception as err:
+                try:
+                    if file_name in {d.backing.fileName for d in
+                                     devices.disks(session, ref)}:
+                        return True
+                except Exception:  # noqa: B902 - unknown: as not attached
+                    pass
+                LOG.warning('Could not put %s back on VM %s (attempt %d: '
+                            '%s)%s.', file_name, vm['name'], attempt, err,
+                            '; it is left as a loose file'
+                            if attempt == 2 else '')
+        return False
 
     def _move_out(self, volume, backing, device, file_name, origin):
         """Move the detached disk to its original folder and name on the

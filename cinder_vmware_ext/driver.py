@@ -48,12 +48,13 @@ from oslo_vmware import vim_util
 
 from cinder_vmware_ext.core import promises
 from cinder_vmware_ext.extensions import cleanup
+from cinder_vmware_ext.extensions import clones
 from cinder_vmware_ext.extensions import extend
 from cinder_vmware_ext.extensions import image_cache
 from cinder_vmware_ext.extensions import migration
 from cinder_vmware_ext.extensions import qos
-from cinder_vmware_ext.extensions import snapshots as ext_snapshots
 from cinder_vmware_ext.extensions import takeover_size
+from cinder_vmware_ext.extensions import volume_snapshots
 from cinder_vmware_ext import ledger
 from cinder_vmware_ext import opts
 from cinder_vmware_ext import pool_service
@@ -129,7 +130,8 @@ class VMwareVcVmdkExtDriver(cleanup.CleanupMixin,
                             qos.QosMixin, extend.ExtendMixin,
                             migration.MigrationMixin,
                             takeover_size.TakeoverSizeMixin,
-                            ext_snapshots.SnapshotMixin,
+                            clones.CloneMixin,
+                            volume_snapshots.SnapshotMixin,
                             vmdk.VMwareVcVmdkDriver):
     """Upstream's vCenter VMDK driver with real pools.
 
@@ -138,11 +140,11 @@ class VMwareVcVmdkExtDriver(cleanup.CleanupMixin,
 
     - ``create_volume``: VMwareVcVmdkExtDriver -> CleanupMixin -> QosMixin
     - ``create_cloned_volume``: VMwareVcVmdkExtDriver -> CleanupMixin ->
-      QosMixin -> SnapshotMixin
+      QosMixin -> CloneMixin
     - ``create_volume_from_snapshot``: VMwareVcVmdkExtDriver -> QosMixin ->
-      SnapshotMixin
+      CloneMixin
     - ``retype``: VMwareVcVmdkExtDriver -> QosMixin -> MigrationMixin
-    - ``_linked_possible``: TakeoverSizeMixin -> SnapshotMixin
+    - ``_linked_possible``: TakeoverSizeMixin -> CloneMixin
     """
 
     # 1.0.0 - subclass of upstream's VMwareVcVmdkDriver 3.4.4, adds the

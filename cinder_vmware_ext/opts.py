@@ -51,7 +51,7 @@ pool_opts = [
                     'scheduler picked.'),
 ]
 
-# Snapshots and clones (extensions/snapshots.py).
+# Snapshots and clones (extensions/volume_snapshots.py, extensions/clones.py).
 snapshot_opts = [
     cfg.IntOpt('vmware_max_snapshot_chain_depth',
                default=32,

@@ -53,7 +53,8 @@ class ExtendMixin(object):
         instances = self._attached_instances(volume)
         if instances:
             return self._extend_attached(volume, new_size, instances)
-        self._promote_linked_clone(volume)
+        if self._promote_linked_clone(volume, new_size):
+            return None  # the disk of its own was made at the new size
         return super(ExtendMixin, self).extend_volume(volume, new_size)
 
     def _extend_attached(self, volume, new_size, instances):
@@ -141,9 +142,11 @@ class ExtendMixin(object):
 
     # -- extend: linked clones are promoted first (upstream bug 1660955) ------
 
-    def _promote_linked_clone(self, volume):
-        """A linked clone gets a disk of its own before it is extended
-        (vSphere cannot grow a delta disk)."""
+    def _promote_linked_clone(self, volume, new_size):
+        """A linked clone gets a disk of its own, made at ``new_size``
+        (vSphere cannot grow a delta disk): the copy grows before the
+        volume is swapped onto it, so a failure leaves the volume as it
+        was.  True when it did."""
         backing = self.volumeops.get_backing(volume['name'], volume['id'])
         if backing and not self._in_use(volume):
             disk = upstream.disk_device(self.volumeops, backing)
@@ -159,4 +162,6 @@ class ExtendMixin(object):
                          "before extending it.",
                          {'vol': volume['id'],
                           'depth': len(vdisks.chain(disk.backing)) - 1})
-                self._replace_disk(volume, backing, disk)
+                self._replace_disk(volume, backing, disk, size_gb=new_size)
+                return True
+        return False

@@ -521,19 +521,39 @@ class Takeover(object):
         where = 'a loose file'
         vm = origin.get('vm')
         if vm and file_name == origin['path'] and self._can_return_to(vm):
-            try:
-                adopt.attach_at(session, vim_util.get_moref(
-                    vm['ref'], 'VirtualMachine'), file_name,
-                    origin['capacity_bytes'], device.backing.thinProvisioned
-                    if device else True, vm['controller_key'],
-                    vm['unit_number'])
+            if self._return_to(vm, file_name, origin, device):
                 where = 'attached to VM %s again' % vm['name']
-            except Exception as err:
-                LOG.warning('Could not put %s back on VM %s (%s); it is left '
-                            'as a loose file.', file_name, vm['name'], err)
         adopt.destroy_shadow(session, backing)
         LOG.info('Unmanaged volume %s: disk %s is %s.', volume['id'],
                  file_name, where)
+
+    def _return_to(self, vm, file_name, origin, device):
+        """Attach the disk to the VM it came from, at its old slot; tried
+        twice (after an error the VM is read: holding the disk, vCenter
+        attached it and the answer was lost).  False when it stays a loose
+        file."""
+        session = self._session
+        ref = vim_util.get_moref(vm['ref'], 'VirtualMachine')
+        for attempt in (1, 2):
+            try:
+                adopt.attach_at(session, ref, file_name,
+                                origin['capacity_bytes'],
+                                device.backing.thinProvisioned
+                                if device else True, vm['controller_key'],
+                                vm['unit_number'])
+                return True
+            except Exception as err:
+                try:
+                    if file_name in {d.backing.fileName for d in
+                                     devices.disks(session, ref)}:
+                        return True
+                except Exception:  # noqa: B902 - unknown: as not attached
+                    pass
+                LOG.warning('Could not put %s back on VM %s (attempt %d: '
+                            '%s)%s.', file_name, vm['name'], attempt, err,
+                            '; it is left as a loose file'
+                            if attempt == 2 else '')
+        return False
 
     def _move_out(self, volume, backing, device, file_name, origin):
         """Move the detached disk to its original folder and name on the

@@ -13,7 +13,14 @@
 #    under the License.
 """Backing VMs: their names (one paged retrieval), their destruction."""
 
+from oslo_log import log as logging
+from oslo_vmware import exceptions as vexc
 from oslo_vmware import vim_util
+
+from cinder_vmware_ext.vsphere import faults
+from cinder_vmware_ext.vsphere import retrieve
+
+LOG = logging.getLogger(__name__)
 
 
 def names(session):
@@ -30,6 +37,35 @@ def names(session):
 
 def destroy(session, vm):
     """Destroy_Task of a VM (vSphere deletes its attached disks and its
-    home folder with it)."""
-    task = session.invoke_api(session.vim, 'Destroy_Task', vm)
-    session.wait_for_task(task)
+    home folder with it).  After an error the VM is looked up: gone means
+    vCenter destroyed it and the answer was lost (done); still there, the
+    destroy is tried once more, then its error raised with the VM named."""
+    for attempt in (1, 2):
+        try:
+            task = session.invoke_api(session.vim, 'Destroy_Task', vm)
+            session.wait_for_task(task)
+            return
+        except vexc.VMwareDriverException as err:
+            if not _exists(session, vm):
+                LOG.warning('Destroying VM %(vm)s answered %(err)s, but '
+                            'vCenter has destroyed it.',
+                            {'vm': vim_util.get_moref_value(vm),
+                             'err': faults.describe(err)})
+                return
+            if attempt == 2:
+                raise faults.with_context(
+                    err, 'Destroying VM %s' % vim_util.get_moref_value(vm))
+            LOG.warning('Destroying VM %(vm)s failed (%(err)s); trying once '
+                        'more.', {'vm': vim_util.get_moref_value(vm),
+                                  'err': faults.describe(err)})
+
+
+def _exists(session, ref):
+    """False only when vCenter says the object is gone."""
+    try:
+        retrieve.one(session, ref, 'name')
+        return True
+    except vexc.ManagedObjectNotFoundException:
+        return False
+    except vexc.VMwareDriverException:
+        return True

@@ -14,6 +14,8 @@
 """A VM's snapshot tree and the snapshot tasks (one walk for every
 caller: the creates' look-before-retry, COW snapshots, the takeover)."""
 
+import types
+
 from oslo_vmware import vim_util
 
 from cinder_vmware_ext.vsphere import retrieve
@@ -63,9 +65,31 @@ def remove(session, snapshot):
     session.wait_for_task(task)
 
 
+def _disk_files(session, vm):
+    devices = retrieve.one(session, vm, 'config.hardware.device')
+    return sorted(d.backing.fileName
+                  for d in retrieve.items(devices, 'VirtualDevice')
+                  if d.__class__.__name__ == 'VirtualDisk')
+
+
 def revert(session, snapshot):
-    task = session.invoke_api(session.vim, 'RevertToSnapshot_Task', snapshot)
-    session.wait_for_task(task)
+    """RevertToSnapshot_Task, not run twice: a revert gives the VM new
+    delta disks, so when the connection broke and the VM's disks are not
+    those it had, vCenter ran the revert and its answer was lost (a second
+    revert would throw away nothing more, but make new deltas again)."""
+    vm = retrieve.one(session, snapshot, 'vm')
+    before = _disk_files(session, vm)
+    attempts = []
+
+    def start():
+        if attempts and _disk_files(session, vm) != before:
+            return None
+        attempts.append(1)
+        return session.vim.RevertToSnapshot_Task(snapshot)
+
+    task = session.invoke_api(types.SimpleNamespace(start=start), 'start')
+    if task is not None:
+        session.wait_for_task(task)
 
 
 def rename(session, snapshot_value, name, description):

@@ -215,6 +215,12 @@ class VolumeOps(volumeops.VMwareVolumeOps):
                         {'vm': vim_util.get_moref_value(vm), 'what': what,
                          'err': faults.describe(err)})
 
+    def get_dc(self, child):
+        """The Datacenter above ``child``: one round trip up the parent
+        chain (retrieve.datacenter_above) instead of upstream's read per
+        level."""
+        return retrieve.datacenter_above(self._session, child)
+
     def _exists(self, ref):
         """False only when vCenter says the object is gone."""
         try:
@@ -330,6 +336,27 @@ class VolumeOps(volumeops.VMwareVolumeOps):
             return added <= files and files.isdisjoint(removed)
         return done
 
+    def update_backing_disk_uuid(self, backing, disk_uuid):
+        """Upstream's disk UUID edit, not run again when the retry after
+        a lost answer finds the UUID set (vCenter would refuse the
+        repeated edit)."""
+        disk = self._get_disk_device(backing)
+        disk.backing.uuid = disk_uuid
+        cf = self._session.vim.client.factory
+        disk_spec = cf.create('ns0:VirtualDeviceConfigSpec')
+        disk_spec.device = disk
+        disk_spec.operation = 'edit'
+        spec = cf.create('ns0:VirtualMachineConfigSpec')
+        spec.deviceChange = [disk_spec]
+
+        def done():
+            now = getattr(self._get_disk_device(backing).backing, 'uuid',
+                          None) or ''
+            return _plain_uuid(now) == _plain_uuid(disk_uuid)
+        self.reconfigure_once(
+            backing, spec, done, 'Setting the disk UUID of backing VM %s '
+            'to %s' % (vim_util.get_moref_value(backing), disk_uuid))
+
     def disk_files(self, backing):
         """File names of the VM's disks (their top files)."""
         return {d.backing.fileName
@@ -341,3 +368,9 @@ class VolumeOps(volumeops.VMwareVolumeOps):
         return self._run_create(
             step, 'ReconfigVM_Task', backing,
             lambda: backing if done() else None, spec=spec)
+
+
+def _plain_uuid(value):
+    """A UUID without separators, lower case (vCenter writes disk UUIDs
+    as '60 00 c2 ...' or with dashes)."""
+    return ''.join(c for c in str(value).lower() if c in '0123456789abcdef')

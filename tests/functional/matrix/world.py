@@ -60,6 +60,11 @@ def write_pattern(local_descriptor, seed, datastore_root):
     return data
 
 
+# A VM's snapshot database: written by its first snapshot and kept (empty)
+# by vCenter when the last one goes; part of the VM's home, deleted with it.
+VM_METADATA = ('.vmsd',)
+
+
 def capture(sim, inv, patterns):
     """The items (a Counter) the simulator holds now; ``patterns`` maps a
     role to the bytes written for it."""
@@ -83,6 +88,8 @@ def capture(sim, inv, patterns):
     root = sim.datastore_root
     for top, _dirs, files in os.walk(root):
         for f in files:
+            if f.endswith(VM_METADATA):
+                continue
             local = os.path.join(top, f)
             rel = os.path.relpath(local, root)
             items[('file', rel)] += 1

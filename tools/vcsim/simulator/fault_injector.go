@@ -11,6 +11,7 @@ package simulator
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -56,7 +57,17 @@ type faultRule struct {
 	Fired  int  `json:"fired"`
 	Active bool `json:"active"`
 
-	retry bool // this copy answers an armed retry refusal
+	retry   bool     // this copy answers an armed retry refusal
+	pending [][]byte // SOAP bodies of the dropped calls whose retry is refused
+}
+
+// soapBody is a request from its SOAP Body on: a client's retry resends the
+// same body (its header, e.g. oslo.vmware's operationID, may differ).
+func soapBody(b []byte) []byte {
+	if i := bytes.Index(b, []byte("Body")); i >= 0 {
+		return b[i:]
+	}
+	return b
 }
 
 // faultInjector holds the rules; the server is concurrent, so one mutex
@@ -88,7 +99,7 @@ func (r *faultRule) matches(method *Method, body []byte) bool {
 
 // consume applies count/skip accounting for a matching call and says
 // whether the rule fires. Called with the adminInjector's mutex held.
-func (r *faultRule) consume() bool {
+func (r *faultRule) consume(body []byte) bool {
 	if r.Count == 0 {
 		return false
 	}
@@ -102,17 +113,32 @@ func (r *faultRule) consume() bool {
 	r.Fired++
 	if r.RetryFault != "" {
 		r.RetriesPending++ // the drop arms one refusal of the retry
+		r.pending = append(r.pending, soapBody(body))
 	}
 	r.Active = r.Count != 0 || r.RetriesPending > 0
 	return true
 }
 
 // consumeRetry says whether a matching call is the retry of a dropped call
-// that the rule refuses. Called with the adminInjector's mutex held.
-func (r *faultRule) consumeRetry() bool {
+// that the rule refuses: the same request again (as vCenter refuses only a
+// call repeated; another call of the method runs). Called with the
+// adminInjector's mutex held.
+func (r *faultRule) consumeRetry(body []byte) bool {
 	if r.RetriesPending == 0 {
 		return false
 	}
+	want := soapBody(body)
+	found := -1
+	for i, b := range r.pending {
+		if bytes.Equal(b, want) {
+			found = i
+			break
+		}
+	}
+	if found < 0 {
+		return false
+	}
+	r.pending = append(r.pending[:found], r.pending[found+1:]...)
 	r.RetriesPending--
 	r.RetryFired++
 	r.Active = r.Count != 0 || r.RetriesPending > 0
@@ -125,7 +151,7 @@ func (fi *faultInjector) pick(method *Method, body []byte) (*faultRule, time.Dur
 	defer fi.mu.Unlock()
 	var delay time.Duration
 	for _, r := range fi.latencies {
-		if r.matches(method, body) && r.consume() {
+		if r.matches(method, body) && r.consume(body) {
 			delay += time.Duration(r.DelayMs) * time.Millisecond
 		}
 	}
@@ -133,12 +159,12 @@ func (fi *faultInjector) pick(method *Method, body []byte) (*faultRule, time.Dur
 		if !r.matches(method, body) {
 			continue
 		}
-		if r.consumeRetry() {
+		if r.consumeRetry(body) {
 			fired := *r
 			fired.retry = true
 			return &fired, delay
 		}
-		if r.consume() {
+		if r.consume(body) {
 			fired := *r
 			return &fired, delay
 		}

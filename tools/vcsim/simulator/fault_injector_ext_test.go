@@ -74,6 +74,11 @@ func TestAppliedDropThenRetryRefused(t *testing.T) {
 		if got := ruleNow(t, r.ID); got.RetriesPending != 1 || !got.Active {
 			t.Fatalf("rule after the drop: %+v", got)
 		}
+		// Another call of the method is no retry: it runs (vCenter
+		// refuses only the same call again).
+		if err := fm.MakeDirectory(e.ctx, ds+"unrelated", e.dc, false); err != nil {
+			t.Fatalf("another MakeDirectory refused as a retry: %v", err)
+		}
 		err = fm.MakeDirectory(e.ctx, ds+"made", e.dc, false)
 		if name := soapFaultName(err); name != "FileFault" {
 			t.Fatalf("retry: want FileFault, got %q (%v)", name, err)

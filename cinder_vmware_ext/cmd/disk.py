@@ -32,6 +32,7 @@ from cinder_vmware_ext.cmd import toolkit
 from cinder_vmware_ext.vsphere import datastores as vds
 from cinder_vmware_ext.vsphere import disks as vdisks
 from cinder_vmware_ext.vsphere import faults as vfaults
+from cinder_vmware_ext.vsphere import retrieve
 from cinder_vmware_ext.takeover import discovery
 from cinder_vmware_ext.takeover import vcenter
 
@@ -228,7 +229,7 @@ class Estate(object):
             if ref._type == 'Datastore':
                 self.datastores[props.get('name')] = (
                     ref, props.get('browser'),
-                    toolkit._datacenter_of(value, self.objects))
+                    retrieve.datacenter_of(value, self.objects))
 
     def datastore(self, name):
         if name not in self.datastores:

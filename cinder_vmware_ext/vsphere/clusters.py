@@ -20,7 +20,6 @@ import typing
 
 from oslo_vmware import vim_util
 
-from cinder_vmware_ext.vsphere import datastores
 from cinder_vmware_ext.vsphere import retrieve
 
 
@@ -105,7 +104,7 @@ def estate(session):
 
 def datacenters(session):
     """{datacenter name: its hostFolder moref}, one pass."""
-    objects = datastores._retrieve(session, {
+    objects = retrieve.retrieve(session, {
         'Datacenter': ['name', 'hostFolder']})
     return {props.get('name'): props.get('hostFolder')
             for _ref, props in objects.values()

@@ -26,8 +26,9 @@ INTERVAL = 0.5
 def until(what, look, timeout=120, interval=None, last=None):
     """Call ``look()`` every ``interval`` s (default INTERVAL) until it
     returns something true, and return that; an exception from ``look``
-    ends the wait. After ``timeout`` s: AssertionError ``"<what>: not after <timeout> s"``
-    and, when ``last()`` is given, ``" (last seen: <last()>)"``."""
+    ends the wait. After ``timeout`` s: AssertionError ``"<what>: not
+    after <timeout> s"`` and, when ``last()`` is given, ``" (last seen:
+    <last()>)"``."""
     def give_up(state):
         seen = '' if last is None else ' (last seen: %s)' % (last(),)
         raise AssertionError('%s: not after %d s%s' % (what, timeout, seen))

@@ -11,21 +11,22 @@
 #    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 #    License for the specific language governing permissions and limitations
 #    under the License.
-"""The clouds.yaml path, as an operator has it: ``openstack volume ...``,
-``cinder-vmware ...`` and ``openstack vmware ...`` reach the e2e stack with
-nothing but ``OS_CLOUD`` and a clouds.yaml in openstacksdk's search path
-(the current directory); no other ``OS_*`` or ``CINDER_*`` variable is
-set.  The cloud uses keystoneauth's ``admin_token`` plugin (Cinder's
-noauth takes ``user:project`` as the token): cinderclient's ``noauth``
-plugin, which the ``cinder`` CLI and ``cinder-vmware`` accept, gives
-openstacksdk no endpoint data ("The block-storage service ... does not
-have any supported versions").
+"""The clouds.yaml path, as an operator has it: ``openstack volume ...`` and
+``cinder-vmware ...`` reach the e2e stack with nothing but ``OS_CLOUD`` and
+a clouds.yaml in openstacksdk's search path (the current directory); no
+other ``OS_*`` or ``CINDER_*`` variable is set. The cloud uses
+keystoneauth's ``admin_token`` plugin (Cinder's noauth takes
+``user:project`` as the token): cinderclient's ``noauth`` plugin, which the
+``cinder`` CLI and ``cinder-vmware`` accept, gives openstacksdk no endpoint
+data ("The block-storage service ... does not have any supported
+versions").
 """
 
 import json
 import os
 import subprocess
 import sys
+import time
 import uuid
 
 import pytest
@@ -58,9 +59,12 @@ def operator(stack, tmp_path):
     env.setdefault('PYTHONWARNINGS', 'ignore')
 
     def run(program, *args, parse=True):
+        started = time.monotonic()
         done = subprocess.run([os.path.join(BIN, program)] + list(args),
                               capture_output=True, text=True,
                               cwd=str(tmp_path), env=env, timeout=300)
+        sys.stderr.write('%s %s: %.1f s\n' % (
+            program, ' '.join(args[:3]), time.monotonic() - started))
         assert done.returncode == 0, (program, args, done.stderr)
         return json.loads(done.stdout) if parse else done.stdout
 
@@ -96,18 +100,14 @@ def test_openstack_and_cinder_vmware_with_only_os_cloud(
         == (name, 'available', 1, vtype.name)
     assert shown['os-vol-host-attr:host'].endswith('@vmware#gold')
 
-    # Our tool, standalone and as the openstackclient plugin, on the same
-    # cloud: the loose disks Cinder lists as manageable.
+    # Our tool on the same cloud: the loose disks Cinder lists as
+    # manageable.  (`openstack vmware ...` takes the same path through
+    # openstackclient's session; left out to keep CI time down.)
     config = ['--config-file', stack.conf_file, '--backend', 'vmware']
-    standalone = _discovered(operator(
+    discovered = _discovered(operator(
         'cinder-vmware', *config, 'takeover', 'discover', '-f', 'json'))
-    plugin = _discovered(operator(
-        'openstack', '--vmware-config-file', stack.conf_file,
-        '--vmware-backend', 'vmware', 'vmware', 'takeover', 'discover',
-        '-f', 'json'))
-    assert LOOSE_DISK in standalone
-    assert standalone[LOOSE_DISK]['Safe'] is True
-    assert plugin == standalone
+    assert LOOSE_DISK in discovered
+    assert discovered[LOOSE_DISK]['Safe'] is True
 
     # Not `openstack volume delete`: it asks openstacksdk for the
     # microversion, whose discovery GET of /v3/ goes out without a token

@@ -26,8 +26,8 @@ import math
 import os
 import sys
 
-import pytest
 from oslo_vmware import vim_util
+import pytest
 
 from tests.e2e import consumer
 from tests.e2e import vcenter

@@ -20,8 +20,8 @@ new VM.
 """
 
 
-import pytest
 from oslo_vmware import vim_util
+import pytest
 
 from tests.e2e import test_services_and_pools as pools_view
 from tests.e2e import vcenter

@@ -48,6 +48,7 @@ from oslo_vmware import vim_util
 from cinder_vmware_ext.core import promises
 from cinder_vmware_ext.extensions import cleanup
 from cinder_vmware_ext.extensions import extend
+from cinder_vmware_ext.extensions import groups
 from cinder_vmware_ext.extensions import image_cache
 from cinder_vmware_ext.extensions import migration
 from cinder_vmware_ext.extensions import qos
@@ -129,6 +130,7 @@ class VMwareVcVmdkExtDriver(cleanup.CleanupMixin,
                             migration.MigrationMixin,
                             takeover_size.TakeoverSizeMixin,
                             ext_snapshots.SnapshotMixin,
+                            groups.GroupMixin,
                             vmdk.VMwareVcVmdkDriver):
     """Upstream's vCenter VMDK driver with real pools.
 
@@ -270,6 +272,9 @@ class VMwareVcVmdkExtDriver(cleanup.CleanupMixin,
             'QoS_support': True,
             'online_extend_support': True,
             'multiattach': False,
+            # extensions/groups.py: one instance VM snapshot freezes the
+            # volumes attached to it.
+            'consistent_group_snapshot_enabled': True,
             # The scheduler reads these per pool (PoolState capabilities),
             # not from the backend level.
             'filter_function': self.get_filter_function(),

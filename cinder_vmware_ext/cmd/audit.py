@@ -28,6 +28,7 @@ from cinder_vmware_ext.cmd import backend
 from cinder_vmware_ext.cmd import snapshot as snapshot_cmd
 from cinder_vmware_ext.cmd import toolkit
 from cinder_vmware_ext.core import audit
+from cinder_vmware_ext.extensions import image_cache
 from cinder_vmware_ext.takeover import export_format
 from cinder_vmware_ext.takeover import vcenter
 from cinder_vmware_ext.vsphere import backings
@@ -101,7 +102,8 @@ def vm_facts(vms, frozen):
             ref=vm.value, name=vm.name, template=vm.template,
             volume_id=vm.volume_id,
             takeover_origin=vm.extra.get(ORIGIN_KEY) or None,
-            disk_files=tuple(vm.disk_files()), snapshots=snaps))
+            disk_files=tuple(vm.disk_files()), snapshots=snaps,
+            image_cache=image_cache.is_cache_name(vm.name)))
     return facts
 
 

@@ -90,8 +90,8 @@ def main():
     parser.add_argument('--data-mib', type=int, default=256)
     args = parser.parse_args()
 
-    from tests import simulator as vcsim
     from tests.functional import driver_fixtures as df
+    from tests import simulator as vcsim
 
     work = tempfile.mkdtemp(prefix='bench-image-cache-')
     os.makedirs(os.path.join(work, 'sim'))

@@ -50,10 +50,10 @@ GiB = 1024 ** 3
 def insert_volumes(count, promised, ledger, datastore_refs, type_id):
     """``count`` volume rows, the first ``promised`` with a 1 GiB thick
     promise on one of ``datastore_refs`` (in turn); one INSERT batch."""
-    import sqlalchemy as sa
     from cinder.db import api as db_api
     from cinder.db import models
     from oslo_utils import timeutils
+    import sqlalchemy as sa
     now = timeutils.utcnow()
     rows = []
     for i in range(count):
@@ -94,9 +94,9 @@ def main():
     parser.add_argument('--mariadb', action='store_true')
     args = parser.parse_args()
 
-    from tests import simulator as vcsim
     from tests.functional import driver_fixtures as fx
     from tests.functional import test_promises
+    from tests import simulator as vcsim
 
     workdir = tempfile.mkdtemp(prefix='bench-promises-')
     server = None

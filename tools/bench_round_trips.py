@@ -126,11 +126,11 @@ def spread_clones(drv, clones, datastores):
 
 def run(args):
     sys.path.insert(0, args.code)
-    from tests import simulator as vcsim
-    from tests.functional import driver_fixtures as df
-    from cinder import exception
     from cinder import coordination
+    from cinder import exception
     from oslo_config import cfg
+    from tests.functional import driver_fixtures as df
+    from tests import simulator as vcsim
 
     workdir = tempfile.mkdtemp(prefix='bench-round-trips-')
     sim = vcsim.Simulator.start(topology(args.loose), workdir=workdir)

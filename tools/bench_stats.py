@@ -121,12 +121,12 @@ def child(args):
     load_start = os.getloadavg()[0]
     counter = Counter()
     from cinder import context
-    from oslo_config import cfg
     from cinder.volume import configuration
     from cinder.volume import driver as base_driver
     from cinder.volume.drivers.vmware import vmdk
     from cinder_vmware_ext import driver as ext_driver
     from cinder_vmware_ext import opts as ext_opts
+    from oslo_config import cfg
     sim = json.loads(args.sim)
     cfg.CONF([], project='cinder', default_config_files=[],
              default_config_dirs=[])

@@ -36,8 +36,8 @@ import time
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-from tests import simulator as vcsim  # noqa: E402
 from tests.functional import driver_fixtures as fx  # noqa: E402
+from tests import simulator as vcsim  # noqa: E402
 
 GENERATE = os.path.join(REPO, 'tools', 'vcsim', 'topologies', 'generate.py')
 

@@ -33,8 +33,8 @@ sys.path.insert(0, REPO)
 
 from oslo_utils import units  # noqa: E402
 
-from tests import simulator as vcsim  # noqa: E402
 from tests.functional import driver_fixtures as df  # noqa: E402
+from tests import simulator as vcsim  # noqa: E402
 
 
 def say(step, text):

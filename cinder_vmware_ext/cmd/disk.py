@@ -29,12 +29,12 @@ from cliff import lister
 from cliff import show
 
 from cinder_vmware_ext.cmd import toolkit
+from cinder_vmware_ext.takeover import discovery
+from cinder_vmware_ext.takeover import vcenter
 from cinder_vmware_ext.vsphere import datastores as vds
 from cinder_vmware_ext.vsphere import disks as vdisks
 from cinder_vmware_ext.vsphere import faults as vfaults
 from cinder_vmware_ext.vsphere import retrieve
-from cinder_vmware_ext.takeover import discovery
-from cinder_vmware_ext.takeover import vcenter
 
 COLUMNS = ('Path', 'Capacity (bytes)', 'Provisioning', 'UUID',
            'IO limit', 'IO shares', 'IO reservation', 'VM', 'Power state',

@@ -31,9 +31,9 @@ from cliff import app
 from cliff import commandmanager
 
 import cinder_vmware_ext
+from cinder_vmware_ext.cmd import audit
 from cinder_vmware_ext.cmd import cluster
 from cinder_vmware_ext.cmd import datastore
-from cinder_vmware_ext.cmd import audit
 from cinder_vmware_ext.cmd import disk
 from cinder_vmware_ext.cmd import evacuate
 from cinder_vmware_ext.cmd import redact

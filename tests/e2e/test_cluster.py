@@ -25,10 +25,9 @@ import concurrent.futures
 import math
 import os
 import sys
-import time
 
-import pytest
 from oslo_vmware import vim_util
+import pytest
 
 from tests.e2e import consumer
 from tests.e2e import vcenter
@@ -145,14 +144,7 @@ def _vm(vsphere, name):
 
 
 def _poll(what, check, timeout=120, interval=0.5):
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError('%s: not after %d s' % (what, timeout))
-        time.sleep(interval)
+    return waiting.until(what, check, timeout, interval)
 
 
 def _pool(cinder, name):

@@ -19,10 +19,9 @@ migration would instead create a new volume and copy the data, leaving a
 new VM.
 """
 
-import time
 
-import pytest
 from oslo_vmware import vim_util
+import pytest
 
 from tests.e2e import test_services_and_pools as pools_view
 from tests.e2e import vcenter
@@ -51,15 +50,19 @@ def backing_moref(session, volume):
 
 
 def wait_migrated(cinder, volume, timeout=120):
-    deadline = time.monotonic() + timeout
-    while True:
+    seen = {}
+
+    def look():
         current = cinder.volumes.get(volume.id)
         migstat = getattr(current, 'os-vol-mig-status-attr:migstat')
+        seen['state'] = 'status %s, migstat %s' % (current.status, migstat)
         if migstat in ('success', 'error') and current.status == 'available':
             assert migstat == 'success', current.status
             return current
-        assert time.monotonic() < deadline, (current.status, migstat)
-        time.sleep(0.5)
+        return None
+
+    return waiting.until('volume %s migrated' % volume.id, look, timeout,
+                         last=lambda: seen.get('state'))
 
 
 def assert_in_pool(vsphere, topology, volume, pool, moref):
@@ -97,10 +100,9 @@ def test_retype_on_demand_to_a_type_of_the_other_pool(cinder, vsphere,
 
     cinder.volumes.retype(volume, volume_type('gold').id, 'on-demand')
     volume = waiting.wait_status(cinder.volumes, volume, 'available')
-    deadline = time.monotonic() + 60
-    while volume.volume_type != 'e2e-gold':
-        assert time.monotonic() < deadline, volume.volume_type
-        time.sleep(0.5)
-        volume = cinder.volumes.get(volume.id)
+    volume = waiting.until(
+        'volume %s of type e2e-gold' % volume.id,
+        lambda: [v for v in [cinder.volumes.get(volume.id)]
+                 if v.volume_type == 'e2e-gold'], 60)[0]
 
     assert_in_pool(vsphere, topology, volume, 'gold', moref)

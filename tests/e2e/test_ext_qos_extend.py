@@ -28,9 +28,9 @@ instance unless Nova confirms it).
 
 import time
 
-import pytest
 from cinderclient import exceptions as client_exceptions
 from oslo_vmware import vim_util
+import pytest
 
 from tests.e2e import vcenter
 from tests.e2e import waiting

@@ -28,8 +28,8 @@ import os
 import subprocess
 import sys
 
-import pytest
 from oslo_vmware import vim_util
+import pytest
 
 from tests.e2e import conftest
 from tests.e2e import waiting

@@ -11,39 +11,72 @@
 #    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 #    License for the specific language governing permissions and limitations
 #    under the License.
-"""Wait for Cinder resources the way an operator polls `cinder show`."""
+"""Wait for Cinder resources the way an operator polls `cinder show`.
 
-import time
+The polling is tenacity's, as in the CLI (cmd/cinder_api.py): a fixed
+interval, a stop after the timeout; a timeout is one AssertionError line
+naming what was awaited and what was last seen.
+"""
+
+import tenacity
+
+INTERVAL = 0.5
+
+
+def until(what, look, timeout=120, interval=None, last=None):
+    """Call ``look()`` every ``interval`` s (default INTERVAL) until it
+    returns something true, and return that; an exception from ``look``
+    ends the wait. After ``timeout`` s: AssertionError ``"<what>: not
+    after <timeout> s"`` and, when ``last()`` is given, ``" (last seen:
+    <last()>)"``."""
+    def give_up(state):
+        seen = '' if last is None else ' (last seen: %s)' % (last(),)
+        raise AssertionError('%s: not after %d s%s' % (what, timeout, seen))
+
+    retrying = tenacity.Retrying(
+        retry=tenacity.retry_if_result(lambda result: not result),
+        wait=tenacity.wait_fixed(INTERVAL if interval is None
+                                 else interval),
+        stop=tenacity.stop_after_delay(timeout),
+        retry_error_callback=give_up)
+    return retrying(look)
+
+
+def _name(resource):
+    return '%s %s' % (type(resource).__name__, resource.id)
 
 
 def wait_status(manager, resource, wanted, timeout=120):
     """Poll until the resource's status is one of ``wanted`` (a str or a
     tuple); fail early on ``error`` unless it is wanted."""
     wanted = (wanted,) if isinstance(wanted, str) else tuple(wanted)
-    deadline = time.monotonic() + timeout
-    while True:
+    seen = {}
+
+    def look():
         current = manager.get(resource.id)
+        seen['status'] = current.status
         if current.status in wanted:
             return current
         if current.status.startswith('error'):
-            raise AssertionError('%s %s went to %s (waiting for %s)' % (
-                type(resource).__name__, resource.id, current.status,
-                wanted))
-        if time.monotonic() > deadline:
-            raise AssertionError('%s %s still %s after %d s (waiting for %s)'
-                                 % (type(resource).__name__, resource.id,
-                                    current.status, timeout, wanted))
-        time.sleep(0.5)
+            raise AssertionError('%s went to %s (waiting for %s)' % (
+                _name(resource), current.status, ' or '.join(wanted)))
+        return None
+
+    return until('%s to be %s' % (_name(resource), ' or '.join(wanted)),
+                 look, timeout, last=lambda: seen.get('status'))
 
 
 def wait_deleted(manager, resource, timeout=120):
+    """Poll until getting the resource answers NotFound."""
     from cinderclient import exceptions
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    seen = {}
+
+    def look():
         try:
-            manager.get(resource.id)
+            seen['status'] = manager.get(resource.id).status
         except exceptions.NotFound:
-            return
-        time.sleep(0.5)
-    raise AssertionError('%s %s not deleted after %d s' % (
-        type(resource).__name__, resource.id, timeout))
+            return True
+        return False
+
+    until('%s to be deleted' % _name(resource), look, timeout,
+          last=lambda: seen.get('status'))

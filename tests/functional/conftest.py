@@ -13,8 +13,8 @@
 #    under the License.
 import pytest
 
-from tests import simulator as vcsim
 from tests.functional import driver_fixtures as df
+from tests import simulator as vcsim
 
 
 @pytest.fixture

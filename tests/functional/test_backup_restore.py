@@ -43,14 +43,14 @@ is the only one.
 import os
 import time
 
-import pytest
 from os_brick import exception as brick_exception
 from os_brick.initiator.connectors import vmware as brick_vmware
 from oslo_utils import units
 from oslo_vmware import exceptions as vexc
+import pytest
 
-from tests import simulator as vcsim
 from tests.functional import driver_fixtures as fx
+from tests import simulator as vcsim
 
 GiB = units.Gi
 HOST = 'functional@vmware#gold'

@@ -22,8 +22,8 @@ volume to error; the peer removes the clone's backing and the snapshot at
 its next look, and leaves the source's bytes as they were.
 """
 
-import pytest
 from oslo_utils import units
+import pytest
 
 from tests.functional import driver_fixtures as df
 

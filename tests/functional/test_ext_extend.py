@@ -24,9 +24,9 @@ the roomy datastore of another cluster.
 
 import os
 
-import pytest
 from cinder import exception
 from oslo_utils import units
+import pytest
 
 from tests.functional import driver_fixtures as df
 

@@ -23,9 +23,9 @@ a volume's disk file present and its data intact.
 import functools
 import os
 
-import pytest
 from oslo_service import loopingcall
 from oslo_utils import units
+import pytest
 
 from cinder_vmware_ext.vsphere import bulk_soap
 from tests.functional import driver_fixtures as df

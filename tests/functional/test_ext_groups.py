@@ -21,11 +21,11 @@ not the second.  Faults injected while the group snapshot is taken leave
 no template, no instance snapshot and the instance's disks as they were.
 """
 
-import pytest
 from cinder import exception
 from cinder import objects
 from cinder.volume import group_types
 from oslo_utils import units
+import pytest
 
 from tests.functional import driver_fixtures as df
 

@@ -27,8 +27,8 @@ import os
 
 import pytest
 
-from tests import simulator as vcsim
 from tests.functional import driver_fixtures as df
+from tests import simulator as vcsim
 
 from cinder_vmware_ext.extensions import image_cache
 

@@ -30,12 +30,12 @@ larger than gold-only's free space on shared.
 
 import os
 
-import pytest
 from cinder import exception
 from cinder import objects
 from cinder.volume import volume_types
 from oslo_service import loopingcall
 from oslo_utils import units
+import pytest
 
 from tests.functional import driver_fixtures as df
 

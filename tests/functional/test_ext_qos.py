@@ -21,8 +21,8 @@ separate oslo.vmware session.
 
 import os
 
-import pytest
 from cinder import exception
+import pytest
 
 from tests.functional import driver_fixtures as df
 

@@ -22,10 +22,10 @@ disk reads and the bytes of the disks it was made from.
 
 import os
 
-import pytest
 from cinder import exception
 from oslo_utils import units
 from oslo_vmware import exceptions as vexc
+import pytest
 
 from tests.functional import driver_fixtures as df
 

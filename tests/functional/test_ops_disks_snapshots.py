@@ -28,8 +28,8 @@ import pytest
 pytest.importorskip('tests.functional.driver_fixtures')
 
 from cinder_vmware_ext.cmd import main as cli  # noqa: E402
-from tests import simulator as vcsim  # noqa: E402
 from tests.functional import driver_fixtures as fx  # noqa: E402
+from tests import simulator as vcsim  # noqa: E402
 
 GOLD = 'functional@vmware#gold'
 TOPOLOGY = {'datacenters': [{

@@ -26,8 +26,8 @@ import pytest
 from cinder.volume.drivers.vmware import exceptions as vmdk_exceptions
 from oslo_vmware import vim_util
 
-from tests import scheduler_helpers as sched
 from tests.functional import driver_fixtures as fx
+from tests import scheduler_helpers as sched
 
 GiB = 1024 ** 3
 

@@ -22,10 +22,10 @@ import os
 import time
 import urllib.error
 
-import pytest
 from oslo_service import loopingcall
 from oslo_vmware import exceptions
 from oslo_vmware import vim_util
+import pytest
 
 TOPOLOGY = {"datacenters": [{
     "name": "DC1",

@@ -17,9 +17,9 @@ the datastore directories."""
 
 import os
 
-import pytest
 from oslo_vmware import exceptions
 from oslo_vmware import vim_util
+import pytest
 
 from tests.functional.test_simulator_topology import objects
 from tests.functional.test_simulator_topology import refs

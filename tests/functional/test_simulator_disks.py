@@ -20,9 +20,9 @@ the datastores' summary figures read back through the property collector.
 
 import os
 
-import pytest
 from oslo_vmware import exceptions as vexc
 from oslo_vmware import vim_util
+import pytest
 
 from tests import simulator as vcsim
 from tests import vmdk

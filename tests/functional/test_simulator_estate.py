@@ -22,8 +22,8 @@ import sys
 
 import pytest
 
-from tests import simulator as vcsim
 from tests.functional import test_simulator_topology as topo
+from tests import simulator as vcsim
 
 GENERATE = os.path.join(vcsim.REPO, 'tools', 'vcsim', 'topologies',
                         'generate.py')

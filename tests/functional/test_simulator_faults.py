@@ -22,10 +22,10 @@ drop that also ends the session (a vCenter restart).
 import os
 import urllib.error
 
-import pytest
 from oslo_service import loopingcall
 from oslo_vmware import exceptions
 from oslo_vmware import vim_util
+import pytest
 
 TOPOLOGY = {"datacenters": [{
     "name": "DC1",

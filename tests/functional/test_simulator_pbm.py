@@ -23,7 +23,6 @@ datastore selector does. Results are checked against the topology.
 import json
 import subprocess
 
-import pytest
 from cinder.volume.drivers.vmware import datastore as hub
 from cinder.volume.drivers.vmware import exceptions as vmdk_exceptions
 from cinder.volume.drivers.vmware import vmdk
@@ -31,6 +30,7 @@ from cinder.volume.drivers.vmware import volumeops
 from oslo_vmware import exceptions as vexc
 from oslo_vmware import pbm
 from oslo_vmware import vim_util
+import pytest
 
 from tests.functional import driver_fixtures
 from tests.functional.test_simulator_topology import vcsim_binary  # noqa: F401

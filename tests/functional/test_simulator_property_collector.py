@@ -26,10 +26,10 @@ and leaving a view, several collectors, maxObjectUpdates pages.
 import threading
 import time
 
-import pytest
 from cinder.volume.drivers.vmware import volumeops as cinder_volumeops
 from oslo_vmware import exceptions
 from oslo_vmware import vim_util
+import pytest
 
 
 GiB = 1 << 30

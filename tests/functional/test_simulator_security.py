@@ -24,8 +24,8 @@ import ssl
 import urllib.error
 import urllib.request
 
-import pytest
 from oslo_vmware import vim_util
+import pytest
 
 from tests import simulator as vcsim
 

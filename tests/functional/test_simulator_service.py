@@ -15,11 +15,11 @@
 SearchIndex.FindAllByUuid, through oslo.vmware with TLS verified.
 """
 
-import pytest
 from cinder.volume.drivers.vmware import vmdk as cinder_vmdk
 from cinder.volume.drivers.vmware import volumeops as cinder_volumeops
 from oslo_vmware import exceptions
 from oslo_vmware import vim_util
+import pytest
 
 
 TOPOLOGY = {'datacenters': [

@@ -24,10 +24,10 @@ lost answer's retry meets these refusals by itself.
 
 import os
 
-import pytest
 from oslo_service import loopingcall
 from oslo_vmware import exceptions
 from oslo_vmware import vim_util
+import pytest
 
 MiB = 1 << 20
 GiB = 1 << 30

@@ -24,8 +24,8 @@ import os
 import subprocess
 import sys
 
-import pytest
 from oslo_vmware import vim_util
+import pytest
 
 from tests import simulator as vcsim
 

@@ -26,9 +26,9 @@ import os
 import ssl
 import urllib.request
 
-import pytest
 from oslo_vmware import exceptions as vexc
 from oslo_vmware import vim_util
+import pytest
 
 from tests import simulator as vcsim
 from tests import vmdk

@@ -31,8 +31,8 @@ import os
 
 import pytest
 
-from tests import simulator as vcsim
 from tests.functional import driver_fixtures as fx
+from tests import simulator as vcsim
 
 TOPOLOGY = {'datacenters': [{
     'name': 'DC1',

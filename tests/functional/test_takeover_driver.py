@@ -29,8 +29,8 @@ from cinder import exception  # noqa: E402
 
 from cinder_vmware_ext.takeover import manage as takeover  # noqa: E402
 from cinder_vmware_ext.takeover import safety  # noqa: E402
-from tests import simulator as vcsim  # noqa: E402
 from tests.functional import driver_fixtures as fx  # noqa: E402
+from tests import simulator as vcsim  # noqa: E402
 
 GOLD_HOSTS = [{'host': 'esx-01'}, {'host': 'esx-02'}]
 TOPOLOGY = {'datacenters': [{

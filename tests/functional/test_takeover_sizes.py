@@ -33,8 +33,8 @@ pytest.importorskip('tests.functional.driver_fixtures')
 from oslo_utils import units  # noqa: E402
 
 from cinder_vmware_ext.takeover import adopt  # noqa: E402
-from tests import simulator as vcsim  # noqa: E402
 from tests.functional import driver_fixtures as fx  # noqa: E402
+from tests import simulator as vcsim  # noqa: E402
 
 HOSTS = [{'host': 'esx-01'}, {'host': 'esx-02'}]
 QUARTER = 0.25

@@ -30,9 +30,9 @@ pytest.importorskip('tests.functional.driver_fixtures')
 
 from cinder_vmware_ext.cmd import main as cli  # noqa: E402
 from cinder_vmware_ext.takeover import export_format  # noqa: E402
-from tests import simulator as vcsim  # noqa: E402
 from tests.functional import driver_fixtures as fx  # noqa: E402
 from tests.functional import test_takeover_driver as topo  # noqa: E402
+from tests import simulator as vcsim  # noqa: E402
 
 SAFE = {'[ds-gold] orphans/data 1.vmdk', '[ds-gold] orphans/dätä [x].vmdk',
         '[ds-gold] vm-off/vm-off.vmdk', '[ds-silver] far/silver disk.vmdk',

@@ -24,8 +24,8 @@ while real pool stats are still reported.
 
 import logging
 
-import pytest
 from cinder import exception
+import pytest
 
 from tests.functional import driver_fixtures as df
 

@@ -24,8 +24,8 @@ disk files under the datastore root.  Nothing in the driver is patched.
 import math
 import os
 
-import pytest
 from oslo_utils import units
+import pytest
 
 from tests.functional import driver_fixtures as df
 

@@ -18,10 +18,10 @@ through openstacksdk's loader, --os-region-name and the volume API
 version."""
 
 import argparse
+from importlib import metadata
 import os
 import subprocess
 import sys
-from importlib import metadata
 
 import pytest
 

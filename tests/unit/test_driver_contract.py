@@ -17,8 +17,8 @@
 import contextlib
 import types
 
-import pytest
 from cinder import exception
+import pytest
 
 from cinder_vmware_ext import driver
 from cinder_vmware_ext.vsphere import disks

@@ -21,8 +21,8 @@ puts it in the list.
 
 from cinder.tests.unit import test
 
-from cinder_vmware_ext import driver
 from cinder.tests.compliance import test_volume_drivers  # noqa: E402,I100
+from cinder_vmware_ext import driver
 
 TestVolumeDrivers = test_volume_drivers.TestVolumeDrivers
 

@@ -25,8 +25,8 @@ demo/test stack uses this; a production Cinder uses MySQL or PostgreSQL.
 Usage: service_main.py CONSOLE_SCRIPT [ARGS...]
 """
 
-import sys
 from importlib import metadata
+import sys
 
 
 def _serialise_sqlite_writers():

@@ -26,9 +26,9 @@ import re
 
 from oslo_utils import units
 
-from tests import simulator as vcsim
 from tests.functional import driver_fixtures as df
 from tests.functional.matrix import world
+from tests import simulator as vcsim
 
 GiB = units.Gi
 PROJECT = 'demo-project'

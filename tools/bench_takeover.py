@@ -17,8 +17,10 @@
 For each estate size (``--files``, loose disks; a tenth as many VMs):
 the simulator's start-up time and disk use (generate.py, short test
 pattern), then the driver's ``get_manageable_volumes`` over every pool:
-a cold listing of everything, a later page of 1,000 and the peak RSS of
-this process. Import and release through real Cinder are not measured
+a cold listing of everything (its SOAP requests, and the floor: the
+simulator's own time serving the datastore searches, from its request
+statistics), a later page of 1,000 (served from the listing cache) and
+the peak RSS of this process. Import and release through real Cinder are not measured
 here yet (issue 15, part 3).
 
     .venv/bin/python tools/bench_takeover.py [--files 1000 10000]
@@ -63,15 +65,26 @@ def measure(files, work, pattern_bytes):
         row['disk_mb'] = disk_use(sim.datastore_root) / 1e6
         drv = fx.make_driver(sim, vmware_cluster_name=clusters)
         try:
+            drv._pools.current()     # the driver's start-up inventory
+            sim.reset_stats()
             t = time.monotonic()
             listed = drv.get_manageable_volumes([], None, 100000, 0,
                                                 ['reference'], ['asc'])
             row['cold_s'] = time.monotonic() - t
             row['listed'] = len(listed)
+            stats = sim.request_stats(reset=True)['methods']
+            row['requests'] = sum(m['calls'] for m in stats.values())
+            searches = stats.get('SearchDatastoreSubFolders_Task', {})
+            row['searches'] = searches.get('calls', 0)
+            # The floor: the simulator's own time serving the searches
+            # (summed; run concurrently, the wall floor is below it).
+            row['floor_s'] = searches.get('seconds', 0.0)
             t = time.monotonic()
             drv.get_manageable_volumes([], None, 1000, 1000,
                                        ['reference'], ['asc'])
             row['page_s'] = time.monotonic() - t
+            stats = sim.request_stats(reset=True)['methods']
+            row['page_requests'] = sum(m['calls'] for m in stats.values())
         finally:
             fx.close_driver(drv)
     finally:
@@ -89,13 +102,14 @@ def main():
     with tempfile.TemporaryDirectory() as work:
         fx.init_cinder(work)
         rows = [measure(n, work, args.pattern_bytes) for n in args.files]
-    print('%8s %8s %9s %8s %8s %9s %8s' % (
-        'disks', 'listed', 'start s', 'disk MB', 'cold s', 'page s',
-        'RSS MB'))
+    print('%7s %7s %8s %8s %7s %8s %9s %7s %7s %7s %7s' % (
+        'disks', 'listed', 'start s', 'disk MB', 'cold s', 'floor s',
+        'requests', 'search', 'page s', 'page rq', 'RSS MB'))
     for r in rows:
-        print('%8d %8d %9.1f %8.0f %8.2f %9.2f %8.0f' % (
+        print('%7d %7d %8.1f %8.0f %7.2f %8.2f %9d %7d %7.3f %7d %7.0f' % (
             r['disks'], r['listed'], r['start_s'], r['disk_mb'], r['cold_s'],
-            r['page_s'], r['rss_mb']))
+            r['floor_s'], r['requests'], r['searches'], r['page_s'],
+            r['page_requests'], r['rss_mb']))
 
 
 if __name__ == '__main__':

@@ -71,6 +71,7 @@ def measure(files, work, pattern_bytes):
             listed = drv.get_manageable_volumes([], None, 100000, 0,
                                                 ['reference'], ['asc'])
             row['cold_s'] = time.monotonic() - t
+            row['split'] = dict(drv.takeover_listing().seconds)
             row['listed'] = len(listed)
             stats = sim.request_stats(reset=True)['methods']
             row['requests'] = sum(m['calls'] for m in stats.values())
@@ -110,6 +111,9 @@ def main():
             r['disks'], r['listed'], r['start_s'], r['disk_mb'], r['cold_s'],
             r['floor_s'], r['requests'], r['searches'], r['page_s'],
             r['page_requests'], r['rss_mb']))
+    for r in rows:
+        print('%d disks, the cold listing: %s' % (r['disks'], ', '.join(
+            '%s %.2f s' % kv for kv in r['split'].items())))
 
 
 if __name__ == '__main__':

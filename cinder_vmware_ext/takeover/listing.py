@@ -82,6 +82,8 @@ class ListingCache(object):
         self._generation = 0
         # How each call was answered: full, partial or reused.
         self.counts = {'full': 0, 'partial': 0, 'reused': 0}
+        # Where the last full discovery's time went.
+        self.seconds = {}
 
     def disks(self, scope):
         """The DiskRecords of ``scope``, as of now."""
@@ -138,14 +140,27 @@ class ListingCache(object):
 
     def _full(self, scope, now):
         self.counts['full'] += 1
+        seconds = self.seconds = {}
+        started = time.monotonic()
         # The feed's baseline first: what changes during the discovery
         # shows on the next call.
         self._feed.poll()
+        seconds['feed'] = time.monotonic() - started
         objects = retrieve.retrieve(self._session, discovery.PROPERTIES)
+        seconds['properties'] = time.monotonic() - started - sum(
+            seconds.values())
         searched, errors = discovery.search(
             self._session, discovery.browsers_of(scope, objects))
-        return self._new_state(now, scope, objects,
-                               discovery.vm_disks(objects), searched, errors)
+        seconds['search'] = time.monotonic() - started - sum(
+            seconds.values())
+        state = self._new_state(now, scope, objects,
+                                discovery.vm_disks(objects), searched,
+                                errors)
+        seconds['merge'] = time.monotonic() - started - sum(seconds.values())
+        LOG.info('Takeover listing: %d disks discovered (%s).',
+                 len(state.disks), ', '.join(
+                     '%s %.2fs' % kv for kv in seconds.items()))
+        return state
 
     def _refresh(self, state, scope, changed):
         stale = set(self._touched)

@@ -11,8 +11,10 @@
 #    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 #    License for the specific language governing permissions and limitations
 #    under the License.
-"""``cinder-vmware datastore``: what Cinder sees of each datastore, and
-drain/undrain (a mark every cinder-volume service sees).
+"""``cinder-vmware datastore``: what Cinder sees of each datastore,
+drain/undrain (a mark every cinder-volume service sees), create (NFS,
+VMFS), rename, remove and Storage I/O Control, refusing what would take a
+datastore from under Cinder or a VM.
 
 Figures come from the driver's own inventory cache and pool code
 (``pooling.PoolService``), promises from Cinder's database as the driver
@@ -128,8 +130,8 @@ def pool_verdicts(ds, inventory, clusters, found, rules, mode):
     for cluster in clusters:
         if ds.mounts.mounted.isdisjoint(cluster.hosts):
             continue
-        reason = eligibility.ineligibility_reason(
-            ds, eligibility.usable_hosts(cluster, inventory), rules)
+        reason = eligibility.cluster_ineligibility_reason(
+            ds, cluster, inventory, rules)
         if mode == core_pools.DATASTORE_MODE:
             name = by_datastore.get(ds.ref, ds.name)
         else:
@@ -166,6 +168,9 @@ def describe(ds, inventory, clusters, found, held, named, details, rules,
         'pools': pool_verdicts(ds, inventory, clusters, found, rules, mode),
         'iorm': extra.get('iormConfiguration'),
         'browser': extra.get('browser'),
+        'info': extra.get('info'),
+        'mount_refs': [(m.host, m.access_mode) for m in ds.mounts
+                       if m.mounted],
     }
 
 
@@ -183,6 +188,8 @@ def _pools_text(pools):
 
 class List(lister.Lister):
     """Datastores of this backend's clusters, as Cinder sees them."""
+
+    auth_required = False
 
     def get_parser(self, prog_name):
         parser = super(List, self).get_parser(prog_name)
@@ -212,6 +219,8 @@ class List(lister.Lister):
 class Show(show.ShowOne):
     """One datastore: figures, host mounts, VMs, Cinder volumes, Storage
     I/O Control and, per pool, eligible or why not."""
+
+    auth_required = False
 
     def get_parser(self, prog_name):
         parser = super(Show, self).get_parser(prog_name)
@@ -245,6 +254,8 @@ class Show(show.ShowOne):
 
 
 class _Mark(command.Command):
+
+    auth_required = False
 
     def get_parser(self, prog_name):
         parser = super(_Mark, self).get_parser(prog_name)
@@ -293,6 +304,8 @@ class Undrain(_Mark):
 class Browse(lister.Lister):
     """Files of a datastore folder (SearchDatastore_Task)."""
 
+    auth_required = False
+
     def get_parser(self, prog_name):
         parser = super(Browse, self).get_parser(prog_name)
         parser.add_argument('name', metavar='NAME',
@@ -324,6 +337,435 @@ class Browse(lister.Lister):
                  for e in sorted(entries, key=lambda e: (e.folder, e.path))])
 
 
+# -- changes -------------------------------------------------------------
+
+CINDER_FOLDER = re.compile(r'^(volume|snapshot)-[0-9a-f]{8}-[0-9a-f]{4}-'
+                           r'[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$')
+CINDER_TEMP = 'cinder_temp'
+
+
+class _Change(command.Command):
+    """A command that changes vCenter: --dry-run, and says what it did."""
+
+    auth_required = False
+
+    def get_parser(self, prog_name):
+        parser = super(_Change, self).get_parser(prog_name)
+        parser.add_argument('--dry-run', action='store_true',
+                            help='say what would be done; change nothing')
+        return parser
+
+    def say(self, args, done, would, text):
+        self.app.stdout.write('%s %s\n' % (would if args.dry_run else done,
+                                           text))
+
+
+def _refused(what, err):
+    return backend.BackendError('%s: vCenter refused: %s'
+                                % (what, backend.root_cause(err)))
+
+
+def _check_name(name):
+    if not name or not name.strip() or len(name) > 42 or '/' in name or \
+            '[' in name or ']' in name:
+        raise backend.BackendError(
+            'datastore name %r: must be 1-42 characters without "/", "[" '
+            'or "]"' % name)
+
+
+class _Create(_Change):
+
+    def get_parser(self, prog_name):
+        parser = super(_Create, self).get_parser(prog_name)
+        parser.add_argument('name', metavar='NAME',
+                            help="the new datastore's name")
+        return parser
+
+    def hosts(self, session, args, cluster=None, host_names=()):
+        """[(host name, its datastore system)] the command works on."""
+        from cinder_vmware_ext.vsphere import clusters as vclusters
+        estate = vclusters.estate(session)
+        if any(n == args.name for n, _v, _m in estate.datastores.values()):
+            raise backend.BackendError('datastore %s: already exists'
+                                       % args.name)
+        by_name = {}
+        for value, name in estate.hosts.items():
+            by_name.setdefault(name, []).append(value)
+        if cluster:
+            found = [c for c in estate.clusters if c.name == cluster]
+            if len(found) != 1:
+                raise backend.BackendError(
+                    'cluster %s: %s' % (cluster, 'no such cluster' if
+                                        not found else
+                                        '%d clusters of that name'
+                                        % len(found)))
+            values = sorted(estate.cluster_hosts[found[0].value],
+                            key=lambda v: estate.hosts.get(v, v))
+            if not values:
+                raise backend.BackendError('cluster %s: has no host'
+                                           % cluster)
+        else:
+            values = []
+            for name in host_names:
+                if len(by_name.get(name, [])) != 1:
+                    raise backend.BackendError('host %s: %s' % (
+                        name, 'no such host' if name not in by_name else
+                        'several hosts of that name'))
+                values.extend(by_name[name])
+        systems = vds.details(session).datastore_systems
+        missing = [estate.hosts.get(v, v) for v in values
+                   if v not in systems]
+        if missing:
+            raise backend.BackendError('host %s: has no datastore system '
+                                       '(not connected?)' % missing[0])
+        return [(estate.hosts.get(v, v), systems[v]) for v in values]
+
+
+class CreateNfs(_Create):
+    """Mount an NFS export as a datastore on a cluster's hosts or the
+    hosts given (CreateNasDatastore on each; undone on every host if one
+    fails)."""
+
+    def get_parser(self, prog_name):
+        parser = super(CreateNfs, self).get_parser(prog_name)
+        parser.add_argument('--remote-host', required=True,
+                            help='the NFS server')
+        parser.add_argument('--remote-path', required=True,
+                            help='the exported path, e.g. /export/cinder')
+        where = parser.add_mutually_exclusive_group(required=True)
+        where.add_argument('--cluster', help='mount on every host of this '
+                                             'cluster')
+        where.add_argument('--host', action='append', dest='hosts',
+                           metavar='HOST', help='mount on this host '
+                                                '(repeatable)')
+        parser.add_argument('--nfs-version', choices=('3', '4.1'),
+                            default='3', help='NFS 3 (default) or 4.1')
+        parser.add_argument('--read-only', action='store_true',
+                            help='mount read-only')
+        return parser
+
+    def take_action(self, args):
+        _check_name(args.name)
+        if not args.remote_path.startswith('/'):
+            raise backend.BackendError('remote path %s: must be absolute'
+                                       % args.remote_path)
+        session = backend.session(backend.load(
+            self.app.options.config_file, self.app.options.backend,
+            self.app.options.host)[0])
+        hosts = self.hosts(session, args, args.cluster, args.hosts or ())
+        text = 'NFS %s datastore %s (%s:%s, %s) on hosts %s' % (
+            args.nfs_version, args.name, args.remote_host, args.remote_path,
+            'read-only' if args.read_only else 'read-write',
+            ', '.join(h for h, _s in hosts))
+        if args.dry_run:
+            self.say(args, 'created', 'would create', text)
+            return 0
+        done, ref = [], None
+        for host, system in hosts:
+            try:
+                ref = vds.create_nas(session, system, args.name,
+                                     args.remote_host, args.remote_path,
+                                     args.nfs_version, args.read_only)
+            except Exception as err:
+                undone = _unmount(session, done, ref)
+                raise backend.BackendError(
+                    'datastore %s: host %s: vCenter refused to mount it: '
+                    '%s%s' % (args.name, host, backend.root_cause(err),
+                              undone))
+            done.append((host, system))
+        self.say(args, 'created', 'would create', text)
+        return 0
+
+
+def _unmount(session, done, ref):
+    """Undo a partial create: unmount from the hosts done; a note of what
+    could not be undone."""
+    left = []
+    for host, system in reversed(done):
+        try:
+            vds.remove(session, system, ref)
+        except Exception as err:
+            left.append('%s (%s)' % (host, backend.root_cause(err)))
+    if left:
+        return '; could not undo the mount on %s' % ', '.join(left)
+    return '; undone on %d host(s)' % len(done) if done else ''
+
+
+class CreateVmfs(_Create):
+    """Format a host's free disk as a VMFS datastore
+    (QueryVmfsDatastoreCreateOptions, CreateVmfsDatastore)."""
+
+    def get_parser(self, prog_name):
+        parser = super(CreateVmfs, self).get_parser(prog_name)
+        parser.add_argument('--host', required=True, help='the ESX host')
+        parser.add_argument('--disk', required=True, metavar='DEVICE',
+                            help='the disk: its canonical name (naa...., '
+                                 'mpx....) or device path')
+        return parser
+
+    def take_action(self, args):
+        _check_name(args.name)
+        session = backend.session(backend.load(
+            self.app.options.config_file, self.app.options.backend,
+            self.app.options.host)[0])
+        [(host, system)] = self.hosts(session, args, None, [args.host])
+        try:
+            disks = vds.vmfs_disks(session, system)
+        except Exception as err:
+            raise _refused('host %s' % host, err)
+        found = [d for d in disks if args.disk in (
+            d.canonicalName, d.devicePath, getattr(d, 'uuid', None))]
+        if not found:
+            raise backend.BackendError(
+                'disk %s: not a disk of host %s free for VMFS (free: %s)' % (
+                    args.disk, host, ', '.join(
+                        d.canonicalName for d in disks) or 'none'))
+        text = 'VMFS datastore %s on disk %s of host %s' % (
+            args.name, found[0].canonicalName, host)
+        if not args.dry_run:
+            try:
+                vds.create_vmfs(session, system, args.name, found[0])
+            except Exception as err:
+                raise _refused('datastore %s' % args.name, err)
+        self.say(args, 'created', 'would create', text)
+        return 0
+
+
+class Rename(_Change):
+    """Rename a datastore (RenameDatastore), unless this backend's pools
+    would change their verdict on it or Cinder's host#pool would go stale."""
+
+    def get_parser(self, prog_name):
+        parser = super(Rename, self).get_parser(prog_name)
+        parser.add_argument('name', metavar='NAME', help="the datastore's "
+                                                         "name")
+        parser.add_argument('new_name', metavar='NEW_NAME',
+                            help='its new name')
+        return parser
+
+    def take_action(self, args):
+        _check_name(args.new_name)
+        ops = Ops(self.app.options)
+        row, details = ops.find(args.name)
+        if args.new_name == args.name:
+            raise backend.BackendError('datastore %s: already has that name'
+                                       % args.name)
+        taken = [p.get('name') for p in details.datastores.values()
+                 if p.get('name') == args.new_name]
+        if taken:
+            raise backend.BackendError('datastore %s: a datastore is already '
+                                       'named %s' % (args.name,
+                                                     args.new_name))
+        regex = ops.pools._rules.name_regex
+        if regex is not None and bool(regex.match(args.name)) != bool(
+                regex.match(args.new_name)):
+            before, after = ((args.name, args.new_name)
+                             if regex.match(args.name)
+                             else (args.new_name, args.name))
+            raise backend.BackendError(
+                'datastore %s: refused: vmware_datastore_regex %s matches '
+                '%s but not %s, so the pools of backend [%s] would %s it' % (
+                    args.name, regex.pattern, before, after,
+                    ops.section.config_group,
+                    'stop using' if before == args.name else 'start using'))
+        note = ''
+        if ops.section.vmware_pool_mode == core_pools.DATASTORE_MODE:
+            if row['cinder_volumes']:
+                raise backend.BackendError(
+                    'datastore %s: refused: in datastore pool mode its pool '
+                    'is named after it, and Cinder volumes %s record '
+                    'host#%s (evacuate them first, or move them with '
+                    "Cinder's migrate)" % (args.name, ', '.join(
+                        row['cinder_volumes']), args.name))
+            note = ' (its pool is now named %s)' % args.new_name
+        if not args.dry_run:
+            try:
+                vds.rename(ops.session, vds.moref(row['ref']), args.new_name)
+            except Exception as err:
+                raise _refused('datastore %s' % args.name, err)
+        self.say(args, 'renamed', 'would rename', 'datastore %s to %s%s' % (
+            args.name, args.new_name, note))
+        return 0
+
+
+def cinder_files(session, row):
+    """Cinder's files on the datastore: VMDKs under volume-<id>/,
+    snapshot-<id>/ or cinder_temp/, or named volume-<id>.vmdk."""
+    entries = vds.browse(session, row['browser'], '[%s]' % row['name'],
+                         '*.vmdk', recursive=True)
+    found = []
+    for e in entries:
+        folder = e.folder.partition(']')[2].strip().strip('/')
+        top = folder.split('/')[0] if folder else ''
+        if CINDER_FOLDER.match(top) or top == CINDER_TEMP or \
+                CINDER_FOLDER.match(e.path[:-len('.vmdk')]):
+            found.append('%s/%s' % (e.folder.rstrip('/'), e.path))
+    return sorted(found)
+
+
+class Remove(_Change):
+    """Unmount a datastore from every host (RemoveDatastore on each),
+    unless a VM, a Cinder volume or a file Cinder owns is on it."""
+
+    def get_parser(self, prog_name):
+        parser = super(Remove, self).get_parser(prog_name)
+        parser.add_argument('name', metavar='NAME', help="the datastore's "
+                                                         "name")
+        return parser
+
+    def take_action(self, args):
+        ops = Ops(self.app.options)
+        row, details = ops.find(args.name)
+        if row['cinder_volumes']:
+            raise backend.BackendError(
+                'datastore %s: refused: Cinder volumes %s are on it '
+                '(cinder-vmware datastore evacuate %s moves them)' % (
+                    args.name, ', '.join(row['cinder_volumes']), args.name))
+        if row['vms']:
+            raise backend.BackendError(
+                'datastore %s: refused: VMs %s have files on it (move them '
+                'first)' % (args.name, ', '.join(row['vms'])))
+        try:
+            files = cinder_files(ops.session, row)
+        except Exception as err:
+            raise _refused('datastore %s: browse' % args.name, err)
+        if files:
+            raise backend.BackendError(
+                'datastore %s: refused: Cinder owns files on it: %s' % (
+                    args.name, ', '.join(files[:5]) + (
+                        ' and %d more' % (len(files) - 5)
+                        if len(files) > 5 else '')))
+        hosts = ops.pools.current()[0].hosts
+        mounts = sorted((hosts[h].name if h in hosts else h, h, mode)
+                        for h, mode in row['mount_refs'])
+        text = 'datastore %s from hosts %s (its files stay on the storage)' \
+            % (args.name, ', '.join(m[0] for m in mounts))
+        if args.dry_run:
+            self.say(args, 'removed', 'would remove', text)
+            return 0
+        done = []
+        ref = vds.moref(row['ref'])
+        for name, host, mode in mounts:
+            try:
+                vds.remove(ops.session, details.datastore_systems[host], ref)
+            except Exception as err:
+                raise backend.BackendError(
+                    'datastore %s: host %s: vCenter refused to unmount it: '
+                    '%s%s' % (args.name, name, backend.root_cause(err),
+                              _remount(ops.session, row, details, done)))
+            done.append((name, host, mode))
+        self.say(args, 'removed', 'would remove', text)
+        return 0
+
+
+def _remount(session, row, details, done):
+    """Undo a partial NFS remove on the hosts already done; a note."""
+    if not done:
+        return ''
+    nas = getattr(row['info'], 'nas', None)
+    if nas is None:
+        return '; already unmounted from %s (not NFS: mount it again ' \
+            'there by hand)' % ', '.join(d[0] for d in done)
+    left = []
+    for name, host, mode in done:
+        try:
+            vds.create_nas(session, details.datastore_systems[host],
+                           row['name'], nas.remoteHost, nas.remotePath,
+                           '4.1' if row['type'] == 'NFS41' else '3',
+                           mode == 'readOnly')
+        except Exception as err:
+            left.append('%s (%s)' % (name, backend.root_cause(err)))
+    if left:
+        return '; could not mount it again on %s' % ', '.join(left)
+    return '; mounted again on %s' % ', '.join(d[0] for d in done)
+
+
+class IoControlShow(show.ShowOne):
+    """A datastore's Storage I/O Control settings (iormConfiguration)."""
+
+    auth_required = False
+
+    def get_parser(self, prog_name):
+        parser = super(IoControlShow, self).get_parser(prog_name)
+        parser.add_argument('name', metavar='NAME', help="the datastore's "
+                                                         "name")
+        return parser
+
+    def take_action(self, args):
+        from cinder_vmware_ext.vsphere import storage_io
+        row, _details = Ops(self.app.options).find(args.name)
+        settings = storage_io.as_dict(row['iorm'])
+        return (('Name',) + tuple(settings),
+                (row['name'],) + tuple(settings.values()))
+
+
+class IoControlSet(_Change):
+    """Change a datastore's Storage I/O Control
+    (ConfigureDatastoreIORM_Task); what is not given keeps its value."""
+
+    def get_parser(self, prog_name):
+        parser = super(IoControlSet, self).get_parser(prog_name)
+        parser.add_argument('name', metavar='NAME', help="the datastore's "
+                                                         "name")
+        onoff = parser.add_mutually_exclusive_group(required=True)
+        onoff.add_argument('--enable', dest='enabled', action='store_true',
+                           default=None, help='turn Storage I/O Control on')
+        onoff.add_argument('--disable', dest='enabled', action='store_false',
+                           help='turn it off')
+        threshold = parser.add_mutually_exclusive_group()
+        threshold.add_argument('--congestion-threshold-ms', type=int,
+                               metavar='N', help='manual congestion '
+                                                 'threshold, 5-100 ms')
+        threshold.add_argument('--percent-of-peak', type=int, metavar='N',
+                               help='automatic threshold, 50-100 %% of '
+                                    'peak throughput')
+        stats = parser.add_mutually_exclusive_group()
+        stats.add_argument('--stats-collection', dest='stats',
+                           action='store_true', default=None,
+                           help='collect I/O statistics')
+        stats.add_argument('--no-stats-collection', dest='stats',
+                           action='store_false',
+                           help='do not collect them')
+        return parser
+
+    def take_action(self, args):
+        from cinder_vmware_ext.vsphere import storage_io
+        ms, peak = args.congestion_threshold_ms, args.percent_of_peak
+        if ms is not None and not 5 <= ms <= 100:
+            raise backend.BackendError('--congestion-threshold-ms %d: must '
+                                       'be 5-100' % ms)
+        if peak is not None and not 50 <= peak <= 100:
+            raise backend.BackendError('--percent-of-peak %d: must be '
+                                       '50-100' % peak)
+        ops = Ops(self.app.options)
+        row, _details = ops.find(args.name)
+        changes = ['enabled=%s' % args.enabled]
+        if ms is not None:
+            changes.append('congestionThresholdMode=manual '
+                           'congestionThreshold=%d' % ms)
+        if peak is not None:
+            changes.append('congestionThresholdMode=automatic '
+                           'percentOfPeakThroughput=%d' % peak)
+        if args.stats is not None:
+            changes.append('statsCollectionEnabled=%s' % args.stats)
+        if not args.dry_run:
+            try:
+                storage_io.configure(ops.session, vds.moref(row['ref']),
+                                     enabled=args.enabled, threshold_ms=ms,
+                                     percent_of_peak=peak,
+                                     stats_collection=args.stats)
+            except Exception as err:
+                raise _refused('datastore %s' % args.name, err)
+        self.say(args, 'set', 'would set', 'Storage I/O Control of '
+                 'datastore %s: %s' % (args.name, ' '.join(changes)))
+        return 0
+
+
 COMMANDS = {'datastore list': List, 'datastore show': Show,
             'datastore browse': Browse, 'datastore drain': Drain,
-            'datastore undrain': Undrain}
+            'datastore undrain': Undrain,
+            'datastore create nfs': CreateNfs,
+            'datastore create vmfs': CreateVmfs,
+            'datastore rename': Rename, 'datastore remove': Remove,
+            'datastore io-control show': IoControlShow,
+            'datastore io-control set': IoControlSet}

@@ -31,6 +31,7 @@ from cliff import app
 from cliff import commandmanager
 
 import cinder_vmware_ext
+from cinder_vmware_ext.cmd import cluster
 from cinder_vmware_ext.cmd import datastore
 from cinder_vmware_ext.cmd import audit
 from cinder_vmware_ext.cmd import disk
@@ -101,6 +102,7 @@ class CinderVmwareApp(app.App):
         # Also without the package's entry points installed (a checkout).
         commands = dict(takeover.COMMANDS)
         commands.update(datastore.COMMANDS)
+        commands.update(cluster.COMMANDS)
         commands.update(snapshot.COMMANDS)
         commands.update(audit.COMMANDS)
         commands.update(disk.COMMANDS)
@@ -180,7 +182,40 @@ class CinderVmwareApp(app.App):
         loading.register_session_argparse_arguments(parser)
         loading.register_auth_argparse_arguments(parser, sys.argv[1:],
                                                  default='password')
+        parser.parse_known_args = _command_options_stay(
+            parser, parser.parse_known_args, COMMAND_OWNED)
         return parser
+
+
+# Global options that a command also has (``datastore create nfs|vmfs
+# --host HOST``): after the command's name they are the command's.
+COMMAND_OWNED = ('--host',)
+
+
+def _command_options_stay(parser, parse, owned):
+    """``parse_known_args`` that leaves the ``owned`` options found after
+    the command's name to the command (cliff parses the global options
+    anywhere in the line)."""
+    takes_value = {opt for action in parser._actions if action.nargs != 0
+                   for opt in action.option_strings}
+
+    def parse_known_args(args=None, namespace=None):
+        args = list(sys.argv[1:] if args is None else args)
+        start = 0
+        while start < len(args) and args[start].startswith('-'):
+            start += 2 if args[start] in takes_value else 1
+        kept, moved, rest = args[:start], [], args[start:]
+        while rest:
+            token = rest.pop(0)
+            if token in owned and rest:
+                moved += [token, rest.pop(0)]
+            elif token.split('=', 1)[0] in owned:
+                moved.append(token)
+            else:
+                kept.append(token)
+        options, remainder = parse(kept, namespace)
+        return options, remainder + moved
+    return parse_known_args
 
 
 def main(argv=None):

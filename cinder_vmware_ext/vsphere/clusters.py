@@ -11,12 +11,96 @@
 #    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 #    License for the specific language governing permissions and limitations
 #    under the License.
-"""Cluster round trips of ``cinder-vmware cluster``: the datacenters'
-host folders, CreateClusterEx and Destroy_Task."""
+"""Cluster round trips of ``cinder-vmware cluster``: one read of the
+clusters with their hosts, VMs and datastores, the datacenters' host
+folders, CreateClusterEx and Destroy_Task."""
+
+import dataclasses
+import typing
 
 from oslo_vmware import vim_util
 
 from cinder_vmware_ext.vsphere import datastores
+from cinder_vmware_ext.vsphere import retrieve
+
+
+@dataclasses.dataclass
+class ClusterInfo:
+    """One ClusterComputeResource as ``cluster list/delete`` see it."""
+
+    ref: object
+    value: str                       # its moref value
+    name: str
+    datacenter: str
+    hosts: typing.List[str]          # host names
+    datastores: typing.List[str]     # datastore ref values
+    vms: typing.List[str]            # names of the VMs on its hosts
+
+
+@dataclasses.dataclass
+class Estate:
+    """Every cluster, and what the datastores hold: {datastore ref value:
+    (name, [VM names], {host ref values mounting it})}."""
+
+    clusters: typing.List[ClusterInfo]
+    datastores: typing.Dict[str, tuple]
+    cluster_hosts: typing.Dict[str, typing.Set[str]]  # cluster -> hosts
+    hosts: typing.Dict[str, str]                      # host -> name
+
+
+def _datacenter_name(value, objects):
+    while value in objects:
+        ref, props = objects[value]
+        if ref._type == 'Datacenter':
+            return props.get('name', value)
+        value = retrieve.value_of(props.get('parent'))
+    return ''
+
+
+def estate(session):
+    """Clusters with their hosts, the hosts' VMs and the datastores with
+    their VMs and mounts, in one PropertyCollector pass."""
+    objects = retrieve.retrieve(session, {
+        'ClusterComputeResource': ['name', 'parent', 'host', 'datastore'],
+        'HostSystem': ['name', 'vm'],
+        'VirtualMachine': ['name'],
+        'Datastore': ['name', 'vm', 'host'],
+        'Datacenter': ['name', 'parent'],
+        'Folder': ['name', 'parent'],
+    })
+
+    def values(prop, type_='ManagedObjectReference'):
+        return [retrieve.value_of(r) for r in retrieve.items(prop, type_)]
+
+    def name(value):
+        return objects[value][1].get('name', value) if value in objects \
+            else value
+
+    found = Estate([], {}, {}, {})
+    for value, (ref, props) in objects.items():
+        if ref._type == 'HostSystem':
+            found.hosts[value] = props.get('name', value)
+        if ref._type == 'Datastore':
+            mounts = {retrieve.value_of(m.key) for m in retrieve.items(
+                props.get('host'), 'DatastoreHostMount')}
+            found.datastores[value] = (
+                props.get('name', value),
+                sorted(name(v) for v in values(props.get('vm'))), mounts)
+    for value, (ref, props) in sorted(objects.items()):
+        if ref._type != 'ClusterComputeResource':
+            continue
+        hosts = values(props.get('host'))
+        found.cluster_hosts[value] = set(hosts)
+        vms = sorted(name(vm) for h in hosts if h in objects
+                     for vm in values(objects[h][1].get('vm')))
+        found.clusters.append(ClusterInfo(
+            ref=ref, value=value, name=props.get('name', value),
+            datacenter=_datacenter_name(
+                retrieve.value_of(props.get('parent')), objects),
+            hosts=sorted(name(h) for h in hosts),
+            datastores=sorted(values(props.get('datastore'))), vms=vms))
+    found.clusters.sort(key=lambda c: (c.name, c.datacenter))
+    return found
 
 
 def datacenters(session):

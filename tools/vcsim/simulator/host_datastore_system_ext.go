@@ -8,6 +8,7 @@ package simulator
 // patches/*-host_datastore_system-*.patch.
 
 import (
+	"fmt"
 	"os"
 	"path"
 	"path/filepath"
@@ -101,7 +102,8 @@ func (dss *HostDatastoreSystem) CreateLocalDatastore(ctx *Context, c *types.Crea
 }
 
 // CreateVmfsDatastore creates a VMFS datastore named spec.vmfs.volumeName;
-// its capacity is the partition's size when given.
+// its capacity is the partition's size when given, its extent the disk of
+// spec.vmfs.extent (refused when a datastore already uses that disk).
 func (dss *HostDatastoreSystem) CreateVmfsDatastore(ctx *Context, c *types.CreateVmfsDatastore) soap.HasFault {
 	r := &methods.CreateVmfsDatastoreBody{}
 	name := c.Spec.Vmfs.VolumeName
@@ -113,12 +115,22 @@ func (dss *HostDatastoreSystem) CreateVmfsDatastore(ctx *Context, c *types.Creat
 	if c.Spec.Partition.TotalSectors > 0 {
 		capacity = c.Spec.Partition.TotalSectors * 512
 	}
+	disk := c.Spec.Vmfs.Extent.DiskName
+	if disk != "" && dss.usedVmfsDisks()[disk] {
+		r.Fault_ = Fault("disk "+disk+" is in use", &types.ResourceInUse{Name: disk})
+		return r
+	}
 	dir, err := topologyDatastoreDir(name)
 	if err != nil {
 		r.Fault_ = Fault(err.Error(), &types.HostConfigFault{})
 		return r
 	}
-	ds, fault := dss.createDatastore(ctx, name, "VMFS", dir, capacity, nil)
+	ds, fault := dss.createDatastore(ctx, name, "VMFS", dir, capacity, func(ds *Datastore) {
+		if disk != "" {
+			vmfs := ds.Info.(*types.VmfsDatastoreInfo).Vmfs
+			vmfs.Extent = []types.HostScsiDiskPartition{c.Spec.Vmfs.Extent}
+		}
+	})
 	if fault != nil {
 		r.Fault_ = fault
 		return r
@@ -222,5 +234,124 @@ func (dss *HostDatastoreSystem) RemoveDatastore(ctx *Context, req *types.RemoveD
 	}
 	ds.unmountFrom(ctx, host)
 	r.Res = &types.RemoveDatastoreResponse{}
+	return r
+}
+
+// Free SAN disks for VMFS: every host sees the same vmfsDiskCount shared
+// LUNs (naa.6000c2900000000000000000000000NN, vmfsDiskCapacity each);
+// a disk is free while no datastore of the host's datacenter has an
+// extent on it. QueryAvailableDisksForVmfs lists the free ones,
+// QueryVmfsDatastoreCreateOptions gives the one "use the whole disk"
+// option whose spec CreateVmfsDatastore takes, and CreateVmfsDatastore
+// refuses a disk already in use.
+
+const (
+	vmfsDiskCount    = 4
+	vmfsDiskCapacity = int64(100) << 30
+)
+
+// vmfsDisk is the simulated shared LUN number i (1-based).
+func vmfsDisk(i int) *types.HostScsiDisk {
+	id := fmt.Sprintf("6000c29000000000000000000000%04d", i)
+	name := "naa." + id
+	return &types.HostScsiDisk{
+		ScsiLun: types.ScsiLun{
+			HostDevice:    types.HostDevice{DeviceName: "/vmfs/devices/disks/" + name, DeviceType: "disk"},
+			Key:           "key-vim.host.ScsiDisk-02000000" + id,
+			Uuid:          "02000000" + id,
+			CanonicalName: name,
+			DisplayName:   "VMware Fibre Channel Disk (" + name + ")",
+			LunType:       "disk",
+			Vendor:        "VMware  ",
+			Model:         "Virtual disk    ",
+		},
+		Capacity:   types.HostDiskDimensionsLba{BlockSize: 512, Block: vmfsDiskCapacity / 512},
+		DevicePath: "/vmfs/devices/disks/" + name,
+	}
+}
+
+// usedVmfsDisks are the disk names of the datacenter's VMFS extents.
+func (dss *HostDatastoreSystem) usedVmfsDisks() map[string]bool {
+	used := map[string]bool{}
+	dc := Map.getEntityDatacenter(dss.host())
+	for _, ref := range dc.Datastore {
+		ds, ok := Map.Get(ref).(*Datastore)
+		if !ok {
+			continue
+		}
+		if info, ok := ds.Info.(*types.VmfsDatastoreInfo); ok && info.Vmfs != nil {
+			for _, e := range info.Vmfs.Extent {
+				used[e.DiskName] = true
+			}
+		}
+	}
+	return used
+}
+
+// vmfsDiskByPath returns the simulated disk of that device path.
+func vmfsDiskByPath(p string) *types.HostScsiDisk {
+	for i := 1; i <= vmfsDiskCount; i++ {
+		if d := vmfsDisk(i); d.DevicePath == p {
+			return d
+		}
+	}
+	return nil
+}
+
+// QueryAvailableDisksForVmfs lists the free simulated disks.
+func (dss *HostDatastoreSystem) QueryAvailableDisksForVmfs(ctx *Context, req *types.QueryAvailableDisksForVmfs) soap.HasFault {
+	used := dss.usedVmfsDisks()
+	var disks []types.HostScsiDisk
+	for i := 1; i <= vmfsDiskCount; i++ {
+		if d := vmfsDisk(i); !used[d.CanonicalName] {
+			disks = append(disks, *d)
+		}
+	}
+	return &methods.QueryAvailableDisksForVmfsBody{Res: &types.QueryAvailableDisksForVmfsResponse{Returnval: disks}}
+}
+
+// QueryVmfsDatastoreCreateOptions offers the whole free disk as one VMFS 6
+// partition.
+func (dss *HostDatastoreSystem) QueryVmfsDatastoreCreateOptions(ctx *Context, req *types.QueryVmfsDatastoreCreateOptions) soap.HasFault {
+	r := &methods.QueryVmfsDatastoreCreateOptionsBody{}
+	d := vmfsDiskByPath(req.DevicePath)
+	if d == nil {
+		r.Fault_ = Fault("", &types.NotFound{})
+		return r
+	}
+	if dss.usedVmfsDisks()[d.CanonicalName] {
+		r.Fault_ = Fault("disk "+d.CanonicalName+" is in use", &types.ResourceInUse{Name: d.CanonicalName})
+		return r
+	}
+	sectors := d.Capacity.Block
+	spec := &types.VmfsDatastoreCreateSpec{
+		VmfsDatastoreSpec: types.VmfsDatastoreSpec{DiskUuid: d.Uuid},
+		Partition: types.HostDiskPartitionSpec{
+			PartitionFormat: "gpt",
+			TotalSectors:    sectors,
+			Partition: []types.HostDiskPartitionAttributes{{
+				Partition: 1, StartSector: 2048, EndSector: sectors - 1,
+				Type: "vmfs", Guid: "AA31E02A400F11DB9590000C2911D1B8",
+			}},
+		},
+		Vmfs: types.HostVmfsSpec{
+			Extent:       types.HostScsiDiskPartition{DiskName: d.CanonicalName, Partition: 1},
+			MajorVersion: 6,
+		},
+	}
+	r.Res = &types.QueryVmfsDatastoreCreateOptionsResponse{Returnval: []types.VmfsDatastoreOption{{
+		Info: &types.VmfsDatastoreAllExtentOption{VmfsDatastoreSingleExtentOption: types.VmfsDatastoreSingleExtentOption{
+			VmfsDatastoreBaseOption: types.VmfsDatastoreBaseOption{Layout: types.HostDiskPartitionLayout{
+				Total: &d.Capacity,
+				Partition: []types.HostDiskPartitionBlockRange{{Partition: 1, Type: "VMFS",
+					Start: types.HostDiskDimensionsLba{BlockSize: 512, Block: 2048},
+					End:   types.HostDiskDimensionsLba{BlockSize: 512, Block: sectors - 1}}},
+			}},
+			VmfsExtent: types.HostDiskPartitionBlockRange{Partition: 1, Type: "VMFS",
+				Start: types.HostDiskDimensionsLba{BlockSize: 512, Block: 2048},
+				End:   types.HostDiskDimensionsLba{BlockSize: 512, Block: sectors - 1}},
+		}},
+		Spec: spec,
+	}}}
 	return r
 }

@@ -60,6 +60,7 @@ from cinder_vmware_ext import ledger
 from cinder_vmware_ext import opts
 from cinder_vmware_ext import pool_service
 from cinder_vmware_ext.takeover import adopt
+from cinder_vmware_ext.takeover import listing
 from cinder_vmware_ext.takeover import manage
 from cinder_vmware_ext.takeover import sizes
 from cinder_vmware_ext.takeover import snapshots
@@ -695,6 +696,16 @@ class VMwareVcVmdkExtDriver(cleanup.CleanupMixin,
 
     def _takeover(self):
         return manage.Takeover(self)
+
+    def takeover_listing(self):
+        """This backend's listing cache of manageable disks."""
+        cache = getattr(self, '_takeover_listing', None)
+        if cache is None or cache.session is not self.session:
+            cache = listing.ListingCache(
+                self.session,
+                self.configuration.vmware_takeover_listing_max_age)
+            self._takeover_listing = cache
+        return cache
 
     def takeover_port(self):
         """The takeover's view of this driver (``adopt.Port``)."""

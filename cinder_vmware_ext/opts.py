@@ -100,7 +100,21 @@ image_cache_opts = [
                     'linked clones still read. 0 means no limit.'),
 ]
 
-vmware_ext_opts = pool_opts + snapshot_opts + image_cache_opts
+takeover_opts = [
+    cfg.IntOpt('vmware_takeover_listing_max_age',
+               default=60,
+               min=0,
+               help='Seconds a listing of manageable disks is reused, across '
+                    'the pages of one pagination and quick successive '
+                    'calls, before the estate is discovered afresh. A '
+                    'change vCenter reports (a VM, or a datastore\'s '
+                    'figures) and a manage or unmanage through this backend '
+                    'refresh the affected part before then. 0 discovers '
+                    'the whole estate on every call.'),
+]
+
+vmware_ext_opts = (pool_opts + snapshot_opts + image_cache_opts +
+                   takeover_opts)
 
 CONF = cfg.CONF
 CONF.register_opts(vmware_ext_opts, group=configuration.SHARED_CONF_GROUP)

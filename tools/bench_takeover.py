@@ -17,11 +17,20 @@
 For each estate size (``--files``, loose disks; a tenth as many VMs):
 the simulator's start-up time and disk use (generate.py, short test
 pattern), then the driver's ``get_manageable_volumes`` over every pool:
-a cold listing of everything, a later page of 1,000 and the peak RSS of
-this process. Import and release through real Cinder are not measured
-here yet (issue 15, part 3).
+a cold listing of everything (its SOAP requests, and the floor: the
+simulator's own time serving the datastore searches, from its request
+statistics), a later page of 1,000 (served from the listing cache) and
+the peak RSS of this process.
+
+With ``--import-disks N``: the sample topology with N more loose disks,
+a real Cinder stack (tools/stack) in front of it, and for each
+``--concurrency``, ``cinder-vmware takeover import`` of the N disks and
+their ``release``: disks per minute, whether every disk was managed and
+released (the tool's summary) and every result line written.
 
     .venv/bin/python tools/bench_takeover.py [--files 1000 10000]
+    .venv/bin/python tools/bench_takeover.py --import-disks 100 \
+        --concurrency 1 4 8 16
 """
 
 import argparse
@@ -63,15 +72,27 @@ def measure(files, work, pattern_bytes):
         row['disk_mb'] = disk_use(sim.datastore_root) / 1e6
         drv = fx.make_driver(sim, vmware_cluster_name=clusters)
         try:
+            drv._pools.current()     # the driver's start-up inventory
+            sim.reset_stats()
             t = time.monotonic()
             listed = drv.get_manageable_volumes([], None, 100000, 0,
                                                 ['reference'], ['asc'])
             row['cold_s'] = time.monotonic() - t
+            row['split'] = dict(drv.takeover_listing().seconds)
             row['listed'] = len(listed)
+            stats = sim.request_stats(reset=True)['methods']
+            row['requests'] = sum(m['calls'] for m in stats.values())
+            searches = stats.get('SearchDatastoreSubFolders_Task', {})
+            row['searches'] = searches.get('calls', 0)
+            # The floor: the simulator's own time serving the searches
+            # (summed; run concurrently, the wall floor is below it).
+            row['floor_s'] = searches.get('seconds', 0.0)
             t = time.monotonic()
             drv.get_manageable_volumes([], None, 1000, 1000,
                                        ['reference'], ['asc'])
             row['page_s'] = time.monotonic() - t
+            stats = sim.request_stats(reset=True)['methods']
+            row['page_requests'] = sum(m['calls'] for m in stats.values())
         finally:
             fx.close_driver(drv)
     finally:
@@ -81,21 +102,132 @@ def measure(files, work, pattern_bytes):
     return row
 
 
+SAMPLE = os.path.join(REPO, 'tools', 'vcsim', 'topologies', 'sample.json')
+
+
+def _tool(stack, *args):
+    import cinder_stack
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(('OS_', 'CINDER_'))}
+    env.update(PYTHONPATH=REPO, PYTHONWARNINGS='ignore')
+    done = subprocess.run(
+        [sys.executable, '-m', 'cinder_vmware_ext.cmd.main',
+         '--config-file', stack.conf_file, '--backend', 'vmware',
+         '--os-auth-type', 'noauth', '--user-id', cinder_stack.USER_ID,
+         '--project-id', cinder_stack.PROJECT_ID,
+         '--endpoint', stack.endpoint] + list(args),
+        capture_output=True, text=True, cwd=REPO, env=env, timeout=7200)
+    if done.returncode not in (0, 1):
+        raise SystemExit('cinder-vmware %s failed: %s'
+                         % (' '.join(args[:2]), done.stderr[-2000:]))
+    return done.stdout
+
+
+def _count(out, word):
+    return int(out.split(word + ': ')[1].split(',')[0].split()[0])
+
+
+def measure_import(count, concurrencies, work, pattern_bytes):
+    sys.path.insert(0, os.path.join(REPO, 'tools', 'stack'))
+    import cinder_stack
+    with open(SAMPLE) as f:
+        topology = json.load(f)
+    dc = topology['datacenters'][0]
+    paths = ['bench/disk-%04d.vmdk' % i for i in range(count)]
+    dc.setdefault('files', []).extend(
+        {'datastore': 'vmfs-gold-01', 'path': p, 'capacity_gb': 1,
+         'thin': True} for p in paths)
+    clusters = [c['name'] for d in topology['datacenters']
+                for c in d.get('clusters', [])]
+    os.makedirs(os.path.join(work, 'vcsim'))
+    os.makedirs(os.path.join(work, 'stack'))
+    sim = vcsim.Simulator.start(
+        topology, workdir=os.path.join(work, 'vcsim'),
+        env={'VCSIM_PATTERN_BYTES': str(pattern_bytes),
+             'VCSIM_START_WAIT': '600'})
+    rows = []
+    try:
+        stack = cinder_stack.CinderStack(os.path.join(work, 'stack'),
+                                         sim.info, clusters)
+        stack.start()
+        try:
+            inventory = os.path.join(work, 'inventory.json')
+            _tool(stack, 'takeover', 'export', inventory)
+            with open(inventory) as f:
+                document = json.load(f)
+            wanted = {'[vmfs-gold-01] ' + p for p in paths}
+            keys = sorted(d['key'] for d in document['disks']
+                          if '[%s] %s' % (d['datastore'], d['path'])
+                          in wanted)
+            selection = [a for k in keys for a in ('--key', k)]
+            t = time.monotonic()
+            _tool(stack, 'takeover', 'import', inventory, '--dry-run',
+                  *selection)
+            fixed = time.monotonic() - t
+            for n in concurrencies:
+                row = {'disks': len(keys), 'concurrency': n,
+                       'tool_s': fixed}
+                for verb, word in (('import', 'managed'),
+                                   ('release', 'released')):
+                    results = os.path.join(work, '%s-%d.jsonl' % (verb, n))
+                    t = time.monotonic()
+                    out = _tool(stack, 'takeover', verb, inventory,
+                                '--results', results,
+                                '--concurrency', str(n), *selection)
+                    spent = time.monotonic() - t
+                    with open(results) as f:
+                        lines = sum(1 for line in f if line.strip())
+                    row[verb] = dict(
+                        seconds=spent, done=_count(out, word),
+                        failed=_count(out, 'failed'), lines=lines,
+                        per_min=_count(out, word) * 60.0 / spent)
+                rows.append(row)
+                print('concurrency %d done' % n, file=sys.stderr)
+        finally:
+            stack.stop()
+    finally:
+        sim.stop()
+    print('%6s %5s %9s %9s %8s %6s %9s %9s %8s %6s' % (
+        'disks', 'conc', 'import s', 'disks/min', 'managed', 'lines',
+        'release s', 'disks/min', 'released', 'lines'))
+    for r in rows:
+        i, x = r['import'], r['release']
+        print('%6d %5d %9.1f %9.1f %8d %6d %9.1f %9.1f %8d %6d' % (
+            r['disks'], r['concurrency'], i['seconds'], i['per_min'],
+            i['done'], i['lines'], x['seconds'], x['per_min'], x['done'],
+            x['lines']))
+    if rows:
+        print('tool start-up and planning (a dry run): %.1f s'
+              % rows[0]['tool_s'])
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--files', type=int, nargs='+', default=[1000])
     parser.add_argument('--pattern-bytes', type=int, default=16384)
+    parser.add_argument('--import-disks', type=int, metavar='N')
+    parser.add_argument('--concurrency', type=int, nargs='+',
+                        default=[1, 4, 8, 16])
     args = parser.parse_args()
+    if args.import_disks:
+        with tempfile.TemporaryDirectory() as work:
+            measure_import(args.import_disks, args.concurrency, work,
+                           args.pattern_bytes)
+        return
     with tempfile.TemporaryDirectory() as work:
         fx.init_cinder(work)
         rows = [measure(n, work, args.pattern_bytes) for n in args.files]
-    print('%8s %8s %9s %8s %8s %9s %8s' % (
-        'disks', 'listed', 'start s', 'disk MB', 'cold s', 'page s',
-        'RSS MB'))
+    print('%7s %7s %8s %8s %7s %8s %9s %7s %7s %7s %7s' % (
+        'disks', 'listed', 'start s', 'disk MB', 'cold s', 'floor s',
+        'requests', 'search', 'page s', 'page rq', 'RSS MB'))
     for r in rows:
-        print('%8d %8d %9.1f %8.0f %8.2f %9.2f %8.0f' % (
+        print('%7d %7d %8.1f %8.0f %7.2f %8.2f %9d %7d %7.3f %7d %7.0f' % (
             r['disks'], r['listed'], r['start_s'], r['disk_mb'], r['cold_s'],
-            r['page_s'], r['rss_mb']))
+            r['floor_s'], r['requests'], r['searches'], r['page_s'],
+            r['page_requests'], r['rss_mb']))
+    for r in rows:
+        print('%d disks, the cold listing: %s' % (r['disks'], ', '.join(
+            '%s %.2f s' % kv for kv in r['split'].items())))
 
 
 if __name__ == '__main__':

@@ -183,7 +183,11 @@ class CinderApi(object):
             return None
         retrying = tenacity.Retrying(
             retry=tenacity.retry_if_result(lambda result: result is None),
-            wait=tenacity.wait_fixed(self._poll),
+            # Quick looks first (a manage often settles within a second
+            # or two), then every poll interval: a fixed 2 s wait was most
+            # of a disk's time at concurrency 1.
+            wait=tenacity.wait_exponential(multiplier=self._poll / 16.0,
+                                           max=self._poll),
             stop=tenacity.stop_after_delay(self._timeout),
             retry_error_callback=lambda state: (False, None))
         ok, reason = retrying(verdict)

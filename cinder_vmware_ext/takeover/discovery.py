@@ -30,9 +30,9 @@ from oslo_vmware import vim_util
 
 from cinder_vmware_ext.takeover import records
 from cinder_vmware_ext.takeover import references
-from cinder_vmware_ext.takeover import vcenter
 from cinder_vmware_ext.vsphere import disks as vdisks
 from cinder_vmware_ext.vsphere import retrieve
+from cinder_vmware_ext.vsphere import search as vsearch
 
 LOG = logging.getLogger(__name__)
 
@@ -366,24 +366,36 @@ def with_loose_uuids(session, disks, objects):
     return result
 
 
-def discover(session, scope, with_uuids=False):
-    """Every VMDK on the scope's datastores and every VM disk there."""
-    seconds = {}
-    started = time.monotonic()
-    objects = retrieve.retrieve(session, PROPERTIES)
-    seconds['properties'] = time.monotonic() - started
+def browsers_of(scope, objects):
+    """{datastore name: browser} of the scope's accessible datastores."""
     browsers = {}
     for ref in scope.reachable:
         entry = objects.get(ref)
         ds = scope.reachable[ref]
         if entry and entry[1].get('browser') and ds.accessible:
             browsers[ds.name] = entry[1]['browser']
-    started = time.monotonic()
-    searched, errors = vcenter.search_datastores(session, browsers)
-    seconds['search'] = time.monotonic() - started
+    return browsers
+
+
+def search(session, browsers):
+    """({datastore: [search results]}, {datastore: error}), concurrently."""
+    searched, errors = vsearch.search_datastores(session, browsers)
     for name, message in errors.items():
         LOG.warning('Could not search datastore %s for disks: %s', name,
                     message)
+    return searched, errors
+
+
+def discover(session, scope, with_uuids=False):
+    """Every VMDK on the scope's datastores and every VM disk there."""
+    seconds = {}
+    started = time.monotonic()
+    objects = retrieve.retrieve(session, PROPERTIES)
+    seconds['properties'] = time.monotonic() - started
+    browsers = browsers_of(scope, objects)
+    started = time.monotonic()
+    searched, errors = search(session, browsers)
+    seconds['search'] = time.monotonic() - started
     disks = merge(scope, vm_disks(objects), found_files(searched))
     if with_uuids:
         started = time.monotonic()

@@ -28,6 +28,7 @@ Where the disk came from is kept in the shadow VM's extraConfig
 (``ORIGIN_KEY``) for unmanage.
 """
 
+import copy
 import json
 
 from cinder import exception
@@ -102,10 +103,13 @@ class Takeover(object):
         # References are unique (a marker names one entry) and the order
         # before Cinder's sort is fixed, so ties in a sort key (sizes) do
         # not move entries between pages.
-        entries = safety.manageable_entries(self.discover().disks)
-        entries.sort(key=_stable_order)
-        return volume_utils.paginate_entries_list(
-            entries, marker, limit, offset, sort_keys, sort_dirs)
+        # The listing is reused across pages and quick calls (listing.py);
+        # each page gets its own copies of the entries.
+        entries = self._driver.takeover_listing().derive(
+            self.scope(), 'entries', lambda disks: sorted(
+                safety.manageable_entries(disks), key=_stable_order))
+        return copy.deepcopy(volume_utils.paginate_entries_list(
+            entries, marker, limit, offset, sort_keys, sort_dirs))
 
     # -- resolving a reference --------------------------------------------
 
@@ -254,10 +258,14 @@ class Takeover(object):
             ``_pool_for``)
         """
         disk = self.resolve(existing_ref)
-        with locks.disk_lock(self._session, disk):
-            disk = self.checked(existing_ref)
-            pool_name, update = self._pool_for(volume, disk)
-            self._manage(volume, existing_ref, disk, pool_name)
+        try:
+            with locks.disk_lock(self._session, disk):
+                disk = self.checked(existing_ref)
+                pool_name, update = self._pool_for(volume, disk)
+                self._manage(volume, existing_ref, disk, pool_name)
+        finally:
+            # The disk left its place (or a rollback put it back).
+            self._driver.takeover_listing().touched([disk.datastore])
         return update
 
     def _pool_for(self, volume, disk):
@@ -480,14 +488,19 @@ class Takeover(object):
         if not config.get(ORIGIN_KEY):
             return False
         origin = json.loads(config[ORIGIN_KEY])
-        if self._driver.volumeops.snapshot_exists(backing):
-            # VM snapshots depend on the shadow VM (Cinder refuses to
-            # unmanage a volume with Cinder snapshots, so these are an
-            # admin's): removing them would lose them. Keep it.
-            self._keep(backing, volume, 'VM snapshots depend on it')
+        try:
+            if self._driver.volumeops.snapshot_exists(backing):
+                # VM snapshots depend on the shadow VM (Cinder refuses to
+                # unmanage a volume with Cinder snapshots, so these are an
+                # admin's): removing them would lose them. Keep it.
+                self._keep(backing, volume, 'VM snapshots depend on it')
+                return True
+            self._release(volume, backing, origin)
             return True
-        self._release(volume, backing, origin)
-        return True
+        finally:
+            self._driver.takeover_listing().touched(
+                discovery.split_ds_path(origin.get(key))[0]
+                for key in ('path', 'copied_to') if origin.get(key))
 
     def _keep(self, backing, volume, why):
         self._clear_markers(backing, volume)

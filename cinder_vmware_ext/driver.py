@@ -48,15 +48,17 @@ from oslo_vmware import vim_util
 
 from cinder_vmware_ext.core import promises
 from cinder_vmware_ext.extensions import cleanup
+from cinder_vmware_ext.extensions import clones
 from cinder_vmware_ext.extensions import extend
+from cinder_vmware_ext.extensions import groups
 from cinder_vmware_ext.extensions import image_cache
 from cinder_vmware_ext.extensions import migration
 from cinder_vmware_ext.extensions import qos
-from cinder_vmware_ext.extensions import snapshots as ext_snapshots
 from cinder_vmware_ext.extensions import takeover_size
+from cinder_vmware_ext.extensions import volume_snapshots
 from cinder_vmware_ext import ledger
 from cinder_vmware_ext import opts
-from cinder_vmware_ext import pooling
+from cinder_vmware_ext import pool_service
 from cinder_vmware_ext.takeover import adopt
 from cinder_vmware_ext.takeover import manage
 from cinder_vmware_ext.takeover import sizes
@@ -129,7 +131,9 @@ class VMwareVcVmdkExtDriver(cleanup.CleanupMixin,
                             qos.QosMixin, extend.ExtendMixin,
                             migration.MigrationMixin,
                             takeover_size.TakeoverSizeMixin,
-                            ext_snapshots.SnapshotMixin,
+                            clones.CloneMixin,
+                            volume_snapshots.SnapshotMixin,
+                            groups.GroupMixin,
                             vmdk.VMwareVcVmdkDriver):
     """Upstream's vCenter VMDK driver with real pools.
 
@@ -138,11 +142,11 @@ class VMwareVcVmdkExtDriver(cleanup.CleanupMixin,
 
     - ``create_volume``: VMwareVcVmdkExtDriver -> CleanupMixin -> QosMixin
     - ``create_cloned_volume``: VMwareVcVmdkExtDriver -> CleanupMixin ->
-      QosMixin -> SnapshotMixin
+      QosMixin -> CloneMixin
     - ``create_volume_from_snapshot``: VMwareVcVmdkExtDriver -> QosMixin ->
-      SnapshotMixin
+      CloneMixin
     - ``retype``: VMwareVcVmdkExtDriver -> QosMixin -> MigrationMixin
-    - ``_linked_possible``: TakeoverSizeMixin -> SnapshotMixin
+    - ``_linked_possible``: TakeoverSizeMixin -> CloneMixin
     """
 
     # 1.0.0 - subclass of upstream's VMwareVcVmdkDriver 3.4.4, adds the
@@ -193,7 +197,7 @@ class VMwareVcVmdkExtDriver(cleanup.CleanupMixin,
             # cinder-volume starts it; other hosts of the driver (the
             # takeover tool) join the [coordination] backend here.
             coordination.COORDINATOR.start()
-        self._pools = pooling.PoolService(
+        self._pools = pool_service.PoolService(
             inventory.InventoryCache(self.session),
             mode=self.configuration.vmware_pool_mode,
             cluster_names=self.configuration.vmware_cluster_name,
@@ -229,7 +233,7 @@ class VMwareVcVmdkExtDriver(cleanup.CleanupMixin,
             ds_regex=self._ds_regex)
 
     def _eligibility_rules(self):
-        return pooling.rules_from_config(
+        return pool_service.rules_from_config(
             self.configuration, compliant=self._profile_compliant_datastores())
 
     def _profile_compliant_datastores(self):
@@ -271,6 +275,9 @@ class VMwareVcVmdkExtDriver(cleanup.CleanupMixin,
             'QoS_support': True,
             'online_extend_support': True,
             'multiattach': False,
+            # extensions/groups.py: one instance VM snapshot freezes the
+            # volumes attached to it.
+            'consistent_group_snapshot_enabled': True,
             # The scheduler reads these per pool (PoolState capabilities),
             # not from the backend level.
             'filter_function': self.get_filter_function(),
@@ -298,10 +305,10 @@ class VMwareVcVmdkExtDriver(cleanup.CleanupMixin,
         return self._pools.pool_stats(self._common_pool_stats())
 
     def get_default_filter_function(self):
-        return pooling.FILTER_FUNCTION
+        return pool_service.FILTER_FUNCTION
 
     def get_default_goodness_function(self):
-        return pooling.GOODNESS_FUNCTION
+        return pool_service.GOODNESS_FUNCTION
 
     # -- pools of existing volumes -------------------------------------------
 
@@ -492,17 +499,15 @@ class VMwareVcVmdkExtDriver(cleanup.CleanupMixin,
 
     @_in_pool_of('volume')
     def create_volume_from_snapshot(self, volume, snapshot):
-        update = super(VMwareVcVmdkExtDriver,
-                       self).create_volume_from_snapshot(volume, snapshot)
-        self._promise_if_no_backing(volume)
-        return update
+        return self._promise_if_no_backing(volume, super(
+            VMwareVcVmdkExtDriver, self).create_volume_from_snapshot(
+                volume, snapshot))
 
     @_in_pool_of('volume')
     def create_cloned_volume(self, volume, src_vref):
-        update = super(VMwareVcVmdkExtDriver,
-                       self).create_cloned_volume(volume, src_vref)
-        self._promise_if_no_backing(volume)
-        return update
+        return self._promise_if_no_backing(volume, super(
+            VMwareVcVmdkExtDriver, self).create_cloned_volume(
+                volume, src_vref))
 
     def _clone_backing(self, volume, backing, snapshot, clone_type,
                        src_vsize):
@@ -537,12 +542,15 @@ class VMwareVcVmdkExtDriver(cleanup.CleanupMixin,
                       "clone failed; remove it in vCenter.", volume['id'],
                       exc_info=True)
 
-    def _promise_if_no_backing(self, volume):
+    def _promise_if_no_backing(self, volume, update):
+        """``update`` (the create's model update), after promising the
+        volume's space if the create made no backing."""
         # Upstream makes no backing for a copy of a volume that has none:
         # the copy is then a lazily created volume and holds its space.
         if self._context.scope.promise is None and not \
                 self.volumeops.get_backing(volume['name'], volume['id']):
             self._promise_volume(volume)
+        return update
 
     @_in_pool_of('snapshot')
     def create_snapshot(self, snapshot):

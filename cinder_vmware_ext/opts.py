@@ -51,7 +51,7 @@ pool_opts = [
                     'scheduler picked.'),
 ]
 
-# Snapshots and clones (extensions/snapshots.py).
+# Snapshots and clones (extensions/volume_snapshots.py, extensions/clones.py).
 snapshot_opts = [
     cfg.IntOpt('vmware_max_snapshot_chain_depth',
                default=32,
@@ -64,6 +64,14 @@ snapshot_opts = [
                     'supports at most 32 (the default); 0 means no limit. '
                     'The depth is shown in the snapshot\'s (and a linked '
                     'clone\'s) metadata key vmware_chain_depth.'),
+    cfg.BoolOpt('vmware_group_snapshot_quiesce',
+                default=False,
+                help='Ask VMware Tools in the instance to quiesce its file '
+                     'systems when a consistent group snapshot freezes the '
+                     'volumes attached to one instance VM (one snapshot of '
+                     'the instance VM, memory never included). False (the '
+                     'default) makes the group snapshot crash-consistent; '
+                     'True fails it when the instance cannot quiesce.'),
 ]
 
 # Image-volume cache (extensions/image_cache.py).

@@ -20,7 +20,11 @@ request statistics (``/admin/stats``, tools/vcsim/ADMIN.md).
     teardown (clones, snapshot, source);
 (b) a migration whose disk chain shares files with other VMs (a linked
     clone moved to a pool that reaches its parent's datastore);
-(c) a takeover listing (get_manageable_volumes).
+(c) a takeover listing (get_manageable_volumes) over loose files and VM
+    disks on every datastore;
+(d) deleting around a volume whose linked clones span 3 datastores (each
+    clone's delta moved by RelocateVM to its own datastore, the parent
+    shared where it is): the refused snapshot delete, then the teardown.
 
 It prints one table per flow (and --json writes the figures).  Run it on
 another checkout's code (e.g. main's, before a change) with ``--code DIR``:
@@ -41,6 +45,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BACKEND = 'functional@vmware'
 PROJECT = 'bench-project'
 HOSTS = {'gold': ['g1', 'g2'], 'silver': ['s1', 's2']}
+GOLD = ['gold-only', 'gold-2', 'gold-3', 'shared']
+ALL = GOLD + ['silver-only']
 
 
 def topology(loose_files):
@@ -53,17 +59,24 @@ def topology(loose_files):
         'datastores': [
             {'name': 'gold-only', 'type': 'VMFS', 'capacity_gb': 100,
              'free_gb': 40, 'mounts': mounts('gold')},
+            # Less free than gold-only: best fit places (a)'s and (d)'s
+            # sources here, (b)'s 45 GiB fit on shared only.
+            {'name': 'gold-2', 'type': 'VMFS', 'capacity_gb': 100,
+             'free_gb': 30, 'mounts': mounts('gold')},
+            {'name': 'gold-3', 'type': 'VMFS', 'capacity_gb': 100,
+             'free_gb': 35, 'mounts': mounts('gold')},
             {'name': 'shared', 'type': 'NFS', 'capacity_gb': 300,
              'free_gb': 150, 'mounts': mounts('gold', 'silver')},
             {'name': 'silver-only', 'type': 'VMFS', 'capacity_gb': 100,
              'free_gb': 50, 'mounts': mounts('silver')}],
         'vms': [{'name': 'vm-%d' % i, 'host': 'g1',
                  'power_state': 'poweredOff',
-                 'disks': [{'datastore': 'gold-only',
+                 'disks': [{'datastore': GOLD[i % len(GOLD)],
                             'path': 'vm-%d/vm-%d.vmdk' % (i, i),
                             'capacity_gb': 1, 'thin': True}]}
                 for i in range(loose_files)],
-        'files': [{'datastore': 'shared', 'path': 'loose/disk-%d.vmdk' % i,
+        'files': [{'datastore': ALL[i % len(ALL)],
+                   'path': 'loose/disk-%d.vmdk' % i,
                    'capacity_gb': 1, 'thin': True}
                   for i in range(loose_files)],
     }]}
@@ -82,6 +95,33 @@ class Counter(object):
         stats = self.sim.request_stats()
         return {name: m['calls'] for name, m in stats['methods'].items()
                 if m['calls']}
+
+
+def spread_clones(drv, clones, datastores):
+    """Move the deltas of ``clones[1:]`` (linked clones, their parent on
+    the source's datastore) to ``datastores``, one each, by RelocateVM
+    (the shared parent stays); returns how many datastores the clones'
+    chains then span."""
+    from cinder_vmware_ext.vsphere import retrieve
+    from oslo_vmware import vim_util
+    session = drv.session
+    refs = {props.get('name'): ref for ref, props in retrieve.retrieve(
+        session, {'Datastore': ['name']}).values()}
+    used = set()
+    for i, clone in enumerate(clones):
+        backing = drv.volumeops.get_backing(clone['name'], clone['id'])
+        props = retrieve.several(session, backing,
+                                 ['resourcePool', 'runtime.host'])
+        if i:
+            drv.volumeops.relocate_backing(
+                backing, refs[datastores[i - 1]], props['resourcePool'],
+                props['runtime.host'])
+        used.update(vim_util.get_moref_value(ds) for ds in retrieve.items(
+            retrieve.one(session, backing, 'datastore'),
+            'ManagedObjectReference'))
+    if len(used) < 3:
+        raise RuntimeError('the clones span %d datastores' % len(used))
+    return len(used)
 
 
 def run(args):
@@ -185,6 +225,21 @@ def run(args):
                              [], None, 1000, 0, ['size'], ['asc']))
         if len(listed) < args.loose:
             raise RuntimeError('the listing has %d entries' % len(listed))
+
+        # (d) a volume whose linked clones span 3 datastores
+        source = volume('gold', vmdk_type='thick')
+        snap, clones = linked_clones(source, 3)
+        spread = spread_clones(drv, clones, ['gold-only', 'gold-3'])
+        measure('d1 delete snapshot read by 3 linked clones on %d '
+                'datastores (refused)' % spread, refused_delete)
+
+        def teardown_spread():
+            for clone in clones:
+                drv.delete_volume(clone)
+            drv.delete_snapshot(snap)
+            drv.delete_volume(source)
+        measure('d2 delete 3 clones on %d datastores, the snapshot, the '
+                'source' % spread, teardown_spread)
         df.close_driver(drv)
     finally:
         if coordination.COORDINATOR.started:

@@ -25,13 +25,16 @@ from cliff import lister
 from oslo_vmware import vim_util
 
 from cinder_vmware_ext.cmd import backend
+from cinder_vmware_ext.cmd import cinder_api
 from cinder_vmware_ext.cmd import snapshot as snapshot_cmd
 from cinder_vmware_ext.cmd import toolkit
 from cinder_vmware_ext.core import audit
+from cinder_vmware_ext.extensions import image_cache
 from cinder_vmware_ext.takeover import export_format
 from cinder_vmware_ext.takeover import vcenter
 from cinder_vmware_ext.vsphere import backings
 from cinder_vmware_ext.vsphere import disks
+from cinder_vmware_ext.vsphere import retrieve
 from cinder_vmware_ext.vsphere import snapshot_tree
 
 LOG = logging.getLogger(__name__)
@@ -69,8 +72,7 @@ class CinderView(object):
 
     def volumes(self):
         found = {}
-        for vol in self._cinder.volumes.list(
-                detailed=True, search_opts={'all_tenants': 1}):
+        for vol in cinder_api.every_volume(self._cinder):
             metadata = getattr(vol, 'metadata', None) or {}
             attached = bool(getattr(vol, 'attachments', None))
             found[vol.id] = audit.VolumeFacts(
@@ -101,7 +103,8 @@ def vm_facts(vms, frozen):
             ref=vm.value, name=vm.name, template=vm.template,
             volume_id=vm.volume_id,
             takeover_origin=vm.extra.get(ORIGIN_KEY) or None,
-            disk_files=tuple(vm.disk_files()), snapshots=snaps))
+            disk_files=tuple(vm.disk_files()), snapshots=snaps,
+            image_cache=image_cache.is_cache_name(vm.name)))
     return facts
 
 
@@ -114,7 +117,7 @@ def temp_files(session, objects):
                 props.get('summary.accessible') is False:
             continue
         name = props.get('name')
-        datacenters[name] = toolkit._datacenter_of(value, objects)
+        datacenters[name] = retrieve.datacenter_of(value, objects)
         files = vcenter.folder_files(session, props['browser'], name,
                                      audit.TEMP_IMAGE_FOLDER)
         found.extend('[%s] %s/%s' % (name, audit.TEMP_IMAGE_FOLDER, f)
@@ -138,7 +141,6 @@ class Audit(lister.Lister):
         factory = getattr(self.app, 'cinder_view_factory', None)
         if factory is not None:
             return factory(backends)
-        from cinder_vmware_ext.cmd import cinder_api
         return CinderView(cinder_api.client(self.app.options), backends)
 
     def take_action(self, args):

@@ -152,12 +152,12 @@ def root_cause(err):
 
 
 def pool_service(section, vim_session):
-    from cinder_vmware_ext import pooling
+    from cinder_vmware_ext import pool_service
     from cinder_vmware_ext.vsphere import inventory
-    return pooling.PoolService(
+    return pool_service.PoolService(
         inventory.InventoryCache(vim_session),
         mode=section.vmware_pool_mode,
         cluster_names=section.vmware_cluster_name,
-        rules=pooling.rules_from_config(section),
+        rules=pool_service.rules_from_config(section),
         policy=section.vmware_placement_policy,
         vcenter_id=section.vmware_host_ip)

@@ -132,6 +132,12 @@ class OscClients(object):
         return self._cinder
 
 
+def every_volume(cinder):
+    """Cinder's volumes of every project, detailed (one listing)."""
+    return cinder.volumes.list(detailed=True,
+                               search_opts={'all_tenants': 1})
+
+
 class CinderApi(object):
     """What import and release ask of Cinder."""
 
@@ -143,8 +149,7 @@ class CinderApi(object):
     def managed(self):
         """{disk key: volume id} of live volumes made by a takeover."""
         found = {}
-        for vol in self._cinder.volumes.list(
-                detailed=True, search_opts={'all_tenants': 1}):
+        for vol in every_volume(self._cinder):
             key = (getattr(vol, 'metadata', None) or {}).get(
                 export_format.SOURCE_KEY)
             if key and vol.status not in FAILED + ('deleting',):
@@ -160,52 +165,50 @@ class CinderApi(object):
             metadata=proposed.get('metadata') or {})
         return vol.id
 
-    def _poll_until(self, look):
-        """Call ``look()`` every poll interval (tenacity) until it returns
-        a verdict (ok, reason); None means not settled yet. After the
-        timeout: (False, None)."""
+    def _poll_until(self, volume_id, look, settled, still=None):
+        """Call ``look()`` (a volume, or None once it is gone) every poll
+        interval (tenacity) until ``settled(volume)`` is true or the volume
+        is in a failed state: (ok, reason). After the timeout: (False,
+        'volume ... still <still, else its last status> after Ns')."""
         import tenacity
+        seen = {}
+
+        def verdict():
+            vol = look()
+            seen['status'] = getattr(vol, 'status', None)
+            if settled(vol):
+                return True, None
+            if vol is not None and vol.status in FAILED:
+                return False, 'volume %s is %s' % (volume_id, vol.status)
+            return None
         retrying = tenacity.Retrying(
-            retry=tenacity.retry_if_result(lambda verdict: verdict is None),
+            retry=tenacity.retry_if_result(lambda result: result is None),
             wait=tenacity.wait_fixed(self._poll),
             stop=tenacity.stop_after_delay(self._timeout),
             retry_error_callback=lambda state: (False, None))
-        return retrying(look)
-
-    def wait(self, volume_id):
-        """(ok, reason) once a managed volume settles."""
-        seen = {}
-
-        def look():
-            vol = self._cinder.volumes.get(volume_id)
-            seen['status'] = vol.status
-            if vol.status in DONE:
-                return True, None
-            if vol.status in FAILED:
-                return False, 'volume %s is %s' % (volume_id, vol.status)
-            return None
-        ok, reason = self._poll_until(look)
+        ok, reason = retrying(verdict)
         if ok or reason:
             return ok, reason
         return False, 'volume %s still %s after %ds' % (
-            volume_id, seen.get('status'), self._timeout)
+            volume_id, still or seen.get('status'), self._timeout)
+
+    def wait(self, volume_id):
+        """(ok, reason) once a managed volume settles."""
+        return self._poll_until(
+            volume_id, lambda: self._cinder.volumes.get(volume_id),
+            lambda vol: vol.status in DONE)
 
     def unmanage(self, volume_id):
         self._cinder.volumes.unmanage(volume_id)
 
     def gone(self, volume_id):
+        """(ok, reason) once an unmanaged volume is gone from Cinder."""
         from cinderclient import exceptions
 
         def look():
             try:
-                vol = self._cinder.volumes.get(volume_id)
+                return self._cinder.volumes.get(volume_id)
             except exceptions.NotFound:
-                return True, None
-            if vol.status in FAILED:
-                return False, 'volume %s is %s' % (volume_id, vol.status)
-            return None
-        ok, reason = self._poll_until(look)
-        if ok or reason:
-            return ok, reason
-        return False, 'volume %s still there after %ds' % (volume_id,
-                                                           self._timeout)
+                return None
+        return self._poll_until(volume_id, look, lambda vol: vol is None,
+                                still='there')

@@ -17,7 +17,7 @@ VMFS), rename, remove and Storage I/O Control, refusing what would take a
 datastore from under Cinder or a VM.
 
 Figures come from the driver's own inventory cache and pool code
-(``pooling.PoolService``), promises from Cinder's database as the driver
+(``pool_service.PoolService``), promises from Cinder's database as the driver
 reads them, so they equal the driver's pool stats for the same inventory.
 """
 
@@ -50,7 +50,7 @@ class Ops(object):
 
     def __init__(self, app_options):
         from cinder_vmware_ext import ledger
-        from cinder_vmware_ext import pooling
+        from cinder_vmware_ext import pool_service
         from cinder_vmware_ext.vsphere import inventory
         self.section, self.backend_host = backend.load(
             app_options.config_file, app_options.backend, app_options.host)
@@ -61,11 +61,11 @@ class Ops(object):
         if self.section.safe_get('vmware_storage_profile'):
             LOG.warning('vmware_storage_profile is set: storage profile '
                         'compliance is not evaluated by this command')
-        self.pools = pooling.PoolService(
+        self.pools = pool_service.PoolService(
             inventory.InventoryCache(self.session),
             mode=self.section.vmware_pool_mode,
             cluster_names=self.section.vmware_cluster_name,
-            rules=pooling.rules_from_config(self.section),
+            rules=pool_service.rules_from_config(self.section),
             policy=self.section.vmware_placement_policy,
             vcenter_id=vcenter_id, ledger=ledger.PromiseLedger(vcenter_id))
 

@@ -15,12 +15,23 @@
 path, capacity, provisioning, UUID, storageIOAllocation, the VM they are
 attached to and its power state, the parent chain and the owning Cinder
 volume.  Attached disks come from one read of every VM; loose ones from
-one datastore-browser search of their datastore."""
+one datastore-browser search of their datastore.
 
+``disk create | copy | move | extend | delete | search``: the
+VirtualDiskManager's operations, refusing any disk a VM references (its
+disk or a link of its chain: a snapshot needs it), a Cinder volume or
+snapshot owns, and never overwriting a file."""
+
+import fnmatch
+
+from cliff import command
 from cliff import lister
 from cliff import show
 
 from cinder_vmware_ext.cmd import toolkit
+from cinder_vmware_ext.vsphere import datastores as vds
+from cinder_vmware_ext.vsphere import disks as vdisks
+from cinder_vmware_ext.vsphere import faults as vfaults
 from cinder_vmware_ext.takeover import discovery
 from cinder_vmware_ext.takeover import vcenter
 
@@ -172,4 +183,400 @@ class Show(show.ShowOne):
         return COLUMNS, row
 
 
-COMMANDS = {'disk list': List, 'disk show': Show}
+# -- mutating commands --------------------------------------------------------
+
+GIB = 1024 ** 3
+
+
+def parse_path(text, what='PATH'):
+    """('ds', 'folder/name.vmdk') of a datastore path, or a ToolkitError."""
+    datastore, path = discovery.split_ds_path(text)
+    if datastore is None or not path:
+        raise toolkit.ToolkitError(
+            '%s %r is not a datastore path ("[ds] folder/name.vmdk")'
+            % (what, text))
+    path = path.strip('/')
+    if '..' in path.split('/') or '\\' in path:
+        raise toolkit.ToolkitError('%s %s: the path leaves datastore %s'
+                                   % (what, text, datastore))
+    if not path.lower().endswith('.vmdk') or path.lower().endswith(
+            ('-flat.vmdk', '-delta.vmdk')):
+        raise toolkit.ToolkitError('%s %s is not a VMDK descriptor'
+                                   % (what, text))
+    return datastore, path
+
+
+def size_gb(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0
+    if not value > 0:
+        raise toolkit.ToolkitError('SIZE_GB %r is not a positive number'
+                                   % text)
+    return value
+
+
+class Estate(object):
+    """One read of every VM and datastore: who holds which disk file."""
+
+    def __init__(self, session):
+        self.session = session
+        self.vms, self.objects = toolkit.read_vms(session)
+        self.datastores = {}
+        for value, (ref, props) in self.objects.items():
+            if ref._type == 'Datastore':
+                self.datastores[props.get('name')] = (
+                    ref, props.get('browser'),
+                    toolkit._datacenter_of(value, self.objects))
+
+    def datastore(self, name):
+        if name not in self.datastores:
+            raise toolkit.ToolkitError('no datastore named %r in vCenter'
+                                       % name)
+        return self.datastores[name]
+
+    def holders(self, ds_path):
+        """Why ``ds_path`` must stay where it is: [reason] (empty: free)."""
+        reasons = []
+        for vm in self.vms:
+            for disk in vm.disks():
+                files = vdisks.chain(disk.backing)
+                if ds_path not in files:
+                    continue
+                if vm.volume_id:
+                    who = 'Cinder volume %s (backing VM %s)' % (
+                        vm.volume_id, vm.name)
+                elif toolkit.SNAPSHOT_NAME.match(vm.name):
+                    who = 'Cinder snapshot %s (template VM %s)' % (
+                        vm.name[len('snapshot-'):], vm.name)
+                else:
+                    who = 'VM %s' % vm.name
+                if files[0] == ds_path:
+                    reasons.append('it is a disk of %s' % who)
+                else:
+                    reasons.append('the snapshot chain of %s needs it (a '
+                                   'parent of %s)' % (who, files[0]))
+        folder = ds_path.split('] ', 1)[-1].split('/')[0]
+        match = toolkit.VOLUME_NAME.match(folder)
+        if match and not reasons:
+            reasons.append('it is in the folder of Cinder volume %s'
+                           % match.group(1))
+        return reasons
+
+    def found(self, datastore, path):
+        """The VmDiskFileInfo of '[datastore] path', or None."""
+        _ref, browser, _dc = self.datastore(datastore)
+        folder, _sep, name = path.rpartition('/')
+        files = vcenter.folder_files(self.session, browser, datastore,
+                                     folder)
+        return files.get(name)
+
+    def folder_exists(self, datastore, folder):
+        """Whether '[datastore] folder' exists (the root always does)."""
+        if not folder:
+            return True
+        _ref, browser, _dc = self.datastore(datastore)
+        try:
+            vds.browse(self.session, browser, '[%s] %s' % (datastore, folder))
+        except Exception as err:
+            if vfaults.is_fault(err, 'FileNotFound'):
+                return False
+            raise
+        return True
+
+
+def _refuse_held(estate, ds_path, verb):
+    reasons = estate.holders(ds_path)
+    if reasons:
+        raise toolkit.ToolkitError('refusing to %s %s: %s' % (
+            verb, ds_path, '; '.join(reasons)))
+
+
+class _Mutating(command.Command):
+    """A disk command that changes something: --dry-run, one line said."""
+
+    def get_parser(self, prog_name):
+        parser = super(_Mutating, self).get_parser(prog_name)
+        self.arguments(parser)
+        parser.add_argument('--dry-run', action='store_true',
+                            help='say what would be done; change nothing')
+        return parser
+
+    def take_action(self, args):
+        self.check_input(args)
+        connection = toolkit.Connection(self.app.options)
+        try:
+            estate = Estate(connection.session)
+            said = self.act(estate, args)
+        except toolkit.ToolkitError:
+            raise
+        except Exception as err:
+            raise toolkit.ToolkitError(toolkit.one_line(
+                vfaults.describe(err)))
+        finally:
+            connection.close()
+        self.app.stdout.write('%s%s\n' % (
+            'would ' if args.dry_run else '', said))
+        return 0
+
+    def check_input(self, args):
+        pass
+
+    def progress(self, label):
+        bar = toolkit.Progress(100, label, self.app.stderr)
+        return bar, (lambda percent: bar.update(percent))
+
+    def ensure_folder(self, estate, datastore, path, dc):
+        """Make DEST's folder if it is missing; returns the highest folder
+        made (to remove if the operation then fails), or None."""
+        parts = path.split('/')[:-1]
+        if estate.folder_exists(datastore, '/'.join(parts)):
+            return None
+        made = None
+        for depth in range(1, len(parts) + 1):
+            if not estate.folder_exists(datastore, '/'.join(parts[:depth])):
+                made = '[%s] %s' % (datastore, '/'.join(parts[:depth]))
+                break
+        vdisks.make_folder(estate.session, dc, '[%s] %s' % (
+            datastore, '/'.join(parts)))
+        return made
+
+    def undo_folder(self, estate, dc, made):
+        if made:
+            try:
+                vdisks.delete_file(estate.session, dc, made)
+            except Exception:  # best effort: the error that matters is
+                pass          # the operation's, raised next
+
+
+class Create(_Mutating):
+    """Create a loose VMDK of SIZE_GB (thin by default)."""
+
+    def arguments(self, parser):
+        parser.add_argument('path', metavar='PATH',
+                            help='the new disk, "[ds] folder/name.vmdk"')
+        parser.add_argument('size', metavar='SIZE_GB', help='its size (GiB)')
+        kind = parser.add_mutually_exclusive_group()
+        for name in ('thin', 'thick', 'eager-zeroed'):
+            kind.add_argument('--' + name, dest='kind', action='store_const',
+                              const=name, help='%s provisioning' % name)
+
+    def check_input(self, args):
+        self.where = parse_path(args.path)
+        self.gib = size_gb(args.size)
+
+    def act(self, estate, args):
+        datastore, path = self.where
+        _ref, _browser, dc = estate.datastore(datastore)
+        target = '[%s] %s' % (datastore, path)
+        if estate.found(datastore, path) is not None:
+            raise toolkit.ToolkitError('%s exists already' % target)
+        kind = args.kind or 'thin'
+        said = 'create %s (%g GiB, %s)' % (target, self.gib, kind)
+        if args.dry_run:
+            return said
+        made = self.ensure_folder(estate, datastore, path, dc)
+        try:
+            vdisks.create(estate.session, dc, target,
+                          int(self.gib * 1024 * 1024),
+                          vdisks.DISK_TYPES[kind])
+        except Exception:
+            self.undo_folder(estate, dc, made)
+            raise
+        return said.replace('create', 'created', 1)
+
+
+class _Transfer(_Mutating):
+
+    def arguments(self, parser):
+        parser.add_argument('source', metavar='SRC',
+                            help='the disk, "[ds] folder/name.vmdk"')
+        parser.add_argument('destination', metavar='DEST',
+                            help='where to, "[ds] folder/name.vmdk" (must '
+                                 'not exist)')
+
+    def check_input(self, args):
+        self.src = parse_path(args.source, 'SRC')
+        self.dst = parse_path(args.destination, 'DEST')
+        if self.src == self.dst:
+            raise toolkit.ToolkitError('SRC and DEST are the same file')
+
+    def act(self, estate, args):
+        (sds, spath), (dds, dpath) = self.src, self.dst
+        _r, _b, dc = estate.datastore(sds)
+        _r, _b, ddc = estate.datastore(dds)
+        source = '[%s] %s' % (sds, spath)
+        target = '[%s] %s' % (dds, dpath)
+        if dc is not None and ddc is not None and \
+                toolkit.vim_util.get_moref_value(dc) != \
+                toolkit.vim_util.get_moref_value(ddc):
+            raise toolkit.ToolkitError('%s and %s are in different '
+                                       'datacenters' % (source, target))
+        if estate.found(sds, spath) is None:
+            raise toolkit.ToolkitError('no disk %s in vCenter' % source)
+        if self.verb == 'move':
+            _refuse_held(estate, source, 'move')
+        if estate.found(dds, dpath) is not None:
+            raise toolkit.ToolkitError('%s exists already; %s never '
+                                       'overwrites' % (target, self.verb))
+        said = '%s %s to %s' % (self.verb, source, target)
+        if args.dry_run:
+            return said
+        made = self.ensure_folder(estate, dds, dpath, dc)
+        bar, progress = self.progress(self.verb + ' ' + dpath)
+        try:
+            self.transfer(estate.session, dc, source, target, progress)
+        except Exception:
+            bar.finish()
+            self.undo_folder(estate, dc, made)
+            raise
+        bar.finish()
+        return said.replace(self.verb, self.done, 1)
+
+
+class Copy(_Transfer):
+    """Copy a disk (flattened, as CopyVirtualDisk does) to a new file."""
+
+    verb, done = 'copy', 'copied'
+
+    def transfer(self, session, dc, source, target, progress):
+        vdisks.copy(session, dc, source, target, progress=progress)
+
+
+class Move(_Transfer):
+    """Move a disk no VM, Cinder volume or snapshot holds."""
+
+    verb, done = 'move', 'moved'
+
+    def transfer(self, session, dc, source, target, progress):
+        vdisks.move(session, dc, source, target, progress=progress)
+
+
+class Extend(_Mutating):
+    """Grow a loose disk to SIZE_GB (attached ones: through their VM)."""
+
+    def arguments(self, parser):
+        parser.add_argument('path', metavar='PATH',
+                            help='the disk, "[ds] folder/name.vmdk"')
+        parser.add_argument('size', metavar='SIZE_GB',
+                            help='its new size (GiB)')
+
+    def check_input(self, args):
+        self.where = parse_path(args.path)
+        self.gib = size_gb(args.size)
+
+    def act(self, estate, args):
+        datastore, path = self.where
+        _ref, _browser, dc = estate.datastore(datastore)
+        target = '[%s] %s' % (datastore, path)
+        info = estate.found(datastore, path)
+        if info is None:
+            raise toolkit.ToolkitError('no disk %s in vCenter' % target)
+        _refuse_held(estate, target, 'extend')
+        now_kb = int(getattr(info, 'capacityKb', 0) or 0)
+        new_kb = int(self.gib * 1024 * 1024)
+        if new_kb <= now_kb:
+            raise toolkit.ToolkitError(
+                'SIZE_GB %g is not larger than %s (%g GiB); disks only '
+                'grow' % (self.gib, target, now_kb / 1024.0 / 1024.0))
+        said = 'extend %s from %g to %g GiB' % (
+            target, now_kb / 1024.0 / 1024.0, self.gib)
+        if args.dry_run:
+            return said
+        vdisks.extend(estate.session, dc, target, new_kb)
+        return said.replace('extend', 'extended', 1)
+
+
+class Delete(_Mutating):
+    """Delete a disk no VM, Cinder volume or snapshot holds."""
+
+    def arguments(self, parser):
+        parser.add_argument('path', metavar='PATH',
+                            help='the disk, "[ds] folder/name.vmdk"')
+
+    def check_input(self, args):
+        self.where = parse_path(args.path)
+
+    def act(self, estate, args):
+        datastore, path = self.where
+        _ref, _browser, dc = estate.datastore(datastore)
+        target = '[%s] %s' % (datastore, path)
+        if estate.found(datastore, path) is None:
+            raise toolkit.ToolkitError('no disk %s in vCenter' % target)
+        _refuse_held(estate, target, 'delete')
+        said = 'delete %s' % target
+        if args.dry_run:
+            return said
+        vdisks.delete(estate.session, dc, target)
+        return said.replace('delete', 'deleted', 1)
+
+
+SEARCH_COLUMNS = ('Path', 'Capacity (bytes)', 'Provisioning', 'VM',
+                  'Cinder volume')
+
+
+class Search(lister.Lister):
+    """Find VMDKs whose path or file name matches a glob."""
+
+    def get_parser(self, prog_name):
+        parser = super(Search, self).get_parser(prog_name)
+        parser.add_argument('pattern', metavar='PATTERN',
+                            help='a glob on the file name or the path '
+                                 'inside the datastore, e.g. "*data*"')
+        parser.add_argument('--datastore', metavar='DS',
+                            help='only this datastore (default: every '
+                                 'accessible one)')
+        return parser
+
+    def take_action(self, args):
+        connection = toolkit.Connection(self.app.options)
+        try:
+            estate = Estate(connection.session)
+            if args.datastore:
+                estate.datastore(args.datastore)
+                names = [args.datastore]
+            else:
+                names = sorted(n for n, (ref, _b, _d) in
+                               estate.datastores.items()
+                               if estate.objects[ref.value][1].get(
+                                   'summary.accessible', True))
+            browsers = {n: estate.datastores[n][1] for n in names}
+            searched, errors = vcenter.search_datastores(
+                connection.session, browsers)
+        finally:
+            connection.close()
+        if args.datastore and errors:
+            raise toolkit.ToolkitError('datastore %s could not be searched: '
+                                       '%s' % (args.datastore,
+                                               errors[args.datastore]))
+        used = attached_rows(estate.vms)
+        holder = {}
+        for vm in estate.vms:
+            for file_name in vm.disk_files():
+                holder.setdefault(str(file_name), vm)
+        rows = []
+        for found in discovery.found_files(searched):
+            if not found.is_descriptor:
+                continue
+            name = found.path.rsplit('/', 1)[-1]
+            if not (fnmatch.fnmatchcase(name, args.pattern) or
+                    fnmatch.fnmatchcase(found.path, args.pattern)):
+                continue
+            ds_path = '[%s] %s' % (found.datastore, found.path)
+            vm = holder.get(ds_path)
+            owner = vm.volume_id if vm is not None else None
+            match = toolkit.VOLUME_NAME.match(found.path.split('/')[0])
+            if not owner and match:
+                owner = match.group(1)
+            row = used.get(ds_path)
+            rows.append((ds_path, found.capacity_bytes,
+                         row[2] if row else ('thin' if found.thin
+                                             else 'thick'),
+                         vm.name if vm is not None else '', owner or ''))
+        return SEARCH_COLUMNS, sorted(rows)
+
+
+COMMANDS = {'disk list': List, 'disk show': Show, 'disk create': Create,
+            'disk copy': Copy, 'disk move': Move, 'disk extend': Extend,
+            'disk delete': Delete, 'disk search': Search}

@@ -35,6 +35,7 @@ from cinder_vmware_ext.cmd import cluster
 from cinder_vmware_ext.cmd import datastore
 from cinder_vmware_ext.cmd import audit
 from cinder_vmware_ext.cmd import disk
+from cinder_vmware_ext.cmd import evacuate
 from cinder_vmware_ext.cmd import redact
 from cinder_vmware_ext.cmd import snapshot
 from cinder_vmware_ext.cmd import takeover
@@ -106,6 +107,7 @@ class CinderVmwareApp(app.App):
         commands.update(snapshot.COMMANDS)
         commands.update(audit.COMMANDS)
         commands.update(disk.COMMANDS)
+        commands.update(evacuate.COMMANDS)
         for name, factory in commands.items():
             if name not in manager.commands:
                 manager.add_command(name, factory)

@@ -88,16 +88,6 @@ def volume_id_of(name, extra, instance_uuid):
     return None
 
 
-def _datacenter_of(value, objects):
-    while value in objects:
-        ref, props = objects[value]
-        if ref._type == 'Datacenter':
-            return ref
-        parent = props.get('parent')
-        value = vim_util.get_moref_value(parent) if parent else None
-    return None
-
-
 def read_vms(session):
     """(every VM, {moref value: (ref, props)} of VMs, folders,
     datacenters and datastores), in one PropertyCollector pass."""
@@ -121,7 +111,8 @@ def read_vms(session):
             devices=retrieve.items(props.get('config.hardware.device'),
                                    'VirtualDevice'),
             snapshot_info=props.get('snapshot'),
-            datacenter=_datacenter_of(value, objects), extra=extra))
+            datacenter=retrieve.datacenter_of(value, objects),
+            extra=extra))
     vms.sort(key=lambda vm: vm.name)
     return vms, objects
 

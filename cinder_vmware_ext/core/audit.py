@@ -69,6 +69,9 @@ class VmFacts:
     takeover_origin: typing.Optional[str] = None   # JSON, see adopt.py
     disk_files: tuple = ()     # its disks' files, delta chains included
     snapshots: tuple = ()      # SnapshotFacts
+    # One of the driver's cached image backings (its name says so:
+    # extensions/image_cache.is_cache_name): Cinder's own, never a leak.
+    image_cache: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -147,6 +150,11 @@ def _takeover(vm, volumes, vms):
 
 def _of_vm(vm, volumes, snapshots, vms):
     """Findings about one VM: itself and its snapshots."""
+    if vm.image_cache:
+        # Its cinder.volume.id is the cache's own id, not a volume's, and
+        # its base snapshot is what linked clones read: the driver evicts
+        # it (doc/image-cache.md), the audit leaves it alone.
+        return []
     found = []
     if vm.takeover_origin:
         finding = _takeover(vm, volumes, vms)

@@ -21,7 +21,7 @@ backing of that image and pool, a powered-off VM named
 (``image-cache-base``).  Later volumes from the image in that pool are
 clones of that point: linked clones when the volume type says
 ``vmware:clone_type = linked`` (and a linked clone is possible, see
-extensions/snapshots.py), full clones otherwise; never a Glance download.
+extensions/clones.py), full clones otherwise; never a Glance download.
 
 Eviction is least recently used, per pool, past
 ``vmware_image_cache_max_count`` entries or ``vmware_image_cache_max_size_gb``

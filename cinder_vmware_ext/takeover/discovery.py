@@ -349,23 +349,13 @@ def _record(scope, ds_ref, datastore, path, **fields):
         **fields)
 
 
-def _datacenter_of(value, objects):
-    while value in objects:
-        ref, props = objects[value]
-        if ref._type == 'Datacenter':
-            return ref
-        parent = props.get('parent')
-        value = vim_util.get_moref_value(parent) if parent else None
-    return None
-
-
 def with_loose_uuids(session, disks, objects):
     """Loose disks with their UUIDs (one QueryVirtualDiskUuid each: the
     datastore search does not return them)."""
     result = []
     for disk in disks:
         if disk.vm is None and disk.is_descriptor and not disk.uuid:
-            dc = _datacenter_of(disk.datastore_ref, objects)
+            dc = retrieve.datacenter_of(disk.datastore_ref, objects)
             try:
                 uuid = references.normalize_uuid(
                     vdisks.uuid(session, dc, disk.ds_path))

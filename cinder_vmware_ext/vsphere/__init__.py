@@ -21,17 +21,25 @@ one module still pending is ``takeover/vcenter.py``, the takeover's
 datastore-browser search, to be replaced by ``search.py``.
 
 - ``retrieve``: property reads (one object, several objects of a type, the
-  whole inventory in one paged pass) and the ``ArrayOfX``/propSet unwrappers
+  whole inventory in one paged pass, the datacenter above an object in one
+  pass up its parents) and the ``ArrayOfX``/propSet unwrappers
 - ``devices``: a VM's devices; ReconfigVM_Task edits (edit, remove, add an
   existing disk, swap a disk, I/O allocation)
 - ``disks``: VirtualDiskManager tasks (copy, move, delete, uuid), datastore
   paths on oslo.vmware's ``DatastorePath``, disk chains
-- ``snapshots``: a VM's snapshot tree, remove, revert, rename
+- ``snapshots``: a VM's snapshot tree, remove, revert, rename (the driver's)
+- ``snapshot_tree``: the operator commands' snapshot round trips (the disk
+  files every snapshot froze, in one pass; rename, remove)
 - ``usage``: which VMs read which disk files (one pass)
 - ``backings``: backing VM names, Destroy_Task
+- ``datastores``, ``storage_io``, ``marks``, ``clusters``: the operator
+  commands' datastore details, browse, create/rename/remove, Storage I/O
+  Control, the drain mark, clusters
+- ``export``: ExportSnapshot and its HttpNfcLease, the disk downloads
 - ``faults``: faults judged by class (``get_fault_class``), told in a line
 - ``upstream``: every call of upstream Cinder's private VMware helpers
 - ``volumeops``: upstream's VolumeOps whose creates survive lost answers
+  (and whose ``get_dc`` is one round trip)
 - ``inventory``, ``bulk_soap``, ``view_spec``: the incrementally updated
   inventory cache (WaitForUpdatesEx, parsed without suds)
 """

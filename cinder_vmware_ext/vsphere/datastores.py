@@ -21,9 +21,7 @@ import typing
 
 from oslo_vmware import vim_util
 
-from cinder_vmware_ext.vsphere import view_spec
-
-_PAGE = 500
+from cinder_vmware_ext.vsphere import retrieve
 
 DATASTORE_PROPERTIES = ['name', 'vm', 'browser', 'iormConfiguration',
                         'info', 'summary.url', 'parent']
@@ -41,38 +39,10 @@ class Details:
     refs: typing.Dict[str, object]       # ref value -> moref
 
 
-def _items(value, item_type):
-    if not value:
-        return []
-    if hasattr(value, item_type):
-        value = getattr(value, item_type)
-    return list(value) if isinstance(value, (list, tuple)) else [value]
-
-
-def _retrieve(session, properties):
-    vim = session.vim
-    filter_spec, view = view_spec.inventory_filter_spec(session, properties)
-    options = vim.client.factory.create('ns0:RetrieveOptions')
-    options.maxObjects = _PAGE
-    result = session.invoke_api(
-        vim, 'RetrievePropertiesEx', vim.service_content.propertyCollector,
-        specSet=[filter_spec], options=options)
-    found = {}
-    try:
-        with vim_util.WithRetrieval(vim, result) as objects:
-            for obj in objects:
-                found[vim_util.get_moref_value(obj.obj)] = (
-                    obj.obj,
-                    {p.name: p.val for p in getattr(obj, 'propSet', [])})
-    finally:
-        session.invoke_api(vim, 'DestroyView', view)
-    return found
-
-
 def details(session):
     """Details of every datastore, the VMs' names and the hosts' datastore
     systems, in one PropertyCollector pass."""
-    objects = _retrieve(session, {
+    objects = retrieve.retrieve(session, {
         'Datastore': DATASTORE_PROPERTIES,
         'VirtualMachine': ['name'],
         'HostSystem': ['configManager.datastoreSystem'],
@@ -81,8 +51,9 @@ def details(session):
     for value, (ref, props) in objects.items():
         result.refs[value] = ref
         if ref._type == 'Datastore':
-            props['vm'] = [vim_util.get_moref_value(v) for v in
-                           _items(props.get('vm'), 'ManagedObjectReference')]
+            props['vm'] = [
+                vim_util.get_moref_value(v) for v in
+                retrieve.items(props.get('vm'), 'ManagedObjectReference')]
             result.datastores[value] = props
         elif ref._type == 'VirtualMachine':
             result.vm_names[value] = props.get('name', value)
@@ -128,7 +99,8 @@ def browse(session, browser, ds_path, pattern=None, recursive=False):
     info = session.wait_for_task(task)
     results = info.result
     if recursive:
-        results = _items(results, 'HostDatastoreBrowserSearchResults')
+        results = retrieve.items(results,
+                                 'HostDatastoreBrowserSearchResults')
     else:
         results = [results] if results is not None else []
     entries = []
@@ -185,14 +157,14 @@ def vmfs_disks(session, datastore_system):
     VMFS datastore can be made on (HostScsiDisk objects)."""
     disks = session.invoke_api(session.vim, 'QueryAvailableDisksForVmfs',
                                datastore_system)
-    return _items(disks, 'HostScsiDisk')
+    return retrieve.items(disks, 'HostScsiDisk')
 
 
 def create_vmfs(session, datastore_system, name, disk):
     """QueryVmfsDatastoreCreateOptions for the disk, then
     CreateVmfsDatastore with its first option's spec named ``name``."""
     vim = session.vim
-    options = _items(session.invoke_api(
+    options = retrieve.items(session.invoke_api(
         vim, 'QueryVmfsDatastoreCreateOptions', datastore_system,
         devicePath=disk.devicePath), 'VmfsDatastoreOption')
     if not options:

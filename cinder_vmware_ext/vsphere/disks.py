@@ -18,6 +18,8 @@ Paths are ``oslo_vmware.objects.datastore.DatastorePath`` underneath
 top of them (``takeover/references.py``).
 """
 
+import time
+
 from cinder import exception
 from cinder.i18n import _
 from oslo_vmware.objects import datastore as ds_obj
@@ -93,10 +95,27 @@ def _manager(session):
     return session.vim.service_content.virtualDiskManager
 
 
-def _run(session, method, **kwargs):
+def _run(session, method, progress=None, **kwargs):
+    """Run a VirtualDiskManager task; ``progress(percent)`` is told the
+    task's progress while it runs (polled), then the result or fault comes
+    from oslo.vmware's wait as always."""
     task = session.invoke_api(session.vim, method, _manager(session),
                               **kwargs)
+    if progress is not None:
+        _follow(session, task, progress)
     return session.wait_for_task(task)
+
+
+def _follow(session, task, progress, interval=0.25):
+    while True:
+        info = retrieve.one(session, task, 'info')
+        state = str(getattr(info, 'state', ''))
+        if state in ('success', 'error'):
+            if state == 'success':
+                progress(100)
+            return
+        progress(int(getattr(info, 'progress', 0) or 0))
+        time.sleep(interval)
 
 
 def disk_spec(session, disk_type, adapter_type):
@@ -107,18 +126,18 @@ def disk_spec(session, disk_type, adapter_type):
     return spec
 
 
-def copy(session, dc, source, destination, spec=None):
+def copy(session, dc, source, destination, spec=None, progress=None):
     """CopyVirtualDisk_Task without force: never overwrites a file.  With
     ``spec`` (``disk_spec``) the copy is flattened into that type."""
     kwargs = {'destSpec': spec} if spec is not None else {}
-    _run(session, 'CopyVirtualDisk_Task', sourceName=source,
+    _run(session, 'CopyVirtualDisk_Task', progress, sourceName=source,
          sourceDatacenter=dc, destName=destination, destDatacenter=dc,
          force=False, **kwargs)
 
 
-def move(session, dc, source, destination):
+def move(session, dc, source, destination, progress=None):
     """MoveVirtualDisk_Task without force: never overwrites a file."""
-    _run(session, 'MoveVirtualDisk_Task', sourceName=source,
+    _run(session, 'MoveVirtualDisk_Task', progress, sourceName=source,
          sourceDatacenter=dc, destName=destination, destDatacenter=dc,
          force=False)
 
@@ -137,3 +156,47 @@ def delete(session, dc, name, missing_ok=False):
 def uuid(session, dc, name):
     return session.invoke_api(session.vim, 'QueryVirtualDiskUuid',
                               _manager(session), name=name, datacenter=dc)
+
+
+# Provisioning names of the operator commands -> VirtualDiskType.
+DISK_TYPES = {'thin': 'thin', 'thick': 'preallocated',
+              'eager-zeroed': 'eagerZeroedThick'}
+
+
+def create(session, dc, name, size_kb, disk_type='thin',
+           adapter_type='lsiLogic'):
+    """CreateVirtualDisk_Task of a base disk (FileBackedVirtualDiskSpec);
+    vCenter refuses a file that exists."""
+    spec = session.vim.client.factory.create('ns0:FileBackedVirtualDiskSpec')
+    spec.diskType = disk_type
+    spec.adapterType = adapter_type
+    spec.capacityKb = int(size_kb)
+    _run(session, 'CreateVirtualDisk_Task', name=name, datacenter=dc,
+         spec=spec)
+
+
+def extend(session, dc, name, new_size_kb, eager_zero=False):
+    """ExtendVirtualDisk_Task (grow only; vCenter refuses a shrink)."""
+    _run(session, 'ExtendVirtualDisk_Task', name=name, datacenter=dc,
+         newCapacityKb=int(new_size_kb), eagerZero=bool(eager_zero))
+
+
+# -- datastore folders (FileManager) -----------------------------------------
+
+def _file_manager(session):
+    return session.vim.service_content.fileManager
+
+
+def make_folder(session, dc, ds_folder):
+    """MakeDirectory with its parents ('[ds] a/b')."""
+    session.invoke_api(session.vim, 'MakeDirectory', _file_manager(session),
+                       name=ds_folder, datacenter=dc,
+                       createParentDirectories=True)
+
+
+def delete_file(session, dc, ds_path):
+    """DeleteDatastoreFile_Task (a folder: with what it holds)."""
+    task = session.invoke_api(session.vim, 'DeleteDatastoreFile_Task',
+                              _file_manager(session), name=ds_path,
+                              datacenter=dc)
+    session.wait_for_task(task)

@@ -65,6 +65,52 @@ def retrieve(session, properties):
     return found
 
 
+def datacenter_of(value, objects):
+    """The Datacenter moref above the object ``value`` in a ``retrieve()``
+    result that holds the parents' ``parent`` property (None if none)."""
+    while value in objects:
+        ref, obj_props = objects[value]
+        if ref._type == 'Datacenter':
+            return ref
+        parent = obj_props.get('parent')
+        value = vim_util.get_moref_value(parent) if parent else None
+    return None
+
+
+# Managed entity types whose ``parent`` leads up towards a Datacenter.
+_UP_TYPES = ('VirtualMachine', 'VirtualApp', 'ResourcePool', 'Folder',
+             'ComputeResource', 'ClusterComputeResource', 'HostSystem',
+             'Datastore', 'StoragePod', 'Network',
+             'DistributedVirtualPortgroup')
+
+
+def datacenter_above(session, ref):
+    """The Datacenter moref above the managed entity ``ref`` (None if
+    none), in one PropertyCollector pass up its ``parent`` chain instead of
+    a read per level."""
+    if ref is None or ref._type == 'Datacenter':
+        return ref
+    vim = session.vim
+    factory = vim.client.factory
+    names = ['up-%s' % t for t in _UP_TYPES]
+    traversals = [vim_util.build_traversal_spec(
+        factory, name, type_, 'parent', False,
+        [vim_util.build_selection_spec(factory, n) for n in names])
+        for name, type_ in zip(names, _UP_TYPES)]
+    filter_spec = vim_util.build_property_filter_spec(
+        factory, [vim_util.build_property_spec(factory, 'Datacenter',
+                                               ['name'])],
+        [vim_util.build_object_spec(factory, ref, traversals)])
+    options = factory.create('ns0:RetrieveOptions')
+    result = session.invoke_api(
+        vim, 'RetrievePropertiesEx', vim.service_content.propertyCollector,
+        specSet=[filter_spec], options=options)
+    found = []
+    with vim_util.WithRetrieval(vim, result) as objects:
+        found.extend(obj.obj for obj in objects)
+    return found[0] if found else None
+
+
 def of_objects(session, type_, refs, paths):
     """{moref value: (moref, {property: value})} of ``refs`` (all of one
     type) in one PropertyCollector pass (paged)."""

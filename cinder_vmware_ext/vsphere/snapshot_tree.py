@@ -16,13 +16,7 @@ files every snapshot froze (one pass over all of them), rename, remove."""
 
 from oslo_vmware import vim_util
 
-
-def _array(value, item_type):
-    if not value:
-        return []
-    if hasattr(value, item_type):
-        value = getattr(value, item_type)
-    return list(value) if isinstance(value, (list, tuple)) else [value]
+from cinder_vmware_ext.vsphere import retrieve
 
 
 def frozen_disks(session, snapshots):
@@ -39,7 +33,7 @@ def frozen_disks(session, snapshots):
         for obj in objects:
             files = []
             for prop in getattr(obj, 'propSet', None) or []:
-                for device in _array(prop.val, 'VirtualDevice'):
+                for device in retrieve.items(prop.val, 'VirtualDevice'):
                     if device.__class__.__name__ == 'VirtualDisk':
                         files.append(device.backing.fileName)
             found[vim_util.get_moref_value(obj.obj)] = files

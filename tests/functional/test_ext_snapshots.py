@@ -11,7 +11,8 @@
 #    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 #    License for the specific language governing permissions and limitations
 #    under the License.
-"""Snapshot and clone extensions (extensions/snapshots.py) on the simulator.
+"""Snapshot and clone extensions (extensions/volume_snapshots.py and
+clones.py) on the simulator.
 
 Each test drives the real driver with real Cinder objects and checks the
 simulator's inventory (through a separate session) and the disk files:

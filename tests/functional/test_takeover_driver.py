@@ -138,7 +138,7 @@ def pristine(sim, inv, cinder_db):
 BENCH_FILES = {
     'data 1': (4, 'ds-gold', 'orphans-%d/data 1.vmdk', 1, False),
     'dätä': (1, 'ds-gold', 'orphans-%d/dätä [x].vmdk', 0.5, True),
-    'silver': (8, 'ds-silver', 'far-%d/silver disk.vmdk', 1, True),
+    'silver': (9, 'ds-silver', 'far-%d/silver disk.vmdk', 1, True),
 }
 BENCH_VMS = 5   # vm-off-N, each as TOPOLOGY's vm-off
 

@@ -132,3 +132,40 @@ def test_upload_leftover_in_use_is_kept():
     user = vm('nova', disk_files=(path,))
     assert found([user], files=[path]) == [(audit.UPLOAD_LEFTOVER, path,
                                             None)]
+
+
+def test_cached_image_backing_is_cinders_own():
+    # Its cinder.volume.id is the cache's id, which no volume has, and it
+    # carries its base snapshot: neither is reported, nor destroyed.
+    base = audit.SnapshotFacts('image-cache-base', 'snap-9',
+                               ('[ds] cache/cache.vmdk',))
+    name = 'cinder-image-cache-%s-0a1b2c3d' % V2
+    facts = dict(volume_id=V1, disk_files=('[ds] cache/cache.vmdk',),
+                 snapshots=(base,))
+    assert found([vm(name, image_cache=True, **facts)]) == []
+    # Without the mark the same VM is a shadow VM --clean would destroy.
+    assert found([vm(name, **facts)]) == [
+        (audit.SHADOW_VM, name, audit.DESTROY_VM)]
+    # Its files still protect what it reads: a leftover backing sharing
+    # its disk is reported but not destroyed.
+    shadow = vm('volume-' + S1, volume_id=S1,
+                disk_files=('[ds] v.vmdk', '[ds] cache/cache.vmdk'))
+    assert found([vm(name, image_cache=True, **facts), shadow]) == [
+        (audit.SHADOW_VM, shadow.name, None)]
+
+
+def test_audit_marks_cache_backings_by_name():
+    from cinder_vmware_ext.cmd import audit as audit_cmd
+    from cinder_vmware_ext.extensions import image_cache
+
+    class FakeVm(object):
+        def __init__(self, name):
+            self.value, self.name, self.template = 'vm-1', name, False
+            self.volume_id, self.extra, self.snapshot_info = V1, {}, None
+
+        def disk_files(self):
+            return ['[ds] x.vmdk']
+
+    cache = image_cache.CACHE_PREFIX + V2 + '-0a1b2c3d'
+    facts = audit_cmd.vm_facts([FakeVm(cache), FakeVm('volume-' + V1)], {})
+    assert [f.image_cache for f in facts] == [True, False]

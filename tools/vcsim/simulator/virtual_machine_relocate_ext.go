@@ -34,7 +34,7 @@ func (vm *VirtualMachine) RelocateVMTask(ctx *Context, req *types.RelocateVM_Tas
 // share where they are (their chains still point there).
 func (vm *VirtualMachine) relocate(ctx *Context, spec *types.VirtualMachineRelocateSpec) types.BaseMethodFault {
 	dc := vm.dcRef()
-	targets, fault := vm.relocateTargets(spec)
+	targets, copies, fault := vm.relocateTargets(spec)
 	if fault != nil {
 		return fault
 	}
@@ -43,13 +43,25 @@ func (vm *VirtualMachine) relocate(ctx *Context, spec *types.VirtualMachineReloc
 	}
 	home, _ := parseDatastorePath(vm.Config.Files.VmPathName)
 	dir := path.Dir(home.Path)
-	for _, f := range vm.diskFiles() {
+	files := vm.diskFiles()
+	for _, f := range files {
 		ds := targets[f]
-		if ds == nil {
+		if ds == nil || copies[f] {
 			continue
 		}
 		if fault = vm.moveChainFile(dc, f, ds, dir); fault != nil {
 			return fault
+		}
+	}
+	// Shared files (moveAllDiskBackingsAndDisallowSharing): this VM gets
+	// its own copies, children first so that repointing a child edits
+	// this VM's copy, never the file the other VMs keep using.
+	for i := len(files) - 1; i >= 0; i-- {
+		f := files[i]
+		if ds := targets[f]; ds != nil && copies[f] {
+			if fault = vm.copyChainFile(dc, f, ds, dir); fault != nil {
+				return fault
+			}
 		}
 	}
 	if spec.Datastore != nil {
@@ -65,9 +77,12 @@ func (vm *VirtualMachine) relocate(ctx *Context, spec *types.VirtualMachineReloc
 	return nil
 }
 
-// relocateTargets maps each disk file to move onto its target datastore.
-func (vm *VirtualMachine) relocateTargets(spec *types.VirtualMachineRelocateSpec) (map[string]*Datastore, types.BaseMethodFault) {
+// relocateTargets maps each disk file to move onto its target datastore;
+// copies are the files other VMs share that this VM takes a copy of
+// (moveAllDiskBackingsAndDisallowSharing) instead of leaving them.
+func (vm *VirtualMachine) relocateTargets(spec *types.VirtualMachineRelocateSpec) (map[string]*Datastore, map[string]bool, types.BaseMethodFault) {
 	targets := map[string]*Datastore{}
+	copies := map[string]bool{}
 	dc := vm.dcRef()
 	for _, d := range vm.Config.Hardware.Device {
 		disk, b := diskAndBacking(d)
@@ -89,14 +104,21 @@ func (vm *VirtualMachine) relocateTargets(spec *types.VirtualMachineRelocateSpec
 		}
 		ds, ok := Map.Get(*dsRef).(*Datastore)
 		if !ok {
-			return nil, &types.ManagedObjectNotFound{Obj: *dsRef}
+			return nil, nil, &types.ManagedObjectNotFound{Obj: *dsRef}
 		}
+		disallow := moveType == string(types.VirtualMachineRelocateDiskMoveOptionsMoveAllDiskBackingsAndDisallowSharing)
 		for l := b; l != nil; l = l.Parent {
 			if l != b && moveType == string(types.VirtualMachineRelocateDiskMoveOptionsMoveChildMostDiskBacking) {
 				break
 			}
-			if cur, _, fault := resolveDsPath(dc, l.FileName); fault == nil && cur.Self != ds.Self && !diskFileUsedByOtherVM(vm, l.FileName) {
+			cur, _, fault := resolveDsPath(dc, l.FileName)
+			if fault != nil || cur.Self == ds.Self {
+				continue
+			}
+			shared := diskFileUsedByOtherVM(vm, l.FileName)
+			if !shared || disallow {
 				targets[l.FileName] = ds
+				copies[l.FileName] = shared
 			}
 		}
 	}
@@ -109,7 +131,7 @@ func (vm *VirtualMachine) relocateTargets(spec *types.VirtualMachineRelocateSpec
 			targets[f] = Map.Get(*spec.Datastore).(*Datastore)
 		}
 	}
-	return targets, nil
+	return targets, copies, nil
 }
 
 // checkRelocateSpace fails with NoDiskSpace before moving anything.
@@ -150,6 +172,38 @@ func (vm *VirtualMachine) moveChainFile(dc *types.ManagedObjectReference, file s
 	}
 	for _, c := range vm.childDeltas(file) {
 		_ = setDiskParent(c, dst, dc)
+	}
+	vm.editChains(func(b *types.VirtualDiskFlatVer2BackingInfo) *types.VirtualDiskFlatVer2BackingInfo {
+		return renameInChain(b, file, dst, &ds.Self)
+	})
+	return nil
+}
+
+// copyChainFile copies a file other VMs share to "[ds] dir/" (a delta
+// stays a delta on the same parent) and points this VM's chains, and its
+// own child deltas, at the copy; the other VMs keep the original.
+func (vm *VirtualMachine) copyChainFile(dc *types.ManagedObjectReference, file string, ds *Datastore, dir string) types.BaseMethodFault {
+	p, _ := parseDatastorePath(file)
+	base := trimVmdk(path.Base(p.Path))
+	dst, fault := freeDiskPath(dc, ds.Name, dir, func(n int) string {
+		if n == 0 {
+			return base + ".vmdk"
+		}
+		return fmt.Sprintf("%s_%d.vmdk", base, n)
+	})
+	if fault != nil {
+		return fault
+	}
+	if _, local, fault := resolveDsPath(dc, dst); fault == nil {
+		_ = os.MkdirAll(filepath.Dir(local), 0o700)
+	}
+	if fault = copyDisk(file, dst, dc, false); fault != nil {
+		return fault
+	}
+	for _, c := range vm.childDeltas(file) {
+		if !diskFileUsedByOtherVM(vm, c) {
+			_ = setDiskParent(c, dst, dc)
+		}
 	}
 	vm.editChains(func(b *types.VirtualDiskFlatVer2BackingInfo) *types.VirtualDiskFlatVer2BackingInfo {
 		return renameInChain(b, file, dst, &ds.Self)

@@ -318,7 +318,7 @@ func (vm *VirtualMachine) removeOneSnapshot(ctx *Context, ref types.ManagedObjec
 // single child delta into it, delete it when nothing uses it any more, or
 // keep it when it is shared (branches, another VM's linked clone).
 func (vm *VirtualMachine) consolidate(dc *types.ManagedObjectReference, file string) {
-	if diskFileUsedByOtherVM(vm, file) {
+	if diskFileReadByOtherVM(vm, file) {
 		return
 	}
 	children := vm.childDeltas(file)
@@ -341,6 +341,44 @@ func (vm *VirtualMachine) consolidate(dc *types.ManagedObjectReference, file str
 		vm.replaceInChains(child)
 		_ = deleteDisk(child, dc)
 	}
+}
+
+// diskFileReadByOtherVM: another VM reads file as a parent of its own disk
+// (a linked clone) or froze it in one of its snapshots, so merging into it
+// would change what that VM reads. Another VM whose current disk is file
+// itself (a Cinder volume's backing VM while the volume is attached to
+// vm) does not count: vCenter consolidates into the file as for any
+// attached disk, and that VM then sees the merged data.
+func diskFileReadByOtherVM(vm *VirtualMachine, file string) bool {
+	inChain := func(devices []types.BaseVirtualDevice, below bool) bool {
+		for _, d := range devices {
+			_, b := diskAndBacking(d)
+			if b != nil && below {
+				b = b.Parent
+			}
+			for ; b != nil; b = b.Parent {
+				if b.FileName == file {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	for _, e := range Map.All("VirtualMachine") {
+		other, ok := e.(*VirtualMachine)
+		if !ok || other.Self == vm.Self {
+			continue
+		}
+		if other.Config != nil && inChain(other.Config.Hardware.Device, true) {
+			return true
+		}
+		for _, s := range other.snapshots() {
+			if inChain(s.Config.Hardware.Device, false) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // mergeDeltaInto writes the delta's data regions over its parent's data.

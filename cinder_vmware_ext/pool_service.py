@@ -11,7 +11,7 @@
 #    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 #    License for the specific language governing permissions and limitations
 #    under the License.
-"""Pools for the driver: stats, pool lookup and placement.
+"""The driver's pool service: stats, pool lookup and placement.
 
 Glue between the inventory cache (vsphere/inventory.py) and the pure core
 (core/): every decision is taken by core functions on one consistent

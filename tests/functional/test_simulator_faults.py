@@ -177,7 +177,9 @@ def test_plain_method_applied_then_retry_refused(sim, fast_retries, session):
 
 
 def test_each_applied_drop_arms_one_refusal(sim, fast_retries):
-    """count 2: drop, refuse the retry, drop, refuse the retry."""
+    """count 2: drop, refuse the retry, drop, refuse the retry; a call
+    that is not the dropped one again (another body) is no retry: it
+    runs and leaves the refusal armed."""
     session = sim.session(api_retry_count=0)
     sim.inject_fault('MakeDirectory', applied=True, drop_connection=True,
                      retry_fault='FileFault', count=2)
@@ -187,7 +189,7 @@ def test_each_applied_drop_arms_one_refusal(sim, fast_retries):
         assert os.path.isdir(sim.datastore_path('nfs-01', 'armed/' + name))
         assert only_rule(sim)['retries_pending'] == 1
         with pytest.raises(exceptions.FileFaultException):
-            make_directory(session, '[nfs-01] armed/other')
+            make_directory(session, '[nfs-01] armed/' + name)
         assert not os.path.exists(sim.datastore_path('nfs-01',
                                                      'armed/other'))
     rule = only_rule(sim)
@@ -195,6 +197,15 @@ def test_each_applied_drop_arms_one_refusal(sim, fast_retries):
         2, 2, False)
     make_directory(session, '[nfs-01] armed/other')
     assert os.path.isdir(sim.datastore_path('nfs-01', 'armed/other'))
+    sim.clear_faults()
+    sim.inject_fault('MakeDirectory', applied=True, drop_connection=True,
+                     retry_fault='FileFault', count=1)
+    with pytest.raises(exceptions.VimConnectionException):
+        make_directory(session, '[nfs-01] armed/three')
+    make_directory(session, '[nfs-01] armed/unrelated')
+    assert only_rule(sim)['retries_pending'] == 1
+    with pytest.raises(exceptions.FileFaultException):
+        make_directory(session, '[nfs-01] armed/three')
 
 
 def test_dropped_twice_in_a_row(sim, fast_retries):

@@ -31,10 +31,10 @@ from cinder_vmware_ext.cmd import toolkit
 from cinder_vmware_ext.core import audit
 from cinder_vmware_ext.extensions import image_cache
 from cinder_vmware_ext.takeover import export_format
-from cinder_vmware_ext.takeover import vcenter
 from cinder_vmware_ext.vsphere import backings
 from cinder_vmware_ext.vsphere import disks
 from cinder_vmware_ext.vsphere import retrieve
+from cinder_vmware_ext.vsphere import search
 from cinder_vmware_ext.vsphere import snapshot_tree
 
 LOG = logging.getLogger(__name__)
@@ -118,8 +118,8 @@ def temp_files(session, objects):
             continue
         name = props.get('name')
         datacenters[name] = retrieve.datacenter_of(value, objects)
-        files = vcenter.folder_files(session, props['browser'], name,
-                                     audit.TEMP_IMAGE_FOLDER)
+        files = search.folder_files(session, props['browser'], name,
+                                    audit.TEMP_IMAGE_FOLDER)
         found.extend('[%s] %s/%s' % (name, audit.TEMP_IMAGE_FOLDER, f)
                      for f in files)
     return found, datacenters

@@ -30,11 +30,11 @@ from cliff import show
 
 from cinder_vmware_ext.cmd import toolkit
 from cinder_vmware_ext.takeover import discovery
-from cinder_vmware_ext.takeover import vcenter
 from cinder_vmware_ext.vsphere import datastores as vds
 from cinder_vmware_ext.vsphere import disks as vdisks
 from cinder_vmware_ext.vsphere import faults as vfaults
 from cinder_vmware_ext.vsphere import retrieve
+from cinder_vmware_ext.vsphere import search
 
 COLUMNS = ('Path', 'Capacity (bytes)', 'Provisioning', 'UUID',
            'IO limit', 'IO shares', 'IO reservation', 'VM', 'Power state',
@@ -88,7 +88,7 @@ def loose_rows(session, objects, datastore, used):
     if datastore not in browsers:
         raise toolkit.ToolkitError('no datastore named %r in vCenter'
                                    % datastore)
-    searched, errors = vcenter.search_datastores(
+    searched, errors = search.search_datastores(
         session, {datastore: browsers[datastore]})
     if errors:
         raise toolkit.ToolkitError('datastore %s could not be searched: %s'
@@ -269,8 +269,8 @@ class Estate(object):
         """The VmDiskFileInfo of '[datastore] path', or None."""
         _ref, browser, _dc = self.datastore(datastore)
         folder, _sep, name = path.rpartition('/')
-        files = vcenter.folder_files(self.session, browser, datastore,
-                                     folder)
+        files = search.folder_files(self.session, browser, datastore,
+                                    folder)
         return files.get(name)
 
     def folder_exists(self, datastore, folder):
@@ -543,7 +543,7 @@ class Search(lister.Lister):
                                if estate.objects[ref.value][1].get(
                                    'summary.accessible', True))
             browsers = {n: estate.datastores[n][1] for n in names}
-            searched, errors = vcenter.search_datastores(
+            searched, errors = search.search_datastores(
                 connection.session, browsers)
         finally:
             connection.close()

@@ -28,8 +28,8 @@ from oslo_utils import units
 from cinder_vmware_ext.takeover import adopt
 from cinder_vmware_ext.takeover import discovery
 from cinder_vmware_ext.takeover import sizes
-from cinder_vmware_ext.takeover import vcenter
 from cinder_vmware_ext.vsphere import retrieve
+from cinder_vmware_ext.vsphere import search
 
 LOG = logging.getLogger(__name__)
 
@@ -83,8 +83,8 @@ class TakeoverSizeMixin(object):
             return None
         browser = retrieve.browser_of(self.session, refs[0])
         folder, _sep, name = path.rpartition('/')
-        found = vcenter.search_folder(self.session, browser, datastore,
-                                      folder, name)
+        found = search.search_folder(self.session, browser, datastore,
+                                     folder, name)
         files = [f for r in found.get(datastore, [])
                  for f in getattr(r, 'file', None) or []]
         kb = getattr(files[0], 'capacityKb', None) if files else None

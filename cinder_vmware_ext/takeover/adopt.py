@@ -27,11 +27,11 @@ from oslo_vmware import vim_util
 from cinder_vmware_ext.core import eligibility
 from cinder_vmware_ext.takeover import discovery
 from cinder_vmware_ext.takeover import references
-from cinder_vmware_ext.takeover import vcenter
 from cinder_vmware_ext.vsphere import backings
 from cinder_vmware_ext.vsphere import devices
 from cinder_vmware_ext.vsphere import disks as vdisks
 from cinder_vmware_ext.vsphere import retrieve
+from cinder_vmware_ext.vsphere import search
 
 LOG = logging.getLogger(__name__)
 
@@ -166,8 +166,8 @@ def home_disk_files(session, vm):
     datastore, folder = home_of(session, vm)
     if not folder:
         return []
-    files = vcenter.folder_files(session, _browser(session, vm, datastore),
-                                 datastore, folder)
+    files = search.folder_files(session, _browser(session, vm, datastore),
+                                datastore, folder)
     return sorted('[%s] %s/%s' % (datastore, folder, name)
                   for name in files)
 
@@ -177,7 +177,7 @@ def file_exists(session, vm, ds_path):
     there."""
     datastore, path = discovery.split_ds_path(ds_path)
     folder, _sep, name = path.rpartition('/')
-    return name in vcenter.folder_files(
+    return name in search.folder_files(
         session, _browser(session, vm, datastore), datastore, folder)
 
 
@@ -258,8 +258,8 @@ def copy_and_verify(session, dc, source, destination, datastore_ref,
     vdisks.copy(session, dc, source, destination)
     browser = retrieve.browser_of(session, datastore_ref)
     path = references.parse_datastore_path(destination)
-    found = vcenter.search_folder(session, browser, path.datastore,
-                                  path.folder, path.file_name)
+    found = search.search_folder(session, browser, path.datastore,
+                                 path.folder, path.file_name)
     infos = [f for r in found.get(path.datastore, [])
              for f in getattr(r, 'file', None) or []]
     copied = int(getattr(infos[0], 'capacityKb', 0) or 0) * 1024 \

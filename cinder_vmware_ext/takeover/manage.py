@@ -42,10 +42,10 @@ from cinder_vmware_ext.takeover import locks
 from cinder_vmware_ext.takeover import records
 from cinder_vmware_ext.takeover import references
 from cinder_vmware_ext.takeover import safety
-from cinder_vmware_ext.takeover import vcenter
 from cinder_vmware_ext.vsphere import devices
 from cinder_vmware_ext.vsphere import disks as vdisks
 from cinder_vmware_ext.vsphere import retrieve
+from cinder_vmware_ext.vsphere import search
 
 LOG = logging.getLogger(__name__)
 
@@ -169,7 +169,7 @@ class Takeover(object):
 
     def _folder_files(self, objects, datastore_ref, path):
         browser = objects[datastore_ref][1]['browser']
-        return discovery.found_files(vcenter.search_folder(
+        return discovery.found_files(search.search_folder(
             self._session, browser, path.datastore, path.folder, None))
 
     @staticmethod
@@ -408,7 +408,7 @@ class Takeover(object):
 
     def _folder_of(self, disk):
         folder = disk.path.rsplit('/', 1)[0] if '/' in disk.path else ''
-        return vcenter.folder_files(
+        return search.folder_files(
             self._session, retrieve.browser_of(self._session,
                                                disk.datastore_ref),
             disk.datastore, folder)

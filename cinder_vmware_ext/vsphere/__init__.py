@@ -16,9 +16,8 @@
 Only modules here call ``invoke_api`` or ``wait_for_task``, build suds
 objects (``client.factory``) or post raw SOAP; the driver, ``extensions/``,
 ``takeover/`` and ``cmd/`` call the named round trips below, and ``core/``
-stays pure (``tests/unit/test_layer_rule.py`` checks it on the AST).  The
-one module still pending is ``takeover/vcenter.py``, the takeover's
-datastore-browser search, to be replaced by ``search.py``.
+stays pure (``tests/unit/test_layer_rule.py`` checks it on the AST, with
+no exemption).
 
 - ``retrieve``: property reads (one object, several objects of a type, the
   whole inventory in one paged pass, the datacenter above an object in one
@@ -36,6 +35,14 @@ datastore-browser search, to be replaced by ``search.py``.
   commands' datastore details, browse, create/rename/remove, Storage I/O
   Control, the drain mark, clusters
 - ``export``: ExportSnapshot and its HttpNfcLease, the disk downloads
+- ``search``: the datastore-browser searches, one per datastore run
+  concurrently over raw SOAP and parsed without suds (the takeover listing,
+  ``disk search``, upload leftovers)
+- ``changes``: the change feed of VMs, folders and datacenters the takeover
+  listing cache watches
+- ``relocate``: RelocateVM_Task for ``datastore evacuate``
+- ``group_snapshots``: the reads of consistent group snapshots (which
+  instance VM holds a group's volumes)
 - ``faults``: faults judged by class (``get_fault_class``), told in a line
 - ``upstream``: every call of upstream Cinder's private VMware helpers
 - ``volumeops``: upstream's VolumeOps whose creates survive lost answers

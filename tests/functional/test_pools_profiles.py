@@ -76,7 +76,10 @@ def state_dir(tmp_path_factory):
 
 @pytest.fixture(scope='module')
 def make(sim, state_dir):
-    with fx.drivers(sim, vmware_cluster_name=[]) as make:
+    # Eager create (vmware_lazy_create=False): these tests check where
+    # create_volume put the backing.
+    with fx.drivers(sim, vmware_cluster_name=[],
+                    vmware_lazy_create=False) as make:
         yield make
 
 

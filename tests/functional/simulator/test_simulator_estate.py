@@ -23,7 +23,7 @@ import sys
 import pytest
 
 from tests import simulator as vcsim
-from tests.functional import test_simulator_topology as topo
+from tests.functional.simulator import test_simulator_topology as topo
 
 GENERATE = os.path.join(vcsim.REPO, 'tools', 'vcsim', 'topologies',
                         'generate.py')

@@ -677,8 +677,9 @@ class VMwareVcVmdkExtDriver(cleanup.CleanupMixin,
     @_in_pool_of('volume')
     def manage_existing(self, volume, existing_ref):
         self._check_volume_qos(volume)  # refuse a bad QoS spec first
-        self._takeover().manage(volume, existing_ref)
+        update = self._takeover().manage(volume, existing_ref)
         self._apply_volume_qos(volume)
+        return update
 
     def unmanage(self, volume):
         try:

@@ -47,3 +47,25 @@ def across_services(name):
     with local_lock(name):
         with coordinator_lock(name):
             yield
+
+
+@contextlib.contextmanager
+def try_across_services(name):
+    """As ``across_services`` when lock ``name`` is free now; yields
+    whether it was taken.  Never waits: for a lock taken while another is
+    held, where waiting could deadlock with a service doing the reverse."""
+    local = local_lock(name)
+    if not local.acquire(blocking=False):
+        yield False
+        return
+    try:
+        lock = coordinator_lock(name)
+        if not lock.acquire(blocking=False):
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            lock.release()
+    finally:
+        local.release()

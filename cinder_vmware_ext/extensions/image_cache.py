@@ -26,7 +26,10 @@ extensions/snapshots.py), full clones otherwise; never a Glance download.
 Eviction is least recently used, per pool, past
 ``vmware_image_cache_max_count`` entries or ``vmware_image_cache_max_size_gb``
 gigabytes; a cached backing whose base disk linked clones still read is
-kept, and the log says so.
+kept, and the log says so.  The last use is kept in the cached backing's
+extraConfig (``LAST_USED_KEY``), so every service evicts by the same order;
+an entry is evicted only under its own lock, so never while another
+service clones from it.
 """
 
 import hashlib
@@ -47,6 +50,10 @@ LOG = logging.getLogger(__name__)
 
 CACHE_PREFIX = 'cinder-image-cache-'
 BASE_SNAPSHOT = 'image-cache-base'
+LAST_USED_KEY = 'cinder.image_cache.last_used'   # epoch seconds
+# A hit rewrites LAST_USED_KEY at most this often (seconds): a boot storm
+# from one image makes one reconfiguration a minute, not one per volume.
+TOUCH_EVERY = 60.0
 _NAMESPACE = uuid.UUID('5b0c7d3e-1f57-4d43-9a52-3c7f6b1e2a17')
 
 
@@ -81,9 +88,10 @@ def parse_name(name):
 class ImageCacheMixin(object):
     """``clone_image`` by cached image backings (doc/image-cache.md)."""
 
-    # Last use of each cached backing by this process (monotonic seconds);
-    # one unused since start-up counts as the least recently used.
+    # Last use of each cached backing by this process (epoch seconds), and
+    # when this process last wrote it to the backing's LAST_USED_KEY.
     _image_cache_used = None
+    _image_cache_written = None
 
     def _image_cache_enabled(self):
         return bool(self.configuration.safe_get('vmware_image_cache_enabled'))
@@ -97,10 +105,35 @@ class ImageCacheMixin(object):
         # name cache filled at start-up, stale once an entry is evicted.
         return self.volumeops.get_backing_by_uuid(cache_uuid(image_id, pool))
 
-    def _cache_touch(self, name):
+    def _cache_touch(self, name, cached=None):
+        """Record a use of ``name``; with ``cached`` (its backing) also in
+        vCenter, at most every TOUCH_EVERY seconds."""
         if self._image_cache_used is None:
-            self._image_cache_used = {}
-        self._image_cache_used[name] = time.monotonic()
+            self._image_cache_used, self._image_cache_written = {}, {}
+        now = time.time()
+        self._image_cache_used[name] = now
+        if cached is None or \
+                now - self._image_cache_written.get(name, 0.0) < TOUCH_EVERY:
+            return
+        try:
+            self.volumeops.update_backing_extra_config(
+                cached, {LAST_USED_KEY: '%.3f' % now})
+        except Exception:  # the order of eviction only; the clone is made
+            LOG.warning('Could not record the last use of cached image '
+                        'backing %s; eviction may take it earlier.', name,
+                        exc_info=True)
+            return
+        self._image_cache_written[name] = now
+
+    def _last_used(self, name, cached):
+        """The latest use of a cached backing by any service."""
+        local = (self._image_cache_used or {}).get(name, 0.0)
+        try:
+            stored = float(self.volumeops.get_extra_config(cached).get(
+                LAST_USED_KEY) or 0.0)
+        except (TypeError, ValueError):
+            stored = 0.0
+        return max(local, stored)
 
     def clone_image(self, context, volume, image_location, image_meta,
                     image_service):
@@ -114,7 +147,7 @@ class ImageCacheMixin(object):
         with locks.across_services(name):
             cached = self._find_cached(image_id, pool)
             if cached:
-                self._cache_touch(name)
+                self._cache_touch(name, cached)
                 update = self._clone_cached(volume, cached, name)
                 self._evict_image_cache(pool, keep=name)
                 return update, True
@@ -138,9 +171,11 @@ class ImageCacheMixin(object):
         datastore = usage.datastores_of(self.session, backing)[0]
         cached = None
         try:
+            now = time.time()
             cached = self.volumeops.clone_backing(
                 name, backing, None, volumeops.FULL_CLONE_TYPE, datastore,
-                extra_config={volumeops.BACKING_UUID_KEY: cache_id})
+                extra_config={volumeops.BACKING_UUID_KEY: cache_id,
+                              LAST_USED_KEY: '%.3f' % now})
             self.volumeops.create_snapshot(
                 cached, BASE_SNAPSHOT,
                 'Read-only point for clones of image %s.' % image_id)
@@ -153,6 +188,7 @@ class ImageCacheMixin(object):
                 self.volumeops.delete_backing(cached)
             return
         self._cache_touch(name)
+        self._image_cache_written[name] = now
         LOG.info("Cached image %(image)s in pool %(pool)s as %(name)s.",
                  {'image': image_id, 'pool': pool, 'name': name})
 
@@ -205,20 +241,26 @@ class ImageCacheMixin(object):
         for _used, name, image_id, _tag in self._cache_entries(pool):
             cached = self._find_cached(image_id, pool)
             if cached:
-                entries.append((name, cached, self._cache_size_gb(cached)))
+                entries.append((self._last_used(name, cached), name,
+                                image_id, self._cache_size_gb(cached)))
+        entries.sort()
         count = len(entries)
-        total = sum(size for _n, _c, size in entries)
+        total = sum(size for _u, _n, _i, size in entries)
         evicted = []
-        for name, cached, size in entries:
+        for _used, name, image_id, size in entries:
             if not ((max_count and count > max_count) or
                     (max_gb and total > max_gb)):
                 break
             if name == keep:
                 continue
-            if self._remove_cached(name, cached):
-                evicted.append(name)
-                count -= 1
-                total -= size
+            # Under its own lock, so no service clones from it meanwhile;
+            # one in use now is no least recently used entry: skip it.
+            with locks.try_across_services(name) as held:
+                cached = held and self._find_cached(image_id, pool)
+                if cached and self._remove_cached(name, cached):
+                    evicted.append(name)
+                    count -= 1
+                    total -= size
         return evicted
 
     def _remove_cached(self, name, cached):

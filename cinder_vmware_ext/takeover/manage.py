@@ -248,14 +248,49 @@ class Takeover(object):
         One manage of a disk at a time, across services: the disk's lock
         is held from the check to the end, and the check runs again under
         it (another service may have just taken the disk).
+
+        :returns: the volume's model update: None, or its ``host`` and
+            ``cluster_name`` when the disk stays in another pool (see
+            ``_pool_for``)
         """
         disk = self.resolve(existing_ref)
         with locks.disk_lock(self._session, disk):
             disk = self.checked(existing_ref)
-            self._manage(volume, existing_ref, disk)
+            pool_name, update = self._pool_for(volume, disk)
+            self._manage(volume, existing_ref, disk, pool_name)
+        return update
 
-    def _manage(self, volume, existing_ref, disk):
+    def _pool_for(self, volume, disk):
+        """The pool the volume goes in, and the model update saying so.
+
+        The volume's pool, except in a Cinder cluster: there Cinder's manage
+        API keeps only the cluster of the host the operator named, not its
+        pool (``cinder/volume/api.py`` sets ``cluster_name`` without it),
+        and the scheduler then picks any pool of the cluster.  A disk
+        already on a datastore of one of this backend's pools stays in that
+        pool rather than being copied to the scheduler's pick.
+        """
         pool_name = volume_utils.extract_host(volume['host'], 'pool')
+        if not volume.get('cluster_name'):
+            return pool_name, None
+        _inventory, pools = self._port.pools.current()
+        holding = [p.name for p in sorted(pools, key=lambda p: p.name)
+                   if disk.datastore_ref in {ds.ref for ds in p.datastores}]
+        if not holding or pool_name in holding:
+            return pool_name, None
+        LOG.info('Volume %(id)s: %(disk)s is in pool %(pool)s of this '
+                 'backend, not in %(chosen)s (the pool Cinder chose for a '
+                 'clustered service); it stays where it is, in %(pool)s.',
+                 {'id': volume['id'], 'disk': disk.ds_path,
+                  'pool': holding[0], 'chosen': pool_name})
+        return holding[0], {
+            'host': volume_utils.append_host(
+                volume_utils.extract_host(volume['host']), holding[0]),
+            'cluster_name': volume_utils.append_host(
+                volume_utils.extract_host(volume['cluster_name']),
+                holding[0])}
+
+    def _manage(self, volume, existing_ref, disk, pool_name):
         undo = Undo()
         progress = ['choose where the shadow VM goes']
         target = adopt.target_for(self._port, volume, disk, pool_name)

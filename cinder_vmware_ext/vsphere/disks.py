@@ -69,17 +69,21 @@ def chain(disk_backing):
 
 def chain_datastores(disks):
     """{file name: datastore moref value or None} of every link of the
-    chains of ``disks`` (VirtualDisk devices)."""
+    chains of ``disks`` (VirtualDisk devices).
+
+    Raises as ``chain`` does on a chain it cannot follow to its end: what
+    such a disk reads is unknown, so nothing may be judged unread.
+    """
     found = {}
     for disk in disks:
         backing = disk.backing
-        seen = 0
-        while backing is not None and seen < MAX_CHAIN_LINKS:
+        if backing is not None and getattr(backing, 'fileName', None):
+            chain(backing)
+        while backing is not None:
             if getattr(backing, 'fileName', None):
                 ds = getattr(backing, 'datastore', None)
                 found[backing.fileName] = retrieve.value_of(ds)
             backing = getattr(backing, 'parent', None)
-            seen += 1
     return found
 
 

@@ -61,6 +61,9 @@ TOPOLOGY = {'datacenters': [{
          'free_gb': 150, 'uncommitted_gb': 0,
          'mounts': [{'host': 'esx-roomy-01'}]},
     ],
+    # A disk to take over, in the pool with less room.
+    'files': [{'datastore': 'tight-ds', 'path': 'legacy/old.vmdk',
+               'capacity_gb': 0.01, 'thin': True}],
 }]}
 # Heartbeats often enough that a killed service is down within seconds
 # (Cinder's cleanup of a service's work goes to a live peer).
@@ -175,6 +178,25 @@ def test_two_services_in_one_cluster(stack, cinder):
     # The scheduler sees one backend, the cluster's, not one per service.
     assert {p.name.split('#')[0] for p in cinder.pools.list()} == {
         'cinder-cluster@vmware'}
+
+
+def test_manage_keeps_the_disk_in_the_pool_named(stack, cinder, vsphere,
+                                                 sim):
+    # Cinder's API keeps only the cluster of a clustered service's host,
+    # and the scheduler would pick roomy (more free space): the driver
+    # keeps the disk in tight, where it is, and the volume says so.
+    path = '[tight-ds] legacy/old.vmdk'
+    local = sim.datastore_path('tight-ds', 'legacy/old.vmdk')
+    df.write_data(local, OFFSET, df.pattern(11))
+    volume = cinder.volumes.manage('cinder-stack-1@vmware#tight',
+                                   {'source-name': path}, name='legacy')
+    volume = waiting.wait_status(cinder.volumes, volume, 'available')
+    assert getattr(volume, 'os-vol-host-attr:host').endswith('#tight')
+    assert vcenter.backing(vsphere, volume)['disk_files'] == [path]
+    assert df.read_data(local, sim.datastore_root, OFFSET,
+                        len(df.pattern(11))) == df.pattern(11)
+    cinder.volumes.unmanage(volume)
+    waiting.wait_deleted(cinder.volumes, volume)
 
 
 def _create_one(stack, vtype, index):

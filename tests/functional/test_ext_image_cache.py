@@ -280,3 +280,55 @@ def test_deleting_volumes_and_evicting_leaves_no_file(backends, images, sim,
     assert evicted and kept == []
     assert cache_vms(inv) == []
     assert datastore_files(sim) - before == set()
+
+
+def test_the_cache_counts_in_the_pool_figures(backends, images, inv):
+    # A thick volume from an image: its cached backing (a full clone of
+    # it) is a second thick disk on the pool's datastore, which vCenter
+    # and so the pool's free figure count; evicting it gives it back.
+    drv = backends()
+    service, _before = images
+    drv.evict_image_cache()
+    ctx = df.admin_context()
+
+    def gold_free_gb():
+        stats = drv.get_volume_stats(refresh=True)
+        return [p for p in stats['pools']
+                if p['pool_name'] == 'gold'][0]['free_capacity_gb']
+    before = gold_free_gb()
+    vol = df.new_volume(ctx, size=1, host=GOLD,
+                        type_id=df.volume_type(ctx, vmdk_type='thick'))
+    _update, cloned = drv.clone_image(ctx, vol, None,
+                                      service.show(ctx, 'img-a'), service)
+    if not cloned:
+        drv.copy_image_to_volume(ctx, vol, service, 'img-a')
+    assert cache_vms(inv) == [image_cache.cache_name('img-a', 'gold')]
+    assert before - gold_free_gb() == pytest.approx(2.0)
+    drv.delete_volume(vol)
+    assert before - gold_free_gb() == pytest.approx(1.0)
+    evicted, _kept = drv.evict_image_cache()
+    assert evicted and cache_vms(inv) == []
+    assert gold_free_gb() == pytest.approx(before)
+
+
+def test_every_service_evicts_by_the_same_last_use(backends, images, inv,
+                                                   monkeypatch):
+    # Two services (two drivers, each its own memory of use): the last use
+    # lives on the cached backing, so B does not evict what A just used.
+    monkeypatch.setattr(image_cache, 'TOUCH_EVERY', 0.0)
+    service, _before = images
+    service.images.setdefault('img-c', service.images['img-a'])
+    a = backends(vmware_image_cache_max_count=2)
+    b = backends(vmware_image_cache_max_count=2,
+                 vmware_image_cache_max_size_gb=0)
+    a.evict_image_cache()
+    made = [(a, from_image(a, service, 'img-a', GOLD)),
+            (b, from_image(b, service, 'img-b', GOLD))]
+    made.append((a, from_image(a, service, 'img-a', GOLD)))   # a hit
+    made.append((b, from_image(b, service, 'img-c', GOLD)))   # evicts one
+    names = {i: image_cache.cache_name(i, 'gold')
+             for i in ('img-a', 'img-b', 'img-c')}
+    assert cache_vms(inv) == sorted([names['img-a'], names['img-c']])
+    for drv, vol in made:
+        drv.delete_volume(vol)
+    a.evict_image_cache()

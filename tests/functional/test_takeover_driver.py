@@ -138,7 +138,7 @@ def pristine(sim, inv, cinder_db):
 BENCH_FILES = {
     'data 1': (4, 'ds-gold', 'orphans-%d/data 1.vmdk', 1, False),
     'dätä': (1, 'ds-gold', 'orphans-%d/dätä [x].vmdk', 0.5, True),
-    'silver': (7, 'ds-silver', 'far-%d/silver disk.vmdk', 1, True),
+    'silver': (8, 'ds-silver', 'far-%d/silver disk.vmdk', 1, True),
 }
 BENCH_VMS = 5   # vm-off-N, each as TOPOLOGY's vm-off
 
@@ -491,6 +491,28 @@ def test_disk_of_other_pool_is_copied(bench):
                                                               vol.name)
     assert digest(sim, disk.backing.fileName)[1] == data
     assert not os.path.exists(inv.local_path(path))
+
+
+def test_in_a_cinder_cluster_the_disk_stays_in_its_own_pool(bench):
+    # For a clustered service Cinder's manage API drops the pool the
+    # operator named and the scheduler picks one (here gold): the disk,
+    # already in silver, stays there and the volume's host says so.
+    sim, drv, inv = bench
+    path = bench.disk('silver')
+    before = digest(sim, path)
+    vol = fx.new_volume(fx.admin_context(), host='%s#gold' % HOST,
+                        cluster_name='cluster@vmware#gold')
+    update = drv.manage_existing(vol, {'source-name': path})
+    assert update == {'host': '%s#silver' % HOST,
+                      'cluster_name': 'cluster@vmware#silver'}
+    assert inv.disk(_shadow(inv, vol)).backing.fileName == path
+    assert digest(sim, path) == before
+    # Not clustered: the pool named is the operator's, the disk is copied.
+    other = volume(pool='gold')
+    assert drv.manage_existing(other, {'source-name': bench.disk(
+        'silver')}) is None
+    assert inv.disk(_shadow(inv, other)).backing.fileName.startswith(
+        '[ds-gold] ')
 
 
 def _markers_cleared(inv, vm):

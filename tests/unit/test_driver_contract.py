@@ -106,3 +106,16 @@ def test_endless_chain_is_refused():
     with pytest.raises(exception.VolumeBackendAPIException):
         disks.chain(_disk(*names))
     assert len(disks.chain(_disk(*names[:256]))) == 256
+
+
+def test_readers_of_a_chain_that_cannot_be_followed_are_unknown():
+    # Another VM's disk whose chain never ends: what it reads is unknown,
+    # so its datastores are not judged (the caller refuses, as chain does).
+    top = _disk('[ds] v/v-1.vmdk', '[ds] v/v.vmdk')
+    top.parent.parent = top
+    with pytest.raises(exception.VolumeBackendAPIException,
+                       match='cyclic'):
+        disks.chain_datastores([types.SimpleNamespace(backing=top)])
+    good = _disk('[ds] w/w-1.vmdk', '[ds] w/w.vmdk')
+    assert disks.chain_datastores([types.SimpleNamespace(backing=good)]) == {
+        '[ds] w/w-1.vmdk': None, '[ds] w/w.vmdk': None}

@@ -215,7 +215,7 @@ def takeover_tour(client, backend):
             '' if entry.safe_to_manage else ': ' + entry.reason_not_safe))
     chosen = [e for e in entries if e.safe_to_manage and
               not e.extra_info.get('vm')][:2]
-    volumes = []
+    volumes, asked = [], {}
     for entry in chosen:
         host = '%s#%s' % (backend, entry.extra_info['pool'])
         name = 'taken-over-%d' % (len(volumes) + 1)
@@ -223,11 +223,17 @@ def takeover_tour(client, backend):
             name, host, entry.reference['source-name']))
         volumes.append(client.volumes.manage(host, entry.reference,
                                              name=name))
+        asked[volumes[-1].id] = entry.extra_info['pool']
     for volume in volumes:
         volume = wait_status(client, volume, 'available')
+        landed = getattr(volume, 'os-vol-host-attr:host')
         say('  %s: %s, %d GiB on %s (id %s)' % (
-            volume.name, volume.status, volume.size,
-            getattr(volume, 'os-vol-host-attr:host'), volume.id))
+            volume.name, volume.status, volume.size, landed, volume.id))
+        if not landed.endswith('#' + asked[volume.id]):
+            say('    (in a Cinder cluster the manage API drops the pool; '
+                "the disk's datastore is in pool %s too, so the disk stays "
+                'where it is, in the pool the scheduler chose)'
+                % landed.rsplit('#', 1)[-1])
     say('  The disks stay where they were, bytes and UUID unchanged; '
         '`cinder unmanage ID` gives one back.')
 

@@ -77,8 +77,10 @@ def main():
             sim.url, os.path.relpath(args.topology), sim.ca_file))
         df.init_cinder(workdir)
         ctx = df.admin_context()
+        # Eager create: the demo shows the backing right after create.
         drv = df.make_driver(sim, vmware_cluster_name=[cluster],
-                             volume_backend_name='vmware-demo')
+                             volume_backend_name='vmware-demo',
+                             vmware_lazy_create=False)
         inv = df.Inventory(sim)
         say('setup', '%s %s: do_setup and check_for_setup_error done '
             '(vCenter %s, cluster %s, TLS verified)' % (

@@ -128,7 +128,8 @@ def backend_options(sim, **overrides):
         vmware_task_poll_interval=0.05,
         vmware_api_retry_count=2,
         vmware_enable_volume_stats=True,
-        vmware_lazy_create=False,
+        # The product's default: the backing is made at first attach.
+        vmware_lazy_create=True,
         vmware_snapshot_format='COW',
     )
     opts.update(overrides)

@@ -124,8 +124,10 @@ def brick_tmp(tmp_path_factory):
 
 @pytest.fixture(scope='module')
 def driver(sim, cinder_db, brick_tmp):
+    # Eager create (vmware_lazy_create=False): these tests read or write
+    # the backing right after create_volume.
     drv = fx.make_driver(sim, vmware_cluster_name=['gold'],
-                         vmware_tmp_dir=brick_tmp)
+                         vmware_tmp_dir=brick_tmp, vmware_lazy_create=False)
     yield drv
     fx.close_driver(drv)
 

@@ -44,8 +44,10 @@ GOLD = 'functional@vmware#gold'
 
 @pytest.fixture(scope='module')
 def drivers(sim, cinder_db):
-    dead = df.make_driver(sim)
-    peer = df.make_driver(sim)
+    # Eager create (vmware_lazy_create=False): these tests read or write
+    # the backing right after create_volume.
+    dead = df.make_driver(sim, vmware_lazy_create=False)
+    peer = df.make_driver(sim, vmware_lazy_create=False)
     yield dead, peer
     df.close_driver(dead)
     df.close_driver(peer)

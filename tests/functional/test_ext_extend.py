@@ -64,8 +64,11 @@ TOPOLOGY = {"datacenters": [{
 
 @pytest.fixture(scope='module')
 def driver(sim, cinder_db):
+    # Eager create (vmware_lazy_create=False): these tests read or write
+    # the backing right after create_volume.
     drv = df.make_driver(sim, vmware_cluster_name=['gold', 'silver'],
-                         vmware_placement_policy='best_fit')
+                         vmware_placement_policy='best_fit',
+                         vmware_lazy_create=False)
     yield drv
     df.close_driver(drv)
 

@@ -71,8 +71,11 @@ def drivers(sim, cinder_db):
 
     def get(snapshot_format='COW'):
         if snapshot_format not in made:
+            # Eager create (vmware_lazy_create=False): these tests read
+            # or write the backing right after create_volume.
             made[snapshot_format] = df.make_driver(
-                sim, vmware_snapshot_format=snapshot_format)
+                sim, vmware_snapshot_format=snapshot_format,
+                vmware_lazy_create=False)
         return made[snapshot_format]
 
     yield get
@@ -455,7 +458,9 @@ def test_create_after_the_project_folder_was_deleted(driver, ctx, inv, sim):
 # --- 5. a datastore regex matching nothing -----------------------------------
 
 def test_datastore_regex_matching_nothing_is_reported(sim, ctx, caplog):
-    drv = df.make_driver(sim, vmware_datastore_regex='nomatch-.*')
+    # Eager: create_volume itself must meet the empty pool.
+    drv = df.make_driver(sim, vmware_datastore_regex='nomatch-.*',
+                         vmware_lazy_create=False)
     try:
         # cinder-volume keeps starting: a matching datastore may come.
         assert 'vmware_datastore_regex nomatch-.* matches no datastore' in \

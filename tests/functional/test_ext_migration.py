@@ -92,6 +92,9 @@ def backends(sim, cinder_db, coordination):
     drivers = {}
 
     def get(**overrides):
+        # Eager create (vmware_lazy_create=False): these tests read or write
+        # the backing right after create_volume.
+        overrides.setdefault('vmware_lazy_create', False)
         key = repr(sorted(overrides.items()))
         if key not in drivers:
             drivers[key] = df.make_driver(sim, **overrides)

@@ -49,7 +49,9 @@ DEFAULT = {'limit': -1, 'reservation': 0, 'level': 'normal', 'shares': 1000}
 
 @pytest.fixture(scope='module')
 def driver(sim, cinder_db):
-    drv = df.make_driver(sim)
+    # Eager create (vmware_lazy_create=False): these tests read or write
+    # the backing right after create_volume.
+    drv = df.make_driver(sim, vmware_lazy_create=False)
     yield drv
     df.close_driver(drv)
 

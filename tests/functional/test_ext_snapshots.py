@@ -72,6 +72,9 @@ def backends(sim, cinder_db):
 
     def get(**overrides):
         overrides.setdefault('vmware_cluster_name', CLUSTERS)
+        # Eager create (vmware_lazy_create=False): these tests read or write
+        # the backing right after create_volume.
+        overrides.setdefault('vmware_lazy_create', False)
         key = repr(sorted(df.backend_options(sim, **overrides).items()))
         if key not in drivers:
             drivers[key] = df.make_driver(sim, **overrides)

@@ -88,7 +88,10 @@ def sim(start_simulator):
 @pytest.fixture
 def make(sim, tmp_path):
     fx.init_cinder(str(tmp_path))
-    with fx.drivers(sim, vmware_cluster_name=[]) as make:
+    # Eager create (vmware_lazy_create=False): these tests check where
+    # create_volume put the backing.
+    with fx.drivers(sim, vmware_cluster_name=[],
+                    vmware_lazy_create=False) as make:
         yield make
 
 

@@ -55,7 +55,10 @@ TOPOLOGY = {'datacenters': [{
 
 @pytest.fixture(scope='module')
 def make(sim, cinder_db):
-    with fx.drivers(sim, vmware_cluster_name=[]) as make:
+    # Eager create (vmware_lazy_create=False): these tests check where
+    # create_volume put the backing.
+    with fx.drivers(sim, vmware_cluster_name=[],
+                    vmware_lazy_create=False) as make:
         yield make
 
 

@@ -27,7 +27,7 @@ from cinder.volume.drivers.vmware import exceptions as vmdk_exceptions
 
 from tests.functional import driver_fixtures as fx
 from tests.functional.test_pools import backing_datastore
-from tests.functional.test_simulator_pbm import start_coordination
+from tests.functional.simulator.test_simulator_pbm import start_coordination
 
 
 def _ds(name, cap, free, host, type_='VMFS'):
@@ -76,7 +76,10 @@ def state_dir(tmp_path_factory):
 
 @pytest.fixture(scope='module')
 def make(sim, state_dir):
-    with fx.drivers(sim, vmware_cluster_name=[]) as make:
+    # Eager create (vmware_lazy_create=False): these tests check where
+    # create_volume put the backing.
+    with fx.drivers(sim, vmware_cluster_name=[],
+                    vmware_lazy_create=False) as make:
         yield make
 
 

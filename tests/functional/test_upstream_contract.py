@@ -48,7 +48,10 @@ SILVER = 'functional@vmware#silver'
 
 @pytest.fixture(scope='module')
 def driver(sim, cinder_db):
-    drv = df.make_driver(sim, vmware_cluster_name=['gold', 'silver'])
+    # Eager create (vmware_lazy_create=False): these tests read or write
+    # the backing right after create_volume.
+    drv = df.make_driver(sim, vmware_cluster_name=['gold', 'silver'],
+                         vmware_lazy_create=False)
     yield drv
     df.close_driver(drv)
 

@@ -90,6 +90,9 @@ def backends(sim, cinder_db):
     drivers = {}
 
     def get(**overrides):
+        # Eager create (vmware_lazy_create=False): these tests read or write
+        # the backing right after create_volume.
+        overrides.setdefault('vmware_lazy_create', False)
         key = repr(sorted(df.backend_options(sim, **overrides).items()))
         if key not in drivers:
             drivers[key] = df.make_driver(sim, **overrides)

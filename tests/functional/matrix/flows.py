@@ -73,8 +73,10 @@ POOLS = ['gold', 'silver']
 GROUPS = {
     # name: (topology(spare counts), {driver name: options})
     'all': (_topology, {
-        'default': dict(vmware_cluster_name=POOLS),
-        'template': dict(vmware_cluster_name=POOLS,
+        # Eager create: the flows write into a backing right after
+        # create_volume.
+        'default': dict(vmware_cluster_name=POOLS, vmware_lazy_create=False),
+        'template': dict(vmware_cluster_name=POOLS, vmware_lazy_create=False,
                          vmware_snapshot_format='template')}),
 }
 

@@ -33,7 +33,8 @@ from oslo_vmware import vim_util
 import pytest
 
 from tests.functional import driver_fixtures
-from tests.functional.test_simulator_topology import vcsim_binary  # noqa: F401
+from tests.functional.simulator.test_simulator_topology import (  # noqa: F401
+    vcsim_binary)
 
 TOPOLOGY = {
     'datacenters': [

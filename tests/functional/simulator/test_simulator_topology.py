@@ -32,7 +32,7 @@ from tests import simulator as vcsim
 GiB = 1 << 30
 MiB = 1 << 20
 HERE = os.path.dirname(os.path.abspath(__file__))
-TOPOLOGIES = os.path.join(os.path.dirname(os.path.dirname(HERE)),
+TOPOLOGIES = os.path.join(HERE, os.pardir, os.pardir, os.pardir,
                           'tools', 'vcsim', 'topologies')
 
 TOPOLOGY = {'datacenters': [{

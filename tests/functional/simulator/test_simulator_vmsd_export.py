@@ -331,8 +331,11 @@ class ImageService(object):
 def driver(sim, tmp_path_factory):
     state = str(tmp_path_factory.mktemp('cinder'))
     fx.init_cinder(state)
+    # Eager create (vmware_lazy_create=False): these tests read or write
+    # the backing right after create_volume.
     drv = fx.make_driver(sim, vmware_cluster_name=['gold'],
-                         vmware_tmp_dir=os.path.join(state, 'tmp'))
+                         vmware_tmp_dir=os.path.join(state, 'tmp'),
+                         vmware_lazy_create=False)
     yield drv
     fx.close_driver(drv)
 

@@ -22,7 +22,7 @@ import sys
 
 import pytest
 
-from tests.functional import test_simulator_topology as topo
+from tests.functional.simulator import test_simulator_topology as topo
 from tests import simulator as vcsim
 
 GENERATE = os.path.join(vcsim.REPO, 'tools', 'vcsim', 'topologies',

@@ -21,8 +21,8 @@ from oslo_vmware import exceptions
 from oslo_vmware import vim_util
 import pytest
 
-from tests.functional.test_simulator_topology import objects
-from tests.functional.test_simulator_topology import refs
+from tests.functional.simulator.test_simulator_topology import objects
+from tests.functional.simulator.test_simulator_topology import refs
 
 GiB = 1 << 30
 

@@ -34,7 +34,7 @@ from tests.e2e import conftest
 from tests.e2e import test_takeover as tt
 from tests.e2e import waiting
 
-COUNT = 20
+COUNT = 10   # enough for a kill after 3 results with 4 in flight
 SOURCE = tt.GOLD_DISK
 COPIES = ['[vmfs-gold-01] imports/scale-e2e-%02d.vmdk' % i
           for i in range(COUNT)]

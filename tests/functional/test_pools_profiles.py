@@ -26,8 +26,8 @@ from cinder import exception
 from cinder.volume.drivers.vmware import exceptions as vmdk_exceptions
 
 from tests.functional import driver_fixtures as fx
-from tests.functional.test_pools import backing_datastore
 from tests.functional.simulator.test_simulator_pbm import start_coordination
+from tests.functional.test_pools import backing_datastore
 
 
 def _ds(name, cap, free, host, type_='VMFS'):

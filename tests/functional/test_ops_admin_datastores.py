@@ -49,14 +49,18 @@ TOPOLOGY = {'datacenters': [{
         {'name': 'silver', 'hosts': [{'name': 's1'}]},
         # not this backend's: one with a Cinder backing, one empty
         {'name': 'busy', 'hosts': [{'name': 'b1'}]},
-        {'name': 'spare', 'hosts': [{'name': 'sp1', 'maintenance': True}]}],
+        {'name': 'spare', 'hosts': [{'name': 'sp1', 'maintenance': True}]},
+        # empty but for a datastore only its host mounts, where Cinder
+        # promised a lazily created volume
+        {'name': 'lazy', 'hosts': [{'name': 'lz1', 'maintenance': True}]}],
     'datastores': [
         _ds('ds-a', 'VMFS', G),
         _ds('ds-b', 'NFS', G),
         _ds('ds-empty', 'NFS', G),
         _ds('ds-r', 'VMFS', G),
         _ds('ds-fo', 'VMFS', [{'host': 'g3'}]),
-        _ds('ds-busy', 'VMFS', [{'host': 'b1'}])],
+        _ds('ds-busy', 'VMFS', [{'host': 'b1'}]),
+        _ds('ds-lazy', 'VMFS', [{'host': 'lz1'}])],
     'vms': [
         {'name': 'vm-user', 'host': 'g1', 'power_state': 'poweredOff',
          'disks': [{'datastore': 'ds-a', 'path': 'vm-user/vm-user.vmdk',
@@ -153,7 +157,7 @@ def test_cluster_list(conf):
     code, out, _err = run(conf, 'cluster', 'list', '-f', 'json')
     assert code == 0, out
     rows = {r['Name']: r for r in json.loads(out)}
-    assert set(rows) == {'gold', 'silver', 'busy', 'spare'}
+    assert set(rows) == {'gold', 'silver', 'busy', 'spare', 'lazy'}
     assert rows['gold']['Hosts'] == 'g1, g2, g3'
     assert rows['gold']['Pool of this backend'] is True
     assert rows['busy']['Pool of this backend'] is False
@@ -198,6 +202,21 @@ def test_cluster_delete_refusals(conf, inv):
     assert 'Cinder volumes %s' % VOLUME in line, line
     for name in ('gold', 'busy'):
         assert inv.by_name('ClusterComputeResource', name) is not None
+    # a volume promised (lazy create, no backing yet) on a datastore only
+    # its hosts mount
+    from cinder_vmware_ext.core import promises
+    ctx = fx.admin_context()
+    promised = fx.new_volume(ctx, host='functional@vmware#gold')
+    promised.provider_location = promises.Promise(
+        inv.session.vim.service_content.about.instanceUuid,
+        inv.by_name('Datastore', 'ds-lazy').value, 1024 ** 3,
+        promises.THIN).location()
+    promised.save()
+    line = refused(conf, 'cluster', 'delete', 'lazy')
+    assert ('datastore ds-lazy, mounted only by its hosts, holds Cinder '
+            'volumes %s' % promised.id) in line, line
+    assert inv.by_name('ClusterComputeResource', 'lazy') is not None
+    promised.destroy()
     # an empty cluster whose hosts are in maintenance goes, hosts included
     code, out, _err = run(conf, 'cluster', 'delete', 'spare')
     assert code == 0 and 'hosts: sp1' in out, out

@@ -44,6 +44,10 @@ TOPOLOGY = {'datacenters': [{
          'mounts': [{'host': 'esx-01'}]},
         {'name': 'new-b', 'capacity_gb': 100, 'free_gb': 50,
          'mounts': [{'host': 'esx-01'}]}],
+    # An instance, to attach a volume to (its own disk elsewhere).
+    'vms': [{'name': 'instance-1', 'host': 'esx-01',
+             'power_state': 'poweredOn',
+             'disks': [{'datastore': 'new-b', 'capacity_gb': 0.01}]}],
 }]}
 
 
@@ -214,3 +218,41 @@ def test_evacuate_a_drained_datastore(conf, estate, inv, tmp_path):
                          '--results', str(results))
     assert code == 0 and out.startswith('moved: 0, skipped: 0, failed: 0')
     assert len(results.read_text().splitlines()) == len(lines)
+
+
+def attach_to_instance(inv, vol, instance_name='instance-1'):
+    """The volume's disk added to the instance VM, as Nova attaches it."""
+    from cinder_vmware_ext.vsphere import devices
+    instance = inv.vm(instance_name)
+    own = inv.disk(instance)
+    disk = inv.disk(inv.vm(vol.name))
+    spec = devices.add_existing_spec(
+        inv.session, disk.backing.fileName, disk.capacityInKB * 1024, True,
+        own.controllerKey, own.unitNumber + 1)
+    devices.reconfigure(inv.session, instance, spec)
+
+
+def test_an_attached_volume_is_skipped_with_the_reason(conf, driver, estate,
+                                                       inv, tmp_path):
+    from tests.functional.driver_fixtures import admin_context
+    code, _out, err = run(conf, 'datastore', 'undrain', 'old-ds')
+    assert code == 0, err
+    vol = backed(driver, admin_context(), inv, vmdk_type='thin')
+    path = top(inv, vol).fileName
+    assert path.startswith('[old-ds] ')   # best fit: the least free
+    data = write(inv, path, 5)
+    attach_to_instance(inv, vol)
+    results = tmp_path / 'attached.jsonl'
+    code, out, err = run(conf, 'datastore', 'evacuate', 'old-ds',
+                         '--results', str(results))
+    assert code == 0, (out, err)
+    assert out.startswith('moved: 0, skipped: 1, failed: 0'), out
+    [line] = [json.loads(x) for x in results.read_text().splitlines()]
+    assert line['key'] == vol.id and line['status'] == 'skipped'
+    assert 'attached to instance-1' in line['reason']
+    # Never half-moved: the backing and the instance still on old-ds,
+    # the bytes as written.
+    assert top(inv, vol).fileName == path
+    assert path in [d.backing.fileName for d in inv.disks(
+        inv.vm('instance-1'))]
+    assert read(inv, path) == data

@@ -325,7 +325,8 @@ class _Mutating(command.Command):
         pass
 
     def progress(self, label):
-        bar = toolkit.Progress(100, label, self.app.stderr)
+        bar = toolkit.Progress(100, self.app.stderr, label=label,
+                               percent=True)
         return bar, (lambda percent: bar.update(percent))
 
     def ensure_folder(self, estate, datastore, path, dc):

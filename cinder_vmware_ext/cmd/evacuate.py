@@ -43,7 +43,6 @@ from oslo_utils import timeutils
 
 from cinder_vmware_ext.cmd import backend
 from cinder_vmware_ext.cmd import redact
-from cinder_vmware_ext.cmd import runner
 from cinder_vmware_ext.cmd import toolkit
 from cinder_vmware_ext.core import pools as core_pools
 from cinder_vmware_ext.vsphere import datastores as vds
@@ -270,7 +269,7 @@ class Evacuate(command.Command):
         pending = collections.deque(plans)
         inflight = {}
         results = []
-        progress = runner.Progress(len(plans), self.app.stderr)
+        progress = toolkit.Progress(len(plans), self.app.stderr)
         while pending or inflight:
             while pending and len(inflight) < concurrency:
                 item, pool, ds = pending.popleft()

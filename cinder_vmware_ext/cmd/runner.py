@@ -16,58 +16,11 @@ line on a terminal, every outcome appended to the results file at once."""
 
 import concurrent.futures
 import datetime
-import sys
 import threading
-import time
 
 from cinder_vmware_ext.cmd import redact
+from cinder_vmware_ext.cmd import toolkit
 from cinder_vmware_ext.takeover import plan
-
-
-class Progress(object):
-    """``[#####.....] 12/40 6.0/min ETA 4m40s`` on stderr (a terminal only).
-
-    The rate is the disks done per minute since the start; the ETA is what
-    is left at that rate.
-    """
-
-    def __init__(self, total, stream=None, width=30, clock=time.monotonic):
-        self._stream = stream or sys.stderr
-        self._total = total
-        self._done = 0
-        self._width = width
-        self._clock = clock
-        self._start = clock()
-        self._on = total > 0 and self._stream.isatty()
-
-    def line(self):
-        filled = self._width * self._done // self._total if self._total else 0
-        elapsed = self._clock() - self._start
-        text = '[%s%s] %d/%d' % ('#' * filled, '.' * (self._width - filled),
-                                 self._done, self._total)
-        if self._done and elapsed > 0:
-            per_second = self._done / elapsed
-            left = int(round((self._total - self._done) / per_second))
-            text += ' %.1f/min ETA %s' % (per_second * 60, _duration(left))
-        return text
-
-    def advance(self):
-        self._done += 1
-        if self._on:
-            self._stream.write('\r' + self.line() + '\033[K')
-            if self._done == self._total:
-                self._stream.write('\n')
-            self._stream.flush()
-
-
-def _duration(seconds):
-    hours, rest = divmod(seconds, 3600)
-    minutes, seconds = divmod(rest, 60)
-    if hours:
-        return '%dh%02dm' % (hours, minutes)
-    if minutes:
-        return '%dm%02ds' % (minutes, seconds)
-    return '%ds' % seconds
 
 
 def _now():
@@ -102,7 +55,7 @@ class Runner(object):
         results = [self.record(s, plan.SKIPPED, s.reason, s.volume_id)
                    for s in steps if s.action == plan.SKIP]
         todo = [s for s in steps if s.action != plan.SKIP]
-        progress = Progress(len(todo), self._stream)
+        progress = toolkit.Progress(len(todo), self._stream)
         with concurrent.futures.ThreadPoolExecutor(
                 self._concurrency) as pool:
             futures = {pool.submit(self._guarded, work, s): s for s in todo}

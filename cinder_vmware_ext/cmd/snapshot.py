@@ -270,7 +270,7 @@ class Exporter(object):
         os.makedirs(self.directory, exist_ok=True)
         total = sum(int(getattr(u, 'fileSize', 0) or 0) for u in urls) or \
             int(getattr(info, 'totalDiskCapacityInKB', 0) or 0) * 1024
-        progress = toolkit.Progress(total, self.label)
+        progress = toolkit.Progress(total, label=self.label, percent=True)
         done = [0]
         rows = []
         for number, url in enumerate(urls):

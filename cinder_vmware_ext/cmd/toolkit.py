@@ -170,34 +170,79 @@ class Connection(object):
 
 
 class Progress(object):
-    """A one-line progress bar on stderr when it is a terminal."""
+    """A one-line progress bar on stderr, shown only on a terminal.
 
-    WIDTH = 30
+    Counted items (``advance``): ``[#####.....] 12/40 6.0/min ETA 4m40s``,
+    the rate being the items done per minute since the start and the ETA
+    what is left at that rate.  A measured part (``percent=True``,
+    ``update(done)`` of ``total`` bytes or percent):
+    ``[#####.....]  40% label``, redrawn at most every 0.2 s.
+    """
 
-    def __init__(self, total, label='', stream=None):
-        self.stream = stream or sys.stderr
-        self.total = max(int(total), 1)
-        self.label = label
-        self.done = 0
-        self.enabled = bool(getattr(self.stream, 'isatty', lambda: False)())
-        self._shown = 0.0
+    def __init__(self, total, stream=None, width=30, clock=time.monotonic,
+                 label='', percent=False):
+        self._stream = stream or sys.stderr
+        self._total = max(int(total), 0)
+        self._done = 0
+        self._width = width
+        self._clock = clock
+        self._start = clock()
+        self._label = label
+        self._percent = percent
+        self._on = self._total > 0 and bool(
+            getattr(self._stream, 'isatty', lambda: False)())
+        self._shown = None
+        self._ended = False
+
+    def line(self):
+        done = min(self._done, self._total)
+        filled = self._width * done // self._total if self._total else 0
+        text = '[%s%s]' % ('#' * filled, '.' * (self._width - filled))
+        if self._percent:
+            part = 100 * done // self._total if self._total else 0
+            return '%s %3d%% %s' % (text, part, self._label[:40])
+        text += ' %d/%d' % (self._done, self._total)
+        elapsed = self._clock() - self._start
+        if self._done and elapsed > 0:
+            per_second = self._done / elapsed
+            left = int(round((self._total - self._done) / per_second))
+            text += ' %.1f/min ETA %s' % (per_second * 60, _duration(left))
+        return text
+
+    def advance(self):
+        self.update(self._done + 1)
 
     def update(self, done, label=None):
-        self.done = done
+        self._done = done
         if label is not None:
-            self.label = label
-        now = time.monotonic()
-        if not self.enabled or (now - self._shown < 0.2 and
-                                done < self.total):
+            self._label = label
+        if not self._on or self._ended:
             return
-        self._shown = now
-        part = min(1.0, float(done) / self.total)
-        bar = '#' * int(part * self.WIDTH)
-        self.stream.write('\r[%-*s] %3d%% %s' % (
-            self.WIDTH, bar, int(part * 100), self.label[:40]))
-        self.stream.flush()
+        complete = done >= self._total
+        if self._percent and not complete:
+            now = self._clock()
+            if self._shown is not None and now - self._shown < 0.2:
+                return
+            self._shown = now
+        self._stream.write('\r' + self.line() + '\033[K')
+        if complete:
+            self._stream.write('\n')
+            self._ended = True
+        self._stream.flush()
 
     def finish(self):
-        if self.enabled:
-            self.stream.write('\n')
-            self.stream.flush()
+        """End the bar's line (once; nothing when it was never shown)."""
+        if self._on and not self._ended:
+            self._stream.write('\n')
+            self._stream.flush()
+            self._ended = True
+
+
+def _duration(seconds):
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if hours:
+        return '%dh%02dm' % (hours, minutes)
+    if minutes:
+        return '%dm%02ds' % (minutes, seconds)
+    return '%ds' % seconds

@@ -96,11 +96,11 @@ def test_reference_text_names_the_key_and_is_a_plain_string():
 
 
 def test_progress_shows_count_rate_and_eta():
-    from cinder_vmware_ext.cmd import runner
+    from cinder_vmware_ext.cmd import toolkit
 
     now = [100.0]
-    progress = runner.Progress(40, stream=io.StringIO(), width=10,
-                               clock=lambda: now[0])
+    progress = toolkit.Progress(40, stream=io.StringIO(), width=10,
+                                clock=lambda: now[0])
     assert progress.line() == '[..........] 0/40'
     for _ in range(10):
         progress.advance()

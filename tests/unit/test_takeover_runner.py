@@ -15,6 +15,7 @@ import io
 import json
 
 from cinder_vmware_ext.cmd import runner
+from cinder_vmware_ext.cmd import toolkit
 from cinder_vmware_ext.takeover import plan
 
 
@@ -63,9 +64,26 @@ def test_progress_only_on_a_terminal():
     tty, pipe = Tty(), io.StringIO()
     for stream in (tty, pipe):
         ticks = iter([0.0, 30.0, 60.0])
-        bar = runner.Progress(2, stream, width=4, clock=lambda: next(ticks))
+        bar = toolkit.Progress(2, stream, width=4, clock=lambda: next(ticks))
         bar.advance()
         bar.advance()
     assert tty.getvalue() == ('\r[##..] 1/2 2.0/min ETA 30s\033[K'
                               '\r[####] 2/2 2.0/min ETA 0s\033[K\n')
     assert pipe.getvalue() == ''
+
+
+def test_progress_of_a_measured_part():
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+    tty = Tty()
+    ticks = iter([0.0, 0.0, 0.1, 0.5, 0.6])
+    bar = toolkit.Progress(200, tty, width=4, clock=lambda: next(ticks),
+                           label='copy', percent=True)
+    bar.update(100)   # shown
+    bar.update(120)   # within 0.2 s of the last: not redrawn
+    bar.update(150)
+    bar.finish()
+    bar.finish()      # the line is ended once
+    assert tty.getvalue() == ('\r[##..]  50% copy\033[K'
+                              '\r[###.]  75% copy\033[K\n')

@@ -118,6 +118,15 @@ class CinderVmwareApp(app.App):
 
     def configure_logging(self):
         root = logging.getLogger()
+        # oslo.log's register_options (run when cinder's config is
+        # imported) adds a bare stderr handler "until logging is set up",
+        # which only oslo.log's setup() removes: it would print every
+        # library's DEBUG record.
+        for handler in list(root.handlers):
+            if type(handler) is logging.StreamHandler and \
+                    handler.stream is sys.stderr and \
+                    handler.formatter is None and not handler.filters:
+                root.removeHandler(handler)
         before = list(root.handlers)
         super(CinderVmwareApp, self).configure_logging()
         options = self.options

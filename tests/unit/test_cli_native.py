@@ -100,6 +100,9 @@ def test_help_is_plain_and_version_is_pbrs():
     assert '``' not in helped.stdout
     assert main.DESCRIPTION.split()[0] in helped.stdout
     assert 'takeover discover' in helped.stdout
+    # Nothing on stderr: no library's debug records (stevedore's "found
+    # extension" through oslo.log's pre-setup handler) nor warnings.
+    assert helped.stderr == ''
     assert version.returncode == 0
     expected = metadata.version('cinder-vmware-ext')
     assert (version.stdout + version.stderr).split() == [

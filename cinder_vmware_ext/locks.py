@@ -53,7 +53,8 @@ def across_services(name):
 def try_across_services(name):
     """As ``across_services`` when lock ``name`` is free now; yields
     whether it was taken.  Never waits: for a lock taken while another is
-    held, where waiting could deadlock with a service doing the reverse."""
+    held, where waiting could deadlock with a service doing the reverse.
+    """
     local = local_lock(name)
     if not local.acquire(blocking=False):
         yield False

@@ -100,7 +100,8 @@ class PoolService(object):
     def _report_unmatched_regex(self, rules, clusters, inventory):
         """An ERROR when vmware_datastore_regex comes to match no datastore
         of the clusters (at start-up: do_setup builds the pools), once per
-        change.  Not fatal: matching datastores may be added later."""
+        change.  Not fatal: matching datastores may be added later.
+        """
         unmatched = eligibility.regex_matches_none(
             rules, eligibility.reachable_datastores(clusters, inventory))
         if unmatched and not self._regex_unmatched:

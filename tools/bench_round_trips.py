@@ -101,7 +101,8 @@ def spread_clones(drv, clones, datastores):
     """Move the deltas of ``clones[1:]`` (linked clones, their parent on
     the source's datastore) to ``datastores``, one each, by RelocateVM
     (the shared parent stays); returns how many datastores the clones'
-    chains then span."""
+    chains then span.
+    """
     from cinder_vmware_ext.vsphere import retrieve
     from oslo_vmware import vim_util
     session = drv.session

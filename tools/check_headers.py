@@ -25,7 +25,8 @@ import sys
 
 def _own_header():
     """This file's own header (the comment block after the shebang): the
-    text every file gets."""
+    text every file gets.
+    """
     with open(__file__, encoding='utf-8') as f:
         lines = f.read().splitlines(True)[1:]
     block = []

@@ -43,7 +43,8 @@ def _session(app_options):
 
 class List(lister.Lister):
     """Compute clusters of vCenter: hosts, datastores, VMs, Cinder
-    volumes, and whether a pool of this backend names it."""
+    volumes, and whether a pool of this backend names it.
+    """
 
     auth_required = False
 
@@ -79,7 +80,8 @@ class _Change(command.Command):
 
 class Create(_Change):
     """Create an empty cluster in a datacenter's host folder
-    (CreateClusterEx)."""
+    (CreateClusterEx).
+    """
 
     datacenter_required = True
 
@@ -118,7 +120,8 @@ def delete_refusal(cluster, estate, backend_clusters, promised):
     """Why ``cluster`` must not be deleted (None: it may): a pool of this
     backend names it, VMs (Cinder volumes or not) run on its hosts, or a
     datastore only its hosts mount (it would leave vCenter) holds a VM or
-    a volume Cinder has promised there."""
+    a volume Cinder has promised there.
+    """
     if cluster.name in backend_clusters:
         return ('a pool of this backend names it (vmware_cluster_name); '
                 'remove it from cinder.conf first')

@@ -46,7 +46,8 @@ LIST_COLUMNS = ('Name', 'Type', 'Capacity (GiB)', 'Free (GiB)',
 
 class Ops(object):
     """The backend as an operator command sees it: the section, a vCenter
-    session and the driver's pool service over its inventory cache."""
+    session and the driver's pool service over its inventory cache.
+    """
 
     def __init__(self, app_options):
         from cinder_vmware_ext import ledger
@@ -71,7 +72,8 @@ class Ops(object):
 
     def promises(self):
         """({volume id: (backing name, Promise)}, promises.Held); empty
-        with a warning when Cinder's database cannot be read."""
+        with a warning when Cinder's database cannot be read.
+        """
         from cinder_vmware_ext.core import promises
         try:
             named = self.pools.ledger.promises(named=True)
@@ -84,7 +86,8 @@ class Ops(object):
 
     def view(self):
         """Everything list/show print, one inventory refresh and one
-        details pass."""
+        details pass.
+        """
         named, held = self.promises()
         inventory, found = self.pools.current()
         clusters = core_pools.select_clusters(
@@ -124,7 +127,8 @@ def _pool_names(found):
 
 def pool_verdicts(ds, inventory, clusters, found, rules, mode):
     """{pool name: 'eligible' or the reason} for the pools of this backend
-    that could hold ``ds`` (same predicate as the driver's pools)."""
+    that could hold ``ds`` (same predicate as the driver's pools).
+    """
     by_cluster, by_datastore = _pool_names(found)
     verdicts = {}
     for cluster in clusters:
@@ -218,7 +222,8 @@ class List(lister.Lister):
 
 class Show(show.ShowOne):
     """One datastore: figures, host mounts, VMs, Cinder volumes, Storage
-    I/O Control and, per pool, eligible or why not."""
+    I/O Control and, per pool, eligible or why not.
+    """
 
     auth_required = False
 
@@ -424,7 +429,8 @@ class _Create(_Change):
 class CreateNfs(_Create):
     """Mount an NFS export as a datastore on a cluster's hosts or the
     hosts given (CreateNasDatastore on each; undone on every host if one
-    fails)."""
+    fails).
+    """
 
     def get_parser(self, prog_name):
         parser = super(CreateNfs, self).get_parser(prog_name)
@@ -479,7 +485,8 @@ class CreateNfs(_Create):
 
 def _unmount(session, done, ref):
     """Undo a partial create: unmount from the hosts done; a note of what
-    could not be undone."""
+    could not be undone.
+    """
     left = []
     for host, system in reversed(done):
         try:
@@ -493,7 +500,8 @@ def _unmount(session, done, ref):
 
 class CreateVmfs(_Create):
     """Format a host's free disk as a VMFS datastore
-    (QueryVmfsDatastoreCreateOptions, CreateVmfsDatastore)."""
+    (QueryVmfsDatastoreCreateOptions, CreateVmfsDatastore).
+    """
 
     def get_parser(self, prog_name):
         parser = super(CreateVmfs, self).get_parser(prog_name)
@@ -533,7 +541,8 @@ class CreateVmfs(_Create):
 
 class Rename(_Change):
     """Rename a datastore (RenameDatastore), unless this backend's pools
-    would change their verdict on it or Cinder's host#pool would go stale."""
+    would change their verdict on it or Cinder's host#pool would go stale.
+    """
 
     def get_parser(self, prog_name):
         parser = super(Rename, self).get_parser(prog_name)
@@ -590,7 +599,8 @@ class Rename(_Change):
 
 def cinder_files(session, row):
     """Cinder's files on the datastore: VMDKs under volume-<id>/,
-    snapshot-<id>/ or cinder_temp/, or named volume-<id>.vmdk."""
+    snapshot-<id>/ or cinder_temp/, or named volume-<id>.vmdk.
+    """
     entries = vds.browse(session, row['browser'], '[%s]' % row['name'],
                          '*.vmdk', recursive=True)
     found = []
@@ -605,7 +615,8 @@ def cinder_files(session, row):
 
 class Remove(_Change):
     """Unmount a datastore from every host (RemoveDatastore on each),
-    unless a VM, a Cinder volume or a file Cinder owns is on it."""
+    unless a VM, a Cinder volume or a file Cinder owns is on it.
+    """
 
     def get_parser(self, prog_name):
         parser = super(Remove, self).get_parser(prog_name)
@@ -701,7 +712,8 @@ class IoControlShow(show.ShowOne):
 
 class IoControlSet(_Change):
     """Change a datastore's Storage I/O Control
-    (ConfigureDatastoreIORM_Task); what is not given keeps its value."""
+    (ConfigureDatastoreIORM_Task); what is not given keeps its value.
+    """
 
     def get_parser(self, prog_name):
         parser = super(IoControlSet, self).get_parser(prog_name)

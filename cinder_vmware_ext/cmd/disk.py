@@ -331,7 +331,8 @@ class _Mutating(command.Command):
 
     def ensure_folder(self, estate, datastore, path, dc):
         """Make DEST's folder if it is missing; returns the highest folder
-        made (to remove if the operation then fails), or None."""
+        made (to remove if the operation then fails), or None.
+        """
         parts = path.split('/')[:-1]
         if estate.folder_exists(datastore, '/'.join(parts)):
             return None

@@ -75,7 +75,8 @@ def on_datastore(vm, name):
 
 def items_on(vms, name):
     """[Item] of every Cinder volume backing and Cinder snapshot template
-    with a file on datastore ``name``."""
+    with a file on datastore ``name``.
+    """
     found = []
     for vm in vms:
         files = on_datastore(vm, name)
@@ -99,7 +100,8 @@ def attached_to(item, vms):
 def needed_bytes(vm):
     """What the move takes on the target: thick disks' capacity, thin
     ones' data (unknown here: their capacity counts, as Cinder does not
-    overcommit a move)."""
+    overcommit a move).
+    """
     return sum(int(getattr(d, 'capacityInBytes', 0) or
                    int(getattr(d, 'capacityInKB', 0) or 0) * 1024)
                for d in vm.disks())
@@ -120,7 +122,8 @@ def previous_results(path):
 class Evacuate(command.Command):
     """Move every Cinder volume off a datastore to other datastores of
     its pool (storage vMotion; Cinder's migrate API in datastore pool
-    mode)."""
+    mode).
+    """
 
     def get_parser(self, prog_name):
         parser = super(Evacuate, self).get_parser(prog_name)
@@ -174,7 +177,8 @@ class Evacuate(command.Command):
 
     def _targets(self, ops, row, inventory, found):
         """[(pool, [Datastore])] of the pools that reach the source, with
-        their eligible datastores other than the source."""
+        their eligible datastores other than the source.
+        """
         source = inventory.datastores[row['ref']]
         pools = []
         for pool in found:
@@ -335,7 +339,8 @@ class Evacuate(command.Command):
     @staticmethod
     def _verify(session, item, source):
         """Nothing of the VM left on the source (a shared chain file would
-        be)."""
+        be).
+        """
         left = [f for d in relocate.disk_devices(session, item.vm.ref)
                 for f in vdisks.chain(d.backing)
                 if str(f).startswith('[%s] ' % source)]

@@ -126,7 +126,8 @@ def guard_logging(trace_soap=False):
     """Under an app that is not ``cinder-vmware`` (openstackclient's
     ``openstack vmware ...``): mask secrets on every root handler and keep
     suds' WSDL parse and envelopes out of the log unless SOAP tracing is
-    asked for. Does nothing where ``cinder-vmware`` already did it."""
+    asked for. Does nothing where ``cinder-vmware`` already did it.
+    """
     handlers = logging.getLogger().handlers
     if any(isinstance(f, RedactingFilter) for h in handlers
            for f in h.filters):

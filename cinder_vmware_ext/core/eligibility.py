@@ -63,7 +63,8 @@ class Rules:
 def usable_hosts(cluster: model.Cluster,
                  inventory: model.Inventory) -> typing.Set[str]:
     """Refs of the cluster's connected hosts that are not in maintenance
-    and not reserved by vSphere HA as failover hosts."""
+    and not reserved by vSphere HA as failover hosts.
+    """
     return {h.ref for h in inventory.cluster_hosts(cluster)
             if h.usable and h.ref not in cluster.failover_hosts}
 
@@ -110,7 +111,8 @@ def ineligibility_reason(datastore: model.Datastore,
 
 def _read_only_on(datastore, host_refs):
     """Whether a usable host has the datastore mounted and accessible,
-    read-only (asked only of a datastore no usable host can write)."""
+    read-only (asked only of a datastore no usable host can write).
+    """
     return any(m.host in host_refs and m.mounted and m.accessible
                for m in datastore.mounts)
 
@@ -151,7 +153,8 @@ def reachable_datastores(clusters: typing.Iterable[model.Cluster],
 def regex_matches_none(rules: Rules,
                        datastores: typing.Iterable[model.Datastore]) -> bool:
     """Whether ``vmware_datastore_regex`` is set and matches none of
-    ``datastores`` (a typo, or datastores not added yet)."""
+    ``datastores`` (a typo, or datastores not added yet).
+    """
     return rules.name_regex is not None and not any(
         rules.name_regex.match(ds.name) for ds in datastores)
 

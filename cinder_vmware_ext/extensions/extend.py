@@ -59,7 +59,8 @@ class ExtendMixin(object):
 
     def _extend_attached(self, volume, new_size, instances):
         """Grow an attached volume's disk through the instance VMs holding
-        it; the backing's own device then follows."""
+        it; the backing's own device then follows.
+        """
         backing = self.volumeops.get_backing(volume['name'], volume['id'])
         if backing is None:
             raise exception.VolumeBackendAPIException(
@@ -126,7 +127,8 @@ class ExtendMixin(object):
 
     def _refresh_backing_capacity(self, backing, new_size, volume):
         """Make the backing VM's device report the grown disk (its file is
-        already grown, so vSphere only updates the device)."""
+        already grown, so vSphere only updates the device).
+        """
         disks = devices.disks(self.session, backing)
         if not disks or disks[0].capacityInKB >= new_size * units.Mi:
             return
@@ -146,7 +148,8 @@ class ExtendMixin(object):
         """A linked clone gets a disk of its own, made at ``new_size``
         (vSphere cannot grow a delta disk): the copy grows before the
         volume is swapped onto it, so a failure leaves the volume as it
-        was.  True when it did."""
+        was.  True when it did.
+        """
         backing = self.volumeops.get_backing(volume['name'], volume['id'])
         if backing and not self._in_use(volume):
             disk = upstream.disk_device(self.volumeops, backing)

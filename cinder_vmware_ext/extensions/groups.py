@@ -134,7 +134,8 @@ class GroupMixin(object):
 
     def _group_snapshot_plan(self, group_snapshot, snapshots):
         """((instance uuid, [snapshot]) or None, [snapshot of a still
-        volume]); refuses what one instance snapshot cannot freeze."""
+        volume]); refuses what one instance snapshot cannot freeze.
+        """
         by_instance, still = {}, []
         for snapshot in snapshots:
             instances = _instances_of(snapshot.volume)
@@ -177,7 +178,8 @@ class GroupMixin(object):
                            made):
         """One snapshot of the instance VM, then each member's frozen disk
         copied into its template snapshot; the instance's snapshot is
-        removed in all cases."""
+        removed in all cases.
+        """
         instance = self.volumeops.get_backing_by_uuid(instance_uuid)
         if instance is None:
             self._refuse_group_snapshot(
@@ -224,7 +226,8 @@ class GroupMixin(object):
     def _template_from_point(self, snapshot, backing, instance, point,
                              device_uuid, made):
         """A full copy of one frozen disk of the instance's snapshot point
-        in a template VM, where the volume's template snapshots live."""
+        in a template VM, where the volume's template snapshots live.
+        """
         volume = snapshot.volume
         folder = self._get_snapshot_group_folder(volume, backing)
         template = self.volumeops.clone_backing(

@@ -73,7 +73,8 @@ def cache_uuid(image_id, pool):
 
 def is_cache_name(name):
     """Whether a VM name is one of the driver's cached image backings
-    (for audits: Cinder's own, not a leak)."""
+    (for audits: Cinder's own, not a leak).
+    """
     return bool(name) and name.startswith(CACHE_PREFIX)
 
 
@@ -107,7 +108,8 @@ class ImageCacheMixin(object):
 
     def _cache_touch(self, name, cached=None):
         """Record a use of ``name``; with ``cached`` (its backing) also in
-        vCenter, at most every TOUCH_EVERY seconds."""
+        vCenter, at most every TOUCH_EVERY seconds.
+        """
         if self._image_cache_used is None:
             self._image_cache_used, self._image_cache_written = {}, {}
         now = time.time()
@@ -163,7 +165,8 @@ class ImageCacheMixin(object):
     def _fill_cache(self, volume, image_id, pool, name):
         """Full clone of the new volume's backing into the cached backing
         and its base snapshot; nothing left behind when it fails (the
-        volume itself is made, and the next volume fills the cache)."""
+        volume itself is made, and the next volume fills the cache).
+        """
         backing = self.volumeops.get_backing(volume['name'], volume['id'])
         if not backing:
             return
@@ -216,7 +219,8 @@ class ImageCacheMixin(object):
 
     def _cache_entries(self, pool=None):
         """[(last use, name, image id, pool tag)] of the cached backings
-        (of ``pool`` when given), least recently used first."""
+        (of ``pool`` when given), least recently used first.
+        """
         used = self._image_cache_used or {}
         entries = []
         for name in backings.names(self.session):
@@ -230,7 +234,8 @@ class ImageCacheMixin(object):
 
     def _evict_image_cache(self, pool, keep=None):
         """Evict least recently used entries of ``pool`` while it is over
-        the cache's limits (never ``keep`` nor one linked clones need)."""
+        the cache's limits (never ``keep`` nor one linked clones need).
+        """
         max_count = self.configuration.safe_get(
             'vmware_image_cache_max_count') or 0
         max_gb = self.configuration.safe_get(
@@ -265,7 +270,8 @@ class ImageCacheMixin(object):
 
     def _remove_cached(self, name, cached):
         """Delete a cached backing unless linked clones read its base disk
-        (then keep it and log who)."""
+        (then keep it and log who).
+        """
         base = self.volumeops.get_snapshot(cached, BASE_SNAPSHOT)
         files = [self._snapshot_disks(base)[0].fileName] if base else []
         users = self._readers(cached).of(files) if files else []
@@ -281,7 +287,8 @@ class ImageCacheMixin(object):
 
     def evict_image_cache(self, pool=None, image_id=None):
         """Evict every cached backing (of ``pool``, of ``image_id``) that
-        no linked clone needs; returns (evicted names, kept names)."""
+        no linked clone needs; returns (evicted names, kept names).
+        """
         evicted, kept = [], []
         for _used, name, entry_image, tag in self._cache_entries(pool):
             if image_id is not None and entry_image != image_id:

@@ -45,7 +45,8 @@ def _type_id(volume_type):
 
 def current_allocation(disk):
     """The ``IOAllocation`` a virtual disk has now (vSphere's defaults for
-    what it does not report)."""
+    what it does not report).
+    """
     info = getattr(disk, 'storageIOAllocation', None)
     limit = getattr(info, 'limit', None)
     reservation = getattr(info, 'reservation', None)
@@ -92,7 +93,8 @@ class QosMixin(object):
     def _apply_volume_qos(self, volume, volume_type=None):
         """Apply the QoS spec of ``volume_type`` (default: the volume's own
         type) to the volume's disk.  Called after the create flows below,
-        and by the driver after retype and manage."""
+        and by the driver after retype and manage.
+        """
         allocation = self._check_volume_qos(volume, volume_type)
         backing = self.volumeops.get_backing(volume['name'], volume['id'])
         if backing is None:
@@ -116,7 +118,8 @@ class QosMixin(object):
     def _apply_or_undo(self, volume):
         """Apply QoS after a flow created the volume's backing; delete that
         backing if it cannot be applied, so a rescheduled create starts
-        clean."""
+        clean.
+        """
         try:
             self._apply_volume_qos(volume)
         except Exception:

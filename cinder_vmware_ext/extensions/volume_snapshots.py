@@ -69,7 +69,8 @@ class SnapshotMixin(object):
 
     def _snapshot_format(self, volume):
         """``vmware:snapshot_format`` of the volume's type, else the
-        backend's ``vmware_snapshot_format``."""
+        backend's ``vmware_snapshot_format``.
+        """
         type_id = volume['volume_type_id']
         specs = (volume_types.get_volume_type_extra_specs(type_id)
                  if type_id else {}) or {}
@@ -128,7 +129,8 @@ class SnapshotMixin(object):
 
     def _readers(self, vm):
         """``usage.Readers`` of the disks near ``vm`` (VMs on its
-        datastores), read in one pass."""
+        datastores), read in one pass.
+        """
         return usage.readers(self.session,
                              usage.datastores_of(self.session, vm),
                              exclude=vm)
@@ -190,7 +192,8 @@ class SnapshotMixin(object):
 
     def _create_template_snapshot(self, snapshot, backing):
         """A full copy of the disk in a template VM (in-use volumes: of the
-        attached disk as the instance VM has it, as upstream does)."""
+        attached disk as the instance VM has it, as upstream does).
+        """
         update = self._create_snapshot_template_format(snapshot, backing)
         template = self._get_template_by_inv_path(
             update['provider_location'])
@@ -252,7 +255,8 @@ class SnapshotMixin(object):
 
     def _refuse_if_used(self, snapshot, vm, files):
         """SnapshotIsBusy while linked clones read the snapshot's disks:
-        removing it would consolidate into (or delete) their parent."""
+        removing it would consolidate into (or delete) their parent.
+        """
         users = self._readers(vm).of(files)
         if users:
             LOG.error("Snapshot %(snap)s is the parent of linked clone(s) "
@@ -348,7 +352,8 @@ class SnapshotMixin(object):
 
     def _set_disk_uuid_quietly(self, volume, backing):
         """The new disk's UUID set to the volume's id, as upstream does;
-        once retried, then left with a warning (the volume is whole)."""
+        once retried, then left with a warning (the volume is whole).
+        """
         for attempt in (1, 2):
             try:
                 self.volumeops.update_backing_disk_uuid(backing, volume['id'])
@@ -361,7 +366,8 @@ class SnapshotMixin(object):
 
     def _disk_file_now(self, backing):
         """The file of the backing's disk as vCenter has it now, or None
-        when it cannot be read."""
+        when it cannot be read.
+        """
         try:
             return self._disk_of(backing).backing.fileName
         except Exception:  # noqa: any failure means "unknown"
@@ -394,7 +400,8 @@ class SnapshotMixin(object):
     def _swap_disk(self, backing, old, new_path, capacity_kb, volume):
         """One reconfiguration: the old disk device out (its files stay),
         a device on ``new_path`` in, at the same controller slot (keeping
-        the disk's QoS)."""
+        the disk's QoS).
+        """
         spec = devices.swap_spec(
             self.session, old,
             upstream.disk_backing(self.volumeops,
@@ -409,7 +416,8 @@ class SnapshotMixin(object):
     def _delete_unused_chain(self, backing, old, dc):
         """Delete the replaced disk and its parents in the backing's own
         folder, top down, up to the first file another VM still reads (a
-        linked clone's parent)."""
+        linked clone's parent).
+        """
         own = vdisks.folder_of(old.backing.fileName)
         readers = self._readers(backing)
         for path in vdisks.chain(old.backing):
@@ -424,7 +432,8 @@ class SnapshotMixin(object):
 
     def _delete_disk_quietly(self, path, dc):
         """Delete a disk nothing uses any more; tried twice (a failed task
-        is often transient), then left with a warning naming it."""
+        is often transient), then left with a warning naming it.
+        """
         for attempt in (1, 2):
             try:
                 self.volumeops.delete_vmdk_file(path, dc)

@@ -239,7 +239,8 @@ def _found_file(datastore, folder, info):
 
 def _extent_file(found, extent):
     """'[ds] folder/name' of a descriptor's extent when it is a plain file
-    beside the descriptor, else (None, why not)."""
+    beside the descriptor, else (None, why not).
+    """
     folder = found.path.rsplit('/', 1)[0] if '/' in found.path else ''
     datastore, path = found.datastore, extent
     if extent.startswith('['):
@@ -260,7 +261,8 @@ def untrusted_descriptors(files):
     """{'[ds] path': why} of descriptors not to manage: an extent that is
     no plain file beside the descriptor, or is another descriptor, or is
     named by another descriptor too (managing either would give one
-    disk's bytes to two)."""
+    disk's bytes to two).
+    """
     why = {}
     owners = collections.defaultdict(list)
     descriptors = {'[%s] %s' % (f.datastore, f.path) for f in files
@@ -351,7 +353,8 @@ def _record(scope, ds_ref, datastore, path, **fields):
 
 def with_loose_uuids(session, disks, objects):
     """Loose disks with their UUIDs (one QueryVirtualDiskUuid each: the
-    datastore search does not return them)."""
+    datastore search does not return them).
+    """
     result = []
     for disk in disks:
         if disk.vm is None and disk.is_descriptor and not disk.uuid:

@@ -86,7 +86,8 @@ def _listed(items):
 
 def extra_info(disk: records.DiskRecord) -> dict:
     """Cinder keeps extra_info as a dict of strings (or None), so numbers
-    and lists are written out."""
+    and lists are written out.
+    """
     vm = disk.vm
     return {
         'datastore': disk.datastore,

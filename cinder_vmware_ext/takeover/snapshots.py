@@ -47,7 +47,8 @@ def _invalid(existing_ref, reason):
 
 def _tree(snapshot_info):
     """[(name, moref value, description, create time)] of a VM's snapshots,
-    depth first (a snapshot before its children)."""
+    depth first (a snapshot before its children).
+    """
     found = []
 
     def walk(trees):

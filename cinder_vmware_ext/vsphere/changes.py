@@ -51,7 +51,8 @@ class ChangeFeed(object):
     def poll(self):
         """{(type, moref value)} changed (entered, modified or left) since
         the last poll; None on the first poll and after the feed had to be
-        started again (anything may have changed)."""
+        started again (anything may have changed).
+        """
         try:
             if self._collector is None:
                 self._start()

@@ -39,7 +39,8 @@ class ClusterInfo:
 @dataclasses.dataclass
 class Estate:
     """Every cluster, and what the datastores hold: {datastore ref value:
-    (name, [VM names], {host ref values mounting it})}."""
+    (name, [VM names], {host ref values mounting it})}.
+    """
 
     clusters: typing.List[ClusterInfo]
     datastores: typing.Dict[str, tuple]
@@ -58,7 +59,8 @@ def _datacenter_name(value, objects):
 
 def estate(session):
     """Clusters with their hosts, the hosts' VMs and the datastores with
-    their VMs and mounts, in one PropertyCollector pass."""
+    their VMs and mounts, in one PropertyCollector pass.
+    """
     objects = retrieve.retrieve(session, {
         'ClusterComputeResource': ['name', 'parent', 'host', 'datastore'],
         'HostSystem': ['name', 'vm'],
@@ -113,7 +115,8 @@ def datacenters(session):
 
 def create(session, host_folder, name):
     """Folder.CreateClusterEx with an empty configuration: the new
-    cluster's moref."""
+    cluster's moref.
+    """
     spec = session.vim.client.factory.create('ns0:ClusterConfigSpecEx')
     return session.invoke_api(session.vim, 'CreateClusterEx', host_folder,
                               name=name, spec=spec)

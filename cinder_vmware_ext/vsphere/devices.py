@@ -76,7 +76,8 @@ def edit(session, vm, device):
 
 def grow(session, vm, disk, size_gb):
     """ReconfigVM_Task giving ``disk`` (a device of ``vm``) ``size_gb``
-    GiB; its file is grown by vSphere (or is already)."""
+    GiB; its file is grown by vSphere (or is already).
+    """
     disk.capacityInKB = size_gb * 1024 * 1024
     if getattr(disk, 'capacityInBytes', None):
         disk.capacityInBytes = size_gb * 1024 ** 3
@@ -92,7 +93,8 @@ def remove_spec(session, device):
 def add_existing_spec(session, file_name, capacity_bytes, thin,
                       controller_key, unit_number, key=-100):
     """Add an existing disk file at a given slot; the file is not touched
-    (no fileOperation, so vSphere neither creates nor resizes it)."""
+    (no fileOperation, so vSphere neither creates nor resizes it).
+    """
     factory = session.vim.client.factory
     backing = factory.create('ns0:VirtualDiskFlatVer2BackingInfo')
     backing.fileName = file_name
@@ -110,7 +112,8 @@ def add_existing_spec(session, file_name, capacity_bytes, thin,
 def swap_spec(session, old, new_backing, capacity_kb):
     """One reconfiguration: the disk device ``old`` out (its files stay),
     a device on ``new_backing`` in at the same controller slot, keeping
-    the old disk's I/O allocation."""
+    the old disk's I/O allocation.
+    """
     factory = session.vim.client.factory
     disk = factory.create('ns0:VirtualDisk')
     disk.key = -101

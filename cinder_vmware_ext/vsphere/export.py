@@ -67,7 +67,8 @@ def abort(session, lease, message=None):
 
 def device_url(url, host, port):
     """The lease's URL with vCenter's address for a '*' host (as ESX
-    hosts and vcsim give it)."""
+    hosts and vcsim give it).
+    """
     parts = urllib.parse.urlsplit(url)
     if parts.hostname in ('*', None):
         netloc = '[%s]:%s' % (host, port) if ':' in host else \
@@ -78,7 +79,8 @@ def device_url(url, host, port):
 
 def open_download(session, url, ca_file=None, insecure=False, timeout=300):
     """GET one device URL of a lease with the session's cookie; returns
-    the open HTTP response (read it in chunks, then close it)."""
+    the open HTTP response (read it in chunks, then close it).
+    """
     if insecure:
         context = ssl._create_unverified_context()
     else:

@@ -24,7 +24,8 @@ def is_fault(err, *names):
     """True when ``err`` is one of vCenter's faults ``names`` (vim25 type
     names): its oslo.vmware class (``get_fault_class``), or a
     VimFaultException listing the type.  Never judged by the message
-    text."""
+    text.
+    """
     classes = tuple(c for c in map(vexc.get_fault_class, names) if c)
     if classes and isinstance(err, classes):
         return True
@@ -33,7 +34,8 @@ def is_fault(err, *names):
 
 def describe(err):
     """vCenter's fault in a line: its type name and its message (when
-    that says more than the type name)."""
+    that says more than the type name).
+    """
     names = (list(getattr(err, 'fault_list', None) or []) or
              [_FAULT_NAMES.get(err.__class__, err.__class__.__name__)])
     text = str(getattr(err, 'msg', None) or '').strip()

@@ -50,7 +50,8 @@ def watch(session, filter_spec):
 
 def drain_key(fields):
     """The drain field's key (a string) in a CustomFieldsManager ``field``
-    value as the bulk reader gives it (a list of dicts), or None."""
+    value as the bulk reader gives it (a list of dicts), or None.
+    """
     for field in fields or []:
         if isinstance(field, dict) and field.get('name') == DRAIN_FIELD:
             return str(field.get('key'))
@@ -59,7 +60,8 @@ def drain_key(fields):
 
 def mark_of(custom_values, key):
     """The drain mark's value among an entity's ``customValue`` (bulk
-    reader form), '' when unmarked."""
+    reader form), '' when unmarked.
+    """
     if key is None:
         return ''
     for value in custom_values or []:

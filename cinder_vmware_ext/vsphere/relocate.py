@@ -27,7 +27,8 @@ MOVE_ALL = 'moveAllDiskBackingsAndDisallowSharing'
 
 def spec(session, datastore_ref, disks, move_type=MOVE_ALL):
     """A VirtualMachineRelocateSpec moving the home and each of ``disks``
-    (VirtualDisk devices) onto ``datastore_ref``."""
+    (VirtualDisk devices) onto ``datastore_ref``.
+    """
     factory = session.vim.client.factory
     relocate = factory.create('ns0:VirtualMachineRelocateSpec')
     relocate.datastore = datastore_ref

@@ -25,7 +25,8 @@ _TREE = 'VirtualMachineSnapshotTree'
 
 def nodes(snapshot_info):
     """Every node of a ``snapshot`` property (VirtualMachineSnapshotInfo),
-    breadth first; empty when the VM has none."""
+    breadth first; empty when the VM has none.
+    """
     todo = list(retrieve.items(
         getattr(snapshot_info, 'rootSnapshotList', None), _TREE))
     found = []
@@ -44,7 +45,8 @@ def tree(session, vm):
 
 def find(session, vm, match):
     """The snapshot moref of the first node ``match(node)`` accepts, or
-    None."""
+    None.
+    """
     for node in tree(session, vm):
         if match(node):
             return node.snapshot
@@ -76,7 +78,8 @@ def revert(session, snapshot):
     """RevertToSnapshot_Task, not run twice: a revert gives the VM new
     delta disks, so when the connection broke and the VM's disks are not
     those it had, vCenter ran the revert and its answer was lost (a second
-    revert would throw away nothing more, but make new deltas again)."""
+    revert would throw away nothing more, but make new deltas again).
+    """
     vm = retrieve.one(session, snapshot, 'vm')
     before = _disk_files(session, vm)
     attempts = []

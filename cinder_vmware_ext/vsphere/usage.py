@@ -43,7 +43,8 @@ class Readers(object):
 
     def shared(self, chain):
         """{file: datastore} of ``chain`` ({file: datastore}) that any of
-        the VMs read too."""
+        the VMs read too.
+        """
         used = set()
         for _name, other in self._chains.values():
             used.update(other)
@@ -57,7 +58,8 @@ def datastores_of(session, vm):
 
 def readers(session, datastores, exclude):
     """``Readers`` over every VM (but ``exclude``) with files on
-    ``datastores`` (morefs)."""
+    ``datastores`` (morefs).
+    """
     vms = {}
     for _value, (_ref, found) in retrieve.of_objects(
             session, 'Datastore', datastores, ['vm']).items():

@@ -198,7 +198,8 @@ class VolumeOps(volumeops.VMwareVolumeOps):
     def _mark(self, vm, template, call):
         """``call()`` turning ``vm`` into a template (or back); a failure
         is success when vCenter holds the VM in that state (the answer
-        was lost and the retry refused)."""
+        was lost and the retry refused).
+        """
         what = 'a template' if template else 'a virtual machine'
         try:
             call()
@@ -218,7 +219,8 @@ class VolumeOps(volumeops.VMwareVolumeOps):
     def get_dc(self, child):
         """The Datacenter above ``child``: one round trip up the parent
         chain (retrieve.datacenter_above) instead of upstream's read per
-        level."""
+        level.
+        """
         return retrieve.datacenter_above(self._session, child)
 
     def _exists(self, ref):
@@ -243,7 +245,8 @@ class VolumeOps(volumeops.VMwareVolumeOps):
 
     def _in_folder(self, folder, create):
         """``create(folder)``; once more in a rebuilt folder when the
-        cached folder is gone from vCenter."""
+        cached folder is gone from vCenter.
+        """
         try:
             return create(folder)
         except vexc.ManagedObjectNotFoundException:
@@ -260,7 +263,8 @@ class VolumeOps(volumeops.VMwareVolumeOps):
 
     def forget_folders(self, datacenter):
         """Drop every cached folder of ``datacenter`` (looked up again, or
-        created, on next use)."""
+        created, on next use).
+        """
         prefix = '/' + vim_util.get_moref_value(datacenter)
         for path in list(self._folder_cache):
             if path == prefix or path.startswith(prefix + '/'):
@@ -301,7 +305,8 @@ class VolumeOps(volumeops.VMwareVolumeOps):
         """Upstream's ReconfigVM_Task; one that attaches or removes disk
         files (attach, detach, swap) is not run again once applied: vCenter
         refuses the removal of a device that is gone, and attaching a file
-        twice."""
+        twice.
+        """
         done = self._disk_change_applied(backing, reconfig_spec)
         if done is None:
             return upstream.reconfigure_backing(VolumeOps, self, backing,
@@ -314,7 +319,8 @@ class VolumeOps(volumeops.VMwareVolumeOps):
     def _disk_change_applied(self, backing, spec):
         """A check that the spec's disk changes are in place, or None when
         the spec has none that can be checked (any other change is the
-        same when made twice)."""
+        same when made twice).
+        """
         added, removed = set(), set()
         for change in getattr(spec, 'deviceChange', None) or []:
             device = change.device
@@ -339,7 +345,8 @@ class VolumeOps(volumeops.VMwareVolumeOps):
     def update_backing_disk_uuid(self, backing, disk_uuid):
         """Upstream's disk UUID edit, not run again when the retry after
         a lost answer finds the UUID set (vCenter would refuse the
-        repeated edit)."""
+        repeated edit).
+        """
         disk = self._get_disk_device(backing)
         disk.backing.uuid = disk_uuid
         cf = self._session.vim.client.factory
@@ -364,7 +371,8 @@ class VolumeOps(volumeops.VMwareVolumeOps):
 
     def reconfigure_once(self, backing, spec, done, step):
         """ReconfigVM_Task that is not run again when ``done()`` says
-        vCenter applied it before its answer was lost."""
+        vCenter applied it before its answer was lost.
+        """
         return self._run_create(
             step, 'ReconfigVM_Task', backing,
             lambda: backing if done() else None, spec=spec)
@@ -372,5 +380,6 @@ class VolumeOps(volumeops.VMwareVolumeOps):
 
 def _plain_uuid(value):
     """A UUID without separators, lower case (vCenter writes disk UUIDs
-    as '60 00 c2 ...' or with dashes)."""
+    as '60 00 c2 ...' or with dashes).
+    """
     return ''.join(c for c in str(value).lower() if c in '0123456789abcdef')

@@ -92,7 +92,8 @@ def vsphere(simulator):
 @pytest.fixture(scope='session')
 def volume_type(cinder, clusters):
     """volume_type(pool) -> a thin type pinned to that pool (the operator's
-    way to choose a cluster), created once per pool."""
+    way to choose a cluster), created once per pool.
+    """
     made = {}
 
     def get(pool):
@@ -113,7 +114,8 @@ def volume_type(cinder, clusters):
 def undo():
     """undo(step): run ``step`` when the test ends, newest first, so that
     a volume made from a snapshot goes before the snapshot, and that
-    before its volume."""
+    before its volume.
+    """
     steps = []
     yield steps.append
     for step in reversed(steps):
@@ -129,7 +131,8 @@ def _delete(manager, resource, **kwargs):
 def new_volume(cinder, undo):
     """new_volume(size, type, wait=..., backing=True) -> the volume once
     it reached its status, with its backing made (first_use) when it is
-    available unless backing=False; deleted when the test ends."""
+    available unless backing=False; deleted when the test ends.
+    """
     def create(size, vtype, wait='available', backing=True, **kwargs):
         volume = cinder.volumes.create(size, volume_type=vtype.id, **kwargs)
         undo(lambda: _delete(cinder.volumes, volume, cascade=True))
@@ -144,7 +147,8 @@ def new_volume(cinder, undo):
 @pytest.fixture
 def new_snapshot(cinder, undo):
     """new_snapshot(volume) -> the snapshot once available; deleted when
-    the test ends."""
+    the test ends.
+    """
     def create(volume):
         snapshot = cinder.volume_snapshots.create(volume.id)
         undo(lambda: _delete(cinder.volume_snapshots, snapshot))

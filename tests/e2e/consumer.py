@@ -24,7 +24,8 @@ CONNECTOR = {'host': 'e2e-client', 'ip': '127.0.0.1',
 
 def first_use(cinder, volume):
     """An attachment (reserve + initialize_connection), then its removal;
-    returns the volume once available again."""
+    returns the volume once available again.
+    """
     attachment = cinder.attachments.create(volume.id, CONNECTOR)
     cinder.attachments.delete(attachment['id'])
     return waiting.wait_status(cinder.volumes, volume, 'available')

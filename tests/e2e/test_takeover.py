@@ -90,7 +90,8 @@ def _local(simulator, ds_path, suffix=''):
 
 def _files_digest(simulator, ds_path):
     """The disk as files: its descriptor and the data regions of its
-    (sparse) data file, with their offsets."""
+    (sparse) data file, with their offsets.
+    """
     digest = hashlib.sha256()
     with open(_local(simulator, ds_path), 'rb') as f:
         digest.update(f.read())
@@ -140,7 +141,8 @@ def _unmanaged_if_there(cinder, volume):
 @pytest.fixture
 def manage(cinder, undo):
     """manage(ds_path, pool) -> the volume managing that loose disk, once
-    available; unmanaged when the test ends if it still exists."""
+    available; unmanaged when the test ends if it still exists.
+    """
     def run(ds_path, pool, **kwargs):
         volume = cinder.volumes.manage(
             '%s#%s' % (BACKEND, pool), {'source-name': ds_path}, **kwargs)
@@ -201,7 +203,8 @@ def test_manage_and_unmanage_a_loose_disk(cinder, vsphere, simulator,
 
 def test_manage_refuses_what_is_not_safe(cinder, vsphere):
     """A refused reference leaves the volume in error (the reason
-    is in cinder-volume's log) and vCenter as it was."""
+    is in cinder-volume's log) and vCenter as it was.
+    """
     app_disks = _disk_files(_vm(vsphere, 'app-server')[1])
     for ref in ({'source-name': '[vmfs-gold-01] ../x.vmdk'},
                 {'source-name': '[vmfs-gold-01] app-server/app-server.vmdk'},

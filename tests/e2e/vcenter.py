@@ -42,7 +42,8 @@ def vm_names(session):
 def backing(session, volume):
     """The backing VM of a Cinder volume (upstream names it after the
     volume: ``volume-<id>``) as a dict: datastores, cluster, disks in KiB;
-    None when vCenter has none."""
+    None when vCenter has none.
+    """
     name = 'volume-%s' % volume.id
     vms = _collect(session, 'VirtualMachine',
                    ['name', 'datastore', 'runtime.host',
@@ -74,7 +75,8 @@ def backing(session, volume):
 
 def flat_file_bytes(simulator, ds_path):
     """Size of the data file behind a ``[datastore] dir/name.vmdk``
-    descriptor, on the simulator's disk."""
+    descriptor, on the simulator's disk.
+    """
     import os
     datastore, path = ds_path[1:].split('] ', 1)
     flat = path[:-len('.vmdk')] + '-flat.vmdk'

@@ -28,7 +28,8 @@ def until(what, look, timeout=120, interval=None, last=None):
     returns something true, and return that; an exception from ``look``
     ends the wait. After ``timeout`` s: AssertionError ``"<what>: not
     after <timeout> s"`` and, when ``last()`` is given, ``" (last seen:
-    <last()>)"``."""
+    <last()>)"``.
+    """
     def give_up(state):
         seen = '' if last is None else ' (last seen: %s)' % (last(),)
         raise AssertionError('%s: not after %d s%s' % (what, timeout, seen))
@@ -48,7 +49,8 @@ def _name(resource):
 
 def wait_status(manager, resource, wanted, timeout=120):
     """Poll until the resource's status is one of ``wanted`` (a str or a
-    tuple); fail early on ``error`` unless it is wanted."""
+    tuple); fail early on ``error`` unless it is wanted.
+    """
     wanted = (wanted,) if isinstance(wanted, str) else tuple(wanted)
     seen = {}
 

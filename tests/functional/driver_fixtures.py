@@ -182,7 +182,8 @@ def close_driver(drv):
 @contextlib.contextmanager
 def drivers(sim, **defaults):
     """A ``make(**options)`` building drivers against ``sim`` (``defaults``
-    under ``options``), every one closed on exit."""
+    under ``options``), every one closed on exit.
+    """
     made = []
 
     def make(**options):
@@ -333,7 +334,8 @@ class Inventory(object):
 
 def read_descriptor(path):
     """Fields of a VMDK text descriptor: {'extents': [(access, sectors,
-    type, file)], key: value...}."""
+    type, file)], key: value...}.
+    """
     info = {'extents': []}
     with open(path) as f:
         for line in f:

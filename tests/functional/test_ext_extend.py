@@ -98,7 +98,8 @@ def free(inv, ds):
 
 def nova_attach(inv, instance, volume):
     """Attach the volume's vmdk to ``instance`` as Nova's VMware driver
-    does; returns the instance's uuid."""
+    does; returns the instance's uuid.
+    """
     session = inv.session
     factory = session.vim.client.factory
     vm = inv.vm(instance)

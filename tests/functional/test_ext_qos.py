@@ -172,7 +172,8 @@ def test_lazy_create_still_refuses_invalid_spec(lazy_driver, ctx, inv):
 def test_failed_qos_reconfigure_leaves_no_backing(driver, lazy_driver, ctx,
                                                   inv, lazy):
     """vCenter refuses the allocation: the new backing is deleted, so a
-    rescheduled create starts clean."""
+    rescheduled create starts clean.
+    """
     limit = 4321 + lazy
     vol = new_volume(ctx, qos_type(ctx, total_iops_sec=limit))
     vms = inv.vm_names()

@@ -55,7 +55,8 @@ TOPOLOGY = {'datacenters': [{
 
 class DatabaseView(object):
     """Cinder's volumes and snapshots read from the test's database (what
-    cinderclient answers in production)."""
+    cinderclient answers in production).
+    """
 
     def __init__(self, backends):
         self.backends = backends

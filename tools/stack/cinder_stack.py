@@ -84,7 +84,8 @@ class CinderStack(object):
         MariaDB unless ``coordination`` / ``database`` say otherwise
         ('etcd' or None, 'mariadb' or 'sqlite').  volume_defaults: more
         [DEFAULT] options of the cinder-volume services only.
-        conf_overrides: {section: {name: value}} for cinder.conf."""
+        conf_overrides: {section: {name: value}} for cinder.conf.
+        """
         self.workdir = os.path.abspath(workdir)
         self.log_dir = os.path.join(self.workdir, 'logs')
         self.vcenter = vcenter
@@ -118,7 +119,8 @@ class CinderStack(object):
 
     def start(self, timeout=180):
         """Start everything; on any failure stop what started and raise
-        StackError naming the part that failed, with its log's tail."""
+        StackError naming the part that failed, with its log's tail.
+        """
         for sub in ('logs', 'state', 'locks'):
             os.makedirs(os.path.join(self.workdir, sub), exist_ok=True)
         try:
@@ -154,7 +156,8 @@ class CinderStack(object):
 
     def kill(self, name):
         """SIGKILL one service (by its PID's process group), as a crash
-        would end it: no shutdown, no last heartbeat; returns its PID."""
+        would end it: no shutdown, no last heartbeat; returns its PID.
+        """
         proc = self.services[name]
         procs.kill_group(proc.pid)
         return proc.pid
@@ -165,7 +168,8 @@ class CinderStack(object):
 
     def volume_backend(self, name=None):
         """The ``host@backend`` of a cinder-volume service (the first by
-        default), as service-list and manageable-list name it."""
+        default), as service-list and manageable-list name it.
+        """
         name = name or sorted(self.volume_hosts)[0]
         return '%s@%s' % (self.volume_hosts[name], cinder_conf.BACKEND)
 
@@ -275,7 +279,8 @@ class CinderStack(object):
 
     def wait_ready(self, timeout):
         """Wait for the backend's pools at the scheduler (the volume
-        service's first stats report)."""
+        service's first stats report).
+        """
         client = self.client()
         watched = self._watched()
         return procs.wait_for(
@@ -286,7 +291,8 @@ class CinderStack(object):
     def _driver_ok(self):
         """False until every volume service's driver is initialised;
         raises when one failed (the volume service then stays up without
-        ever reporting pools)."""
+        ever reporting pools).
+        """
         ready = True
         for name in self.volume_hosts:
             log = os.path.join(self.log_dir, name + '.log')
@@ -382,7 +388,8 @@ def export_lines(endpoint):
 
 def stop_by_state(workdir):
     """Stop a stack started by ``cinder_stack.py start`` from its state
-    file: services first, then the broker."""
+    file: services first, then the broker.
+    """
     with open(os.path.join(workdir, STATE_FILE)) as f:
         pids = json.load(f)['pids']
     volumes = sorted(n for n in pids if n.startswith('cinder-volume'))

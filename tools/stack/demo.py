@@ -74,7 +74,8 @@ def clusters_of(topology_file):
 
 def wait_status(client, volume, wanted, timeout=120, manager=None):
     """Poll a volume (or, with ``manager``, a snapshot) until it reaches
-    ``wanted`` or error."""
+    ``wanted`` or error.
+    """
     manager = manager or client.volumes
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -169,7 +170,8 @@ def tour(client, clusters):
 
 def snapshot_tour(client, pool):
     """A COW snapshot of a volume and a linked clone made from it: the
-    clone's disk is a delta on the snapshot's, nothing is copied."""
+    clone's disk is a delta on the snapshot's, nothing is copied.
+    """
     say('\n== A snapshot and a linked clone in pool %r' % pool)
     vtype = client.volume_types.create('demo-linked-%s' % pool)
     vtype.set_keys({'volume_backend_name': 'vmware', 'pool_name': pool,
@@ -199,7 +201,8 @@ def snapshot_tour(client, pool):
 
 def takeover_tour(client, backend):
     """Take over two existing disks of the sample topology: what
-    manageable-list offers, two loose disks managed, shown as volumes."""
+    manageable-list offers, two loose disks managed, shown as volumes.
+    """
     say('\n== Takeover of two existing disks')
     say('  $ cinder manageable-list %s' % backend)
     entries = sorted(client.volumes.list_manageable(backend, detailed=True),

@@ -23,7 +23,8 @@ import time
 
 class StackError(RuntimeError):
     """A part of the stack failed to start; the message says which and
-    ends with the tail of its log."""
+    ends with the tail of its log.
+    """
 
 
 def free_port():
@@ -92,7 +93,8 @@ class Process(object):
 
 def stop_group(pid, timeout=20):
     """SIGTERM the process group led by ``pid``, SIGKILL it after
-    ``timeout`` seconds; returns when the leader is gone."""
+    ``timeout`` seconds; returns when the leader is gone.
+    """
     if not _signal_group(pid, signal.SIGTERM):
         return
     deadline = time.monotonic() + timeout
@@ -109,7 +111,8 @@ def stop_group(pid, timeout=20):
 
 def kill_group(pid, timeout=10):
     """SIGKILL the process group led by ``pid`` (a crash, not a stop);
-    returns when the leader is gone."""
+    returns when the leader is gone.
+    """
     _signal_group(pid, signal.SIGKILL)
     deadline = time.monotonic() + timeout
     while _alive(pid) and time.monotonic() < deadline:
@@ -141,7 +144,8 @@ def _alive(pid):
 
 def wait_for(what, ready, timeout, processes=(), interval=0.25):
     """Poll ``ready()`` until it is true; fail clearly on timeout or when
-    one of ``processes`` (``(Process, log_file)`` pairs) died meanwhile."""
+    one of ``processes`` (``(Process, log_file)`` pairs) died meanwhile.
+    """
     deadline = time.monotonic() + timeout
     last_error = None
     while True:

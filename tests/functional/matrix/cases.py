@@ -197,7 +197,8 @@ def error_problems(error, names, mode):
 
 def orphan_count(verdict):
     """Objects left behind: VMs, snapshots, folders, and datastore
-    folders (a VM's home counts once, not per file)."""
+    folders (a VM's home counts once, not per file).
+    """
     dirs = set()
     count = 0
     for item in verdict.orphans:

@@ -39,7 +39,8 @@ BACKEND = 'functional@vmware'
 
 def _topology(n):
     """Pools gold (esx-01, esx-02 on ds-gold) and silver (esx-03 on
-    ds-silver); powered-on instance VMs nova-N for online extends."""
+    ds-silver); powered-on instance VMs nova-N for online extends.
+    """
     gold = [{'host': 'esx-01'}, {'host': 'esx-02'}]
     return {'datacenters': [{
         'name': 'DC1',
@@ -83,7 +84,8 @@ GROUPS = {
 
 class Group(object):
     """A running simulator of one group, its drivers and an inventory
-    session; hands out the topology's spare disks and VMs."""
+    session; hands out the topology's spare disks and VMs.
+    """
 
     def __init__(self, name, sim, drivers, inv):
         self.name, self.sim, self.drivers, self.inv = (
@@ -112,7 +114,8 @@ class Group(object):
 
     def warm_up(self):
         """What only the first create makes (the volume folders, ...),
-        made before any flow is traced."""
+        made before any flow is traced.
+        """
         ctx = df.admin_context()
         for drv in self.drivers.values():
             for pool in POOLS:
@@ -138,7 +141,8 @@ class Group(object):
 
     def _new_disk(self, path):
         """Make a disk through the inventory session (no case traces or
-        faults it)."""
+        faults it).
+        """
         session = self.inv.session
         vim = session.vim
         dc = self.inv.by_name('Datacenter', 'DC1')
@@ -157,7 +161,8 @@ class Group(object):
 
     def spare_vm(self, datastore='ds-gold', cluster='gold'):
         """A new powered-off VM 'vm-off-N' with one 1 GiB thin disk on
-        ``datastore``: (name, disk path)."""
+        ``datastore``: (name, disk path).
+        """
         number = self._taken['vm-off']
         self._taken['vm-off'] += 1
         name = 'vm-off-%d' % number
@@ -197,7 +202,8 @@ class Group(object):
 
     def cleanup(self, case):
         """Unregister the VMs a case made or used (their files stay), so
-        that the inventory every flow reads stays small."""
+        that the inventory every flow reads stays small.
+        """
         from tests.functional.matrix import world
         # nova-1 names nova-1, not nova-10.
         mine = re.compile('|'.join(re.escape(n) + '(?![0-9])'
@@ -470,7 +476,8 @@ def extend_online(case):
 
 def _nova_attach(inv, instance, volume):
     """Attach the volume's disk to an instance VM as Nova's VMware driver
-    does (a second disk, ``volume-<id>`` in extraConfig)."""
+    does (a second disk, ``volume-<id>`` in extraConfig).
+    """
     session = inv.session
     factory = session.vim.client.factory
     vm = inv.vm(instance)

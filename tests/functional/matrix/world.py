@@ -67,7 +67,8 @@ VM_METADATA = ('.vmsd',)
 
 def capture(sim, inv, patterns):
     """The items (a Counter) the simulator holds now; ``patterns`` maps a
-    role to the bytes written for it."""
+    role to the bytes written for it.
+    """
     items = collections.Counter()
     reader = reader_of(inv)
     for values in reader.objects('VirtualMachine'):
@@ -119,7 +120,8 @@ _PROPS = {
 class RawReader(object):
     """Every VM and folder in one RetrievePropertiesEx each, posted and
     parsed without suds (which takes seconds for a few hundred VMs' device
-    lists), on the inventory session's cookie."""
+    lists), on the inventory session's cookie.
+    """
 
     def __init__(self, inv):
         import ssl
@@ -250,7 +252,8 @@ class Names(object):
 
 def diff(before, after, names):
     """(added, removed) between two captures, each a Counter of
-    normalised items."""
+    normalised items.
+    """
     added = collections.Counter()
     removed = collections.Counter()
     for item, n in (after - before).items():

@@ -105,7 +105,8 @@ class Env(object):
 @pytest.fixture(scope='module')
 def env(tmp_path_factory):
     """One simulator for the module (a session takes seconds to set up);
-    each test works in its own folders and checks figures relatively."""
+    each test works in its own folders and checks figures relatively.
+    """
     sim = vcsim.Simulator.start(TOPOLOGY,
                                 workdir=str(tmp_path_factory.mktemp('disks')))
     try:
@@ -495,7 +496,8 @@ def test_reconfig_thin_add_and_destroy_vm(env):
 
 def test_create_vm_with_new_disk_like_cinder(env):
     """CreateVM_Task as cinder's backing creation sends it: the disk spec
-    comes before its new controller, the disk has no file name."""
+    comes before its new controller, the disk has no file name.
+    """
     cf = env.vim.client.factory
     host = env.find('HostSystem', 'esx-01')
     pool = env.prop(env.prop(host, 'parent'), 'resourcePool')

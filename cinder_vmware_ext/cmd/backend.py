@@ -39,7 +39,9 @@ class BackendError(Exception):
 
 
 def _option_lists():
-    """What a VMware backend's Configuration holds in cinder-volume: the
+    """List the option sets a VMware backend's Configuration holds.
+
+    What a VMware backend's Configuration holds in cinder-volume: the
     generic volume options and those the driver classes append.
     """
     from cinder.volume import driver
@@ -109,7 +111,9 @@ def _only_backend(conf, files):
 
 
 def session(section):
-    """An oslo.vmware session to the section's vCenter; a BackendError
+    """Open an oslo.vmware session to the section's vCenter.
+
+    An oslo.vmware session to the section's vCenter; a BackendError
     naming host:port and the cause when it cannot be had.
     """
     from oslo_vmware import api
@@ -139,7 +143,9 @@ def session(section):
 
 
 def root_cause(err):
-    """The innermost error of a chain (what really went wrong: connection
+    """Return the innermost error of a chain as one line.
+
+    The innermost error of a chain (what really went wrong: connection
     refused, certificate verify failed, incorrect user name or password),
     as one line.
     """

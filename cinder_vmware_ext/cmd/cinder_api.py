@@ -47,7 +47,9 @@ NOAUTH_ENVIRONMENT = (('os_user_id', ('OS_USER_ID',)),
 
 
 def volume_api_version(asked):
-    """The microversion to ask cinderclient for: ``asked`` (flag,
+    """Choose the volume API microversion to ask cinderclient for.
+
+    The microversion to ask cinderclient for: ``asked`` (flag,
     OS_VOLUME_API_VERSION or the cloud's volume_api_version) when it names
     a 3.x microversion, else 3.8; volume API 2 is refused.
     """
@@ -112,7 +114,9 @@ def client(options):
 
 
 class OscClients(object):
-    """``client_manager.vmware`` under openstackclient: a cinderclient on
+    """Give openstackclient's ``client_manager.vmware`` (a cinderclient).
+
+    ``client_manager.vmware`` under openstackclient: a cinderclient on
     its session, region, interface and volume API version.
     """
 
@@ -168,7 +172,9 @@ class CinderApi(object):
         return vol.id
 
     def _poll_until(self, volume_id, look, settled, still=None):
-        """Call ``look()`` (a volume, or None once it is gone) every poll
+        """Poll a volume until it settles, fails or the timeout passes.
+
+        Call ``look()`` (a volume, or None once it is gone) every poll
         interval (tenacity) until ``settled(volume)`` is true or the volume
         is in a failed state: (ok, reason). After the timeout: (False,
         'volume ... still <still, else its last status> after Ns').

@@ -42,7 +42,9 @@ def _session(app_options):
 
 
 class List(lister.Lister):
-    """Compute clusters of vCenter: hosts, datastores, VMs, Cinder
+    """List vCenter's compute clusters with their hosts and volumes.
+
+    Compute clusters of vCenter: hosts, datastores, VMs, Cinder
     volumes, and whether a pool of this backend names it.
     """
 
@@ -79,7 +81,9 @@ class _Change(command.Command):
 
 
 class Create(_Change):
-    """Create an empty cluster in a datacenter's host folder
+    """Create an empty compute cluster in a datacenter.
+
+    Create an empty cluster in a datacenter's host folder
     (CreateClusterEx).
     """
 
@@ -117,7 +121,9 @@ class Create(_Change):
 
 
 def delete_refusal(cluster, estate, backend_clusters, promised):
-    """Why ``cluster`` must not be deleted (None: it may): a pool of this
+    """Return why a cluster must not be deleted, or None.
+
+    Why ``cluster`` must not be deleted (None: it may): a pool of this
     backend names it, VMs (Cinder volumes or not) run on its hosts, or a
     datastore only its hosts mount (it would leave vCenter) holds a VM or
     a volume Cinder has promised there.

@@ -45,7 +45,9 @@ LIST_COLUMNS = ('Name', 'Type', 'Capacity (GiB)', 'Free (GiB)',
 
 
 class Ops(object):
-    """The backend as an operator command sees it: the section, a vCenter
+    """Hold the backend as an operator command sees it.
+
+    The backend as an operator command sees it: the section, a vCenter
     session and the driver's pool service over its inventory cache.
     """
 
@@ -71,7 +73,9 @@ class Ops(object):
             vcenter_id=vcenter_id, ledger=ledger.PromiseLedger(vcenter_id))
 
     def promises(self):
-        """({volume id: (backing name, Promise)}, promises.Held); empty
+        """Read Cinder's promises per volume, with their per-datastore sums.
+
+        ({volume id: (backing name, Promise)}, promises.Held); empty
         with a warning when Cinder's database cannot be read.
         """
         from cinder_vmware_ext.core import promises
@@ -85,7 +89,9 @@ class Ops(object):
         return named, held
 
     def view(self):
-        """Everything list/show print, one inventory refresh and one
+        """Gather everything list and show print.
+
+        Everything list/show print, one inventory refresh and one
         details pass.
         """
         named, held = self.promises()
@@ -126,7 +132,9 @@ def _pool_names(found):
 
 
 def pool_verdicts(ds, inventory, clusters, found, rules, mode):
-    """{pool name: 'eligible' or the reason} for the pools of this backend
+    """Give each pool's verdict (eligible or why not) on a datastore.
+
+    {pool name: 'eligible' or the reason} for the pools of this backend
     that could hold ``ds`` (same predicate as the driver's pools).
     """
     by_cluster, by_datastore = _pool_names(found)
@@ -221,7 +229,9 @@ class List(lister.Lister):
 
 
 class Show(show.ShowOne):
-    """One datastore: figures, host mounts, VMs, Cinder volumes, Storage
+    """Show one datastore: figures, mounts, VMs, volumes, verdicts.
+
+    One datastore: figures, host mounts, VMs, Cinder volumes, Storage
     I/O Control and, per pool, eligible or why not.
     """
 
@@ -427,7 +437,9 @@ class _Create(_Change):
 
 
 class CreateNfs(_Create):
-    """Mount an NFS export as a datastore on a cluster's hosts or the
+    """Mount an NFS export as a datastore on hosts.
+
+    Mount an NFS export as a datastore on a cluster's hosts or the
     hosts given (CreateNasDatastore on each; undone on every host if one
     fails).
     """
@@ -484,7 +496,9 @@ class CreateNfs(_Create):
 
 
 def _unmount(session, done, ref):
-    """Undo a partial create: unmount from the hosts done; a note of what
+    """Undo a partial create by unmounting from the hosts done.
+
+    Undo a partial create: unmount from the hosts done; a note of what
     could not be undone.
     """
     left = []
@@ -499,7 +513,9 @@ def _unmount(session, done, ref):
 
 
 class CreateVmfs(_Create):
-    """Format a host's free disk as a VMFS datastore
+    """Format a host's free disk as a VMFS datastore.
+
+    Format a host's free disk as a VMFS datastore
     (QueryVmfsDatastoreCreateOptions, CreateVmfsDatastore).
     """
 
@@ -540,7 +556,9 @@ class CreateVmfs(_Create):
 
 
 class Rename(_Change):
-    """Rename a datastore (RenameDatastore), unless this backend's pools
+    """Rename a datastore unless Cinder's pools would be affected.
+
+    Rename a datastore (RenameDatastore), unless this backend's pools
     would change their verdict on it or Cinder's host#pool would go stale.
     """
 
@@ -598,7 +616,9 @@ class Rename(_Change):
 
 
 def cinder_files(session, row):
-    """Cinder's files on the datastore: VMDKs under volume-<id>/,
+    """List Cinder's files on the datastore.
+
+    Cinder's files on the datastore: VMDKs under volume-<id>/,
     snapshot-<id>/ or cinder_temp/, or named volume-<id>.vmdk.
     """
     entries = vds.browse(session, row['browser'], '[%s]' % row['name'],
@@ -614,7 +634,9 @@ def cinder_files(session, row):
 
 
 class Remove(_Change):
-    """Unmount a datastore from every host (RemoveDatastore on each),
+    """Unmount a datastore from every host unless Cinder uses it.
+
+    Unmount a datastore from every host (RemoveDatastore on each),
     unless a VM, a Cinder volume or a file Cinder owns is on it.
     """
 
@@ -711,7 +733,9 @@ class IoControlShow(show.ShowOne):
 
 
 class IoControlSet(_Change):
-    """Change a datastore's Storage I/O Control
+    """Change a datastore's Storage I/O Control settings.
+
+    Change a datastore's Storage I/O Control
     (ConfigureDatastoreIORM_Task); what is not given keeps its value.
     """
 

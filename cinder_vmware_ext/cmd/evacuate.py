@@ -74,7 +74,9 @@ def on_datastore(vm, name):
 
 
 def items_on(vms, name):
-    """[Item] of every Cinder volume backing and Cinder snapshot template
+    """List the Cinder items with a file on a datastore.
+
+    [Item] of every Cinder volume backing and Cinder snapshot template
     with a file on datastore ``name``.
     """
     found = []
@@ -98,7 +100,9 @@ def attached_to(item, vms):
 
 
 def needed_bytes(vm):
-    """What the move takes on the target: thick disks' capacity, thin
+    """Return the bytes a move takes on the target datastore.
+
+    What the move takes on the target: thick disks' capacity, thin
     ones' data (unknown here: their capacity counts, as Cinder does not
     overcommit a move).
     """
@@ -120,7 +124,9 @@ def previous_results(path):
 
 
 class Evacuate(command.Command):
-    """Move every Cinder volume off a datastore to other datastores of
+    """Move every Cinder volume off a datastore within its pool.
+
+    Move every Cinder volume off a datastore to other datastores of
     its pool (storage vMotion; Cinder's migrate API in datastore pool
     mode).
     """
@@ -176,7 +182,9 @@ class Evacuate(command.Command):
                 pass
 
     def _targets(self, ops, row, inventory, found):
-        """[(pool, [Datastore])] of the pools that reach the source, with
+        """List the pools reaching the source with their target datastores.
+
+        [(pool, [Datastore])] of the pools that reach the source, with
         their eligible datastores other than the source.
         """
         source = inventory.datastores[row['ref']]
@@ -338,7 +346,9 @@ class Evacuate(command.Command):
 
     @staticmethod
     def _verify(session, item, source):
-        """Nothing of the VM left on the source (a shared chain file would
+        """Check that nothing of the VM is left on the source.
+
+        Nothing of the VM left on the source (a shared chain file would
         be).
         """
         left = [f for d in relocate.disk_devices(session, item.vm.ref)

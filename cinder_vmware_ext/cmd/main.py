@@ -195,7 +195,9 @@ COMMAND_OWNED = ('--host',)
 
 
 def _command_options_stay(parser, parse, owned):
-    """``parse_known_args`` that leaves the ``owned`` options found after
+    """Parse known arguments, leaving a command's own options to it.
+
+    ``parse_known_args`` that leaves the ``owned`` options found after
     the command's name to the command (cliff parses the global options
     anywhere in the line).
     """

@@ -43,7 +43,9 @@ PREFIX = 'vmware_'
 
 
 def make_client(instance):
-    """What ``client_manager.vmware`` is: the Cinder client our commands
+    """Make ``client_manager.vmware``: the Cinder client of our commands.
+
+    What ``client_manager.vmware`` is: the Cinder client our commands
     use, on openstackclient's authenticated session.
     """
     from cinder_vmware_ext.cmd import cinder_api
@@ -51,7 +53,9 @@ def make_client(instance):
 
 
 def build_option_parser(parser):
-    """openstackclient's hook for global options: ours, with the dests
+    """Add our global options to openstackclient's parser.
+
+    openstackclient's hook for global options: ours, with the dests
     the commands read (as ``cinder-vmware``'s own options have).
     """
     parser.add_argument(
@@ -91,7 +95,9 @@ def _env_list(name):
 
 
 def command_entries(source_lines):
-    """The ``openstack.vmware.v1`` lines for the ``cinder_vmware.cli``
+    """Derive the ``openstack.vmware.v1`` entry points from ours.
+
+    The ``openstack.vmware.v1`` lines for the ``cinder_vmware.cli``
     lines of setup.cfg (``name = module:Class`` each): the same classes,
     under ``vmware_NAME``.
     """
@@ -108,7 +114,9 @@ def command_entries(source_lines):
 
 
 def setup_hook(config):
-    """pbr setup hook: fill ``[entry_points] openstack.vmware.v1`` from
+    """Fill the ``openstack.vmware.v1`` entry points (pbr setup hook).
+
+    pbr setup hook: fill ``[entry_points] openstack.vmware.v1`` from
     ``cinder_vmware.cli`` (config is setup.cfg as a dict of sections).
     """
     entry_points = config.setdefault('entry_points', {})

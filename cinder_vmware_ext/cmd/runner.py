@@ -50,7 +50,9 @@ class Runner(object):
                 'volume_id': volume_id}
 
     def run(self, steps, work):
-        """Apply ``work(step) -> (status, reason, volume_id)`` to each step
+        """Apply ``work`` to each step that is not a skip.
+
+        Apply ``work(step) -> (status, reason, volume_id)`` to each step
         that is not a skip; returns every step's result.
         """
         results = [self.record(s, plan.SKIPPED, s.reason, s.volume_id)

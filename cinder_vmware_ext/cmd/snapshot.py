@@ -58,7 +58,9 @@ def current_of(snapshot_info):
 
 
 def find_snapshot(vm, wanted):
-    """(path, node) of the snapshot named, pathed ('a/b') or with the
+    """Find the one snapshot a name, path or moref value designates.
+
+    (path, node) of the snapshot named, pathed ('a/b') or with the
     moref value ``wanted``; a ToolkitError when none or several match.
     """
     nodes = walk(vm.snapshot_info)
@@ -102,7 +104,9 @@ class _OnVm(object):
 
 
 class Tree(_OnVm, lister.Lister):
-    """Show a VM's snapshot tree: names, descriptions, creation times, the
+    """Show a VM's snapshot tree.
+
+    Show a VM's snapshot tree: names, descriptions, creation times, the
     current snapshot and the disk files each froze.
     """
 
@@ -133,7 +137,9 @@ class Tree(_OnVm, lister.Lister):
 
 
 class Rename(_OnVm, command.Command):
-    """Rename a snapshot (and/or change its description); refuses the
+    """Rename a snapshot or change its description.
+
+    Rename a snapshot (and/or change its description); refuses the
     snapshots whose names Cinder relies on.
     """
 
@@ -183,7 +189,9 @@ class Rename(_OnVm, command.Command):
 
 
 class Export(_OnVm, lister.Lister):
-    """Download a snapshot's disks (ExportSnapshot) as streamOptimized
+    """Download a snapshot's disks as streamOptimized VMDK files.
+
+    Download a snapshot's disks (ExportSnapshot) as streamOptimized
     VMDK files into DIRECTORY, with their SHA-256 (also in SHA256SUMS).
     """
 

@@ -77,7 +77,9 @@ class Vm:
 
 
 def volume_id_of(name, extra, instance_uuid):
-    """The Cinder volume a VM backs: its extraConfig key, else its name
+    """Return the Cinder volume id a VM backs.
+
+    The Cinder volume a VM backs: its extraConfig key, else its name
     (upstream's backings are named volume-<id>, their instanceUuid the
     id).
     """
@@ -90,7 +92,9 @@ def volume_id_of(name, extra, instance_uuid):
 
 
 def read_vms(session):
-    """(every VM, {moref value: (ref, props)} of VMs, folders,
+    """Read VMs, folders, datacenters and datastores in one pass.
+
+    (every VM, {moref value: (ref, props)} of VMs, folders,
     datacenters and datastores), in one PropertyCollector pass.
     """
     objects = retrieve.retrieve(session, {
@@ -120,7 +124,9 @@ def read_vms(session):
 
 
 def find_vm(vms, vm_name=None, volume_id=None):
-    """The VM named ``vm_name`` or backing ``volume_id``; a ToolkitError
+    """Find the VM named or backing a volume.
+
+    The VM named ``vm_name`` or backing ``volume_id``; a ToolkitError
     naming what is wrong otherwise.
     """
     if volume_id:

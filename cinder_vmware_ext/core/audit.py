@@ -113,7 +113,9 @@ def _vm_files(vm):
 
 
 def _destroyable(vm, vms, action=DESTROY_VM):
-    """(action, reason): a VM is destroyed (its disks with it) only when
+    """Decide whether a VM may be destroyed, with the reason.
+
+    (action, reason): a VM is destroyed (its disks with it) only when
     no other VM or snapshot uses any of its files.
     """
     shared = _vm_files(vm) & _referenced(vms, exclude_vm=vm.ref)
@@ -213,7 +215,9 @@ def _of_snapshot(vm, snap, volumes, snapshots, vms):
 
 
 def _missing_backings(vms, volumes):
-    """Volumes that must have a backing and have none.  A detached volume
+    """List the volumes that must have a backing and have none.
+
+    Volumes that must have a backing and have none.  A detached volume
     without one is normal with lazy create (made at first attach).
     """
     backed = {vm.volume_id for vm in vms if vm.volume_id and not vm.template}

@@ -62,7 +62,9 @@ class Rules:
 
 def usable_hosts(cluster: model.Cluster,
                  inventory: model.Inventory) -> typing.Set[str]:
-    """Refs of the cluster's connected hosts that are not in maintenance
+    """Return the cluster's hosts that can take a volume.
+
+    Refs of the cluster's connected hosts that are not in maintenance
     and not reserved by vSphere HA as failover hosts.
     """
     return {h.ref for h in inventory.cluster_hosts(cluster)
@@ -110,7 +112,9 @@ def ineligibility_reason(datastore: model.Datastore,
 
 
 def _read_only_on(datastore, host_refs):
-    """Whether a usable host has the datastore mounted and accessible,
+    """Tell whether a usable host has the datastore read-only.
+
+    Whether a usable host has the datastore mounted and accessible,
     read-only (asked only of a datastore no usable host can write).
     """
     return any(m.host in host_refs and m.mounted and m.accessible
@@ -152,7 +156,9 @@ def reachable_datastores(clusters: typing.Iterable[model.Cluster],
 
 def regex_matches_none(rules: Rules,
                        datastores: typing.Iterable[model.Datastore]) -> bool:
-    """Whether ``vmware_datastore_regex`` is set and matches none of
+    """Tell whether the datastore regex matches none of the datastores.
+
+    Whether ``vmware_datastore_regex`` is set and matches none of
     ``datastores`` (a typo, or datastores not added yet).
     """
     return rules.name_regex is not None and not any(

@@ -80,7 +80,9 @@ def kind_of(disk_type: str) -> str:
 
 @dataclasses.dataclass(frozen=True)
 class Held:
-    """Promised bytes per datastore ref: thick (out of free space) and all
+    """Hold the promised bytes per datastore ref.
+
+    Promised bytes per datastore ref: thick (out of free space) and all
     (into provisioned space).
     """
 
@@ -89,7 +91,9 @@ class Held:
 
 
 def held(promises: typing.Iterable[Promise], counted=False) -> Held:
-    """Sum promises per datastore; with ``counted``, the items are
+    """Sum promises per datastore.
+
+    Sum promises per datastore; with ``counted``, the items are
     (Promise, how many volumes hold it).
     """
     thick, total = {}, {}

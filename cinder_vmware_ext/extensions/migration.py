@@ -63,7 +63,9 @@ class Target(collections.namedtuple('Target', 'pool inventory own')):
 
 class _Where(collections.namedtuple(
         'Where', 'datastore host backing chain datastores')):
-    """Where a backing is: its datastore and host (moref values), its disk
+    """Describe where a backing is: datastore, host and disk files.
+
+    Where a backing is: its datastore and host (moref values), its disk
     chain files ({'[ds] path': datastore moref value}) and the datastore
     refs it uses.
     """
@@ -112,7 +114,9 @@ class MigrationMixin(object):
         return (True, {'host': new_host})
 
     def _migration_target(self, host):
-        """The target pool when ``host`` is a pool of this driver on this
+        """Return the target pool of a migration on this vCenter, or None.
+
+        The target pool when ``host`` is a pool of this driver on this
         vCenter, else None.
         """
         capabilities = host.get('capabilities') or {}
@@ -136,7 +140,9 @@ class MigrationMixin(object):
             return None
 
     def _find_target(self, pool_name, own):
-        """Resolve a pool name of this backend, or of another backend of
+        """Resolve a pool name of this driver on the same vCenter.
+
+        Resolve a pool name of this backend, or of another backend of
         this driver on the same vCenter.
         """
         if own:
@@ -226,7 +232,9 @@ class MigrationMixin(object):
 
     def _reattach(self, volume, backing, disk_device, disk_type,
                   adapter_type):
-        """Undo of a detach whose re-attach failed: the disk goes back on
+        """Put a detached disk back on its old adapter.
+
+        Undo of a detach whose re-attach failed: the disk goes back on
         its old adapter, so the volume keeps its disk.
         """
         path = disk_device.backing.fileName
@@ -368,7 +376,9 @@ class MigrationMixin(object):
                 % (pool.name, target_dc, source.datacenter))
 
     def _shared_files(self, where):
-        """Files of the backing's disk chains that other VMs' chains use
+        """List the backing's disk files that other VMs' chains use.
+
+        Files of the backing's disk chains that other VMs' chains use
         (a linked clone's parent, or a disk linked clones were made from):
         RelocateVM leaves those where they are, shared.
         """

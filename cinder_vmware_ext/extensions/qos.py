@@ -44,7 +44,9 @@ def _type_id(volume_type):
 
 
 def current_allocation(disk):
-    """The ``IOAllocation`` a virtual disk has now (vSphere's defaults for
+    """Return the ``IOAllocation`` a virtual disk has now.
+
+    The ``IOAllocation`` a virtual disk has now (vSphere's defaults for
     what it does not report).
     """
     info = getattr(disk, 'storageIOAllocation', None)
@@ -91,7 +93,9 @@ class QosMixin(object):
     # -- QoS: applying it to a backing's disk -------------------------------
 
     def _apply_volume_qos(self, volume, volume_type=None):
-        """Apply the QoS spec of ``volume_type`` (default: the volume's own
+        """Apply a volume type's QoS spec to the volume's disk.
+
+        Apply the QoS spec of ``volume_type`` (default: the volume's own
         type) to the volume's disk.  Called after the create flows below,
         and by the driver after retype and manage.
         """
@@ -116,7 +120,9 @@ class QosMixin(object):
         devices.set_io_allocation(self.session, backing, disk, allocation)
 
     def _apply_or_undo(self, volume):
-        """Apply QoS after a flow created the volume's backing; delete that
+        """Apply QoS after a create, deleting the backing on failure.
+
+        Apply QoS after a flow created the volume's backing; delete that
         backing if it cannot be applied, so a rescheduled create starts
         clean.
         """

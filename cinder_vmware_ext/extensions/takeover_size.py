@@ -39,7 +39,9 @@ class TakeoverSizeMixin(object):
 
     def _clone_backing(self, volume, backing, snapshot, clone_type,
                        src_vsize):
-        """Clone, growing the new disk to the volume size when the source
+        """Clone a backing, growing the new disk to the volume size.
+
+        Clone, growing the new disk to the volume size when the source
         disk (the snapshot's, or the backing's now) is smaller than the
         source volume: upstream compares volume sizes only, and picks a
         full clone when the new disk must grow.
@@ -64,7 +66,9 @@ class TakeoverSizeMixin(object):
                 clone, dict.fromkeys(sizes.MARKERS, ''))
 
     def _linked_possible(self, volume, parent, source_size):
-        """The snapshot extension's linked clones, which cannot grow: judged
+        """Judge linked clones on the parent disk's real size.
+
+        The snapshot extension's linked clones, which cannot grow: judged
         on the parent disk's real size, so a fractional disk gets a full
         clone (then grown by ``_clone_backing``).
         """
@@ -75,7 +79,9 @@ class TakeoverSizeMixin(object):
             volume, parent, source_size)
 
     def _disk_file_bytes(self, ds_path):
-        """Capacity of a disk file by its path (a datastore search), or
+        """Return a disk file's capacity by its path, or None.
+
+        Capacity of a disk file by its path (a datastore search), or
         None.
         """
         datastore, path = discovery.split_ds_path(ds_path)
@@ -105,7 +111,9 @@ class TakeoverSizeMixin(object):
                 backing, {adopt.DISK_BYTES_KEY: ''})
 
     def _get_connection_info(self, volume, backing, connector):
-        """os-brick's vmdk connector (backup and restore) sizes its
+        """Give os-brick the disk's size rather than the volume's.
+
+        os-brick's vmdk connector (backup and restore) sizes its
         transfer from ``vmdk_size``: the disk's, not the volume's.
         """
         info = super(TakeoverSizeMixin, self)._get_connection_info(

@@ -68,7 +68,9 @@ class SnapshotMixin(object):
     # -- settings -------------------------------------------------------------
 
     def _snapshot_format(self, volume):
-        """``vmware:snapshot_format`` of the volume's type, else the
+        """Return the snapshot format of the volume's type or backend.
+
+        ``vmware:snapshot_format`` of the volume's type, else the
         backend's ``vmware_snapshot_format``.
         """
         type_id = volume['volume_type_id']
@@ -128,7 +130,9 @@ class SnapshotMixin(object):
         return vm_snapshots.disks(self.session, snapshot_ref)
 
     def _readers(self, vm):
-        """``usage.Readers`` of the disks near ``vm`` (VMs on its
+        """Read the readers of the disks near a VM in one pass.
+
+        ``usage.Readers`` of the disks near ``vm`` (VMs on its
         datastores), read in one pass.
         """
         return usage.readers(self.session,
@@ -191,7 +195,9 @@ class SnapshotMixin(object):
                 'metadata': self._with_depth(snapshot, depth)}
 
     def _create_template_snapshot(self, snapshot, backing):
-        """A full copy of the disk in a template VM (in-use volumes: of the
+        """Copy the volume's disk into a template VM.
+
+        A full copy of the disk in a template VM (in-use volumes: of the
         attached disk as the instance VM has it, as upstream does).
         """
         update = self._create_snapshot_template_format(snapshot, backing)
@@ -254,7 +260,9 @@ class SnapshotMixin(object):
         self.volumeops.delete_backing(template)
 
     def _refuse_if_used(self, snapshot, vm, files):
-        """SnapshotIsBusy while linked clones read the snapshot's disks:
+        """Refuse to remove a snapshot whose disks linked clones read.
+
+        SnapshotIsBusy while linked clones read the snapshot's disks:
         removing it would consolidate into (or delete) their parent.
         """
         users = self._readers(vm).of(files)
@@ -301,7 +309,9 @@ class SnapshotMixin(object):
     # -- disk replacement (template revert, linked clone promotion) -----------
 
     def _replace_disk(self, volume, backing, source, size_gb=None):
-        """Copy (flattened) the disk ``source`` (a device) next to the
+        """Replace the backing's disk by a flattened, grown copy.
+
+        Copy (flattened) the disk ``source`` (a device) next to the
         backing's disk, grow the copy to ``size_gb`` (default: the volume's
         size) and swap the backing onto the copy; then delete what only the
         old disk used.
@@ -351,7 +361,9 @@ class SnapshotMixin(object):
         self._delete_unused_chain(backing, old, dc)
 
     def _set_disk_uuid_quietly(self, volume, backing):
-        """The new disk's UUID set to the volume's id, as upstream does;
+        """Set the new disk's UUID to the volume's id, quietly.
+
+        The new disk's UUID set to the volume's id, as upstream does;
         once retried, then left with a warning (the volume is whole).
         """
         for attempt in (1, 2):
@@ -365,7 +377,9 @@ class SnapshotMixin(object):
                              'err': faults.describe(err)})
 
     def _disk_file_now(self, backing):
-        """The file of the backing's disk as vCenter has it now, or None
+        """Read the file of the backing's disk as vCenter has it now.
+
+        The file of the backing's disk as vCenter has it now, or None
         when it cannot be read.
         """
         try:
@@ -398,7 +412,9 @@ class SnapshotMixin(object):
                     source_path, dest_path, volume['id']))
 
     def _swap_disk(self, backing, old, new_path, capacity_kb, volume):
-        """One reconfiguration: the old disk device out (its files stay),
+        """Swap the backing's disk device onto another file.
+
+        One reconfiguration: the old disk device out (its files stay),
         a device on ``new_path`` in, at the same controller slot (keeping
         the disk's QoS).
         """
@@ -414,7 +430,9 @@ class SnapshotMixin(object):
                                                         new_path))
 
     def _delete_unused_chain(self, backing, old, dc):
-        """Delete the replaced disk and its parents in the backing's own
+        """Delete the replaced disk chain no other VM reads.
+
+        Delete the replaced disk and its parents in the backing's own
         folder, top down, up to the first file another VM still reads (a
         linked clone's parent).
         """
@@ -431,7 +449,9 @@ class SnapshotMixin(object):
             self._delete_disk_quietly(path, dc)
 
     def _delete_disk_quietly(self, path, dc):
-        """Delete a disk nothing uses any more; tried twice (a failed task
+        """Delete a disk nothing uses any more, quietly.
+
+        Delete a disk nothing uses any more; tried twice (a failed task
         is often transient), then left with a warning naming it.
         """
         for attempt in (1, 2):

@@ -41,7 +41,9 @@ VOLUME_ID_KEY = 'cinder.volume.id'
 
 
 class Port(object):
-    """What the takeover needs of the driver, and no more: its pools (find,
+    """Define what the takeover needs of the driver.
+
+    What the takeover needs of the driver, and no more: its pools (find,
     place), where a volume's shadow VM goes (resource pool, datacenter,
     volumes folder) and a volume's settings (extraConfig, storage profile,
     adapter type).  The driver builds it (``takeover_port``).
@@ -123,7 +125,9 @@ def create_shadow(port, volume, target, disk):
 
 
 def destroy_shadow(session, backing):
-    """Destroy a shadow VM, but never one still holding a disk: attached
+    """Destroy a shadow VM unless it still holds a disk.
+
+    Destroy a shadow VM, but never one still holding a disk: attached
     (vSphere deletes a VM's disks with it) or a file in its home folder
     (destroying the VM deletes the folder).
     """
@@ -175,7 +179,9 @@ def home_disk_files(session, vm):
 
 
 def file_exists(session, vm, ds_path):
-    """Whether '[ds] folder/file.vmdk' on one of the VM's datastores is
+    """Tell whether a file is on one of the VM's datastores.
+
+    Whether '[ds] folder/file.vmdk' on one of the VM's datastores is
     there.
     """
     datastore, path = discovery.split_ds_path(ds_path)
@@ -195,7 +201,9 @@ def _attached(session, vm_ref, file_name):
 
 
 def detach(session, vm_ref, file_name, missing_ok=False):
-    """Take a disk off a VM, keeping its file (with ``missing_ok``, a VM
+    """Take a disk off a VM, keeping its file.
+
+    Take a disk off a VM, keeping its file (with ``missing_ok``, a VM
     without the disk is no error).
 
     After an error the VM's devices decide: an answer lost after vCenter
@@ -221,7 +229,9 @@ def detach(session, vm_ref, file_name, missing_ok=False):
 
 def attach_at(session, vm_ref, file_name, capacity_bytes, thin,
               controller_key, unit_number):
-    """Put a disk file back on a VM at a given slot (nothing to do when
+    """Put a disk file back on a VM at a given slot.
+
+    Put a disk file back on a VM at a given slot (nothing to do when
     the VM has it already: an earlier try's answer was lost).
     """
     if devices.disk_at(session, vm_ref, file_name) is not None:
@@ -240,7 +250,9 @@ def attach_at(session, vm_ref, file_name, capacity_bytes, thin,
 
 
 def attach_to_shadow(port, volume, backing, file_name, disk):
-    """Attach the existing file to the shadow VM (upstream's own spec: no
+    """Attach the existing disk file to the shadow VM.
+
+    Attach the existing file to the shadow VM (upstream's own spec: no
     file operation, so the file is neither created nor resized).
     """
     try:
@@ -275,7 +287,9 @@ def copy_and_verify(session, dc, source, destination, datastore_ref,
 
 
 def in_home_folder(session, vm, file_name):
-    """True when a ``[ds] dir/file`` lies in the VM's home folder (the
+    """Tell whether a file lies in the VM's home folder.
+
+    True when a ``[ds] dir/file`` lies in the VM's home folder (the
     folder of its .vmx), which destroying the VM deletes.
     """
     vmx = retrieve.one(session, vm, 'config.files.vmPathName') or ''

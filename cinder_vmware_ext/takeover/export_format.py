@@ -113,7 +113,9 @@ class InvalidInventory(ValueError):
 
 
 def disk_key(disk: records.DiskRecord) -> str:
-    """A disk's identity across runs: its datastore path, and the VM for an
+    """Return a disk's identity across runs.
+
+    A disk's identity across runs: its datastore path, and the VM for an
     attached disk (a shared disk is listed once per VM).  Not the UUID:
     copies and clones of a disk keep their source's UUID.
     """

@@ -36,7 +36,9 @@ def names(session):
 
 
 def destroy(session, vm):
-    """Destroy_Task of a VM (vSphere deletes its attached disks and its
+    """Destroy a VM, checking after an error whether it is gone.
+
+    Destroy_Task of a VM (vSphere deletes its attached disks and its
     home folder with it).  After an error the VM is looked up: gone means
     vCenter destroyed it and the answer was lost (done); still there, the
     destroy is tried once more, then its error raised with the VM named.

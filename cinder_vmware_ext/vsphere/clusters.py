@@ -38,7 +38,9 @@ class ClusterInfo:
 
 @dataclasses.dataclass
 class Estate:
-    """Every cluster, and what the datastores hold: {datastore ref value:
+    """Hold every cluster and what the datastores hold.
+
+    Every cluster, and what the datastores hold: {datastore ref value:
     (name, [VM names], {host ref values mounting it})}.
     """
 
@@ -58,7 +60,9 @@ def _datacenter_name(value, objects):
 
 
 def estate(session):
-    """Clusters with their hosts, the hosts' VMs and the datastores with
+    """Read clusters, hosts, VMs and datastores in one pass.
+
+    Clusters with their hosts, the hosts' VMs and the datastores with
     their VMs and mounts, in one PropertyCollector pass.
     """
     objects = retrieve.retrieve(session, {
@@ -114,7 +118,9 @@ def datacenters(session):
 
 
 def create(session, host_folder, name):
-    """Folder.CreateClusterEx with an empty configuration: the new
+    """Create an empty cluster (Folder.CreateClusterEx).
+
+    Folder.CreateClusterEx with an empty configuration: the new
     cluster's moref.
     """
     spec = session.vim.client.factory.create('ns0:ClusterConfigSpecEx')

@@ -29,7 +29,9 @@ DATASTORE_PROPERTIES = ['name', 'vm', 'browser', 'iormConfiguration',
 
 @dataclasses.dataclass
 class Details:
-    """What one pass tells about every datastore beyond the inventory:
+    """Hold what one pass tells about every datastore.
+
+    What one pass tells about every datastore beyond the inventory:
     VMs on each, Storage I/O Control, browsers, NFS exports, and the
     hosts' datastore systems and the VM names.
     """
@@ -41,7 +43,9 @@ class Details:
 
 
 def details(session):
-    """Details of every datastore, the VMs' names and the hosts' datastore
+    """Read the details of every datastore in one pass.
+
+    Details of every datastore, the VMs' names and the hosts' datastore
     systems, in one PropertyCollector pass.
     """
     objects = retrieve.retrieve(session, {
@@ -83,7 +87,9 @@ class FileEntry:
 
 
 def browse(session, browser, ds_path, pattern=None, recursive=False):
-    """Files under ``ds_path`` ("[ds] folder"): SearchDatastore_Task, or
+    """List the files under a datastore path.
+
+    Files under ``ds_path`` ("[ds] folder"): SearchDatastore_Task, or
     SearchDatastoreSubFolders_Task with ``recursive``.
     """
     vim = session.vim
@@ -133,7 +139,9 @@ def rename(session, datastore_ref, new_name):
 
 
 def remove(session, datastore_system, datastore_ref):
-    """HostDatastoreSystem.RemoveDatastore: unmount it from that host (it
+    """Unmount a datastore from one host (RemoveDatastore).
+
+    HostDatastoreSystem.RemoveDatastore: unmount it from that host (it
     leaves vCenter when no host mounts it any more; files stay).
     """
     session.invoke_api(session.vim, 'RemoveDatastore', datastore_system,
@@ -142,7 +150,9 @@ def remove(session, datastore_system, datastore_ref):
 
 def create_nas(session, datastore_system, name, remote_host, remote_path,
                nfs_version='3', read_only=False):
-    """HostDatastoreSystem.CreateNasDatastore on one host: the datastore's
+    """Mount an NFS export on one host (CreateNasDatastore).
+
+    HostDatastoreSystem.CreateNasDatastore on one host: the datastore's
     moref (the same datastore for every host mounting the export).
     """
     factory = session.vim.client.factory
@@ -158,7 +168,9 @@ def create_nas(session, datastore_system, name, remote_host, remote_path,
 
 
 def vmfs_disks(session, datastore_system):
-    """HostDatastoreSystem.QueryAvailableDisksForVmfs: the host's disks a
+    """List a host's disks a VMFS datastore can be made on.
+
+    HostDatastoreSystem.QueryAvailableDisksForVmfs: the host's disks a
     VMFS datastore can be made on (HostScsiDisk objects).
     """
     disks = session.invoke_api(session.vim, 'QueryAvailableDisksForVmfs',
@@ -167,7 +179,9 @@ def vmfs_disks(session, datastore_system):
 
 
 def create_vmfs(session, datastore_system, name, disk):
-    """QueryVmfsDatastoreCreateOptions for the disk, then
+    """Make a VMFS datastore on a disk.
+
+    QueryVmfsDatastoreCreateOptions for the disk, then
     CreateVmfsDatastore with its first option's spec named ``name``.
     """
     vim = session.vim

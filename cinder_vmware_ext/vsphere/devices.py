@@ -75,7 +75,9 @@ def edit(session, vm, device):
 
 
 def grow(session, vm, disk, size_gb):
-    """ReconfigVM_Task giving ``disk`` (a device of ``vm``) ``size_gb``
+    """Grow a VM's disk (ReconfigVM_Task).
+
+    ReconfigVM_Task giving ``disk`` (a device of ``vm``) ``size_gb``
     GiB; its file is grown by vSphere (or is already).
     """
     disk.capacityInKB = size_gb * 1024 * 1024
@@ -92,7 +94,9 @@ def remove_spec(session, device):
 
 def add_existing_spec(session, file_name, capacity_bytes, thin,
                       controller_key, unit_number, key=-100):
-    """Add an existing disk file at a given slot; the file is not touched
+    """Make a spec adding an existing disk file at a given slot.
+
+    Add an existing disk file at a given slot; the file is not touched
     (no fileOperation, so vSphere neither creates nor resizes it).
     """
     factory = session.vim.client.factory
@@ -110,7 +114,9 @@ def add_existing_spec(session, file_name, capacity_bytes, thin,
 
 
 def swap_spec(session, old, new_backing, capacity_kb):
-    """One reconfiguration: the disk device ``old`` out (its files stay),
+    """Make a spec swapping a disk device onto another backing.
+
+    One reconfiguration: the disk device ``old`` out (its files stay),
     a device on ``new_backing`` in at the same controller slot, keeping
     the old disk's I/O allocation.
     """

@@ -27,7 +27,9 @@ def _disk_devices(session, obj):
 
 
 def frozen_keys(session, snapshot, files):
-    """{file: device key} of the disk devices a snapshot froze whose chain
+    """Map the disk files a snapshot froze to their device keys.
+
+    {file: device key} of the disk devices a snapshot froze whose chain
     holds one of ``files`` (each volume's disk file); one read.
     """
     found = {}

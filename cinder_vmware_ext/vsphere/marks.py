@@ -49,7 +49,9 @@ def watch(session, filter_spec):
 
 
 def drain_key(fields):
-    """The drain field's key (a string) in a CustomFieldsManager ``field``
+    """Return the drain field's key in a custom field value.
+
+    The drain field's key (a string) in a CustomFieldsManager ``field``
     value as the bulk reader gives it (a list of dicts), or None.
     """
     for field in fields or []:
@@ -59,7 +61,9 @@ def drain_key(fields):
 
 
 def mark_of(custom_values, key):
-    """The drain mark's value among an entity's ``customValue`` (bulk
+    """Return the drain mark's value of an entity.
+
+    The drain mark's value among an entity's ``customValue`` (bulk
     reader form), '' when unmarked.
     """
     if key is None:

@@ -26,7 +26,9 @@ MOVE_ALL = 'moveAllDiskBackingsAndDisallowSharing'
 
 
 def spec(session, datastore_ref, disks, move_type=MOVE_ALL):
-    """A VirtualMachineRelocateSpec moving the home and each of ``disks``
+    """Make a relocate spec moving a VM and its disks.
+
+    A VirtualMachineRelocateSpec moving the home and each of ``disks``
     (VirtualDisk devices) onto ``datastore_ref``.
     """
     factory = session.vim.client.factory

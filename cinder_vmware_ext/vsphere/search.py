@@ -226,7 +226,9 @@ def search_folder(session, browser, datastore, folder, file_name):
 
 
 def folder_files(session, browser, datastore, folder):
-    """{file name: FileInfo or VmDiskFileInfo} of a folder's *.vmdk files
+    """List the .vmdk files of a datastore folder.
+
+    {file name: FileInfo or VmDiskFileInfo} of a folder's *.vmdk files
     (empty when the folder does not exist).
     """
     found = search_folder(session, browser, datastore, folder, None)

@@ -42,7 +42,9 @@ class Readers(object):
                       if files.intersection(chain))
 
     def shared(self, chain):
-        """{file: datastore} of ``chain`` ({file: datastore}) that any of
+        """Return the files of a chain that any of the VMs read too.
+
+        {file: datastore} of ``chain`` ({file: datastore}) that any of
         the VMs read too.
         """
         used = set()
@@ -57,7 +59,9 @@ def datastores_of(session, vm):
 
 
 def readers(session, datastores, exclude):
-    """``Readers`` over every VM (but ``exclude``) with files on
+    """Return the readers of the files on given datastores.
+
+    ``Readers`` over every VM (but ``exclude``) with files on
     ``datastores`` (morefs).
     """
     vms = {}

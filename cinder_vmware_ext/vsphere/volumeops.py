@@ -196,7 +196,9 @@ class VolumeOps(volumeops.VMwareVolumeOps):
             host=host))
 
     def _mark(self, vm, template, call):
-        """``call()`` turning ``vm`` into a template (or back); a failure
+        """Turn a VM into a template or back, once.
+
+        ``call()`` turning ``vm`` into a template (or back); a failure
         is success when vCenter holds the VM in that state (the answer
         was lost and the retry refused).
         """
@@ -217,7 +219,9 @@ class VolumeOps(volumeops.VMwareVolumeOps):
                          'err': faults.describe(err)})
 
     def get_dc(self, child):
-        """The Datacenter above ``child``: one round trip up the parent
+        """Find the Datacenter above an entity in one round trip.
+
+        The Datacenter above ``child``: one round trip up the parent
         chain (retrieve.datacenter_above) instead of upstream's read per
         level.
         """
@@ -244,7 +248,9 @@ class VolumeOps(volumeops.VMwareVolumeOps):
         return folder
 
     def _in_folder(self, folder, create):
-        """``create(folder)``; once more in a rebuilt folder when the
+        """Create in a folder, rebuilding the folder when it is gone.
+
+        ``create(folder)``; once more in a rebuilt folder when the
         cached folder is gone from vCenter.
         """
         try:
@@ -262,7 +268,9 @@ class VolumeOps(volumeops.VMwareVolumeOps):
         return create(self.create_vm_inventory_folder(datacenter, path_comp))
 
     def forget_folders(self, datacenter):
-        """Drop every cached folder of ``datacenter`` (looked up again, or
+        """Drop every cached folder of a datacenter.
+
+        Drop every cached folder of ``datacenter`` (looked up again, or
         created, on next use).
         """
         prefix = '/' + vim_util.get_moref_value(datacenter)
@@ -302,7 +310,9 @@ class VolumeOps(volumeops.VMwareVolumeOps):
     # -- reconfiguration that must not run twice ----------------------------
 
     def _reconfigure_backing(self, backing, reconfig_spec):
-        """Upstream's ReconfigVM_Task; one that attaches or removes disk
+        """Reconfigure a backing, never repeating a disk change.
+
+        Upstream's ReconfigVM_Task; one that attaches or removes disk
         files (attach, detach, swap) is not run again once applied: vCenter
         refuses the removal of a device that is gone, and attaching a file
         twice.
@@ -317,7 +327,9 @@ class VolumeOps(volumeops.VMwareVolumeOps):
             % vim_util.get_moref_value(backing))
 
     def _disk_change_applied(self, backing, spec):
-        """A check that the spec's disk changes are in place, or None when
+        """Check that a spec's disk changes are in place.
+
+        A check that the spec's disk changes are in place, or None when
         the spec has none that can be checked (any other change is the
         same when made twice).
         """
@@ -343,7 +355,9 @@ class VolumeOps(volumeops.VMwareVolumeOps):
         return done
 
     def update_backing_disk_uuid(self, backing, disk_uuid):
-        """Upstream's disk UUID edit, not run again when the retry after
+        """Set a backing's disk UUID, never twice.
+
+        Upstream's disk UUID edit, not run again when the retry after
         a lost answer finds the UUID set (vCenter would refuse the
         repeated edit).
         """
@@ -370,7 +384,9 @@ class VolumeOps(volumeops.VMwareVolumeOps):
                 for d in devices.disks(self._session, backing)}
 
     def reconfigure_once(self, backing, spec, done, step):
-        """ReconfigVM_Task that is not run again when ``done()`` says
+        """Reconfigure a VM, never after it was applied.
+
+        ReconfigVM_Task that is not run again when ``done()`` says
         vCenter applied it before its answer was lost.
         """
         return self._run_create(
@@ -379,7 +395,9 @@ class VolumeOps(volumeops.VMwareVolumeOps):
 
 
 def _plain_uuid(value):
-    """A UUID without separators, lower case (vCenter writes disk UUIDs
+    """Return a UUID without separators, in lower case.
+
+    A UUID without separators, lower case (vCenter writes disk UUIDs
     as '60 00 c2 ...' or with dashes).
     """
     return ''.join(c for c in str(value).lower() if c in '0123456789abcdef')

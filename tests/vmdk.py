@@ -183,7 +183,9 @@ def allocated_bytes(path):
 
 
 def make_delta(parent_path, child_path):
-    """Write a delta disk over ``parent_path`` by hand (same folder), as
+    """Write a delta disk over a parent by hand.
+
+    Write a delta disk over ``parent_path`` by hand (same folder), as
     ESXi lays one out: descriptor with parentCID/parentFileNameHint and an
     empty sparse ``-delta.vmdk``.  Bypasses the simulator's accounting.
     """

@@ -39,7 +39,9 @@ LOOSE_DISK = ('nfs-shared-01', 'orphans/data 1.vmdk')
 
 @pytest.fixture
 def operator(stack, tmp_path):
-    """run(program, *args) -> parsed JSON stdout, from a directory holding
+    """Give a runner of the CLI configured only by clouds.yaml.
+
+    run(program, *args) -> parsed JSON stdout, from a directory holding
     only clouds.yaml, with OS_CLOUD the only OS_* variable.
     """
     import cinder_stack

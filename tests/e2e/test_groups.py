@@ -63,7 +63,9 @@ def _file_of(device):
 
 
 def _nova_attach(vsphere, vm, path, size_gb, volume_id):
-    """Nova's part of an attach: the volume's disk on the instance VM,
+    """Attach a volume's disk to an instance VM as Nova does.
+
+    Nova's part of an attach: the volume's disk on the instance VM,
     volume-<id> in its extraConfig naming the device.
     """
     cf = vsphere.vim.client.factory

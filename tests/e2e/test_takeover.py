@@ -89,7 +89,9 @@ def _local(simulator, ds_path, suffix=''):
 
 
 def _files_digest(simulator, ds_path):
-    """The disk as files: its descriptor and the data regions of its
+    """Digest a disk's descriptor and data regions.
+
+    The disk as files: its descriptor and the data regions of its
     (sparse) data file, with their offsets.
     """
     digest = hashlib.sha256()
@@ -140,7 +142,9 @@ def _unmanaged_if_there(cinder, volume):
 
 @pytest.fixture
 def manage(cinder, undo):
-    """manage(ds_path, pool) -> the volume managing that loose disk, once
+    """Give a factory of volumes managing loose disks.
+
+    manage(ds_path, pool) -> the volume managing that loose disk, once
     available; unmanaged when the test ends if it still exists.
     """
     def run(ds_path, pool, **kwargs):
@@ -202,7 +206,9 @@ def test_manage_and_unmanage_a_loose_disk(cinder, vsphere, simulator,
 
 
 def test_manage_refuses_what_is_not_safe(cinder, vsphere):
-    """A refused reference leaves the volume in error (the reason
+    """Check that a refused manage leaves vCenter as it was.
+
+    A refused reference leaves the volume in error (the reason
     is in cinder-volume's log) and vCenter as it was.
     """
     app_disks = _disk_files(_vm(vsphere, 'app-server')[1])

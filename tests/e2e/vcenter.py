@@ -40,7 +40,9 @@ def vm_names(session):
 
 
 def backing(session, volume):
-    """The backing VM of a Cinder volume (upstream names it after the
+    """Describe the backing VM of a Cinder volume, or None.
+
+    The backing VM of a Cinder volume (upstream names it after the
     volume: ``volume-<id>``) as a dict: datastores, cluster, disks in KiB;
     None when vCenter has none.
     """
@@ -74,7 +76,9 @@ def backing(session, volume):
 
 
 def flat_file_bytes(simulator, ds_path):
-    """Size of the data file behind a ``[datastore] dir/name.vmdk``
+    """Return the size of a descriptor's data file on disk.
+
+    Size of the data file behind a ``[datastore] dir/name.vmdk``
     descriptor, on the simulator's disk.
     """
     import os

@@ -74,7 +74,9 @@ WRITES = [(0, fx.pattern('head', 4096)),
 # --- cinder-backup's side ----------------------------------------------------
 
 def backup(driver, volume):
-    """The bytes the backup service stores, read as cinder-backup reads
+    """Read a volume's backup as cinder-backup does.
+
+    The bytes the backup service stores, read as cinder-backup reads
     them (_attach_device, read the device file, _detach_device).
     """
     info = driver.initialize_connection(volume, CONNECTOR)
@@ -171,7 +173,9 @@ def data_extents(path):
 
 
 def assert_same_disk(a, b, length=None):
-    """Two disks (descriptors) hold the same bytes: compared over both data
+    """Assert that two disks hold the same bytes.
+
+    Two disks (descriptors) hold the same bytes: compared over both data
     files' data regions; everywhere else both are holes (zeros).  With
     ``length``, only their first ``length`` bytes are compared.
     """
@@ -193,7 +197,9 @@ def assert_same_disk(a, b, length=None):
 
 
 def leftovers(sim, brick_tmp):
-    """Files left by a transfer: os-brick's local temporaries and the
+    """List the files a transfer left behind.
+
+    Files left by a transfer: os-brick's local temporaries and the
     simulator's export lease files.
     """
     exports = os.path.join(sim.info['state_dir'], 'exports')

@@ -79,7 +79,9 @@ def _read_source(inv, source, length):
 
 
 def _half_made_clone(dead, ctx, inv, sim, source):
-    """A linked clone whose temporary snapshot stays on the source, the
+    """Make a linked clone half made by a dead service.
+
+    A linked clone whose temporary snapshot stays on the source, the
     volume still ``creating`` as its dead service left it.
     """
     clone = _volume(ctx, status='creating', source_volid=source.id)

@@ -78,7 +78,9 @@ def run(conf, *argv):
 
 
 def run_all(commands):
-    """Run the commands side by side (each parses the WSDL: seconds);
+    """Run the commands side by side.
+
+    Run the commands side by side (each parses the WSDL: seconds);
     their CompletedProcess in order.
     """
     procs = [subprocess.Popen(c, stdout=subprocess.PIPE,

@@ -97,7 +97,9 @@ def free(inv, ds):
 
 
 def nova_attach(inv, instance, volume):
-    """Attach the volume's vmdk to ``instance`` as Nova's VMware driver
+    """Attach a volume's vmdk to an instance as Nova does.
+
+    Attach the volume's vmdk to ``instance`` as Nova's VMware driver
     does; returns the instance's uuid.
     """
     session = inv.session

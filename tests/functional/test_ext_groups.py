@@ -90,7 +90,9 @@ def new_volume(ctx, type_id, group):
 
 
 def attach(driver, inv, ctx, vol, instance_name):
-    """What Cinder and Nova do on attach: initialize_connection (which
+    """Attach a volume as Cinder and Nova do.
+
+    What Cinder and Nova do on attach: initialize_connection (which
     makes the lazily created backing near the instance), the volume's
     disk added to the instance VM with volume-<id> in its extraConfig, the
     attachment recorded.  Returns the volume as Cinder then has it.
@@ -146,7 +148,9 @@ def instance_files(inv, name):
 
 
 def write(inv, vol, instance_name, data):
-    """The guest writes data into the volume's disk as the instance VM
+    """Write guest data into the volume's attached disk.
+
+    The guest writes data into the volume's disk as the instance VM
     has it attached now (the top of its chain).
     """
     path = inv.disk(inv.vm(vol.name)).backing.fileName

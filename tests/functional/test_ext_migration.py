@@ -72,7 +72,9 @@ BACKEND = 'functional@vmware'
 
 @pytest.fixture(scope='module')
 def coordination(cinder_db, tmp_path_factory):
-    """Cinder's lock coordinator, as cinder-volume starts it (upstream's
+    """Start Cinder's lock coordinator.
+
+    Cinder's lock coordinator, as cinder-volume starts it (upstream's
     storage profile lookups are synchronized through it).
     """
     from cinder import coordination

@@ -171,7 +171,9 @@ def test_lazy_create_still_refuses_invalid_spec(lazy_driver, ctx, inv):
 @pytest.mark.parametrize('lazy', [False, True])
 def test_failed_qos_reconfigure_leaves_no_backing(driver, lazy_driver, ctx,
                                                   inv, lazy):
-    """vCenter refuses the allocation: the new backing is deleted, so a
+    """Check that a refused QoS leaves no backing.
+
+    vCenter refuses the allocation: the new backing is deleted, so a
     rescheduled create starts clean.
     """
     limit = 4321 + lazy

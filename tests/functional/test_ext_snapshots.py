@@ -167,7 +167,9 @@ def vmdk_files(local):
 
 
 def own_files(local):
-    """A flat disk's descriptor and data file names, as vmdk_files lists
+    """Name a flat disk's descriptor and data file.
+
+    A flat disk's descriptor and data file names, as vmdk_files lists
     them.
     """
     return sorted([os.path.basename(local),
@@ -636,7 +638,9 @@ def test_in_use_cow_snapshot_is_refused(driver, ctx, inv):
 
 
 def _attach_to_instance(inv, ctx, vol, instance_name):
-    """What Nova does on attach: the volume's disk added to the instance
+    """Attach a volume to an instance VM as Nova does.
+
+    What Nova does on attach: the volume's disk added to the instance
     VM, ``volume-<id>`` in its extraConfig naming the device; the Cinder
     attachment recorded.  Returns the volume as Cinder then has it.
     """

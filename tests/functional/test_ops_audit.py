@@ -54,7 +54,9 @@ TOPOLOGY = {'datacenters': [{
 
 
 class DatabaseView(object):
-    """Cinder's volumes and snapshots read from the test's database (what
+    """Read Cinder's volumes and snapshots from the test database.
+
+    Cinder's volumes and snapshots read from the test's database (what
     cinderclient answers in production).
     """
 

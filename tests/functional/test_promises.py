@@ -65,7 +65,9 @@ RACE_ROOM = 8
 
 @pytest.fixture(scope='module')
 def drivers(sim, cinder_db):
-    """make(service=0, **options): a driver (one per service number and
+    """Give a factory of drivers shared by the module's tests.
+
+    make(service=0, **options): a driver (one per service number and
     options, shared by the module's tests: set-up parses the WSDL).
     """
     made = {}
@@ -238,7 +240,9 @@ def test_lazy_extend_grows_the_promise(drivers, volumes, ctx, inv):
 
 
 def _race(drvs, vols, action):
-    """Run ``action(drv, vol)`` for every volume at once, one thread each,
+    """Run an action on every volume at once, one thread each.
+
+    Run ``action(drv, vol)`` for every volume at once, one thread each,
     the volumes dealt round-robin to the drivers (services).
     """
     results = [None] * len(vols)

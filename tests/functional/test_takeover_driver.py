@@ -103,7 +103,9 @@ def _write_extras(sim):
 
 
 def _share_disk(inv):
-    """Give vm-share-b vm-share-a's disk too (a shared disk: multi-writer,
+    """Share vm-share-a's disk with vm-share-b.
+
+    Give vm-share-b vm-share-a's disk too (a shared disk: multi-writer,
     as vCenter wants a disk another VM uses).
     """
     from cinder_vmware_ext.vsphere import devices
@@ -161,7 +163,9 @@ def _bench_topology():
 
 
 class Bench(object):
-    """The bench simulator, its driver and inventory; hands out its disks
+    """Hold the bench simulator, its driver and inventory.
+
+    The bench simulator, its driver and inventory; hands out its disks
     and VMs, each to one test.
     """
 
@@ -253,7 +257,9 @@ _ZEROS = bytes(_BLOCK)
 
 
 def content(path):
-    """A file's bytes as (size, {offset: block}) of its non-zero 1 MiB
+    """Return a file's non-zero 1 MiB blocks.
+
+    A file's bytes as (size, {offset: block}) of its non-zero 1 MiB
     blocks: equal exactly when the bytes are, whatever the holes, without
     reading the holes of a sparse multi-GB data file or holding its zeros
     in memory.
@@ -336,7 +342,9 @@ def test_listing_paginates(pristine):
 
 
 def test_listing_references_are_unique(pristine):
-    """A marker names one entry: the shared disk (one UUID, two VMs) is
+    """Check that each listing reference names one entry.
+
+    A marker names one entry: the shared disk (one UUID, two VMs) is
     listed per VM in upstream's path@vm form, whatever its UUID sorts as.
     (Duplicate references made test_listing_paginates fail whenever the
     shared disk's random UUID sorted second: about 1 run in 5.)

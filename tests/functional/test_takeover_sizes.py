@@ -120,7 +120,9 @@ def managed(env):
 
 
 class FakeImageService(object):
-    """Glance's ``update`` as copy_volume_to_image calls it: the data is
+    """Keep the image data as Glance's ``update`` would.
+
+    Glance's ``update`` as copy_volume_to_image calls it: the data is
     read to the end and kept.
     """
 
@@ -138,7 +140,9 @@ class FakeImageService(object):
 
 
 def _served_disk(stream):
-    """(disk bytes, SHA-256) of a streamOptimized VMDK as vCenter serves
+    """Return the bytes and SHA-256 of a served VMDK.
+
+    (disk bytes, SHA-256) of a streamOptimized VMDK as vCenter serves
     an export (the simulator too).
     """
     disk, descriptor = vcsim.read_stream_optimized(stream)
@@ -158,7 +162,9 @@ def test_upload_to_image_sends_the_true_size(env, managed):
 
 
 def test_backup_reads_the_true_size(env, managed):
-    """What the backup manager does for an available volume (no temp
+    """Check that a backup reads the disk's true size.
+
+    What the backup manager does for an available volume (no temp
     snapshot): initialize_connection for its connector, os-brick's vmdk
     connector downloads the disk to a file, the backup driver reads it.
     """
@@ -183,7 +189,9 @@ def test_backup_reads_the_true_size(env, managed):
 
 
 def _check_grown_copy(inv, vol, source_path):
-    """A new volume from the managed one: its own disk, the volume's size,
+    """Check a new volume made from the managed one.
+
+    A new volume from the managed one: its own disk, the volume's size,
     the source's bytes, and none of the takeover's markers.
     """
     vm = inv.vm(vol.name)

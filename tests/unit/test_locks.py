@@ -20,7 +20,9 @@ from cinder_vmware_ext import locks
 
 
 class FakeCoordinatorLock(object):
-    """A tooz lock's acquire/release over one shared threading.Lock (the
+    """Fake a tooz lock over one shared threading.Lock.
+
+    A tooz lock's acquire/release over one shared threading.Lock (the
     backend's view: held by another service or not).
     """
 

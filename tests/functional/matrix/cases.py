@@ -196,7 +196,9 @@ def error_problems(error, names, mode):
 
 
 def orphan_count(verdict):
-    """Objects left behind: VMs, snapshots, folders, and datastore
+    """Count the objects a case left behind.
+
+    Objects left behind: VMs, snapshots, folders, and datastore
     folders (a VM's home counts once, not per file).
     """
     dirs = set()

@@ -38,7 +38,9 @@ BACKEND = 'functional@vmware'
 # --- groups ------------------------------------------------------------------
 
 def _topology(n):
-    """Pools gold (esx-01, esx-02 on ds-gold) and silver (esx-03 on
+    """Make the matrix's topology: pools gold and silver.
+
+    Pools gold (esx-01, esx-02 on ds-gold) and silver (esx-03 on
     ds-silver); powered-on instance VMs nova-N for online extends.
     """
     gold = [{'host': 'esx-01'}, {'host': 'esx-02'}]
@@ -83,7 +85,9 @@ GROUPS = {
 
 
 class Group(object):
-    """A running simulator of one group, its drivers and an inventory
+    """Run one group's simulator with its drivers and session.
+
+    A running simulator of one group, its drivers and an inventory
     session; hands out the topology's spare disks and VMs.
     """
 
@@ -113,7 +117,9 @@ class Group(object):
         return group
 
     def warm_up(self):
-        """What only the first create makes (the volume folders, ...),
+        """Make what only the first create makes.
+
+        What only the first create makes (the volume folders, ...),
         made before any flow is traced.
         """
         ctx = df.admin_context()
@@ -140,7 +146,9 @@ class Group(object):
                               % (datastore, folder, number))
 
     def _new_disk(self, path):
-        """Make a disk through the inventory session (no case traces or
+        """Make a disk through the inventory session.
+
+        Make a disk through the inventory session (no case traces or
         faults it).
         """
         session = self.inv.session
@@ -160,7 +168,9 @@ class Group(object):
         return path
 
     def spare_vm(self, datastore='ds-gold', cluster='gold'):
-        """A new powered-off VM 'vm-off-N' with one 1 GiB thin disk on
+        """Make a powered-off VM with one thin disk.
+
+        A new powered-off VM 'vm-off-N' with one 1 GiB thin disk on
         ``datastore``: (name, disk path).
         """
         number = self._taken['vm-off']
@@ -201,7 +211,9 @@ class Group(object):
         return name, path
 
     def cleanup(self, case):
-        """Unregister the VMs a case made or used (their files stay), so
+        """Unregister the VMs a case made or used.
+
+        Unregister the VMs a case made or used (their files stay), so
         that the inventory every flow reads stays small.
         """
         from tests.functional.matrix import world
@@ -475,7 +487,9 @@ def extend_online(case):
 
 
 def _nova_attach(inv, instance, volume):
-    """Attach the volume's disk to an instance VM as Nova's VMware driver
+    """Attach a volume's disk to an instance VM as Nova does.
+
+    Attach the volume's disk to an instance VM as Nova's VMware driver
     does (a second disk, ``volume-<id>`` in extraConfig).
     """
     session = inv.session

@@ -125,7 +125,9 @@ def pytest_generate_tests(metafunc):
 
 @pytest.fixture(scope='module')
 def matrix(request):
-    """Fast oslo.vmware retries and Cinder's coordinator while the cases
+    """Set up the matrix run and print its figures at the end.
+
+    Fast oslo.vmware retries and Cinder's coordinator while the cases
     run; the groups stopped and the figures printed at the end.
     """
     restore = trace.fast_retries()
@@ -139,7 +141,9 @@ def matrix(request):
 
 
 def run_case(group, flow, method, k, mode):
-    """Set up and run one case: (added, removed, before, after, error,
+    """Set up and run one case.
+
+    Set up and run one case: (added, removed, before, after, error,
     fired, case).
     """
     sim, inv = group.sim, group.inv
@@ -199,7 +203,9 @@ def test_case(matrix, flow_name, method, k, mode_name):
 
 
 def figures(rows):
-    """{(flow, mode): [cases, held, lost, orphans, unclear errors]} plus
+    """Sum the matrix's figures per flow and mode.
+
+    {(flow, mode): [cases, held, lost, orphans, unclear errors]} plus
     totals.
     """
     table = collections.OrderedDict()

@@ -47,7 +47,9 @@ def mutating(method):
 
 
 def start_coordination(state_dir):
-    """Cinder's lock coordinator on files, as cinder-volume starts one
+    """Start Cinder's lock coordinator on files.
+
+    Cinder's lock coordinator on files, as cinder-volume starts one
     (upstream's storage profile lookups are synchronized through it);
     True if this started it.
     """
@@ -62,7 +64,9 @@ def start_coordination(state_dir):
 
 
 def fast_retries():
-    """oslo.vmware waits 10 s before retrying a call after a connection
+    """Make oslo.vmware's retry wait 20 ms.
+
+    oslo.vmware waits 10 s before retrying a call after a connection
     error; make that 20 ms (the matrix drops hundreds of connections).
     """
     from oslo_service import loopingcall
@@ -86,7 +90,9 @@ def fast_retries():
 
 
 def retry_fault_supported(sim):
-    """Whether the simulator refuses a retried call (simfaults' rule
+    """Tell whether the simulator refuses a retried call.
+
+    Whether the simulator refuses a retried call (simfaults' rule
     field ``retry_fault``).
     """
     import urllib.error
@@ -101,7 +107,9 @@ def retry_fault_supported(sim):
 
 
 def trace_flow(group, flow):
-    """Run ``flow`` once on ``group`` without faults: (its mutating calls
+    """Trace one flow run without faults.
+
+    Run ``flow`` once on ``group`` without faults: (its mutating calls
     {method: count}, the case, the error or None).
     """
     from tests.functional.matrix import flows
@@ -124,7 +132,9 @@ def _out(text):
 
 
 def main():
-    """Print the trace of one group's flows (a second run of each: the
+    """Print the trace of one group's flows.
+
+    Print the trace of one group's flows (a second run of each: the
     first also creates what every later run finds, e.g. folders).
     """
     import logging

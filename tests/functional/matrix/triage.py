@@ -50,7 +50,9 @@ def defect(row):
 
 
 def reason(row):
-    """'<outcome>: <what went wrong>', e.g. 'ok: orphan vm, 3 orphan
+    """Say a case's outcome and what went wrong.
+
+    '<outcome>: <what went wrong>', e.g. 'ok: orphan vm, 3 orphan
     files; unexpected disk'.
     """
     import collections
@@ -75,7 +77,9 @@ def reason(row):
 
 
 def table(figures):
-    """The figures as a Markdown table: per flow, per mode, 'cases held
+    """Format the figures as a Markdown table.
+
+    The figures as a Markdown table: per flow, per mode, 'cases held
     lost orphans unclear'.
     """
     cells = figures['table']

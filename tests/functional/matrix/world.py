@@ -66,7 +66,9 @@ VM_METADATA = ('.vmsd',)
 
 
 def capture(sim, inv, patterns):
-    """The items (a Counter) the simulator holds now; ``patterns`` maps a
+    """Capture the items the simulator holds now.
+
+    The items (a Counter) the simulator holds now; ``patterns`` maps a
     role to the bytes written for it.
     """
     items = collections.Counter()
@@ -118,7 +120,9 @@ _PROPS = {
 
 
 class RawReader(object):
-    """Every VM and folder in one RetrievePropertiesEx each, posted and
+    """Read every VM and folder without suds.
+
+    Every VM and folder in one RetrievePropertiesEx each, posted and
     parsed without suds (which takes seconds for a few hundred VMs' device
     lists), on the inventory session's cookie.
     """
@@ -251,7 +255,9 @@ class Names(object):
 
 
 def diff(before, after, names):
-    """(added, removed) between two captures, each a Counter of
+    """Return what was added and removed between two captures.
+
+    (added, removed) between two captures, each a Counter of
     normalised items.
     """
     added = collections.Counter()

@@ -189,7 +189,9 @@ def test_unknown_profile_id_is_a_fault(session):
 
 
 def start_coordination(state_dir):
-    """Cinder's lock coordinator, as cinder-volume starts it (upstream's
+    """Start Cinder's lock coordinator.
+
+    Cinder's lock coordinator, as cinder-volume starts it (upstream's
     profile lookups are synchronized through it).
     """
     from cinder import coordination

@@ -48,7 +48,9 @@ GiB = 1024 ** 3
 
 
 def insert_volumes(count, promised, ledger, datastore_refs, type_id):
-    """``count`` volume rows, the first ``promised`` with a 1 GiB thick
+    """Insert volume rows, some with a thick promise, in one batch.
+
+    ``count`` volume rows, the first ``promised`` with a 1 GiB thick
     promise on one of ``datastore_refs`` (in turn); one INSERT batch.
     """
     from cinder.db import api as db_api

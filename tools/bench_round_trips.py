@@ -98,7 +98,9 @@ class Counter(object):
 
 
 def spread_clones(drv, clones, datastores):
-    """Move the deltas of ``clones[1:]`` (linked clones, their parent on
+    """Spread the linked clones' deltas over datastores.
+
+    Move the deltas of ``clones[1:]`` (linked clones, their parent on
     the source's datastore) to ``datastores``, one each, by RelocateVM
     (the shared parent stays); returns how many datastores the clones'
     chains then span.

@@ -27,7 +27,9 @@ SCHEDULER_WEIGHERS = ['CapacityWeigher', 'GoodnessWeigher']
 
 
 def write(path, text):
-    """Write cinder.conf readable by its owner only (0600): it holds the
+    """Write cinder.conf readable by its owner only.
+
+    Write cinder.conf readable by its owner only (0600): it holds the
     vCenter password.  An existing file is narrowed before it is
     rewritten, so the password is never in a wider file.
     """

@@ -79,7 +79,9 @@ class CinderStack(object):
                  python=sys.executable, host='cinder-stack',
                  volume_services=1, cluster=None, coordination=None,
                  database=None, volume_defaults=None, conf_overrides=None):
-        """volume_services: how many cinder-volume services; more than one
+        """Configure the stack's services, coordination and database.
+
+        volume_services: how many cinder-volume services; more than one
         makes a cluster (``cluster`` defaults to CLUSTER) on etcd and
         MariaDB unless ``coordination`` / ``database`` say otherwise
         ('etcd' or None, 'mariadb' or 'sqlite').  volume_defaults: more
@@ -118,7 +120,9 @@ class CinderStack(object):
     # -- start / stop -----------------------------------------------------
 
     def start(self, timeout=180):
-        """Start everything; on any failure stop what started and raise
+        """Start everything, or stop what started and raise.
+
+        Start everything; on any failure stop what started and raise
         StackError naming the part that failed, with its log's tail.
         """
         for sub in ('logs', 'state', 'locks'):
@@ -155,7 +159,9 @@ class CinderStack(object):
                 list(self.services.values()))
 
     def kill(self, name):
-        """SIGKILL one service (by its PID's process group), as a crash
+        """Kill one service as a crash would end it.
+
+        SIGKILL one service (by its PID's process group), as a crash
         would end it: no shutdown, no last heartbeat; returns its PID.
         """
         proc = self.services[name]
@@ -167,7 +173,9 @@ class CinderStack(object):
         return self.cluster is not None
 
     def volume_backend(self, name=None):
-        """The ``host@backend`` of a cinder-volume service (the first by
+        """Return the ``host@backend`` of a cinder-volume service.
+
+        The ``host@backend`` of a cinder-volume service (the first by
         default), as service-list and manageable-list name it.
         """
         name = name or sorted(self.volume_hosts)[0]
@@ -278,7 +286,9 @@ class CinderStack(object):
         return [(p, self._log_of(p.name)) for p in self.services.values()]
 
     def wait_ready(self, timeout):
-        """Wait for the backend's pools at the scheduler (the volume
+        """Wait for the backend's pools at the scheduler.
+
+        Wait for the backend's pools at the scheduler (the volume
         service's first stats report).
         """
         client = self.client()
@@ -289,7 +299,9 @@ class CinderStack(object):
             timeout, watched)
 
     def _driver_ok(self):
-        """False until every volume service's driver is initialised;
+        """Tell whether every volume service's driver is initialised.
+
+        False until every volume service's driver is initialised;
         raises when one failed (the volume service then stays up without
         ever reporting pools).
         """
@@ -387,7 +399,9 @@ def export_lines(endpoint):
 
 
 def stop_by_state(workdir):
-    """Stop a stack started by ``cinder_stack.py start`` from its state
+    """Stop a started stack from its state file.
+
+    Stop a stack started by ``cinder_stack.py start`` from its state
     file: services first, then the broker.
     """
     with open(os.path.join(workdir, STATE_FILE)) as f:

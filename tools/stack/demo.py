@@ -73,7 +73,9 @@ def clusters_of(topology_file):
 
 
 def wait_status(client, volume, wanted, timeout=120, manager=None):
-    """Poll a volume (or, with ``manager``, a snapshot) until it reaches
+    """Poll a volume or snapshot until it reaches a status.
+
+    Poll a volume (or, with ``manager``, a snapshot) until it reaches
     ``wanted`` or error.
     """
     manager = manager or client.volumes
@@ -169,7 +171,9 @@ def tour(client, clusters):
 
 
 def snapshot_tour(client, pool):
-    """A COW snapshot of a volume and a linked clone made from it: the
+    """Show a COW snapshot and a linked clone made from it.
+
+    A COW snapshot of a volume and a linked clone made from it: the
     clone's disk is a delta on the snapshot's, nothing is copied.
     """
     say('\n== A snapshot and a linked clone in pool %r' % pool)
@@ -200,7 +204,9 @@ def snapshot_tour(client, pool):
 
 
 def takeover_tour(client, backend):
-    """Take over two existing disks of the sample topology: what
+    """Show the takeover of two existing disks.
+
+    Take over two existing disks of the sample topology: what
     manageable-list offers, two loose disks managed, shown as volumes.
     """
     say('\n== Takeover of two existing disks')

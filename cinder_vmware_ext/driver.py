@@ -110,8 +110,11 @@ def _in_pool_of(volume_arg, host_arg=None):
 
 
 def _vcenter_error(step, err):
-    """'Could not <step>: vCenter answered <fault class>(<faults>): <msg>'
-    (the fault recognised by its oslo.vmware class, not its text)."""
+    """Describe a vCenter fault as one line naming the step.
+
+    'Could not <step>: vCenter answered <fault class>(<faults>): <msg>'
+    (the fault recognised by its oslo.vmware class, not its text).
+    """
     faults = list(getattr(err, 'fault_list', None) or [])
     return ('Could not %s: vCenter answered %s%s: %s'
             % (step, type(err).__name__,
@@ -220,8 +223,11 @@ class VMwareVcVmdkExtDriver(cleanup.CleanupMixin,
                      'inventory cache, no vCenter-wide crawl per report).')
 
     def _install_volumeops(self):
-        """Our client layer's VolumeOps (creates that survive a lost
-        answer, folders rebuilt when gone) in place of upstream's."""
+        """Install our client layer's VolumeOps in place of upstream's.
+
+        Our client layer's VolumeOps (creates that survive a lost
+        answer, folders rebuilt when gone) in place of upstream's.
+        """
         upstream = self._volumeops
         ops = ext_volumeops.VolumeOps(
             self.session, upstream._max_objects, upstream._extension_key,
@@ -332,9 +338,12 @@ class VMwareVcVmdkExtDriver(cleanup.CleanupMixin,
     # -- placement -----------------------------------------------------------
 
     def _pool_scope(self):
-        """The ambient pool scope of the entry point running in this
+        """Return the pool scope of the running entry point, or None.
+
+        The ambient pool scope of the entry point running in this
         thread (the scheduler's pool, holds and promise), or None outside
-        one."""
+        one.
+        """
         return getattr(self._context, 'scope', None)
 
     @contextlib.contextmanager
@@ -395,8 +404,11 @@ class VMwareVcVmdkExtDriver(cleanup.CleanupMixin,
         return promises.kind_of(self._get_disk_type(volume))
 
     def _promise_volume(self, volume, size_gb=None):
-        """Choose the datastore of a volume with no backing yet, inside its
-        pool, and keep its promise until the backing is made (first use)."""
+        """Choose a datastore for a volume without backing and promise it.
+
+        Choose the datastore of a volume with no backing yet, inside its
+        pool, and keep its promise until the backing is made (first use).
+        """
         req = {hub.DatastoreSelector.SIZE_BYTES:
                (size_gb or volume['size']) * units.Gi,
                hub.DatastoreSelector.PROFILE_NAME:
@@ -453,8 +465,11 @@ class VMwareVcVmdkExtDriver(cleanup.CleanupMixin,
                 summary)
 
     def _default_pool_name(self, req):
-        """For flows without a volume (none upstream today): the pool with
-        the most free space on one datastore."""
+        """Return the default pool name for flows without a volume.
+
+        For flows without a volume (none upstream today): the pool with
+        the most free space on one datastore.
+        """
         _inventory, found = self._pools.current()
         if not found:
             raise vmdk_exceptions.NoValidDatastoreException()
@@ -512,10 +527,13 @@ class VMwareVcVmdkExtDriver(cleanup.CleanupMixin,
 
     def _clone_backing(self, volume, backing, snapshot, clone_type,
                        src_vsize):
-        """Upstream's full clone (clone, disk UUID, grow), and on a failure
+        """Clone a backing fully, removing the new one on a failure.
+
+        Upstream's full clone (clone, disk UUID, grow), and on a failure
         after the clone the new backing removed: a failed create leaves
         nothing behind (the source is never touched).  The error names the
-        volume, the step and vCenter's fault."""
+        volume, the step and vCenter's fault.
+        """
         try:
             return super(VMwareVcVmdkExtDriver, self)._clone_backing(
                 volume, backing, snapshot, clone_type, src_vsize)
@@ -544,8 +562,11 @@ class VMwareVcVmdkExtDriver(cleanup.CleanupMixin,
                       exc_info=True)
 
     def _promise_if_no_backing(self, volume, update):
-        """``update`` (the create's model update), after promising the
-        volume's space if the create made no backing."""
+        """Promise the volume's space if its create made no backing.
+
+        ``update`` (the create's model update), after promising the
+        volume's space if the create made no backing.
+        """
         # Upstream makes no backing for a copy of a volume that has none:
         # the copy is then a lazily created volume and holds its space.
         if self._context.scope.promise is None and not \
@@ -588,8 +609,11 @@ class VMwareVcVmdkExtDriver(cleanup.CleanupMixin,
         return moved, update
 
     def _move_promise(self, volume):
-        """A volume without backing moved to another pool (migrate,
-        retype): its promise follows it into the scope's (target) pool."""
+        """Move a backingless volume's promise into the target pool.
+
+        A volume without backing moved to another pool (migrate,
+        retype): its promise follows it into the scope's (target) pool.
+        """
         if self._context.scope.promise is not None or \
                 self._pools.ledger.promise_of(volume['id']) is None or \
                 self.volumeops.get_backing(volume['name'], volume['id']):
@@ -652,8 +676,11 @@ class VMwareVcVmdkExtDriver(cleanup.CleanupMixin,
                                        new_size), err))
 
     def _hold_extension(self, volume, backing, new_size):
-        """Promise the added size on the backing's datastore until the
-        extend is done (a relocation chosen meanwhile replaces it)."""
+        """Promise an extend's added size on the backing's datastore.
+
+        Promise the added size on the backing's datastore until the
+        extend is done (a relocation chosen meanwhile replaces it).
+        """
         datastore = self.volumeops.get_datastore(backing)
         added = max(0, new_size - volume['size']) * units.Gi
         if not added:

@@ -84,7 +84,9 @@ class PromiseLedger(object):
             sa.select(vol.id, vol._name_id, vol.provider_location), *where)
 
     def totals(self, exclude=None):
-        """[(Promise, how many volumes hold it)] of every live promise on
+        """Return every live promise on this vCenter with its holders.
+
+        [(Promise, how many volumes hold it)] of every live promise on
         this vCenter (but ``exclude``'s volume).
 
         Volumes promised the same size on the same datastore share one

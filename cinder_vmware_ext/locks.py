@@ -51,9 +51,12 @@ def across_services(name):
 
 @contextlib.contextmanager
 def try_across_services(name):
-    """As ``across_services`` when lock ``name`` is free now; yields
+    """Take a cross-service lock only if it is free now.
+
+    As ``across_services`` when lock ``name`` is free now; yields
     whether it was taken.  Never waits: for a lock taken while another is
-    held, where waiting could deadlock with a service doing the reverse."""
+    held, where waiting could deadlock with a service doing the reverse.
+    """
     local = local_lock(name)
     if not local.acquire(blocking=False):
         yield False

@@ -98,9 +98,12 @@ class PoolService(object):
         return inventory, found
 
     def _report_unmatched_regex(self, rules, clusters, inventory):
-        """An ERROR when vmware_datastore_regex comes to match no datastore
+        """Report a datastore regex that matches no datastore.
+
+        An ERROR when vmware_datastore_regex comes to match no datastore
         of the clusters (at start-up: do_setup builds the pools), once per
-        change.  Not fatal: matching datastores may be added later."""
+        change.  Not fatal: matching datastores may be added later.
+        """
         unmatched = eligibility.regex_matches_none(
             rules, eligibility.reachable_datastores(clusters, inventory))
         if unmatched and not self._regex_unmatched:
@@ -122,7 +125,9 @@ class PoolService(object):
         return 'vmware_ext:%s:%s' % (self._vcenter_id, pool_name)
 
     def held(self, exclude=None, skip_landed=False):
-        """(promises.Held, the promise of ``exclude``'s volume): every live
+        """Return the live promises and this process's holds.
+
+        (promises.Held, the promise of ``exclude``'s volume): every live
         promise but that one plus this process's own holds.
 
         With ``skip_landed``, promises whose backing already exists in

@@ -55,7 +55,9 @@ class Simulator(object):
 
     @classmethod
     def start(cls, topology, workdir=None, env=None, admin_token=None):
-        """Start a simulator; ``env`` adds environment variables for
+        """Start a simulator.
+
+        Start a simulator; ``env`` adds environment variables for
         vcsim-up (e.g. ``{'VCSIM_TRACE': '1'}``), ``admin_token`` (default
         $VCSIM_ADMIN_TOKEN) makes /admin/ require it, and admin() send it.
         """
@@ -221,7 +223,9 @@ def read_stream_optimized(data):
 
 
 def stream_optimized_grains(data):
-    """Decode a streamOptimized VMDK (bytes) -> (capacity in bytes, grain
+    """Decode a streamOptimized VMDK.
+
+    Decode a streamOptimized VMDK (bytes) -> (capacity in bytes, grain
     size in bytes, {grain index: inflated grain}, descriptor); grains not
     listed read as zeros.
 

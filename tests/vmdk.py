@@ -183,9 +183,12 @@ def allocated_bytes(path):
 
 
 def make_delta(parent_path, child_path):
-    """Write a delta disk over ``parent_path`` by hand (same folder), as
+    """Write a delta disk over a parent by hand.
+
+    Write a delta disk over ``parent_path`` by hand (same folder), as
     ESXi lays one out: descriptor with parentCID/parentFileNameHint and an
-    empty sparse ``-delta.vmdk``.  Bypasses the simulator's accounting."""
+    empty sparse ``-delta.vmdk``.  Bypasses the simulator's accounting.
+    """
     parent = read_descriptor(parent_path)
     base = os.path.basename(child_path)[:-len('.vmdk')]
     sectors = parent.capacity // SECTOR

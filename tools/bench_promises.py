@@ -48,8 +48,11 @@ GiB = 1024 ** 3
 
 
 def insert_volumes(count, promised, ledger, datastore_refs, type_id):
-    """``count`` volume rows, the first ``promised`` with a 1 GiB thick
-    promise on one of ``datastore_refs`` (in turn); one INSERT batch."""
+    """Insert volume rows, some with a thick promise, in one batch.
+
+    ``count`` volume rows, the first ``promised`` with a 1 GiB thick
+    promise on one of ``datastore_refs`` (in turn); one INSERT batch.
+    """
     from cinder.db import api as db_api
     from cinder.db import models
     from oslo_utils import timeutils

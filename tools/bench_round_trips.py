@@ -98,10 +98,13 @@ class Counter(object):
 
 
 def spread_clones(drv, clones, datastores):
-    """Move the deltas of ``clones[1:]`` (linked clones, their parent on
+    """Spread the linked clones' deltas over datastores.
+
+    Move the deltas of ``clones[1:]`` (linked clones, their parent on
     the source's datastore) to ``datastores``, one each, by RelocateVM
     (the shared parent stays); returns how many datastores the clones'
-    chains then span."""
+    chains then span.
+    """
     from cinder_vmware_ext.vsphere import retrieve
     from oslo_vmware import vim_util
     session = drv.session

@@ -24,8 +24,11 @@ import sys
 
 
 def _own_header():
-    """This file's own header (the comment block after the shebang): the
-    text every file gets."""
+    """Return this file's own header, the one every file gets.
+
+    This file's own header (the comment block after the shebang): the
+    text every file gets.
+    """
     with open(__file__, encoding='utf-8') as f:
         lines = f.read().splitlines(True)[1:]
     block = []

@@ -44,8 +44,11 @@ COLUMNS = ('Kind', 'Name', 'Ref', 'VM', 'Detail', 'Clean', 'Result')
 
 
 def owners(backend_host):
-    """The names a volume of the audited backend carries: its host@backend
-    and, when cinder-volume runs in a Cinder cluster, cluster@backend."""
+    """Return the owner names of the audited backend's volumes.
+
+    The names a volume of the audited backend carries: its host@backend
+    and, when cinder-volume runs in a Cinder cluster, cluster@backend.
+    """
     names = {backend_host}
     cluster = backend.cluster()
     if cluster:
@@ -54,8 +57,11 @@ def owners(backend_host):
 
 
 def on_backend(volume_host, cluster_name, names):
-    """Whether a volume (host@backend#pool, cluster@backend#pool) is served
-    by one of ``names``."""
+    """Tell whether a volume is served by one of the owner names.
+
+    Whether a volume (host@backend#pool, cluster@backend#pool) is served
+    by one of ``names``.
+    """
     return any((value or '').partition('#')[0] in names
                for value in (volume_host, cluster_name))
 
@@ -109,8 +115,11 @@ def vm_facts(vms, frozen):
 
 
 def temp_files(session, objects):
-    """'[ds] cinder_temp/x.vmdk' of every accessible datastore, and the
-    datacenter of each datastore (to delete them)."""
+    """List Cinder's temporary files on the accessible datastores.
+
+    '[ds] cinder_temp/x.vmdk' of every accessible datastore, and the
+    datacenter of each datastore (to delete them).
+    """
     found, datacenters = [], {}
     for value, (ref, props) in sorted(objects.items()):
         if ref._type != 'Datastore' or not props.get('browser') or \

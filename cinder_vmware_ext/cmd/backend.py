@@ -39,8 +39,11 @@ class BackendError(Exception):
 
 
 def _option_lists():
-    """What a VMware backend's Configuration holds in cinder-volume: the
-    generic volume options and those the driver classes append."""
+    """List the option sets a VMware backend's Configuration holds.
+
+    What a VMware backend's Configuration holds in cinder-volume: the
+    generic volume options and those the driver classes append.
+    """
     from cinder.volume import driver
     from cinder.volume.drivers.vmware import vmdk
     from cinder_vmware_ext import opts
@@ -108,8 +111,11 @@ def _only_backend(conf, files):
 
 
 def session(section):
-    """An oslo.vmware session to the section's vCenter; a BackendError
-    naming host:port and the cause when it cannot be had."""
+    """Open an oslo.vmware session to the section's vCenter.
+
+    An oslo.vmware session to the section's vCenter; a BackendError
+    naming host:port and the cause when it cannot be had.
+    """
     from oslo_vmware import api
     address = '%s:%s' % (section.vmware_host_ip, section.vmware_host_port)
     if not section.vmware_host_ip:
@@ -137,9 +143,12 @@ def session(section):
 
 
 def root_cause(err):
-    """The innermost error of a chain (what really went wrong: connection
+    """Return the innermost error of a chain as one line.
+
+    The innermost error of a chain (what really went wrong: connection
     refused, certificate verify failed, incorrect user name or password),
-    as one line."""
+    as one line.
+    """
     seen = set()
     while id(err) not in seen:
         seen.add(id(err))

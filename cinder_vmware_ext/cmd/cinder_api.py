@@ -47,9 +47,12 @@ NOAUTH_ENVIRONMENT = (('os_user_id', ('OS_USER_ID',)),
 
 
 def volume_api_version(asked):
-    """The microversion to ask cinderclient for: ``asked`` (flag,
+    """Choose the volume API microversion to ask cinderclient for.
+
+    The microversion to ask cinderclient for: ``asked`` (flag,
     OS_VOLUME_API_VERSION or the cloud's volume_api_version) when it names
-    a 3.x microversion, else 3.8; volume API 2 is refused."""
+    a 3.x microversion, else 3.8; volume API 2 is refused.
+    """
     asked = str(asked or '').strip()
     if not asked or asked in ('3', 'latest'):
         return DEFAULT_VOLUME_API_VERSION
@@ -111,8 +114,11 @@ def client(options):
 
 
 class OscClients(object):
-    """``client_manager.vmware`` under openstackclient: a cinderclient on
-    its session, region, interface and volume API version."""
+    """Give openstackclient's ``client_manager.vmware`` (a cinderclient).
+
+    ``client_manager.vmware`` under openstackclient: a cinderclient on
+    its session, region, interface and volume API version.
+    """
 
     def __init__(self, instance):
         self._instance = instance
@@ -166,10 +172,13 @@ class CinderApi(object):
         return vol.id
 
     def _poll_until(self, volume_id, look, settled, still=None):
-        """Call ``look()`` (a volume, or None once it is gone) every poll
+        """Poll a volume until it settles, fails or the timeout passes.
+
+        Call ``look()`` (a volume, or None once it is gone) every poll
         interval (tenacity) until ``settled(volume)`` is true or the volume
         is in a failed state: (ok, reason). After the timeout: (False,
-        'volume ... still <still, else its last status> after Ns')."""
+        'volume ... still <still, else its last status> after Ns').
+        """
         import tenacity
         seen = {}
 

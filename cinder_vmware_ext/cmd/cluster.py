@@ -42,8 +42,11 @@ def _session(app_options):
 
 
 class List(lister.Lister):
-    """Compute clusters of vCenter: hosts, datastores, VMs, Cinder
-    volumes, and whether a pool of this backend names it."""
+    """List vCenter's compute clusters with their hosts and volumes.
+
+    Compute clusters of vCenter: hosts, datastores, VMs, Cinder
+    volumes, and whether a pool of this backend names it.
+    """
 
     auth_required = False
 
@@ -78,8 +81,11 @@ class _Change(command.Command):
 
 
 class Create(_Change):
-    """Create an empty cluster in a datacenter's host folder
-    (CreateClusterEx)."""
+    """Create an empty compute cluster in a datacenter.
+
+    Create an empty cluster in a datacenter's host folder
+    (CreateClusterEx).
+    """
 
     datacenter_required = True
 
@@ -115,10 +121,13 @@ class Create(_Change):
 
 
 def delete_refusal(cluster, estate, backend_clusters, promised):
-    """Why ``cluster`` must not be deleted (None: it may): a pool of this
+    """Return why a cluster must not be deleted, or None.
+
+    Why ``cluster`` must not be deleted (None: it may): a pool of this
     backend names it, VMs (Cinder volumes or not) run on its hosts, or a
     datastore only its hosts mount (it would leave vCenter) holds a VM or
-    a volume Cinder has promised there."""
+    a volume Cinder has promised there.
+    """
     if cluster.name in backend_clusters:
         return ('a pool of this backend names it (vmware_cluster_name); '
                 'remove it from cinder.conf first')

@@ -45,8 +45,11 @@ LIST_COLUMNS = ('Name', 'Type', 'Capacity (GiB)', 'Free (GiB)',
 
 
 class Ops(object):
-    """The backend as an operator command sees it: the section, a vCenter
-    session and the driver's pool service over its inventory cache."""
+    """Hold the backend as an operator command sees it.
+
+    The backend as an operator command sees it: the section, a vCenter
+    session and the driver's pool service over its inventory cache.
+    """
 
     def __init__(self, app_options):
         from cinder_vmware_ext import ledger
@@ -70,8 +73,11 @@ class Ops(object):
             vcenter_id=vcenter_id, ledger=ledger.PromiseLedger(vcenter_id))
 
     def promises(self):
-        """({volume id: (backing name, Promise)}, promises.Held); empty
-        with a warning when Cinder's database cannot be read."""
+        """Read Cinder's promises per volume, with their per-datastore sums.
+
+        ({volume id: (backing name, Promise)}, promises.Held); empty
+        with a warning when Cinder's database cannot be read.
+        """
         from cinder_vmware_ext.core import promises
         try:
             named = self.pools.ledger.promises(named=True)
@@ -83,8 +89,11 @@ class Ops(object):
         return named, held
 
     def view(self):
-        """Everything list/show print, one inventory refresh and one
-        details pass."""
+        """Gather everything list and show print.
+
+        Everything list/show print, one inventory refresh and one
+        details pass.
+        """
         named, held = self.promises()
         inventory, found = self.pools.current()
         clusters = core_pools.select_clusters(
@@ -123,8 +132,11 @@ def _pool_names(found):
 
 
 def pool_verdicts(ds, inventory, clusters, found, rules, mode):
-    """{pool name: 'eligible' or the reason} for the pools of this backend
-    that could hold ``ds`` (same predicate as the driver's pools)."""
+    """Give each pool's verdict (eligible or why not) on a datastore.
+
+    {pool name: 'eligible' or the reason} for the pools of this backend
+    that could hold ``ds`` (same predicate as the driver's pools).
+    """
     by_cluster, by_datastore = _pool_names(found)
     verdicts = {}
     for cluster in clusters:
@@ -217,8 +229,11 @@ class List(lister.Lister):
 
 
 class Show(show.ShowOne):
-    """One datastore: figures, host mounts, VMs, Cinder volumes, Storage
-    I/O Control and, per pool, eligible or why not."""
+    """Show one datastore: figures, mounts, VMs, volumes, verdicts.
+
+    One datastore: figures, host mounts, VMs, Cinder volumes, Storage
+    I/O Control and, per pool, eligible or why not.
+    """
 
     auth_required = False
 
@@ -422,9 +437,12 @@ class _Create(_Change):
 
 
 class CreateNfs(_Create):
-    """Mount an NFS export as a datastore on a cluster's hosts or the
+    """Mount an NFS export as a datastore on hosts.
+
+    Mount an NFS export as a datastore on a cluster's hosts or the
     hosts given (CreateNasDatastore on each; undone on every host if one
-    fails)."""
+    fails).
+    """
 
     def get_parser(self, prog_name):
         parser = super(CreateNfs, self).get_parser(prog_name)
@@ -478,8 +496,11 @@ class CreateNfs(_Create):
 
 
 def _unmount(session, done, ref):
-    """Undo a partial create: unmount from the hosts done; a note of what
-    could not be undone."""
+    """Undo a partial create by unmounting from the hosts done.
+
+    Undo a partial create: unmount from the hosts done; a note of what
+    could not be undone.
+    """
     left = []
     for host, system in reversed(done):
         try:
@@ -492,8 +513,11 @@ def _unmount(session, done, ref):
 
 
 class CreateVmfs(_Create):
-    """Format a host's free disk as a VMFS datastore
-    (QueryVmfsDatastoreCreateOptions, CreateVmfsDatastore)."""
+    """Format a host's free disk as a VMFS datastore.
+
+    Format a host's free disk as a VMFS datastore
+    (QueryVmfsDatastoreCreateOptions, CreateVmfsDatastore).
+    """
 
     def get_parser(self, prog_name):
         parser = super(CreateVmfs, self).get_parser(prog_name)
@@ -532,8 +556,11 @@ class CreateVmfs(_Create):
 
 
 class Rename(_Change):
-    """Rename a datastore (RenameDatastore), unless this backend's pools
-    would change their verdict on it or Cinder's host#pool would go stale."""
+    """Rename a datastore unless Cinder's pools would be affected.
+
+    Rename a datastore (RenameDatastore), unless this backend's pools
+    would change their verdict on it or Cinder's host#pool would go stale.
+    """
 
     def get_parser(self, prog_name):
         parser = super(Rename, self).get_parser(prog_name)
@@ -589,8 +616,11 @@ class Rename(_Change):
 
 
 def cinder_files(session, row):
-    """Cinder's files on the datastore: VMDKs under volume-<id>/,
-    snapshot-<id>/ or cinder_temp/, or named volume-<id>.vmdk."""
+    """List Cinder's files on the datastore.
+
+    Cinder's files on the datastore: VMDKs under volume-<id>/,
+    snapshot-<id>/ or cinder_temp/, or named volume-<id>.vmdk.
+    """
     entries = vds.browse(session, row['browser'], '[%s]' % row['name'],
                          '*.vmdk', recursive=True)
     found = []
@@ -604,8 +634,11 @@ def cinder_files(session, row):
 
 
 class Remove(_Change):
-    """Unmount a datastore from every host (RemoveDatastore on each),
-    unless a VM, a Cinder volume or a file Cinder owns is on it."""
+    """Unmount a datastore from every host unless Cinder uses it.
+
+    Unmount a datastore from every host (RemoveDatastore on each),
+    unless a VM, a Cinder volume or a file Cinder owns is on it.
+    """
 
     def get_parser(self, prog_name):
         parser = super(Remove, self).get_parser(prog_name)
@@ -700,8 +733,11 @@ class IoControlShow(show.ShowOne):
 
 
 class IoControlSet(_Change):
-    """Change a datastore's Storage I/O Control
-    (ConfigureDatastoreIORM_Task); what is not given keeps its value."""
+    """Change a datastore's Storage I/O Control settings.
+
+    Change a datastore's Storage I/O Control
+    (ConfigureDatastoreIORM_Task); what is not given keeps its value.
+    """
 
     def get_parser(self, prog_name):
         parser = super(IoControlSet, self).get_parser(prog_name)

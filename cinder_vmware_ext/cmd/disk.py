@@ -330,8 +330,11 @@ class _Mutating(command.Command):
         return bar, (lambda percent: bar.update(percent))
 
     def ensure_folder(self, estate, datastore, path, dc):
-        """Make DEST's folder if it is missing; returns the highest folder
-        made (to remove if the operation then fails), or None."""
+        """Make the destination's folder if it is missing.
+
+        Make DEST's folder if it is missing; returns the highest folder
+        made (to remove if the operation then fails), or None.
+        """
         parts = path.split('/')[:-1]
         if estate.folder_exists(datastore, '/'.join(parts)):
             return None

@@ -74,8 +74,11 @@ def on_datastore(vm, name):
 
 
 def items_on(vms, name):
-    """[Item] of every Cinder volume backing and Cinder snapshot template
-    with a file on datastore ``name``."""
+    """List the Cinder items with a file on a datastore.
+
+    [Item] of every Cinder volume backing and Cinder snapshot template
+    with a file on datastore ``name``.
+    """
     found = []
     for vm in vms:
         files = on_datastore(vm, name)
@@ -97,9 +100,12 @@ def attached_to(item, vms):
 
 
 def needed_bytes(vm):
-    """What the move takes on the target: thick disks' capacity, thin
+    """Return the bytes a move takes on the target datastore.
+
+    What the move takes on the target: thick disks' capacity, thin
     ones' data (unknown here: their capacity counts, as Cinder does not
-    overcommit a move)."""
+    overcommit a move).
+    """
     return sum(int(getattr(d, 'capacityInBytes', 0) or
                    int(getattr(d, 'capacityInKB', 0) or 0) * 1024)
                for d in vm.disks())
@@ -118,9 +124,12 @@ def previous_results(path):
 
 
 class Evacuate(command.Command):
-    """Move every Cinder volume off a datastore to other datastores of
+    """Move every Cinder volume off a datastore within its pool.
+
+    Move every Cinder volume off a datastore to other datastores of
     its pool (storage vMotion; Cinder's migrate API in datastore pool
-    mode)."""
+    mode).
+    """
 
     def get_parser(self, prog_name):
         parser = super(Evacuate, self).get_parser(prog_name)
@@ -173,8 +182,11 @@ class Evacuate(command.Command):
                 pass
 
     def _targets(self, ops, row, inventory, found):
-        """[(pool, [Datastore])] of the pools that reach the source, with
-        their eligible datastores other than the source."""
+        """List the pools reaching the source with their target datastores.
+
+        [(pool, [Datastore])] of the pools that reach the source, with
+        their eligible datastores other than the source.
+        """
         source = inventory.datastores[row['ref']]
         pools = []
         for pool in found:
@@ -334,8 +346,11 @@ class Evacuate(command.Command):
 
     @staticmethod
     def _verify(session, item, source):
-        """Nothing of the VM left on the source (a shared chain file would
-        be)."""
+        """Check that nothing of the VM is left on the source.
+
+        Nothing of the VM left on the source (a shared chain file would
+        be).
+        """
         left = [f for d in relocate.disk_devices(session, item.vm.ref)
                 for f in vdisks.chain(d.backing)
                 if str(f).startswith('[%s] ' % source)]

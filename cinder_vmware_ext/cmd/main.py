@@ -204,9 +204,12 @@ COMMAND_OWNED = ('--host',)
 
 
 def _command_options_stay(parser, parse, owned):
-    """``parse_known_args`` that leaves the ``owned`` options found after
+    """Parse known arguments, leaving a command's own options to it.
+
+    ``parse_known_args`` that leaves the ``owned`` options found after
     the command's name to the command (cliff parses the global options
-    anywhere in the line)."""
+    anywhere in the line).
+    """
     takes_value = {opt for action in parser._actions if action.nargs != 0
                    for opt in action.option_strings}
 

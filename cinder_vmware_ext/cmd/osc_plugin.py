@@ -43,15 +43,21 @@ PREFIX = 'vmware_'
 
 
 def make_client(instance):
-    """What ``client_manager.vmware`` is: the Cinder client our commands
-    use, on openstackclient's authenticated session."""
+    """Make ``client_manager.vmware``: the Cinder client of our commands.
+
+    What ``client_manager.vmware`` is: the Cinder client our commands
+    use, on openstackclient's authenticated session.
+    """
     from cinder_vmware_ext.cmd import cinder_api
     return cinder_api.OscClients(instance)
 
 
 def build_option_parser(parser):
-    """openstackclient's hook for global options: ours, with the dests
-    the commands read (as ``cinder-vmware``'s own options have)."""
+    """Add our global options to openstackclient's parser.
+
+    openstackclient's hook for global options: ours, with the dests
+    the commands read (as ``cinder-vmware``'s own options have).
+    """
     parser.add_argument(
         '--os-vmware-api-version', metavar='<version>',
         default=os.environ.get('OS_VMWARE_API_VERSION'),
@@ -89,9 +95,12 @@ def _env_list(name):
 
 
 def command_entries(source_lines):
-    """The ``openstack.vmware.v1`` lines for the ``cinder_vmware.cli``
+    """Derive the ``openstack.vmware.v1`` entry points from ours.
+
+    The ``openstack.vmware.v1`` lines for the ``cinder_vmware.cli``
     lines of setup.cfg (``name = module:Class`` each): the same classes,
-    under ``vmware_NAME``."""
+    under ``vmware_NAME``.
+    """
     entries = []
     for line in source_lines.splitlines():
         line = line.strip()
@@ -105,8 +114,11 @@ def command_entries(source_lines):
 
 
 def setup_hook(config):
-    """pbr setup hook: fill ``[entry_points] openstack.vmware.v1`` from
-    ``cinder_vmware.cli`` (config is setup.cfg as a dict of sections)."""
+    """Fill the ``openstack.vmware.v1`` entry points (pbr setup hook).
+
+    pbr setup hook: fill ``[entry_points] openstack.vmware.v1`` from
+    ``cinder_vmware.cli`` (config is setup.cfg as a dict of sections).
+    """
     entry_points = config.setdefault('entry_points', {})
     source = entry_points.get(SOURCE_GROUP, '')
     entry_points[COMMAND_GROUP] = '\n'.join(

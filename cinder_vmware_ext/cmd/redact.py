@@ -123,10 +123,13 @@ SOAP_LOGGERS = ('suds.client', 'suds.transport')
 
 
 def guard_logging(trace_soap=False):
-    """Under an app that is not ``cinder-vmware`` (openstackclient's
+    """Mask secrets and suds' noise in a foreign app's logging.
+
+    Under an app that is not ``cinder-vmware`` (openstackclient's
     ``openstack vmware ...``): mask secrets on every root handler and keep
     suds' WSDL parse and envelopes out of the log unless SOAP tracing is
-    asked for. Does nothing where ``cinder-vmware`` already did it."""
+    asked for. Does nothing where ``cinder-vmware`` already did it.
+    """
     handlers = logging.getLogger().handlers
     if any(isinstance(f, RedactingFilter) for h in handlers
            for f in h.filters):

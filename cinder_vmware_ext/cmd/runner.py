@@ -50,8 +50,11 @@ class Runner(object):
                 'volume_id': volume_id}
 
     def run(self, steps, work):
-        """Apply ``work(step) -> (status, reason, volume_id)`` to each step
-        that is not a skip; returns every step's result."""
+        """Apply ``work`` to each step that is not a skip.
+
+        Apply ``work(step) -> (status, reason, volume_id)`` to each step
+        that is not a skip; returns every step's result.
+        """
         results = [self.record(s, plan.SKIPPED, s.reason, s.volume_id)
                    for s in steps if s.action == plan.SKIP]
         todo = [s for s in steps if s.action != plan.SKIP]

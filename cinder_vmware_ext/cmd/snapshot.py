@@ -58,8 +58,11 @@ def current_of(snapshot_info):
 
 
 def find_snapshot(vm, wanted):
-    """(path, node) of the snapshot named, pathed ('a/b') or with the
-    moref value ``wanted``; a ToolkitError when none or several match."""
+    """Find the one snapshot a name, path or moref value designates.
+
+    (path, node) of the snapshot named, pathed ('a/b') or with the
+    moref value ``wanted``; a ToolkitError when none or several match.
+    """
     nodes = walk(vm.snapshot_info)
     matches = [(p, n) for p, n in nodes if p == wanted or
                vim_util.get_moref_value(n.snapshot) == wanted]
@@ -101,8 +104,11 @@ class _OnVm(object):
 
 
 class Tree(_OnVm, lister.Lister):
-    """Show a VM's snapshot tree: names, descriptions, creation times, the
-    current snapshot and the disk files each froze."""
+    """Show a VM's snapshot tree.
+
+    Show a VM's snapshot tree: names, descriptions, creation times, the
+    current snapshot and the disk files each froze.
+    """
 
     def get_parser(self, prog_name):
         parser = super(Tree, self).get_parser(prog_name)
@@ -131,8 +137,11 @@ class Tree(_OnVm, lister.Lister):
 
 
 class Rename(_OnVm, command.Command):
-    """Rename a snapshot (and/or change its description); refuses the
-    snapshots whose names Cinder relies on."""
+    """Rename a snapshot or change its description.
+
+    Rename a snapshot (and/or change its description); refuses the
+    snapshots whose names Cinder relies on.
+    """
 
     def get_parser(self, prog_name):
         parser = super(Rename, self).get_parser(prog_name)
@@ -180,8 +189,11 @@ class Rename(_OnVm, command.Command):
 
 
 class Export(_OnVm, lister.Lister):
-    """Download a snapshot's disks (ExportSnapshot) as streamOptimized
-    VMDK files into DIRECTORY, with their SHA-256 (also in SHA256SUMS)."""
+    """Download a snapshot's disks as streamOptimized VMDK files.
+
+    Download a snapshot's disks (ExportSnapshot) as streamOptimized
+    VMDK files into DIRECTORY, with their SHA-256 (also in SHA256SUMS).
+    """
 
     def get_parser(self, prog_name):
         parser = super(Export, self).get_parser(prog_name)

@@ -77,9 +77,12 @@ class Vm:
 
 
 def volume_id_of(name, extra, instance_uuid):
-    """The Cinder volume a VM backs: its extraConfig key, else its name
+    """Return the Cinder volume id a VM backs.
+
+    The Cinder volume a VM backs: its extraConfig key, else its name
     (upstream's backings are named volume-<id>, their instanceUuid the
-    id)."""
+    id).
+    """
     if extra.get(VOLUME_ID_KEY):
         return extra[VOLUME_ID_KEY]
     match = VOLUME_NAME.match(name or '')
@@ -89,8 +92,11 @@ def volume_id_of(name, extra, instance_uuid):
 
 
 def read_vms(session):
-    """(every VM, {moref value: (ref, props)} of VMs, folders,
-    datacenters and datastores), in one PropertyCollector pass."""
+    """Read VMs, folders, datacenters and datastores in one pass.
+
+    (every VM, {moref value: (ref, props)} of VMs, folders,
+    datacenters and datastores), in one PropertyCollector pass.
+    """
     objects = retrieve.retrieve(session, {
         'VirtualMachine': VM_PROPERTIES,
         'Folder': ['name', 'parent'],
@@ -118,8 +124,11 @@ def read_vms(session):
 
 
 def find_vm(vms, vm_name=None, volume_id=None):
-    """The VM named ``vm_name`` or backing ``volume_id``; a ToolkitError
-    naming what is wrong otherwise."""
+    """Find the VM named or backing a volume.
+
+    The VM named ``vm_name`` or backing ``volume_id``; a ToolkitError
+    naming what is wrong otherwise.
+    """
     if volume_id:
         found = [v for v in vms if v.volume_id == volume_id and
                  not v.template]

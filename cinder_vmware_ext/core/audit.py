@@ -113,8 +113,11 @@ def _vm_files(vm):
 
 
 def _destroyable(vm, vms, action=DESTROY_VM):
-    """(action, reason): a VM is destroyed (its disks with it) only when
-    no other VM or snapshot uses any of its files."""
+    """Decide whether a VM may be destroyed, with the reason.
+
+    (action, reason): a VM is destroyed (its disks with it) only when
+    no other VM or snapshot uses any of its files.
+    """
     shared = _vm_files(vm) & _referenced(vms, exclude_vm=vm.ref)
     if shared:
         return None, 'its disk %s is used elsewhere' % sorted(shared)[0]
@@ -212,8 +215,11 @@ def _of_snapshot(vm, snap, volumes, snapshots, vms):
 
 
 def _missing_backings(vms, volumes):
-    """Volumes that must have a backing and have none.  A detached volume
-    without one is normal with lazy create (made at first attach)."""
+    """List the volumes that must have a backing and have none.
+
+    Volumes that must have a backing and have none.  A detached volume
+    without one is normal with lazy create (made at first attach).
+    """
     backed = {vm.volume_id for vm in vms if vm.volume_id and not vm.template}
     found = []
     for volume_id, volume in sorted(volumes.items()):

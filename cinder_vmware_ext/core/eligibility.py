@@ -62,8 +62,11 @@ class Rules:
 
 def usable_hosts(cluster: model.Cluster,
                  inventory: model.Inventory) -> typing.Set[str]:
-    """Refs of the cluster's connected hosts that are not in maintenance
-    and not reserved by vSphere HA as failover hosts."""
+    """Return the cluster's hosts that can take a volume.
+
+    Refs of the cluster's connected hosts that are not in maintenance
+    and not reserved by vSphere HA as failover hosts.
+    """
     return {h.ref for h in inventory.cluster_hosts(cluster)
             if h.usable and h.ref not in cluster.failover_hosts}
 
@@ -109,8 +112,11 @@ def ineligibility_reason(datastore: model.Datastore,
 
 
 def _read_only_on(datastore, host_refs):
-    """Whether a usable host has the datastore mounted and accessible,
-    read-only (asked only of a datastore no usable host can write)."""
+    """Tell whether a usable host has the datastore read-only.
+
+    Whether a usable host has the datastore mounted and accessible,
+    read-only (asked only of a datastore no usable host can write).
+    """
     return any(m.host in host_refs and m.mounted and m.accessible
                for m in datastore.mounts)
 
@@ -150,8 +156,11 @@ def reachable_datastores(clusters: typing.Iterable[model.Cluster],
 
 def regex_matches_none(rules: Rules,
                        datastores: typing.Iterable[model.Datastore]) -> bool:
-    """Whether ``vmware_datastore_regex`` is set and matches none of
-    ``datastores`` (a typo, or datastores not added yet)."""
+    """Tell whether the datastore regex matches none of the datastores.
+
+    Whether ``vmware_datastore_regex`` is set and matches none of
+    ``datastores`` (a typo, or datastores not added yet).
+    """
     return rules.name_regex is not None and not any(
         rules.name_regex.match(ds.name) for ds in datastores)
 

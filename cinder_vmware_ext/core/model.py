@@ -49,7 +49,9 @@ class HostMounts(collections.abc.Sequence):
     __slots__ = ('_hosts', '_odd', 'writable', 'mounted')
 
     def __init__(self, hosts=(), odd=None):
-        """:param hosts: host refs, in the order vCenter lists the mounts
+        """Record a datastore's host mounts.
+
+        :param hosts: host refs, in the order vCenter lists the mounts
         :param odd: {host ref: HostMount} for the mounts that are not plain
         """
         self._hosts = tuple(hosts)

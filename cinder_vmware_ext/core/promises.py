@@ -80,16 +80,22 @@ def kind_of(disk_type: str) -> str:
 
 @dataclasses.dataclass(frozen=True)
 class Held:
-    """Promised bytes per datastore ref: thick (out of free space) and all
-    (into provisioned space)."""
+    """Hold the promised bytes per datastore ref.
+
+    Promised bytes per datastore ref: thick (out of free space) and all
+    (into provisioned space).
+    """
 
     thick: typing.Mapping[str, int] = dataclasses.field(default_factory=dict)
     total: typing.Mapping[str, int] = dataclasses.field(default_factory=dict)
 
 
 def held(promises: typing.Iterable[Promise], counted=False) -> Held:
-    """Sum promises per datastore; with ``counted``, the items are
-    (Promise, how many volumes hold it)."""
+    """Sum promises per datastore.
+
+    Sum promises per datastore; with ``counted``, the items are
+    (Promise, how many volumes hold it).
+    """
     thick, total = {}, {}
     for item in promises:
         p, count = item if counted else (item, 1)

@@ -87,9 +87,12 @@ class CleanupMixin(object):
     # -- the roll-back --------------------------------------------------------
 
     def roll_back_abandoned_clones(self):
-        """Roll back each clone of this backend that went to ``error``
+        """Roll back this backend's abandoned clones.
+
+        Roll back each clone of this backend that went to ``error``
         with its temporary snapshot still on its source.  Never raises: a
-        failure is logged and the clone looked at again next time."""
+        failure is logged and the clone looked at again next time.
+        """
         if not self._cleanup_lock.acquire(blocking=False):
             return  # another thread of this service is at it
         try:
@@ -144,8 +147,11 @@ class CleanupMixin(object):
             self._delete_snapshot(source_backing, volume)
 
     def _temp_snapshot_of(self, volume):
-        """(source backing, temporary snapshot) of a clone, (None, None)
-        when either is gone."""
+        """Return a clone's source backing and temporary snapshot.
+
+        (source backing, temporary snapshot) of a clone, (None, None)
+        when either is gone.
+        """
         source_id = volume.source_volid
         source_backing = self.volumeops.get_backing('volume-%s' % source_id,
                                                     source_id)

@@ -118,9 +118,12 @@ class CloneMixin(object):
             self.volumeops.mark_backing_as_template(template)
 
     def _linked_possible(self, volume, parent, source_size):
-        """Whether a linked clone over the disk ``parent`` (a backing info
+        """Tell whether a linked clone of a disk may be made for a volume.
+
+        Whether a linked clone over the disk ``parent`` (a backing info
         with its parents) may be made for ``volume`` in its pool; logs why
-        not."""
+        not.
+        """
         reason = None
         scope = self._pool_scope()
         pool_name = scope.pool if scope else None
@@ -147,9 +150,12 @@ class CloneMixin(object):
         return True
 
     def _linked_clone(self, volume, source_vm, snapshot_ref, parent):
-        """A linked clone of ``snapshot_ref`` in the volume's pool: its
+        """Make a linked clone of a snapshot in the volume's pool.
+
+        A linked clone of ``snapshot_ref`` in the volume's pool: its
         delta disk and home on the parent disk's datastore, registered on a
-        host of the pool that can write there."""
+        host of the pool that can write there.
+        """
         ds_name = vdisks.datastore_name(parent.fileName)
         pool_ds = [ds for ds in self._pool_datastores() if ds.name != ds_name]
         req = {hub.DatastoreSelector.SIZE_BYTES: 0,
@@ -214,9 +220,12 @@ class CloneMixin(object):
         return None
 
     def _linked_clone_of_volume(self, volume, backing, parent):
-        """Linked clone through a temporary snapshot, always removed: the
+        """Make a linked clone of a volume through a temporary snapshot.
+
+        Linked clone through a temporary snapshot, always removed: the
         source keeps writing to a new delta, the clone reads the frozen
-        disk (which vSphere keeps, shared, when the snapshot goes)."""
+        disk (which vSphere keeps, shared, when the snapshot goes).
+        """
         name = 'temp-snapshot-%s' % volume['id']
         try:
             snap = self.volumeops.create_snapshot(backing, name, None)
@@ -230,8 +239,11 @@ class CloneMixin(object):
             self._remove_temp_snapshot(backing, snap, name)
 
     def _temp_snapshot_now(self, backing, name):
-        """The temporary snapshot ``name`` as vCenter has it now; False
-        when that cannot be read."""
+        """Read the temporary snapshot as vCenter has it now.
+
+        The temporary snapshot ``name`` as vCenter has it now; False
+        when that cannot be read.
+        """
         try:
             return self.volumeops.find_snapshot(backing, name, None)
         except vexc.VMwareDriverException:
@@ -240,8 +252,11 @@ class CloneMixin(object):
             return False
 
     def _remove_temp_snapshot(self, backing, snap, name):
-        """Remove the temporary snapshot (``snap``, or found by name when
-        None); looks after a failure whether vCenter removed it anyway."""
+        """Remove the temporary snapshot, checking after a failure.
+
+        Remove the temporary snapshot (``snap``, or found by name when
+        None); looks after a failure whether vCenter removed it anyway.
+        """
         for attempt in (1, 2):
             if snap is None or attempt > 1:
                 now = self._temp_snapshot_now(backing, name)

@@ -58,8 +58,11 @@ class ExtendMixin(object):
         return super(ExtendMixin, self).extend_volume(volume, new_size)
 
     def _extend_attached(self, volume, new_size, instances):
-        """Grow an attached volume's disk through the instance VMs holding
-        it; the backing's own device then follows."""
+        """Grow an attached volume's disk through its instance VMs.
+
+        Grow an attached volume's disk through the instance VMs holding
+        it; the backing's own device then follows.
+        """
         backing = self.volumeops.get_backing(volume['name'], volume['id'])
         if backing is None:
             raise exception.VolumeBackendAPIException(
@@ -125,8 +128,11 @@ class ExtendMixin(object):
                    'err': err})
 
     def _refresh_backing_capacity(self, backing, new_size, volume):
-        """Make the backing VM's device report the grown disk (its file is
-        already grown, so vSphere only updates the device)."""
+        """Make the backing VM's device report the grown disk.
+
+        Make the backing VM's device report the grown disk (its file is
+        already grown, so vSphere only updates the device).
+        """
         disks = devices.disks(self.session, backing)
         if not disks or disks[0].capacityInKB >= new_size * units.Mi:
             return
@@ -143,10 +149,13 @@ class ExtendMixin(object):
     # -- extend: linked clones are promoted first (upstream bug 1660955) ------
 
     def _promote_linked_clone(self, volume, new_size):
-        """A linked clone gets a disk of its own, made at ``new_size``
+        """Give a linked clone a disk of its own at the new size.
+
+        A linked clone gets a disk of its own, made at ``new_size``
         (vSphere cannot grow a delta disk): the copy grows before the
         volume is swapped onto it, so a failure leaves the volume as it
-        was.  True when it did."""
+        was.  True when it did.
+        """
         backing = self.volumeops.get_backing(volume['name'], volume['id'])
         if backing and not self._in_use(volume):
             disk = upstream.disk_device(self.volumeops, backing)

@@ -133,8 +133,11 @@ class GroupMixin(object):
         return {'status': fields.GroupSnapshotStatus.AVAILABLE}, updates
 
     def _group_snapshot_plan(self, group_snapshot, snapshots):
-        """((instance uuid, [snapshot]) or None, [snapshot of a still
-        volume]); refuses what one instance snapshot cannot freeze."""
+        """Plan a group snapshot: one instance snapshot and still volumes.
+
+        ((instance uuid, [snapshot]) or None, [snapshot of a still
+        volume]); refuses what one instance snapshot cannot freeze.
+        """
         by_instance, still = {}, []
         for snapshot in snapshots:
             instances = _instances_of(snapshot.volume)
@@ -175,9 +178,12 @@ class GroupMixin(object):
 
     def _snapshot_attached(self, group_snapshot, instance_uuid, members,
                            made):
-        """One snapshot of the instance VM, then each member's frozen disk
+        """Snapshot attached volumes through one instance VM snapshot.
+
+        One snapshot of the instance VM, then each member's frozen disk
         copied into its template snapshot; the instance's snapshot is
-        removed in all cases."""
+        removed in all cases.
+        """
         instance = self.volumeops.get_backing_by_uuid(instance_uuid)
         if instance is None:
             self._refuse_group_snapshot(
@@ -223,8 +229,11 @@ class GroupMixin(object):
 
     def _template_from_point(self, snapshot, backing, instance, point,
                              device_uuid, made):
-        """A full copy of one frozen disk of the instance's snapshot point
-        in a template VM, where the volume's template snapshots live."""
+        """Copy one frozen disk of an instance snapshot into a template.
+
+        A full copy of one frozen disk of the instance's snapshot point
+        in a template VM, where the volume's template snapshots live.
+        """
         volume = snapshot.volume
         folder = self._get_snapshot_group_folder(volume, backing)
         template = self.volumeops.clone_backing(

@@ -72,8 +72,11 @@ def cache_uuid(image_id, pool):
 
 
 def is_cache_name(name):
-    """Whether a VM name is one of the driver's cached image backings
-    (for audits: Cinder's own, not a leak)."""
+    """Tell whether a VM name is one of the cached image backings.
+
+    Whether a VM name is one of the driver's cached image backings
+    (for audits: Cinder's own, not a leak).
+    """
     return bool(name) and name.startswith(CACHE_PREFIX)
 
 
@@ -106,8 +109,11 @@ class ImageCacheMixin(object):
         return self.volumeops.get_backing_by_uuid(cache_uuid(image_id, pool))
 
     def _cache_touch(self, name, cached=None):
-        """Record a use of ``name``; with ``cached`` (its backing) also in
-        vCenter, at most every TOUCH_EVERY seconds."""
+        """Record a use of a cached image.
+
+        Record a use of ``name``; with ``cached`` (its backing) also in
+        vCenter, at most every TOUCH_EVERY seconds.
+        """
         if self._image_cache_used is None:
             self._image_cache_used, self._image_cache_written = {}, {}
         now = time.time()
@@ -161,9 +167,12 @@ class ImageCacheMixin(object):
         return update, True
 
     def _fill_cache(self, volume, image_id, pool, name):
-        """Full clone of the new volume's backing into the cached backing
+        """Fill the image cache from a new volume's backing.
+
+        Full clone of the new volume's backing into the cached backing
         and its base snapshot; nothing left behind when it fails (the
-        volume itself is made, and the next volume fills the cache)."""
+        volume itself is made, and the next volume fills the cache).
+        """
         backing = self.volumeops.get_backing(volume['name'], volume['id'])
         if not backing:
             return
@@ -215,8 +224,11 @@ class ImageCacheMixin(object):
     # -- eviction -------------------------------------------------------------
 
     def _cache_entries(self, pool=None):
-        """[(last use, name, image id, pool tag)] of the cached backings
-        (of ``pool`` when given), least recently used first."""
+        """List the cached backings, least recently used first.
+
+        [(last use, name, image id, pool tag)] of the cached backings
+        (of ``pool`` when given), least recently used first.
+        """
         used = self._image_cache_used or {}
         entries = []
         for name in backings.names(self.session):
@@ -229,8 +241,11 @@ class ImageCacheMixin(object):
         return sorted(entries)
 
     def _evict_image_cache(self, pool, keep=None):
-        """Evict least recently used entries of ``pool`` while it is over
-        the cache's limits (never ``keep`` nor one linked clones need)."""
+        """Evict a pool's least recently used cached images over its limits.
+
+        Evict least recently used entries of ``pool`` while it is over
+        the cache's limits (never ``keep`` nor one linked clones need).
+        """
         max_count = self.configuration.safe_get(
             'vmware_image_cache_max_count') or 0
         max_gb = self.configuration.safe_get(
@@ -264,8 +279,11 @@ class ImageCacheMixin(object):
         return evicted
 
     def _remove_cached(self, name, cached):
-        """Delete a cached backing unless linked clones read its base disk
-        (then keep it and log who)."""
+        """Delete a cached backing unless linked clones read its disk.
+
+        Delete a cached backing unless linked clones read its base disk
+        (then keep it and log who).
+        """
         base = self.volumeops.get_snapshot(cached, BASE_SNAPSHOT)
         files = [self._snapshot_disks(base)[0].fileName] if base else []
         users = self._readers(cached).of(files) if files else []
@@ -280,8 +298,11 @@ class ImageCacheMixin(object):
         return True
 
     def evict_image_cache(self, pool=None, image_id=None):
-        """Evict every cached backing (of ``pool``, of ``image_id``) that
-        no linked clone needs; returns (evicted names, kept names)."""
+        """Evict the cached backings that no linked clone needs.
+
+        Evict every cached backing (of ``pool``, of ``image_id``) that
+        no linked clone needs; returns (evicted names, kept names).
+        """
         evicted, kept = [], []
         for _used, name, entry_image, tag in self._cache_entries(pool):
             if image_id is not None and entry_image != image_id:

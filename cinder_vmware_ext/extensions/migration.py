@@ -63,9 +63,12 @@ class Target(collections.namedtuple('Target', 'pool inventory own')):
 
 class _Where(collections.namedtuple(
         'Where', 'datastore host backing chain datastores')):
-    """Where a backing is: its datastore and host (moref values), its disk
+    """Describe where a backing is: datastore, host and disk files.
+
+    Where a backing is: its datastore and host (moref values), its disk
     chain files ({'[ds] path': datastore moref value}) and the datastore
-    refs it uses."""
+    refs it uses.
+    """
 
 
 class MigrationMixin(object):
@@ -111,8 +114,11 @@ class MigrationMixin(object):
         return (True, {'host': new_host})
 
     def _migration_target(self, host):
-        """The target pool when ``host`` is a pool of this driver on this
-        vCenter, else None."""
+        """Return the target pool of a migration on this vCenter, or None.
+
+        The target pool when ``host`` is a pool of this driver on this
+        vCenter, else None.
+        """
         capabilities = host.get('capabilities') or {}
         location = capabilities.get('location_info') or ''
         prefix = self._pools.location_info('')
@@ -134,8 +140,11 @@ class MigrationMixin(object):
             return None
 
     def _find_target(self, pool_name, own):
-        """Resolve a pool name of this backend, or of another backend of
-        this driver on the same vCenter."""
+        """Resolve a pool name of this driver on the same vCenter.
+
+        Resolve a pool name of this backend, or of another backend of
+        this driver on the same vCenter.
+        """
         if own:
             inventory, pool = self._pools.find(pool_name)
             return Target(pool, inventory, True)
@@ -223,8 +232,11 @@ class MigrationMixin(object):
 
     def _reattach(self, volume, backing, disk_device, disk_type,
                   adapter_type):
-        """Undo of a detach whose re-attach failed: the disk goes back on
-        its old adapter, so the volume keeps its disk."""
+        """Put a detached disk back on its old adapter.
+
+        Undo of a detach whose re-attach failed: the disk goes back on
+        its old adapter, so the volume keeps its disk.
+        """
         path = disk_device.backing.fileName
         try:
             if path in self.volumeops.disk_files(backing):
@@ -364,9 +376,12 @@ class MigrationMixin(object):
                 % (pool.name, target_dc, source.datacenter))
 
     def _shared_files(self, where):
-        """Files of the backing's disk chains that other VMs' chains use
+        """List the backing's disk files that other VMs' chains use.
+
+        Files of the backing's disk chains that other VMs' chains use
         (a linked clone's parent, or a disk linked clones were made from):
-        RelocateVM leaves those where they are, shared."""
+        RelocateVM leaves those where they are, shared.
+        """
         readers = usage.readers(self.session, where.datastores,
                                 exclude=where.backing)
         return readers.shared(where.chain)

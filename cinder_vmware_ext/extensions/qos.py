@@ -44,8 +44,11 @@ def _type_id(volume_type):
 
 
 def current_allocation(disk):
-    """The ``IOAllocation`` a virtual disk has now (vSphere's defaults for
-    what it does not report)."""
+    """Return the ``IOAllocation`` a virtual disk has now.
+
+    The ``IOAllocation`` a virtual disk has now (vSphere's defaults for
+    what it does not report).
+    """
     info = getattr(disk, 'storageIOAllocation', None)
     limit = getattr(info, 'limit', None)
     reservation = getattr(info, 'reservation', None)
@@ -90,9 +93,12 @@ class QosMixin(object):
     # -- QoS: applying it to a backing's disk -------------------------------
 
     def _apply_volume_qos(self, volume, volume_type=None):
-        """Apply the QoS spec of ``volume_type`` (default: the volume's own
+        """Apply a volume type's QoS spec to the volume's disk.
+
+        Apply the QoS spec of ``volume_type`` (default: the volume's own
         type) to the volume's disk.  Called after the create flows below,
-        and by the driver after retype and manage."""
+        and by the driver after retype and manage.
+        """
         allocation = self._check_volume_qos(volume, volume_type)
         backing = self.volumeops.get_backing(volume['name'], volume['id'])
         if backing is None:
@@ -114,9 +120,12 @@ class QosMixin(object):
         devices.set_io_allocation(self.session, backing, disk, allocation)
 
     def _apply_or_undo(self, volume):
-        """Apply QoS after a flow created the volume's backing; delete that
+        """Apply QoS after a create, deleting the backing on failure.
+
+        Apply QoS after a flow created the volume's backing; delete that
         backing if it cannot be applied, so a rescheduled create starts
-        clean."""
+        clean.
+        """
         try:
             self._apply_volume_qos(volume)
         except Exception:

@@ -39,10 +39,13 @@ class TakeoverSizeMixin(object):
 
     def _clone_backing(self, volume, backing, snapshot, clone_type,
                        src_vsize):
-        """Clone, growing the new disk to the volume size when the source
+        """Clone a backing, growing the new disk to the volume size.
+
+        Clone, growing the new disk to the volume size when the source
         disk (the snapshot's, or the backing's now) is smaller than the
         source volume: upstream compares volume sizes only, and picks a
-        full clone when the new disk must grow."""
+        full clone when the new disk must grow.
+        """
         props = sizes.read(self.session, backing, ['config.extraConfig'] + (
             [] if snapshot else ['config.hardware.device']))
         devices = (sizes.read(self.session, snapshot,
@@ -63,9 +66,12 @@ class TakeoverSizeMixin(object):
                 clone, dict.fromkeys(sizes.MARKERS, ''))
 
     def _linked_possible(self, volume, parent, source_size):
-        """The snapshot extension's linked clones, which cannot grow: judged
+        """Judge linked clones on the parent disk's real size.
+
+        The snapshot extension's linked clones, which cannot grow: judged
         on the parent disk's real size, so a fractional disk gets a full
-        clone (then grown by ``_clone_backing``)."""
+        clone (then grown by ``_clone_backing``).
+        """
         disk = self._disk_file_bytes(parent.fileName)
         if disk and disk < source_size * units.Gi:
             source_size = disk / float(units.Gi)
@@ -73,8 +79,11 @@ class TakeoverSizeMixin(object):
             volume, parent, source_size)
 
     def _disk_file_bytes(self, ds_path):
-        """Capacity of a disk file by its path (a datastore search), or
-        None."""
+        """Return a disk file's capacity by its path, or None.
+
+        Capacity of a disk file by its path (a datastore search), or
+        None.
+        """
         datastore, path = discovery.split_ds_path(ds_path)
         inventory, _pools = self._pools.current()
         refs = [ref for ref, ds in inventory.datastores.items()
@@ -102,8 +111,11 @@ class TakeoverSizeMixin(object):
                 backing, {adopt.DISK_BYTES_KEY: ''})
 
     def _get_connection_info(self, volume, backing, connector):
-        """os-brick's vmdk connector (backup and restore) sizes its
-        transfer from ``vmdk_size``: the disk's, not the volume's."""
+        """Give os-brick the disk's size rather than the volume's.
+
+        os-brick's vmdk connector (backup and restore) sizes its
+        transfer from ``vmdk_size``: the disk's, not the volume's.
+        """
         info = super(TakeoverSizeMixin, self)._get_connection_info(
             volume, backing, connector)
         data = info.get('data', {})

@@ -68,8 +68,11 @@ class SnapshotMixin(object):
     # -- settings -------------------------------------------------------------
 
     def _snapshot_format(self, volume):
-        """``vmware:snapshot_format`` of the volume's type, else the
-        backend's ``vmware_snapshot_format``."""
+        """Return the snapshot format of the volume's type or backend.
+
+        ``vmware:snapshot_format`` of the volume's type, else the
+        backend's ``vmware_snapshot_format``.
+        """
         type_id = volume['volume_type_id']
         specs = (volume_types.get_volume_type_extra_specs(type_id)
                  if type_id else {}) or {}
@@ -127,8 +130,11 @@ class SnapshotMixin(object):
         return vm_snapshots.disks(self.session, snapshot_ref)
 
     def _readers(self, vm):
-        """``usage.Readers`` of the disks near ``vm`` (VMs on its
-        datastores), read in one pass."""
+        """Read the readers of the disks near a VM in one pass.
+
+        ``usage.Readers`` of the disks near ``vm`` (VMs on its
+        datastores), read in one pass.
+        """
         return usage.readers(self.session,
                              usage.datastores_of(self.session, vm),
                              exclude=vm)
@@ -189,8 +195,11 @@ class SnapshotMixin(object):
                 'metadata': self._with_depth(snapshot, depth)}
 
     def _create_template_snapshot(self, snapshot, backing):
-        """A full copy of the disk in a template VM (in-use volumes: of the
-        attached disk as the instance VM has it, as upstream does)."""
+        """Copy the volume's disk into a template VM.
+
+        A full copy of the disk in a template VM (in-use volumes: of the
+        attached disk as the instance VM has it, as upstream does).
+        """
         update = self._create_snapshot_template_format(snapshot, backing)
         template = self._get_template_by_inv_path(
             update['provider_location'])
@@ -251,8 +260,11 @@ class SnapshotMixin(object):
         self.volumeops.delete_backing(template)
 
     def _refuse_if_used(self, snapshot, vm, files):
-        """SnapshotIsBusy while linked clones read the snapshot's disks:
-        removing it would consolidate into (or delete) their parent."""
+        """Refuse to remove a snapshot whose disks linked clones read.
+
+        SnapshotIsBusy while linked clones read the snapshot's disks:
+        removing it would consolidate into (or delete) their parent.
+        """
         users = self._readers(vm).of(files)
         if users:
             LOG.error("Snapshot %(snap)s is the parent of linked clone(s) "
@@ -297,7 +309,9 @@ class SnapshotMixin(object):
     # -- disk replacement (template revert, linked clone promotion) -----------
 
     def _replace_disk(self, volume, backing, source, size_gb=None):
-        """Copy (flattened) the disk ``source`` (a device) next to the
+        """Replace the backing's disk by a flattened, grown copy.
+
+        Copy (flattened) the disk ``source`` (a device) next to the
         backing's disk, grow the copy to ``size_gb`` (default: the volume's
         size) and swap the backing onto the copy; then delete what only the
         old disk used.
@@ -347,8 +361,11 @@ class SnapshotMixin(object):
         self._delete_unused_chain(backing, old, dc)
 
     def _set_disk_uuid_quietly(self, volume, backing):
-        """The new disk's UUID set to the volume's id, as upstream does;
-        once retried, then left with a warning (the volume is whole)."""
+        """Set the new disk's UUID to the volume's id, quietly.
+
+        The new disk's UUID set to the volume's id, as upstream does;
+        once retried, then left with a warning (the volume is whole).
+        """
         for attempt in (1, 2):
             try:
                 self.volumeops.update_backing_disk_uuid(backing, volume['id'])
@@ -360,8 +377,11 @@ class SnapshotMixin(object):
                              'err': faults.describe(err)})
 
     def _disk_file_now(self, backing):
-        """The file of the backing's disk as vCenter has it now, or None
-        when it cannot be read."""
+        """Read the file of the backing's disk as vCenter has it now.
+
+        The file of the backing's disk as vCenter has it now, or None
+        when it cannot be read.
+        """
         try:
             return self._disk_of(backing).backing.fileName
         except Exception:  # noqa: any failure means "unknown"
@@ -392,9 +412,12 @@ class SnapshotMixin(object):
                     source_path, dest_path, volume['id']))
 
     def _swap_disk(self, backing, old, new_path, capacity_kb, volume):
-        """One reconfiguration: the old disk device out (its files stay),
+        """Swap the backing's disk device onto another file.
+
+        One reconfiguration: the old disk device out (its files stay),
         a device on ``new_path`` in, at the same controller slot (keeping
-        the disk's QoS)."""
+        the disk's QoS).
+        """
         spec = devices.swap_spec(
             self.session, old,
             upstream.disk_backing(self.volumeops,
@@ -407,9 +430,12 @@ class SnapshotMixin(object):
                                                         new_path))
 
     def _delete_unused_chain(self, backing, old, dc):
-        """Delete the replaced disk and its parents in the backing's own
+        """Delete the replaced disk chain no other VM reads.
+
+        Delete the replaced disk and its parents in the backing's own
         folder, top down, up to the first file another VM still reads (a
-        linked clone's parent)."""
+        linked clone's parent).
+        """
         own = vdisks.folder_of(old.backing.fileName)
         readers = self._readers(backing)
         for path in vdisks.chain(old.backing):
@@ -423,8 +449,11 @@ class SnapshotMixin(object):
             self._delete_disk_quietly(path, dc)
 
     def _delete_disk_quietly(self, path, dc):
-        """Delete a disk nothing uses any more; tried twice (a failed task
-        is often transient), then left with a warning naming it."""
+        """Delete a disk nothing uses any more, quietly.
+
+        Delete a disk nothing uses any more; tried twice (a failed task
+        is often transient), then left with a warning naming it.
+        """
         for attempt in (1, 2):
             try:
                 self.volumeops.delete_vmdk_file(path, dc)

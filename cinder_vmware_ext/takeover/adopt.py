@@ -41,10 +41,13 @@ VOLUME_ID_KEY = 'cinder.volume.id'
 
 
 class Port(object):
-    """What the takeover needs of the driver, and no more: its pools (find,
+    """Define what the takeover needs of the driver.
+
+    What the takeover needs of the driver, and no more: its pools (find,
     place), where a volume's shadow VM goes (resource pool, datacenter,
     volumes folder) and a volume's settings (extraConfig, storage profile,
-    adapter type).  The driver builds it (``takeover_port``)."""
+    adapter type).  The driver builds it (``takeover_port``).
+    """
 
     def __init__(self, session, volumeops, pools, home_for, extra_config,
                  profile_id, adapter_type):
@@ -122,9 +125,12 @@ def create_shadow(port, volume, target, disk):
 
 
 def destroy_shadow(session, backing):
-    """Destroy a shadow VM, but never one still holding a disk: attached
+    """Destroy a shadow VM unless it still holds a disk.
+
+    Destroy a shadow VM, but never one still holding a disk: attached
     (vSphere deletes a VM's disks with it) or a file in its home folder
-    (destroying the VM deletes the folder)."""
+    (destroying the VM deletes the folder).
+    """
     held = devices.disks(session, backing)
     if held:
         raise RuntimeError('shadow VM %s still holds %s; left in place'
@@ -173,8 +179,11 @@ def home_disk_files(session, vm):
 
 
 def file_exists(session, vm, ds_path):
-    """Whether '[ds] folder/file.vmdk' on one of the VM's datastores is
-    there."""
+    """Tell whether a file is on one of the VM's datastores.
+
+    Whether '[ds] folder/file.vmdk' on one of the VM's datastores is
+    there.
+    """
     datastore, path = discovery.split_ds_path(ds_path)
     folder, _sep, name = path.rpartition('/')
     return name in search.folder_files(
@@ -192,7 +201,9 @@ def _attached(session, vm_ref, file_name):
 
 
 def detach(session, vm_ref, file_name, missing_ok=False):
-    """Take a disk off a VM, keeping its file (with ``missing_ok``, a VM
+    """Take a disk off a VM, keeping its file.
+
+    Take a disk off a VM, keeping its file (with ``missing_ok``, a VM
     without the disk is no error).
 
     After an error the VM's devices decide: an answer lost after vCenter
@@ -218,8 +229,11 @@ def detach(session, vm_ref, file_name, missing_ok=False):
 
 def attach_at(session, vm_ref, file_name, capacity_bytes, thin,
               controller_key, unit_number):
-    """Put a disk file back on a VM at a given slot (nothing to do when
-    the VM has it already: an earlier try's answer was lost)."""
+    """Put a disk file back on a VM at a given slot.
+
+    Put a disk file back on a VM at a given slot (nothing to do when
+    the VM has it already: an earlier try's answer was lost).
+    """
     if devices.disk_at(session, vm_ref, file_name) is not None:
         return
     spec = devices.add_existing_spec(session, file_name, capacity_bytes,
@@ -236,8 +250,11 @@ def attach_at(session, vm_ref, file_name, capacity_bytes, thin,
 
 
 def attach_to_shadow(port, volume, backing, file_name, disk):
-    """Attach the existing file to the shadow VM (upstream's own spec: no
-    file operation, so the file is neither created nor resized)."""
+    """Attach the existing disk file to the shadow VM.
+
+    Attach the existing file to the shadow VM (upstream's own spec: no
+    file operation, so the file is neither created nor resized).
+    """
     try:
         port.volumeops.attach_disk_to_backing(
             backing, -(-disk.capacity_bytes // 1024),
@@ -270,8 +287,11 @@ def copy_and_verify(session, dc, source, destination, datastore_ref,
 
 
 def in_home_folder(session, vm, file_name):
-    """True when a ``[ds] dir/file`` lies in the VM's home folder (the
-    folder of its .vmx), which destroying the VM deletes."""
+    """Tell whether a file lies in the VM's home folder.
+
+    True when a ``[ds] dir/file`` lies in the VM's home folder (the
+    folder of its .vmx), which destroying the VM deletes.
+    """
     vmx = retrieve.one(session, vm, 'config.files.vmPathName') or ''
     home = vmx.rsplit('/', 1)[0] if '/' in vmx else vmx
     return bool(home) and file_name.rsplit('/', 1)[0] == home

@@ -238,8 +238,11 @@ def _found_file(datastore, folder, info):
 
 
 def _extent_file(found, extent):
-    """'[ds] folder/name' of a descriptor's extent when it is a plain file
-    beside the descriptor, else (None, why not)."""
+    """Return a descriptor's extent file, or why it is not plain.
+
+    '[ds] folder/name' of a descriptor's extent when it is a plain file
+    beside the descriptor, else (None, why not).
+    """
     folder = found.path.rsplit('/', 1)[0] if '/' in found.path else ''
     datastore, path = found.datastore, extent
     if extent.startswith('['):
@@ -257,10 +260,13 @@ def _extent_file(found, extent):
 
 
 def untrusted_descriptors(files):
-    """{'[ds] path': why} of descriptors not to manage: an extent that is
+    """List the descriptors not to manage, with the reason.
+
+    {'[ds] path': why} of descriptors not to manage: an extent that is
     no plain file beside the descriptor, or is another descriptor, or is
     named by another descriptor too (managing either would give one
-    disk's bytes to two)."""
+    disk's bytes to two).
+    """
     why = {}
     owners = collections.defaultdict(list)
     descriptors = {'[%s] %s' % (f.datastore, f.path) for f in files
@@ -350,8 +356,11 @@ def _record(scope, ds_ref, datastore, path, **fields):
 
 
 def with_loose_uuids(session, disks, objects):
-    """Loose disks with their UUIDs (one QueryVirtualDiskUuid each: the
-    datastore search does not return them)."""
+    """Add their UUIDs to the loose disks.
+
+    Loose disks with their UUIDs (one QueryVirtualDiskUuid each: the
+    datastore search does not return them).
+    """
     result = []
     for disk in disks:
         if disk.vm is None and disk.is_descriptor and not disk.uuid:

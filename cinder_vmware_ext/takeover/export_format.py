@@ -113,9 +113,12 @@ class InvalidInventory(ValueError):
 
 
 def disk_key(disk: records.DiskRecord) -> str:
-    """A disk's identity across runs: its datastore path, and the VM for an
+    """Return a disk's identity across runs.
+
+    A disk's identity across runs: its datastore path, and the VM for an
     attached disk (a shared disk is listed once per VM).  Not the UUID:
-    copies and clones of a disk keep their source's UUID."""
+    copies and clones of a disk keep their source's UUID.
+    """
     key = 'path:%s' % disk.ds_path
     return key + ('@%s' % disk.vm.ref if disk.vm else '')
 

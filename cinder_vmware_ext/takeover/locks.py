@@ -37,8 +37,11 @@ _warned = []
 
 
 def lock_name(instance_uuid, datastore, path):
-    """``vmware-disk-<vCenter instance UUID>-<datastore>-<path digest>``:
-    ASCII, as tooz wants, whatever the datastore and file names."""
+    """Return the lock name of a disk (ASCII, as tooz wants).
+
+    ``vmware-disk-<vCenter instance UUID>-<datastore>-<path digest>``:
+    ASCII, as tooz wants, whatever the datastore and file names.
+    """
     digest = hashlib.sha256(path.encode('utf-8')).hexdigest()[:32]
     return 'vmware-disk-%s-%s-%s' % (
         _ascii(instance_uuid) or 'vcenter', _ascii(datastore), digest)

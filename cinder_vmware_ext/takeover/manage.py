@@ -365,8 +365,11 @@ class Takeover(object):
         return backing
 
     def _refuse_if_held(self, existing_ref, disk, backing):
-        """Another Cinder backing holding the disk (or being made from it)
-        makes this manage a second volume of one disk: refuse."""
+        """Refuse a manage of a disk another Cinder backing holds.
+
+        Another Cinder backing holding the disk (or being made from it)
+        makes this manage a second volume of one disk: refuse.
+        """
         ours = vim_util.get_moref_value(backing)
         objects = retrieve.retrieve(self._session, {'VirtualMachine': [
             'name', 'config.hardware.device', 'config.extraConfig']})
@@ -427,9 +430,12 @@ class Takeover(object):
         return self.DAMAGED
 
     def _remove_source(self, disk, source):
-        """Delete the copied source.  After an error vCenter's files
+        """Delete the copied source disk.
+
+        Delete the copied source.  After an error vCenter's files
         decide: a source that is gone (a lost answer whose retry found no
-        file) or partly gone leaves the verified copy as the disk."""
+        file) or partly gone leaves the verified copy as the disk.
+        """
         try:
             vdisks.delete(self._session,
                           self._dc_of(disk.datastore_ref), disk.ds_path)
@@ -477,8 +483,11 @@ class Takeover(object):
     # -- unmanage -------------------------------------------------------
 
     def unmanage(self, volume):
-        """Give a taken-over disk back; returns False when the volume was
-        not taken over (the caller then does upstream's unmanage)."""
+        """Give a taken-over disk back.
+
+        Give a taken-over disk back; returns False when the volume was
+        not taken over (the caller then does upstream's unmanage).
+        """
         backing = self._driver.volumeops.get_backing(volume['name'],
                                                      volume['id'])
         if not backing:
@@ -513,9 +522,12 @@ class Takeover(object):
         self._driver.volumeops.update_backing_extra_config(backing, keys)
 
     def _release(self, volume, backing, origin):
-        """Detach the disk, make sure it is out of the shadow VM's folder
+        """Release the disk from the shadow VM and destroy that VM.
+
+        Detach the disk, make sure it is out of the shadow VM's folder
         (destroying the VM deletes its folder), put it back on its VM if it
-        came from one and is where it was, and destroy the shadow VM."""
+        came from one and is where it was, and destroy the shadow VM.
+        """
         session = self._session
         device = devices.first_disk(session, backing)
         if device is not None:
@@ -541,10 +553,13 @@ class Takeover(object):
                  file_name, where)
 
     def _return_to(self, vm, file_name, origin, device):
-        """Attach the disk to the VM it came from, at its old slot; tried
+        """Attach the disk again to the VM it came from.
+
+        Attach the disk to the VM it came from, at its old slot; tried
         twice (after an error the VM is read: holding the disk, vCenter
         attached it and the answer was lost).  False when it stays a loose
-        file."""
+        file.
+        """
         session = self._session
         ref = vim_util.get_moref(vm['ref'], 'VirtualMachine')
         for attempt in (1, 2):
@@ -569,10 +584,13 @@ class Takeover(object):
         return False
 
     def _move_out(self, volume, backing, device, file_name, origin):
-        """Move the detached disk to its original folder and name on the
+        """Move the detached disk back to its original folder and name.
+
+        Move the detached disk to its original folder and name on the
         datastore it is on now (never overwriting); the new path, or None
         when it could not move: then it goes back on the shadow VM, which
-        is kept without Cinder's markers."""
+        is kept without Cinder's markers.
+        """
         session = self._session
         datastore, _path = discovery.split_ds_path(file_name)
         _ds, original = discovery.split_ds_path(origin['path'])
@@ -607,8 +625,11 @@ class Takeover(object):
         return None
 
     def _moved(self, backing, source, destination):
-        """After a move's error: True when vCenter holds the disk at the
-        destination and no longer at the source (a lost answer)."""
+        """Tell whether a failed move was done after all.
+
+        After a move's error: True when vCenter holds the disk at the
+        destination and no longer at the source (a lost answer).
+        """
         try:
             return (adopt.file_exists(self._session, backing, destination)
                     and not adopt.file_exists(self._session, backing,
@@ -618,9 +639,12 @@ class Takeover(object):
             return False
 
     def _where_is(self, volume, backing, origin):
-        """Where the detached disk of a shadow VM is now: in the VM's
+        """Find where the detached disk of a shadow VM is now.
+
+        Where the detached disk of a shadow VM is now: in the VM's
         folder (copied or moved in, not yet moved out), else where the
-        earlier unmanage moved it or where it came from."""
+        earlier unmanage moved it or where it came from.
+        """
         home = [f for f in adopt.home_disk_files(self._session, backing)
                 if not references.is_extent_name(f)]
         if len(home) > 1:

@@ -80,10 +80,13 @@ def import_steps(document, managed: typing.Mapping[str, str],
 
 
 def disk_identities(item) -> typing.Set[str]:
-    """What an entry's reference names: 'path:[ds] p' and, for a UUID
+    """Return the identities an entry's reference names.
+
+    What an entry's reference names: 'path:[ds] p' and, for a UUID
     reference, 'uuid:<32 hex digits>' plus the entry's own path.  Not the
     entry's UUID beside a path reference: copies and clones of a disk keep
-    their source's UUID, and are other disks."""
+    their source's UUID, and are other disks.
+    """
     reference = item.get('reference') or {}
     found = set()
     if 'source-id' in reference:

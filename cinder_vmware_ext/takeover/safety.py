@@ -85,8 +85,11 @@ def _listed(items):
 
 
 def extra_info(disk: records.DiskRecord) -> dict:
-    """Cinder keeps extra_info as a dict of strings (or None), so numbers
-    and lists are written out."""
+    """Write extra_info's values out as strings.
+
+    Cinder keeps extra_info as a dict of strings (or None), so numbers
+    and lists are written out.
+    """
     vm = disk.vm
     return {
         'datastore': disk.datastore,

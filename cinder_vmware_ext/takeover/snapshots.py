@@ -46,8 +46,11 @@ def _invalid(existing_ref, reason):
 
 
 def _tree(snapshot_info):
-    """[(name, moref value, description, create time)] of a VM's snapshots,
-    depth first (a snapshot before its children)."""
+    """List a VM's snapshots depth first.
+
+    [(name, moref value, description, create time)] of a VM's snapshots,
+    depth first (a snapshot before its children).
+    """
     found = []
 
     def walk(trees):

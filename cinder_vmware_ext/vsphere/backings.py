@@ -36,10 +36,13 @@ def names(session):
 
 
 def destroy(session, vm):
-    """Destroy_Task of a VM (vSphere deletes its attached disks and its
+    """Destroy a VM, checking after an error whether it is gone.
+
+    Destroy_Task of a VM (vSphere deletes its attached disks and its
     home folder with it).  After an error the VM is looked up: gone means
     vCenter destroyed it and the answer was lost (done); still there, the
-    destroy is tried once more, then its error raised with the VM named."""
+    destroy is tried once more, then its error raised with the VM named.
+    """
     for attempt in (1, 2):
         try:
             task = session.invoke_api(session.vim, 'Destroy_Task', vm)

@@ -37,8 +37,7 @@ _V = '{%s}' % bulk_soap.VIM
 
 
 class ChangeFeed(object):
-    """The references of objects of some types changed since the last poll.
-    """
+    """The references of objects of some types changed since the last poll."""
 
     def __init__(self, session, properties):
         self._session = session
@@ -49,9 +48,12 @@ class ChangeFeed(object):
         self.round_trips = 0
 
     def poll(self):
-        """{(type, moref value)} changed (entered, modified or left) since
+        """Return the objects changed since the last poll.
+
+        {(type, moref value)} changed (entered, modified or left) since
         the last poll; None on the first poll and after the feed had to be
-        started again (anything may have changed)."""
+        started again (anything may have changed).
+        """
         try:
             if self._collector is None:
                 self._start()

@@ -38,8 +38,11 @@ class ClusterInfo:
 
 @dataclasses.dataclass
 class Estate:
-    """Every cluster, and what the datastores hold: {datastore ref value:
-    (name, [VM names], {host ref values mounting it})}."""
+    """Hold every cluster and what the datastores hold.
+
+    Every cluster, and what the datastores hold: {datastore ref value:
+    (name, [VM names], {host ref values mounting it})}.
+    """
 
     clusters: typing.List[ClusterInfo]
     datastores: typing.Dict[str, tuple]
@@ -57,8 +60,11 @@ def _datacenter_name(value, objects):
 
 
 def estate(session):
-    """Clusters with their hosts, the hosts' VMs and the datastores with
-    their VMs and mounts, in one PropertyCollector pass."""
+    """Read clusters, hosts, VMs and datastores in one pass.
+
+    Clusters with their hosts, the hosts' VMs and the datastores with
+    their VMs and mounts, in one PropertyCollector pass.
+    """
     objects = retrieve.retrieve(session, {
         'ClusterComputeResource': ['name', 'parent', 'host', 'datastore'],
         'HostSystem': ['name', 'vm'],
@@ -112,8 +118,11 @@ def datacenters(session):
 
 
 def create(session, host_folder, name):
-    """Folder.CreateClusterEx with an empty configuration: the new
-    cluster's moref."""
+    """Create an empty cluster (Folder.CreateClusterEx).
+
+    Folder.CreateClusterEx with an empty configuration: the new
+    cluster's moref.
+    """
     spec = session.vim.client.factory.create('ns0:ClusterConfigSpecEx')
     return session.invoke_api(session.vim, 'CreateClusterEx', host_folder,
                               name=name, spec=spec)

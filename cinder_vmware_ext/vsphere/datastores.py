@@ -29,9 +29,12 @@ DATASTORE_PROPERTIES = ['name', 'vm', 'browser', 'iormConfiguration',
 
 @dataclasses.dataclass
 class Details:
-    """What one pass tells about every datastore beyond the inventory:
+    """Hold what one pass tells about every datastore.
+
+    What one pass tells about every datastore beyond the inventory:
     VMs on each, Storage I/O Control, browsers, NFS exports, and the
-    hosts' datastore systems and the VM names."""
+    hosts' datastore systems and the VM names.
+    """
 
     datastores: typing.Dict[str, dict]   # ref value -> properties
     vm_names: typing.Dict[str, str]      # VM ref value -> name
@@ -40,8 +43,11 @@ class Details:
 
 
 def details(session):
-    """Details of every datastore, the VMs' names and the hosts' datastore
-    systems, in one PropertyCollector pass."""
+    """Read the details of every datastore in one pass.
+
+    Details of every datastore, the VMs' names and the hosts' datastore
+    systems, in one PropertyCollector pass.
+    """
     objects = retrieve.retrieve(session, {
         'Datastore': DATASTORE_PROPERTIES,
         'VirtualMachine': ['name'],
@@ -81,8 +87,11 @@ class FileEntry:
 
 
 def browse(session, browser, ds_path, pattern=None, recursive=False):
-    """Files under ``ds_path`` ("[ds] folder"): SearchDatastore_Task, or
-    SearchDatastoreSubFolders_Task with ``recursive``."""
+    """List the files under a datastore path.
+
+    Files under ``ds_path`` ("[ds] folder"): SearchDatastore_Task, or
+    SearchDatastoreSubFolders_Task with ``recursive``.
+    """
     vim = session.vim
     factory = vim.client.factory
     spec = factory.create('ns0:HostDatastoreBrowserSearchSpec')
@@ -130,16 +139,22 @@ def rename(session, datastore_ref, new_name):
 
 
 def remove(session, datastore_system, datastore_ref):
-    """HostDatastoreSystem.RemoveDatastore: unmount it from that host (it
-    leaves vCenter when no host mounts it any more; files stay)."""
+    """Unmount a datastore from one host (RemoveDatastore).
+
+    HostDatastoreSystem.RemoveDatastore: unmount it from that host (it
+    leaves vCenter when no host mounts it any more; files stay).
+    """
     session.invoke_api(session.vim, 'RemoveDatastore', datastore_system,
                        datastore=datastore_ref)
 
 
 def create_nas(session, datastore_system, name, remote_host, remote_path,
                nfs_version='3', read_only=False):
-    """HostDatastoreSystem.CreateNasDatastore on one host: the datastore's
-    moref (the same datastore for every host mounting the export)."""
+    """Mount an NFS export on one host (CreateNasDatastore).
+
+    HostDatastoreSystem.CreateNasDatastore on one host: the datastore's
+    moref (the same datastore for every host mounting the export).
+    """
     factory = session.vim.client.factory
     spec = factory.create('ns0:HostNasVolumeSpec')
     spec.remoteHost = remote_host
@@ -153,16 +168,22 @@ def create_nas(session, datastore_system, name, remote_host, remote_path,
 
 
 def vmfs_disks(session, datastore_system):
-    """HostDatastoreSystem.QueryAvailableDisksForVmfs: the host's disks a
-    VMFS datastore can be made on (HostScsiDisk objects)."""
+    """List a host's disks a VMFS datastore can be made on.
+
+    HostDatastoreSystem.QueryAvailableDisksForVmfs: the host's disks a
+    VMFS datastore can be made on (HostScsiDisk objects).
+    """
     disks = session.invoke_api(session.vim, 'QueryAvailableDisksForVmfs',
                                datastore_system)
     return retrieve.items(disks, 'HostScsiDisk')
 
 
 def create_vmfs(session, datastore_system, name, disk):
-    """QueryVmfsDatastoreCreateOptions for the disk, then
-    CreateVmfsDatastore with its first option's spec named ``name``."""
+    """Make a VMFS datastore on a disk.
+
+    QueryVmfsDatastoreCreateOptions for the disk, then
+    CreateVmfsDatastore with its first option's spec named ``name``.
+    """
     vim = session.vim
     options = retrieve.items(session.invoke_api(
         vim, 'QueryVmfsDatastoreCreateOptions', datastore_system,

@@ -75,8 +75,11 @@ def edit(session, vm, device):
 
 
 def grow(session, vm, disk, size_gb):
-    """ReconfigVM_Task giving ``disk`` (a device of ``vm``) ``size_gb``
-    GiB; its file is grown by vSphere (or is already)."""
+    """Grow a VM's disk (ReconfigVM_Task).
+
+    ReconfigVM_Task giving ``disk`` (a device of ``vm``) ``size_gb``
+    GiB; its file is grown by vSphere (or is already).
+    """
     disk.capacityInKB = size_gb * 1024 * 1024
     if getattr(disk, 'capacityInBytes', None):
         disk.capacityInBytes = size_gb * 1024 ** 3
@@ -91,8 +94,11 @@ def remove_spec(session, device):
 
 def add_existing_spec(session, file_name, capacity_bytes, thin,
                       controller_key, unit_number, key=-100):
-    """Add an existing disk file at a given slot; the file is not touched
-    (no fileOperation, so vSphere neither creates nor resizes it)."""
+    """Make a spec adding an existing disk file at a given slot.
+
+    Add an existing disk file at a given slot; the file is not touched
+    (no fileOperation, so vSphere neither creates nor resizes it).
+    """
     factory = session.vim.client.factory
     backing = factory.create('ns0:VirtualDiskFlatVer2BackingInfo')
     backing.fileName = file_name
@@ -108,9 +114,12 @@ def add_existing_spec(session, file_name, capacity_bytes, thin,
 
 
 def swap_spec(session, old, new_backing, capacity_kb):
-    """One reconfiguration: the disk device ``old`` out (its files stay),
+    """Make a spec swapping a disk device onto another backing.
+
+    One reconfiguration: the disk device ``old`` out (its files stay),
     a device on ``new_backing`` in at the same controller slot, keeping
-    the old disk's I/O allocation."""
+    the old disk's I/O allocation.
+    """
     factory = session.vim.client.factory
     disk = factory.create('ns0:VirtualDisk')
     disk.key = -101

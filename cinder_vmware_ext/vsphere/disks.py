@@ -70,7 +70,9 @@ def chain(disk_backing):
 
 
 def chain_datastores(disks):
-    """{file name: datastore moref value or None} of every link of the
+    """Return the datastore of every file of the disks' chains.
+
+    {file name: datastore moref value or None} of every link of the
     chains of ``disks`` (VirtualDisk devices).
 
     Raises as ``chain`` does on a chain it cannot follow to its end: what
@@ -96,9 +98,12 @@ def _manager(session):
 
 
 def _run(session, method, progress=None, **kwargs):
-    """Run a VirtualDiskManager task; ``progress(percent)`` is told the
+    """Run a VirtualDiskManager task, reporting its progress.
+
+    Run a VirtualDiskManager task; ``progress(percent)`` is told the
     task's progress while it runs (polled), then the result or fault comes
-    from oslo.vmware's wait as always."""
+    from oslo.vmware's wait as always.
+    """
     task = session.invoke_api(session.vim, method, _manager(session),
                               **kwargs)
     if progress is not None:
@@ -127,8 +132,11 @@ def disk_spec(session, disk_type, adapter_type):
 
 
 def copy(session, dc, source, destination, spec=None, progress=None):
-    """CopyVirtualDisk_Task without force: never overwrites a file.  With
-    ``spec`` (``disk_spec``) the copy is flattened into that type."""
+    """Copy a virtual disk, never overwriting a file.
+
+    CopyVirtualDisk_Task without force: never overwrites a file.  With
+    ``spec`` (``disk_spec``) the copy is flattened into that type.
+    """
     kwargs = {'destSpec': spec} if spec is not None else {}
     _run(session, 'CopyVirtualDisk_Task', progress, sourceName=source,
          sourceDatacenter=dc, destName=destination, destDatacenter=dc,
@@ -143,8 +151,11 @@ def move(session, dc, source, destination, progress=None):
 
 
 def delete(session, dc, name, missing_ok=False):
-    """Delete a disk; with ``missing_ok`` a disk that is not there (a copy
-    that failed before it began) is no error."""
+    """Delete a virtual disk.
+
+    Delete a disk; with ``missing_ok`` a disk that is not there (a copy
+    that failed before it began) is no error.
+    """
     try:
         _run(session, 'DeleteVirtualDisk_Task', name=name, datacenter=dc)
     except Exception as err:
@@ -165,8 +176,11 @@ DISK_TYPES = {'thin': 'thin', 'thick': 'preallocated',
 
 def create(session, dc, name, size_kb, disk_type='thin',
            adapter_type='lsiLogic'):
-    """CreateVirtualDisk_Task of a base disk (FileBackedVirtualDiskSpec);
-    vCenter refuses a file that exists."""
+    """Create a base virtual disk (CreateVirtualDisk_Task).
+
+    CreateVirtualDisk_Task of a base disk (FileBackedVirtualDiskSpec);
+    vCenter refuses a file that exists.
+    """
     spec = session.vim.client.factory.create('ns0:FileBackedVirtualDiskSpec')
     spec.diskType = disk_type
     spec.adapterType = adapter_type

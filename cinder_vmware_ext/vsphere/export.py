@@ -66,8 +66,11 @@ def abort(session, lease, message=None):
 
 
 def device_url(url, host, port):
-    """The lease's URL with vCenter's address for a '*' host (as ESX
-    hosts and vcsim give it)."""
+    """Return a lease's device URL with vCenter's address.
+
+    The lease's URL with vCenter's address for a '*' host (as ESX
+    hosts and vcsim give it).
+    """
     parts = urllib.parse.urlsplit(url)
     if parts.hostname in ('*', None):
         netloc = '[%s]:%s' % (host, port) if ':' in host else \
@@ -77,8 +80,11 @@ def device_url(url, host, port):
 
 
 def open_download(session, url, ca_file=None, insecure=False, timeout=300):
-    """GET one device URL of a lease with the session's cookie; returns
-    the open HTTP response (read it in chunks, then close it)."""
+    """Open the download of one device URL of a lease.
+
+    GET one device URL of a lease with the session's cookie; returns
+    the open HTTP response (read it in chunks, then close it).
+    """
     if insecure:
         context = ssl._create_unverified_context()
     else:

@@ -21,10 +21,13 @@ _FAULT_NAMES = {cls: name for name, cls in
 
 
 def is_fault(err, *names):
-    """True when ``err`` is one of vCenter's faults ``names`` (vim25 type
+    """Tell whether an error is one of the named vCenter faults.
+
+    True when ``err`` is one of vCenter's faults ``names`` (vim25 type
     names): its oslo.vmware class (``get_fault_class``), or a
     VimFaultException listing the type.  Never judged by the message
-    text."""
+    text.
+    """
     classes = tuple(c for c in map(vexc.get_fault_class, names) if c)
     if classes and isinstance(err, classes):
         return True
@@ -32,8 +35,11 @@ def is_fault(err, *names):
 
 
 def describe(err):
-    """vCenter's fault in a line: its type name and its message (when
-    that says more than the type name)."""
+    """Describe vCenter's fault in a line.
+
+    vCenter's fault in a line: its type name and its message (when
+    that says more than the type name).
+    """
     names = (list(getattr(err, 'fault_list', None) or []) or
              [_FAULT_NAMES.get(err.__class__, err.__class__.__name__)])
     text = str(getattr(err, 'msg', None) or '').strip()

@@ -27,8 +27,11 @@ def _disk_devices(session, obj):
 
 
 def frozen_keys(session, snapshot, files):
-    """{file: device key} of the disk devices a snapshot froze whose chain
-    holds one of ``files`` (each volume's disk file); one read."""
+    """Map the disk files a snapshot froze to their device keys.
+
+    {file: device key} of the disk devices a snapshot froze whose chain
+    holds one of ``files`` (each volume's disk file); one read.
+    """
     found = {}
     for device in _disk_devices(session, snapshot):
         for path in vdisks.chain(device.backing):

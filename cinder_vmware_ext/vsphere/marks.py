@@ -49,8 +49,11 @@ def watch(session, filter_spec):
 
 
 def drain_key(fields):
-    """The drain field's key (a string) in a CustomFieldsManager ``field``
-    value as the bulk reader gives it (a list of dicts), or None."""
+    """Return the drain field's key in a custom field value.
+
+    The drain field's key (a string) in a CustomFieldsManager ``field``
+    value as the bulk reader gives it (a list of dicts), or None.
+    """
     for field in fields or []:
         if isinstance(field, dict) and field.get('name') == DRAIN_FIELD:
             return str(field.get('key'))
@@ -58,8 +61,11 @@ def drain_key(fields):
 
 
 def mark_of(custom_values, key):
-    """The drain mark's value among an entity's ``customValue`` (bulk
-    reader form), '' when unmarked."""
+    """Return the drain mark's value of an entity.
+
+    The drain mark's value among an entity's ``customValue`` (bulk
+    reader form), '' when unmarked.
+    """
     if key is None:
         return ''
     for value in custom_values or []:

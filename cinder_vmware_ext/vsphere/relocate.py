@@ -26,8 +26,11 @@ MOVE_ALL = 'moveAllDiskBackingsAndDisallowSharing'
 
 
 def spec(session, datastore_ref, disks, move_type=MOVE_ALL):
-    """A VirtualMachineRelocateSpec moving the home and each of ``disks``
-    (VirtualDisk devices) onto ``datastore_ref``."""
+    """Make a relocate spec moving a VM and its disks.
+
+    A VirtualMachineRelocateSpec moving the home and each of ``disks``
+    (VirtualDisk devices) onto ``datastore_ref``.
+    """
     factory = session.vim.client.factory
     relocate = factory.create('ns0:VirtualMachineRelocateSpec')
     relocate.datastore = datastore_ref

@@ -66,8 +66,11 @@ def retrieve(session, properties):
 
 
 def datacenter_of(value, objects):
-    """The Datacenter moref above the object ``value`` in a ``retrieve()``
-    result that holds the parents' ``parent`` property (None if none)."""
+    """Find the Datacenter above an object in a retrieve() result.
+
+    The Datacenter moref above the object ``value`` in a ``retrieve()``
+    result that holds the parents' ``parent`` property (None if none).
+    """
     while value in objects:
         ref, obj_props = objects[value]
         if ref._type == 'Datacenter':
@@ -85,9 +88,12 @@ _UP_TYPES = ('VirtualMachine', 'VirtualApp', 'ResourcePool', 'Folder',
 
 
 def datacenter_above(session, ref):
-    """The Datacenter moref above the managed entity ``ref`` (None if
+    """Find the Datacenter above a managed entity in one pass.
+
+    The Datacenter moref above the managed entity ``ref`` (None if
     none), in one PropertyCollector pass up its ``parent`` chain instead of
-    a read per level."""
+    a read per level.
+    """
     if ref is None or ref._type == 'Datacenter':
         return ref
     vim = session.vim
@@ -112,8 +118,11 @@ def datacenter_above(session, ref):
 
 
 def of_objects(session, type_, refs, paths):
-    """{moref value: (moref, {property: value})} of ``refs`` (all of one
-    type) in one PropertyCollector pass (paged)."""
+    """Read the properties of objects of one type in one pass.
+
+    {moref value: (moref, {property: value})} of ``refs`` (all of one
+    type) in one PropertyCollector pass (paged).
+    """
     if not refs:
         return {}
     result = session.invoke_api(
@@ -139,8 +148,11 @@ def several(session, ref, paths):
 
 
 def refs(session, ref, path):
-    """The managed object references of an ``ArrayOfManagedObjectReference``
-    property (a VM's ``datastore``, a datastore's ``vm``)."""
+    """Return the references of an ArrayOfManagedObjectReference.
+
+    The managed object references of an ``ArrayOfManagedObjectReference``
+    property (a VM's ``datastore``, a datastore's ``vm``).
+    """
     return items(one(session, ref, path), 'ManagedObjectReference')
 
 

@@ -226,7 +226,10 @@ def search_folder(session, browser, datastore, folder, file_name):
 
 
 def folder_files(session, browser, datastore, folder):
-    """{file name: FileInfo or VmDiskFileInfo} of a folder's *.vmdk files
-    (empty when the folder does not exist)."""
+    """List the .vmdk files of a datastore folder.
+
+    {file name: FileInfo or VmDiskFileInfo} of a folder's *.vmdk files
+    (empty when the folder does not exist).
+    """
     found = search_folder(session, browser, datastore, folder, None)
     return {f.path: f for r in found.get(datastore, []) for f in r.file}

@@ -20,8 +20,11 @@ from cinder_vmware_ext.vsphere import retrieve
 
 
 def frozen_disks(session, snapshots):
-    """{snapshot moref value: [disk file names]} for the given snapshot
-    morefs, in one PropertyCollector pass."""
+    """List the disk files each given snapshot froze, in one pass.
+
+    {snapshot moref value: [disk file names]} for the given snapshot
+    morefs, in one PropertyCollector pass.
+    """
     if not snapshots:
         return {}
     result = session.invoke_api(

@@ -24,8 +24,11 @@ _TREE = 'VirtualMachineSnapshotTree'
 
 
 def nodes(snapshot_info):
-    """Every node of a ``snapshot`` property (VirtualMachineSnapshotInfo),
-    breadth first; empty when the VM has none."""
+    """List every node of a VM's snapshot tree, breadth first.
+
+    Every node of a ``snapshot`` property (VirtualMachineSnapshotInfo),
+    breadth first; empty when the VM has none.
+    """
     todo = list(retrieve.items(
         getattr(snapshot_info, 'rootSnapshotList', None), _TREE))
     found = []
@@ -43,8 +46,11 @@ def tree(session, vm):
 
 
 def find(session, vm, match):
-    """The snapshot moref of the first node ``match(node)`` accepts, or
-    None."""
+    """Find the first snapshot a predicate accepts.
+
+    The snapshot moref of the first node ``match(node)`` accepts, or
+    None.
+    """
     for node in tree(session, vm):
         if match(node):
             return node.snapshot
@@ -73,10 +79,13 @@ def _disk_files(session, vm):
 
 
 def revert(session, snapshot):
-    """RevertToSnapshot_Task, not run twice: a revert gives the VM new
+    """Revert a VM to a snapshot, never twice.
+
+    RevertToSnapshot_Task, not run twice: a revert gives the VM new
     delta disks, so when the connection broke and the VM's disks are not
     those it had, vCenter ran the revert and its answer was lost (a second
-    revert would throw away nothing more, but make new deltas again)."""
+    revert would throw away nothing more, but make new deltas again).
+    """
     vm = retrieve.one(session, snapshot, 'vm')
     before = _disk_files(session, vm)
     attempts = []

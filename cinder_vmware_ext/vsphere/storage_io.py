@@ -29,9 +29,12 @@ def as_dict(iorm):
 
 def configure(session, datastore_ref, enabled=None, threshold_ms=None,
               percent_of_peak=None, stats_collection=None):
-    """ConfigureDatastoreIORM_Task with what is given; unset fields keep
+    """Configure a datastore's Storage I/O Control.
+
+    ConfigureDatastoreIORM_Task with what is given; unset fields keep
     their value.  A threshold in ms selects the manual mode, a percent of
-    peak throughput the automatic one."""
+    peak throughput the automatic one.
+    """
     vim = session.vim
     spec = vim.client.factory.create('ns0:StorageIORMConfigSpec')
     if enabled is not None:

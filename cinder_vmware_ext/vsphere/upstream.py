@@ -28,8 +28,11 @@ def disk_device(volumeops, vm):
 
 
 def disk_backing(volumeops, disk_type, path):
-    """A new disk backing info on ``path`` of an extra-spec disk type
-    ('thin', 'thick', 'eagerZeroedThick'; ``_create_disk_backing``)."""
+    """Make a disk backing info of an extra-spec disk type.
+
+    A new disk backing info on ``path`` of an extra-spec disk type
+    ('thin', 'thick', 'eagerZeroedThick'; ``_create_disk_backing``).
+    """
     return volumeops._create_disk_backing(
         vops.VirtualDiskType.get_virtual_disk_type(disk_type), path)
 
@@ -40,8 +43,11 @@ def host_properties(ds_sel, host):
 
 
 def resource_pool(ds_sel, compute_resource):
-    """The root resource pool of a compute resource
-    (``_get_resource_pool``)."""
+    """Return the root resource pool of a compute resource.
+
+    The root resource pool of a compute resource
+    (``_get_resource_pool``).
+    """
     return ds_sel._get_resource_pool(compute_resource)
 
 
@@ -51,13 +57,19 @@ def host_resource_pool(ds_sel, host):
 
 
 def filter_by_profile(ds_sel, datastores, profile_id):
-    """The datastores of ``datastores`` ({moref: summary}) compliant with
-    a storage profile (``_filter_by_profile``)."""
+    """Filter datastores by a storage profile.
+
+    The datastores of ``datastores`` ({moref: summary}) compliant with
+    a storage profile (``_filter_by_profile``).
+    """
     return ds_sel._filter_by_profile(datastores, profile_id)
 
 
 def reconfigure_backing(volumeops_class, volumeops, backing, spec):
-    """Upstream's own ``_reconfigure_backing`` of ``volumeops`` (past the
-    override in ``volumeops_class``)."""
+    """Call upstream's own ``_reconfigure_backing``.
+
+    Upstream's own ``_reconfigure_backing`` of ``volumeops`` (past the
+    override in ``volumeops_class``).
+    """
     return super(volumeops_class, volumeops)._reconfigure_backing(
         backing, spec)

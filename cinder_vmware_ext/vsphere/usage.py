@@ -42,8 +42,11 @@ class Readers(object):
                       if files.intersection(chain))
 
     def shared(self, chain):
-        """{file: datastore} of ``chain`` ({file: datastore}) that any of
-        the VMs read too."""
+        """Return the files of a chain that any of the VMs read too.
+
+        {file: datastore} of ``chain`` ({file: datastore}) that any of
+        the VMs read too.
+        """
         used = set()
         for _name, other in self._chains.values():
             used.update(other)
@@ -56,8 +59,11 @@ def datastores_of(session, vm):
 
 
 def readers(session, datastores, exclude):
-    """``Readers`` over every VM (but ``exclude``) with files on
-    ``datastores`` (morefs)."""
+    """Return the readers of the files on given datastores.
+
+    ``Readers`` over every VM (but ``exclude``) with files on
+    ``datastores`` (morefs).
+    """
     vms = {}
     for _value, (_ref, found) in retrieve.of_objects(
             session, 'Datastore', datastores, ['vm']).items():

@@ -196,9 +196,12 @@ class VolumeOps(volumeops.VMwareVolumeOps):
             host=host))
 
     def _mark(self, vm, template, call):
-        """``call()`` turning ``vm`` into a template (or back); a failure
+        """Turn a VM into a template or back, once.
+
+        ``call()`` turning ``vm`` into a template (or back); a failure
         is success when vCenter holds the VM in that state (the answer
-        was lost and the retry refused)."""
+        was lost and the retry refused).
+        """
         what = 'a template' if template else 'a virtual machine'
         try:
             call()
@@ -216,9 +219,12 @@ class VolumeOps(volumeops.VMwareVolumeOps):
                          'err': faults.describe(err)})
 
     def get_dc(self, child):
-        """The Datacenter above ``child``: one round trip up the parent
+        """Find the Datacenter above an entity in one round trip.
+
+        The Datacenter above ``child``: one round trip up the parent
         chain (retrieve.datacenter_above) instead of upstream's read per
-        level."""
+        level.
+        """
         return retrieve.datacenter_above(self._session, child)
 
     def _exists(self, ref):
@@ -242,8 +248,11 @@ class VolumeOps(volumeops.VMwareVolumeOps):
         return folder
 
     def _in_folder(self, folder, create):
-        """``create(folder)``; once more in a rebuilt folder when the
-        cached folder is gone from vCenter."""
+        """Create in a folder, rebuilding the folder when it is gone.
+
+        ``create(folder)``; once more in a rebuilt folder when the
+        cached folder is gone from vCenter.
+        """
         try:
             return create(folder)
         except vexc.ManagedObjectNotFoundException:
@@ -259,8 +268,11 @@ class VolumeOps(volumeops.VMwareVolumeOps):
         return create(self.create_vm_inventory_folder(datacenter, path_comp))
 
     def forget_folders(self, datacenter):
-        """Drop every cached folder of ``datacenter`` (looked up again, or
-        created, on next use)."""
+        """Drop every cached folder of a datacenter.
+
+        Drop every cached folder of ``datacenter`` (looked up again, or
+        created, on next use).
+        """
         prefix = '/' + vim_util.get_moref_value(datacenter)
         for path in list(self._folder_cache):
             if path == prefix or path.startswith(prefix + '/'):
@@ -298,10 +310,13 @@ class VolumeOps(volumeops.VMwareVolumeOps):
     # -- reconfiguration that must not run twice ----------------------------
 
     def _reconfigure_backing(self, backing, reconfig_spec):
-        """Upstream's ReconfigVM_Task; one that attaches or removes disk
+        """Reconfigure a backing, never repeating a disk change.
+
+        Upstream's ReconfigVM_Task; one that attaches or removes disk
         files (attach, detach, swap) is not run again once applied: vCenter
         refuses the removal of a device that is gone, and attaching a file
-        twice."""
+        twice.
+        """
         done = self._disk_change_applied(backing, reconfig_spec)
         if done is None:
             return upstream.reconfigure_backing(VolumeOps, self, backing,
@@ -312,9 +327,12 @@ class VolumeOps(volumeops.VMwareVolumeOps):
             % vim_util.get_moref_value(backing))
 
     def _disk_change_applied(self, backing, spec):
-        """A check that the spec's disk changes are in place, or None when
+        """Check that a spec's disk changes are in place.
+
+        A check that the spec's disk changes are in place, or None when
         the spec has none that can be checked (any other change is the
-        same when made twice)."""
+        same when made twice).
+        """
         added, removed = set(), set()
         for change in getattr(spec, 'deviceChange', None) or []:
             device = change.device
@@ -337,9 +355,12 @@ class VolumeOps(volumeops.VMwareVolumeOps):
         return done
 
     def update_backing_disk_uuid(self, backing, disk_uuid):
-        """Upstream's disk UUID edit, not run again when the retry after
+        """Set a backing's disk UUID, never twice.
+
+        Upstream's disk UUID edit, not run again when the retry after
         a lost answer finds the UUID set (vCenter would refuse the
-        repeated edit)."""
+        repeated edit).
+        """
         disk = self._get_disk_device(backing)
         disk.backing.uuid = disk_uuid
         cf = self._session.vim.client.factory
@@ -363,14 +384,20 @@ class VolumeOps(volumeops.VMwareVolumeOps):
                 for d in devices.disks(self._session, backing)}
 
     def reconfigure_once(self, backing, spec, done, step):
-        """ReconfigVM_Task that is not run again when ``done()`` says
-        vCenter applied it before its answer was lost."""
+        """Reconfigure a VM, never after it was applied.
+
+        ReconfigVM_Task that is not run again when ``done()`` says
+        vCenter applied it before its answer was lost.
+        """
         return self._run_create(
             step, 'ReconfigVM_Task', backing,
             lambda: backing if done() else None, spec=spec)
 
 
 def _plain_uuid(value):
-    """A UUID without separators, lower case (vCenter writes disk UUIDs
-    as '60 00 c2 ...' or with dashes)."""
+    """Return a UUID without separators, in lower case.
+
+    A UUID without separators, lower case (vCenter writes disk UUIDs
+    as '60 00 c2 ...' or with dashes).
+    """
     return ''.join(c for c in str(value).lower() if c in '0123456789abcdef')

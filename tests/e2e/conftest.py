@@ -91,8 +91,11 @@ def vsphere(simulator):
 
 @pytest.fixture(scope='session')
 def volume_type(cinder, clusters):
-    """volume_type(pool) -> a thin type pinned to that pool (the operator's
-    way to choose a cluster), created once per pool."""
+    """Give a factory of thin volume types pinned to a pool.
+
+    volume_type(pool) -> a thin type pinned to that pool (the operator's
+    way to choose a cluster), created once per pool.
+    """
     made = {}
 
     def get(pool):
@@ -111,9 +114,12 @@ def volume_type(cinder, clusters):
 
 @pytest.fixture
 def undo():
-    """undo(step): run ``step`` when the test ends, newest first, so that
+    """Give a registry of clean-up steps run when the test ends.
+
+    undo(step): run ``step`` when the test ends, newest first, so that
     a volume made from a snapshot goes before the snapshot, and that
-    before its volume."""
+    before its volume.
+    """
     steps = []
     yield steps.append
     for step in reversed(steps):
@@ -127,9 +133,12 @@ def _delete(manager, resource, **kwargs):
 
 @pytest.fixture
 def new_volume(cinder, undo):
-    """new_volume(size, type, wait=..., backing=True) -> the volume once
+    """Give a factory of volumes deleted when the test ends.
+
+    new_volume(size, type, wait=..., backing=True) -> the volume once
     it reached its status, with its backing made (first_use) when it is
-    available unless backing=False; deleted when the test ends."""
+    available unless backing=False; deleted when the test ends.
+    """
     def create(size, vtype, wait='available', backing=True, **kwargs):
         volume = cinder.volumes.create(size, volume_type=vtype.id, **kwargs)
         undo(lambda: _delete(cinder.volumes, volume, cascade=True))
@@ -143,8 +152,11 @@ def new_volume(cinder, undo):
 
 @pytest.fixture
 def new_snapshot(cinder, undo):
-    """new_snapshot(volume) -> the snapshot once available; deleted when
-    the test ends."""
+    """Give a factory of snapshots deleted when the test ends.
+
+    new_snapshot(volume) -> the snapshot once available; deleted when
+    the test ends.
+    """
     def create(volume):
         snapshot = cinder.volume_snapshots.create(volume.id)
         undo(lambda: _delete(cinder.volume_snapshots, snapshot))

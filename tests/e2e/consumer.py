@@ -23,8 +23,11 @@ CONNECTOR = {'host': 'e2e-client', 'ip': '127.0.0.1',
 
 
 def first_use(cinder, volume):
-    """An attachment (reserve + initialize_connection), then its removal;
-    returns the volume once available again."""
+    """Attach a volume and detach it again (its first use).
+
+    An attachment (reserve + initialize_connection), then its removal;
+    returns the volume once available again.
+    """
     attachment = cinder.attachments.create(volume.id, CONNECTOR)
     cinder.attachments.delete(attachment['id'])
     return waiting.wait_status(cinder.volumes, volume, 'available')

@@ -39,8 +39,11 @@ LOOSE_DISK = ('nfs-shared-01', 'orphans/data 1.vmdk')
 
 @pytest.fixture
 def operator(stack, tmp_path):
-    """run(program, *args) -> parsed JSON stdout, from a directory holding
-    only clouds.yaml, with OS_CLOUD the only OS_* variable."""
+    """Give a runner of the CLI configured only by clouds.yaml.
+
+    run(program, *args) -> parsed JSON stdout, from a directory holding
+    only clouds.yaml, with OS_CLOUD the only OS_* variable.
+    """
     import cinder_stack
     # keystoneauth's admin_token plugin (a fixed token and endpoint) for
     # Cinder's noauth: cinderclient's own noauth plugin has no discovery,

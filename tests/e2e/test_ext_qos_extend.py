@@ -92,8 +92,11 @@ def nova_attach(vsphere, vm, file_name):
 
 
 def _retried(step):
-    """Run a clean-up call again on a 500: the stack's SQLite database is
-    sometimes locked by the services writing right after a delete."""
+    """Run a clean-up call again on a 500.
+
+    Run a clean-up call again on a 500: the stack's SQLite database is
+    sometimes locked by the services writing right after a delete.
+    """
     def run():
         for attempt in range(5):
             try:
@@ -107,8 +110,11 @@ def _retried(step):
 
 @pytest.fixture
 def qos_type(cinder, undo):
-    """qos_type(pool, **specs) -> a thin type of that pool whose back-end
-    QoS spec has the given keys; both deleted when the test ends."""
+    """Give a factory of pool types with a back-end QoS spec.
+
+    qos_type(pool, **specs) -> a thin type of that pool whose back-end
+    QoS spec has the given keys; both deleted when the test ends.
+    """
     def make(pool, **specs):
         spec = cinder.qos_specs.create('e2e-qos-%s' % pool,
                                        dict(specs, consumer='back-end'))

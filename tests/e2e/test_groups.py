@@ -63,8 +63,11 @@ def _file_of(device):
 
 
 def _nova_attach(vsphere, vm, path, size_gb, volume_id):
-    """Nova's part of an attach: the volume's disk on the instance VM,
-    volume-<id> in its extraConfig naming the device."""
+    """Attach a volume's disk to an instance VM as Nova does.
+
+    Nova's part of an attach: the volume's disk on the instance VM,
+    volume-<id> in its extraConfig naming the device.
+    """
     cf = vsphere.vim.client.factory
     devices = _devices(vsphere, vm)
     controller = [d for d in devices if 'SCSI' in d.__class__.__name__ or

@@ -18,9 +18,12 @@ import pytest
 
 
 def expected_pools(topology):
-    """{cluster: set of datastores} a pool may use, from the topology: a
+    """Derive the datastores each cluster's pool may use.
+
+    {cluster: set of datastores} a pool may use, from the topology: a
     datastore in normal mode, mounted read-write and accessible on a
-    connected host of the cluster that is not in maintenance."""
+    connected host of the cluster that is not in maintenance.
+    """
     result = {}
     for dc in topology['datacenters']:
         for cluster in dc.get('clusters', []):

@@ -89,8 +89,11 @@ def _local(simulator, ds_path, suffix=''):
 
 
 def _files_digest(simulator, ds_path):
-    """The disk as files: its descriptor and the data regions of its
-    (sparse) data file, with their offsets."""
+    """Digest a disk's descriptor and data regions.
+
+    The disk as files: its descriptor and the data regions of its
+    (sparse) data file, with their offsets.
+    """
     digest = hashlib.sha256()
     with open(_local(simulator, ds_path), 'rb') as f:
         digest.update(f.read())
@@ -139,8 +142,11 @@ def _unmanaged_if_there(cinder, volume):
 
 @pytest.fixture
 def manage(cinder, undo):
-    """manage(ds_path, pool) -> the volume managing that loose disk, once
-    available; unmanaged when the test ends if it still exists."""
+    """Give a factory of volumes managing loose disks.
+
+    manage(ds_path, pool) -> the volume managing that loose disk, once
+    available; unmanaged when the test ends if it still exists.
+    """
     def run(ds_path, pool, **kwargs):
         volume = cinder.volumes.manage(
             '%s#%s' % (BACKEND, pool), {'source-name': ds_path}, **kwargs)
@@ -200,8 +206,11 @@ def test_manage_and_unmanage_a_loose_disk(cinder, vsphere, simulator,
 
 
 def test_manage_refuses_what_is_not_safe(cinder, vsphere):
-    """A refused reference leaves the volume in error (the reason
-    is in cinder-volume's log) and vCenter as it was."""
+    """Check that a refused manage leaves vCenter as it was.
+
+    A refused reference leaves the volume in error (the reason
+    is in cinder-volume's log) and vCenter as it was.
+    """
     app_disks = _disk_files(_vm(vsphere, 'app-server')[1])
     for ref in ({'source-name': '[vmfs-gold-01] ../x.vmdk'},
                 {'source-name': '[vmfs-gold-01] app-server/app-server.vmdk'},

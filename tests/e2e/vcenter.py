@@ -40,9 +40,12 @@ def vm_names(session):
 
 
 def backing(session, volume):
-    """The backing VM of a Cinder volume (upstream names it after the
+    """Describe the backing VM of a Cinder volume, or None.
+
+    The backing VM of a Cinder volume (upstream names it after the
     volume: ``volume-<id>``) as a dict: datastores, cluster, disks in KiB;
-    None when vCenter has none."""
+    None when vCenter has none.
+    """
     name = 'volume-%s' % volume.id
     vms = _collect(session, 'VirtualMachine',
                    ['name', 'datastore', 'runtime.host',
@@ -73,8 +76,11 @@ def backing(session, volume):
 
 
 def flat_file_bytes(simulator, ds_path):
-    """Size of the data file behind a ``[datastore] dir/name.vmdk``
-    descriptor, on the simulator's disk."""
+    """Return the size of a descriptor's data file on disk.
+
+    Size of the data file behind a ``[datastore] dir/name.vmdk``
+    descriptor, on the simulator's disk.
+    """
     import os
     datastore, path = ds_path[1:].split('] ', 1)
     flat = path[:-len('.vmdk')] + '-flat.vmdk'

@@ -24,11 +24,14 @@ INTERVAL = 0.5
 
 
 def until(what, look, timeout=120, interval=None, last=None):
-    """Call ``look()`` every ``interval`` s (default INTERVAL) until it
+    """Poll ``look()`` until it returns something true.
+
+    Call ``look()`` every ``interval`` s (default INTERVAL) until it
     returns something true, and return that; an exception from ``look``
     ends the wait. After ``timeout`` s: AssertionError ``"<what>: not
     after <timeout> s"`` and, when ``last()`` is given, ``" (last seen:
-    <last()>)"``."""
+    <last()>)"``.
+    """
     def give_up(state):
         seen = '' if last is None else ' (last seen: %s)' % (last(),)
         raise AssertionError('%s: not after %d s%s' % (what, timeout, seen))
@@ -47,8 +50,11 @@ def _name(resource):
 
 
 def wait_status(manager, resource, wanted, timeout=120):
-    """Poll until the resource's status is one of ``wanted`` (a str or a
-    tuple); fail early on ``error`` unless it is wanted."""
+    """Poll until a resource's status is one of ``wanted``.
+
+    Poll until the resource's status is one of ``wanted`` (a str or a
+    tuple); fail early on ``error`` unless it is wanted.
+    """
     wanted = (wanted,) if isinstance(wanted, str) else tuple(wanted)
     seen = {}
 

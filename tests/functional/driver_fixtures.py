@@ -39,7 +39,9 @@ _db_ready = None
 # --- Cinder's database and objects ----------------------------------------
 
 def init_cinder(state_dir, connection=None):
-    """Parse Cinder's config (no files) and create a SQLite database (or
+    """Parse Cinder's config and create its database, once.
+
+    Parse Cinder's config (no files) and create a SQLite database (or
     the schema in the empty database at SQLAlchemy URL ``connection``).
 
     Idempotent within a process: the first call's database is kept.
@@ -181,8 +183,11 @@ def close_driver(drv):
 
 @contextlib.contextmanager
 def drivers(sim, **defaults):
-    """A ``make(**options)`` building drivers against ``sim`` (``defaults``
-    under ``options``), every one closed on exit."""
+    """Give a factory of drivers against the simulator.
+
+    A ``make(**options)`` building drivers against ``sim`` (``defaults``
+    under ``options``), every one closed on exit.
+    """
     made = []
 
     def make(**options):
@@ -332,8 +337,11 @@ class Inventory(object):
 # --- VMDK files on the simulator's datastores --------------------------------
 
 def read_descriptor(path):
-    """Fields of a VMDK text descriptor: {'extents': [(access, sectors,
-    type, file)], key: value...}."""
+    """Parse the fields of a VMDK text descriptor.
+
+    Fields of a VMDK text descriptor: {'extents': [(access, sectors,
+    type, file)], key: value...}.
+    """
     info = {'extents': []}
     with open(path) as f:
         for line in f:

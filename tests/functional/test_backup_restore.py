@@ -74,8 +74,11 @@ WRITES = [(0, fx.pattern('head', 4096)),
 # --- cinder-backup's side ----------------------------------------------------
 
 def backup(driver, volume):
-    """The bytes the backup service stores, read as cinder-backup reads
-    them (_attach_device, read the device file, _detach_device)."""
+    """Read a volume's backup as cinder-backup does.
+
+    The bytes the backup service stores, read as cinder-backup reads
+    them (_attach_device, read the device file, _detach_device).
+    """
     info = driver.initialize_connection(volume, CONNECTOR)
     connector = brick_vmware.VmdkConnector(root_helper=None)
     device = connector.connect_volume(info['data'])
@@ -170,9 +173,12 @@ def data_extents(path):
 
 
 def assert_same_disk(a, b, length=None):
-    """Two disks (descriptors) hold the same bytes: compared over both data
+    """Assert that two disks hold the same bytes.
+
+    Two disks (descriptors) hold the same bytes: compared over both data
     files' data regions; everywhere else both are holes (zeros).  With
-    ``length``, only their first ``length`` bytes are compared."""
+    ``length``, only their first ``length`` bytes are compared.
+    """
     fa, fb = fx.data_file(a), fx.data_file(b)
     if length is None:
         assert os.path.getsize(fa) == os.path.getsize(fb)
@@ -191,8 +197,11 @@ def assert_same_disk(a, b, length=None):
 
 
 def leftovers(sim, brick_tmp):
-    """Files left by a transfer: os-brick's local temporaries and the
-    simulator's export lease files."""
+    """List the files a transfer left behind.
+
+    Files left by a transfer: os-brick's local temporaries and the
+    simulator's export lease files.
+    """
     exports = os.path.join(sim.info['state_dir'], 'exports')
     return (os.listdir(brick_tmp),
             os.listdir(exports) if os.path.isdir(exports) else [])

@@ -79,8 +79,11 @@ def _read_source(inv, source, length):
 
 
 def _half_made_clone(dead, ctx, inv, sim, source):
-    """A linked clone whose temporary snapshot stays on the source, the
-    volume still ``creating`` as its dead service left it."""
+    """Make a linked clone half made by a dead service.
+
+    A linked clone whose temporary snapshot stays on the source, the
+    volume still ``creating`` as its dead service left it.
+    """
     clone = _volume(ctx, status='creating', source_volid=source.id)
     sim.inject_fault('RemoveSnapshot_Task', 'TaskInProgress', task=True)
     dead.create_cloned_volume(clone, source)

@@ -78,8 +78,11 @@ def run(conf, *argv):
 
 
 def run_all(commands):
-    """Run the commands side by side (each parses the WSDL: seconds);
-    their CompletedProcess in order."""
+    """Run the commands side by side.
+
+    Run the commands side by side (each parses the WSDL: seconds);
+    their CompletedProcess in order.
+    """
     procs = [subprocess.Popen(c, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True)
              for c in commands]

@@ -97,8 +97,11 @@ def free(inv, ds):
 
 
 def nova_attach(inv, instance, volume):
-    """Attach the volume's vmdk to ``instance`` as Nova's VMware driver
-    does; returns the instance's uuid."""
+    """Attach a volume's vmdk to an instance as Nova does.
+
+    Attach the volume's vmdk to ``instance`` as Nova's VMware driver
+    does; returns the instance's uuid.
+    """
     session = inv.session
     factory = session.vim.client.factory
     vm = inv.vm(instance)

@@ -151,9 +151,12 @@ def lose_answer(sim, method, **match):
 
 
 def lose_answer_refuse_retry(sim, method, fault, task=True, **match):
-    """vCenter runs the next ``method`` call, the answer is lost, and a
+    """Lose the next call's answer and refuse its retry.
+
+    vCenter runs the next ``method`` call, the answer is lost, and a
     retry is refused (with ``fault``) as vCenter refuses a repeated
-    change."""
+    change.
+    """
     rule = lose_answer(sim, method, **match)
     sim.inject_fault(method, fault, task=task, count=1, **match)
     return rule
@@ -327,9 +330,12 @@ def test_linked_clone_of_template_unmark_answer_lost(template_driver, ctx,
 # --- 2. disk replacement: look before deleting anything ----------------------
 
 def swap_answer_lost(sim, vm, refuse_retry):
-    """The disk swap (the backing's first ReconfigVM_Task) is applied and
+    """Lose the disk swap's answer once it is applied.
+
+    The disk swap (the backing's first ReconfigVM_Task) is applied and
     its answer lost; with ``refuse_retry`` a retry fails as vCenter fails
-    the removal of a device that is gone."""
+    the removal of a device that is gone.
+    """
     # Only the swap removes a device (not the disk UUID update after it).
     match = dict(moref=vm.value, body_contains='>remove<')
     if refuse_retry:

@@ -90,10 +90,13 @@ def new_volume(ctx, type_id, group):
 
 
 def attach(driver, inv, ctx, vol, instance_name):
-    """What Cinder and Nova do on attach: initialize_connection (which
+    """Attach a volume as Cinder and Nova do.
+
+    What Cinder and Nova do on attach: initialize_connection (which
     makes the lazily created backing near the instance), the volume's
     disk added to the instance VM with volume-<id> in its extraConfig, the
-    attachment recorded.  Returns the volume as Cinder then has it."""
+    attachment recorded.  Returns the volume as Cinder then has it.
+    """
     session, cf = inv.session, inv.session.vim.client.factory
     instance = inv.vm(instance_name)
     instance_uuid = inv.prop(instance, 'config.instanceUuid')
@@ -145,8 +148,11 @@ def instance_files(inv, name):
 
 
 def write(inv, vol, instance_name, data):
-    """The guest writes data into the volume's disk as the instance VM
-    has it attached now (the top of its chain)."""
+    """Write guest data into the volume's attached disk.
+
+    The guest writes data into the volume's disk as the instance VM
+    has it attached now (the top of its chain).
+    """
     path = inv.disk(inv.vm(vol.name)).backing.fileName
     top = [d.backing for d in inv.disks(inv.vm(instance_name))
            if path in df_chain(d.backing)][0].fileName

@@ -112,8 +112,11 @@ def datastore_files(sim):
 
 @pytest.fixture(scope='module')
 def images(backends, sim, inv, cinder_db):
-    """Two images (ids 'img-a', 'img-b') written from a volume, whose
-    backing is gone again; the files on the datastores before."""
+    """Write two images from a volume.
+
+    Two images (ids 'img-a', 'img-b') written from a volume, whose
+    backing is gone again; the files on the datastores before.
+    """
     drv = backends()
     ctx = df.admin_context()
     service = CountingImageService()

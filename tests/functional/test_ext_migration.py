@@ -72,8 +72,11 @@ BACKEND = 'functional@vmware'
 
 @pytest.fixture(scope='module')
 def coordination(cinder_db, tmp_path_factory):
-    """Cinder's lock coordinator, as cinder-volume starts it (upstream's
-    storage profile lookups are synchronized through it)."""
+    """Start Cinder's lock coordinator.
+
+    Cinder's lock coordinator, as cinder-volume starts it (upstream's
+    storage profile lookups are synchronized through it).
+    """
     from cinder import coordination
     from oslo_config import cfg
     if coordination.COORDINATOR.started:

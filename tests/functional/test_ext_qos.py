@@ -171,8 +171,11 @@ def test_lazy_create_still_refuses_invalid_spec(lazy_driver, ctx, inv):
 @pytest.mark.parametrize('lazy', [False, True])
 def test_failed_qos_reconfigure_leaves_no_backing(driver, lazy_driver, ctx,
                                                   inv, lazy):
-    """vCenter refuses the allocation: the new backing is deleted, so a
-    rescheduled create starts clean."""
+    """Check that a refused QoS leaves no backing.
+
+    vCenter refuses the allocation: the new backing is deleted, so a
+    rescheduled create starts clean.
+    """
     limit = 4321 + lazy
     vol = new_volume(ctx, qos_type(ctx, total_iops_sec=limit))
     vms = inv.vm_names()

@@ -167,8 +167,11 @@ def vmdk_files(local):
 
 
 def own_files(local):
-    """A flat disk's descriptor and data file names, as vmdk_files lists
-    them."""
+    """Name a flat disk's descriptor and data file.
+
+    A flat disk's descriptor and data file names, as vmdk_files lists
+    them.
+    """
     return sorted([os.path.basename(local),
                    os.path.basename(df.data_file(local))])
 
@@ -635,9 +638,12 @@ def test_in_use_cow_snapshot_is_refused(driver, ctx, inv):
 
 
 def _attach_to_instance(inv, ctx, vol, instance_name):
-    """What Nova does on attach: the volume's disk added to the instance
+    """Attach a volume to an instance VM as Nova does.
+
+    What Nova does on attach: the volume's disk added to the instance
     VM, ``volume-<id>`` in its extraConfig naming the device; the Cinder
-    attachment recorded.  Returns the volume as Cinder then has it."""
+    attachment recorded.  Returns the volume as Cinder then has it.
+    """
     from cinder import objects
     session, cf = inv.session, inv.session.vim.client.factory
     instance = inv.vm(instance_name)

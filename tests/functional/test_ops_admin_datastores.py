@@ -82,9 +82,12 @@ OPTIONS = dict(vmware_cluster_name=['gold', 'silver'],
 
 @pytest.fixture(scope='module')
 def one_login():
-    """Every command of this module on one real vCenter session: a session
+    """Run every command of the module on one vCenter session.
+
+    Every command of this module on one real vCenter session: a session
     parses the WSDL (seconds on a shared CI core), which each command
-    process would do once; here they all run in one process."""
+    process would do once; here they all run in one process.
+    """
     real, sessions = backend.session, {}
 
     def shared(section):

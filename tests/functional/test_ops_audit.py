@@ -54,8 +54,11 @@ TOPOLOGY = {'datacenters': [{
 
 
 class DatabaseView(object):
-    """Cinder's volumes and snapshots read from the test's database (what
-    cinderclient answers in production)."""
+    """Read Cinder's volumes and snapshots from the test database.
+
+    Cinder's volumes and snapshots read from the test's database (what
+    cinderclient answers in production).
+    """
 
     def __init__(self, backends):
         self.backends = backends

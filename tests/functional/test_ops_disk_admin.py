@@ -75,9 +75,12 @@ def gib_bytes(gib):
 
 @pytest.fixture(scope='module', autouse=True)
 def one_session():
-    """Every command of the module on one real vCenter session (each run
+    """Run every command of the module on one vCenter session.
+
+    Every command of the module on one real vCenter session (each run
     would otherwise log in and parse the WSDL again, seconds a run on a
-    busy machine); the commands are unchanged otherwise."""
+    busy machine); the commands are unchanged otherwise.
+    """
     from cinder_vmware_ext.cmd import backend
     from cinder_vmware_ext.cmd import toolkit
     made = []

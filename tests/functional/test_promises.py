@@ -65,8 +65,11 @@ RACE_ROOM = 8
 
 @pytest.fixture(scope='module')
 def drivers(sim, cinder_db):
-    """make(service=0, **options): a driver (one per service number and
-    options, shared by the module's tests: set-up parses the WSDL)."""
+    """Give a factory of drivers shared by the module's tests.
+
+    make(service=0, **options): a driver (one per service number and
+    options, shared by the module's tests: set-up parses the WSDL).
+    """
     made = {}
 
     def make(service=0, **options):
@@ -237,8 +240,11 @@ def test_lazy_extend_grows_the_promise(drivers, volumes, ctx, inv):
 
 
 def _race(drvs, vols, action):
-    """Run ``action(drv, vol)`` for every volume at once, one thread each,
-    the volumes dealt round-robin to the drivers (services)."""
+    """Run an action on every volume at once, one thread each.
+
+    Run ``action(drv, vol)`` for every volume at once, one thread each,
+    the volumes dealt round-robin to the drivers (services).
+    """
     results = [None] * len(vols)
     latencies = [0.0] * len(vols)
     start = threading.Event()

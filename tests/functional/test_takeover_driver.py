@@ -103,8 +103,11 @@ def _write_extras(sim):
 
 
 def _share_disk(inv):
-    """Give vm-share-b vm-share-a's disk too (a shared disk: multi-writer,
-    as vCenter wants a disk another VM uses)."""
+    """Share vm-share-a's disk with vm-share-b.
+
+    Give vm-share-b vm-share-a's disk too (a shared disk: multi-writer,
+    as vCenter wants a disk another VM uses).
+    """
     from cinder_vmware_ext.vsphere import devices
     session = inv.session
     spec = devices.add_existing_spec(
@@ -160,8 +163,11 @@ def _bench_topology():
 
 
 class Bench(object):
-    """The bench simulator, its driver and inventory; hands out its disks
-    and VMs, each to one test."""
+    """Hold the bench simulator, its driver and inventory.
+
+    The bench simulator, its driver and inventory; hands out its disks
+    and VMs, each to one test.
+    """
 
     def __init__(self, sim, drv, inv):
         self.sim, self.drv, self.inv = sim, drv, inv
@@ -251,10 +257,13 @@ _ZEROS = bytes(_BLOCK)
 
 
 def content(path):
-    """A file's bytes as (size, {offset: block}) of its non-zero 1 MiB
+    """Return a file's non-zero 1 MiB blocks.
+
+    A file's bytes as (size, {offset: block}) of its non-zero 1 MiB
     blocks: equal exactly when the bytes are, whatever the holes, without
     reading the holes of a sparse multi-GB data file or holding its zeros
-    in memory."""
+    in memory.
+    """
     blocks = {}
     with open(path, 'rb') as f:
         fd = f.fileno()
@@ -333,10 +342,13 @@ def test_listing_paginates(pristine):
 
 
 def test_listing_references_are_unique(pristine):
-    """A marker names one entry: the shared disk (one UUID, two VMs) is
+    """Check that each listing reference names one entry.
+
+    A marker names one entry: the shared disk (one UUID, two VMs) is
     listed per VM in upstream's path@vm form, whatever its UUID sorts as.
     (Duplicate references made test_listing_paginates fail whenever the
-    shared disk's random UUID sorted second: about 1 run in 5.)"""
+    shared disk's random UUID sorted second: about 1 run in 5.)
+    """
     _sim, drv, _inv = pristine
     everything = listing(drv, sort_keys=['reference'], sort_dirs=['asc'])
     refs = [json.dumps(e['reference'], sort_keys=True) for e in everything]

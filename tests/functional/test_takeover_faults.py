@@ -111,8 +111,11 @@ def disks():
 
 @pytest.fixture
 def env(sim, inv, drivers, disks, monkeypatch):
-    """(sim, driver, inventory); no fault rule of an earlier test, and
-    oslo.vmware's 10 s wait before retrying a dropped call made 50 ms."""
+    """Give the simulator, driver and inventory, with fast retries.
+
+    (sim, driver, inventory); no fault rule of an earlier test, and
+    oslo.vmware's 10 s wait before retrying a dropped call made 50 ms.
+    """
     original = loopingcall.RetryDecorator
 
     class Fast(original):
@@ -149,8 +152,11 @@ def _gold(ds_path):
 
 
 def lose_answer(sim, method, retry_fault=None, **match):
-    """vCenter runs the next ``method``, the answer is lost; its retry
-    (oslo.vmware's) gets ``retry_fault`` as a task fault, if given."""
+    """Lose the answer of the next call.
+
+    vCenter runs the next ``method``, the answer is lost; its retry
+    (oslo.vmware's) gets ``retry_fault`` as a task fault, if given.
+    """
     sim.inject_fault(method, drop_connection=True, applied=True, count=1,
                      **match)
     if retry_fault:
@@ -166,8 +172,11 @@ def fired(sim):
 # -- manage from another pool: copy, then delete the source ------------------
 
 def test_lost_answer_on_source_delete_is_success(env, disks):
-    """The source delete runs, its answer is lost, the retry finds no file:
-    the copy is the disk now (the old code rolled back and deleted it)."""
+    """Check that a lost source delete answer is a success.
+
+    The source delete runs, its answer is lost, the retry finds no file:
+    the copy is the disk now (the old code rolled back and deleted it).
+    """
     sim, drv, inv = env
     path = disks.silver()
     fx.write_data(inv.local_path(path), 0, fx.pattern(11))
@@ -185,8 +194,11 @@ def test_lost_answer_on_source_delete_is_success(env, disks):
 
 
 def test_copy_kept_while_the_source_cannot_be_verified(env, disks):
-    """The source delete fails and vCenter cannot say what is left of the
-    source: the copy stays, and the error says so."""
+    """Check that the copy stays while the source is unclear.
+
+    The source delete fails and vCenter cannot say what is left of the
+    source: the copy stays, and the error says so.
+    """
     sim, drv, inv = env
     path = disks.silver()
     fx.write_data(inv.local_path(path), 0, fx.pattern(12))
@@ -239,10 +251,13 @@ def test_source_intact_after_a_refused_delete_rolls_back(env, disks):
 # -- unmanage retried after a half-failure -----------------------------------
 
 def test_unmanage_retried_after_failed_move_and_reattach(env, disks):
-    """The move out of the shadow's folder fails and so does putting the
+    """Check an unmanage retried after a failed move and reattach.
+
+    The move out of the shadow's folder fails and so does putting the
     disk back on the shadow VM: the disk is detached in the shadow's
     folder.  Retrying the unmanage gives it back (the old code destroyed
-    the shadow VM, and the disk with its folder, and reported success)."""
+    the shadow VM, and the disk with its folder, and reported success).
+    """
     sim, drv, inv = env
     path = disks.silver()
     fx.write_data(inv.local_path(path), 0, fx.pattern(14))
@@ -295,9 +310,12 @@ def _vm_disks(inv, name):
 
 
 def test_lost_detach_answer_then_rollback_gives_the_disk_back(env, disks):
-    """The detach from the source VM runs, its answer is lost and the retry
+    """Check that a rollback gives back a disk after a lost detach.
+
+    The detach from the source VM runs, its answer is lost and the retry
     is refused; a later step fails: the rollback puts the disk back (the
-    old code registered the re-attach only after a detach that returned)."""
+    old code registered the re-attach only after a detach that returned).
+    """
     sim, drv, inv = env
     name = disks.vm()
     path = '[ds-gold] %s/%s.vmdk' % (name, name)
@@ -358,8 +376,11 @@ def green_suds(monkeypatch):
 def test_concurrent_manages_of_one_disk_make_one_volume(env, drivers, disks,
                                                         coordination,
                                                         green_suds):
-    """Ten manages of one disk at once, from two drivers (as two services
-    sharing a coordination backend): one volume, nine clear refusals."""
+    """Check that concurrent manages of one disk make one volume.
+
+    Ten manages of one disk at once, from two drivers (as two services
+    sharing a coordination backend): one volume, nine clear refusals.
+    """
     _sim, _drv, inv = env
     path = disks.loose()
     vols = [volume() for _ in range(10)]

@@ -120,8 +120,11 @@ def managed(env):
 
 
 class FakeImageService(object):
-    """Glance's ``update`` as copy_volume_to_image calls it: the data is
-    read to the end and kept."""
+    """Keep the image data as Glance's ``update`` would.
+
+    Glance's ``update`` as copy_volume_to_image calls it: the data is
+    read to the end and kept.
+    """
 
     def __init__(self):
         self.images = {}
@@ -137,8 +140,11 @@ class FakeImageService(object):
 
 
 def _served_disk(stream):
-    """(disk bytes, SHA-256) of a streamOptimized VMDK as vCenter serves
-    an export (the simulator too)."""
+    """Return the bytes and SHA-256 of a served VMDK.
+
+    (disk bytes, SHA-256) of a streamOptimized VMDK as vCenter serves
+    an export (the simulator too).
+    """
     disk, descriptor = vcsim.read_stream_optimized(stream)
     assert 'createType="streamOptimized"' in descriptor
     return len(disk), hashlib.sha256(disk).hexdigest()
@@ -156,9 +162,12 @@ def test_upload_to_image_sends_the_true_size(env, managed):
 
 
 def test_backup_reads_the_true_size(env, managed):
-    """What the backup manager does for an available volume (no temp
+    """Check that a backup reads the disk's true size.
+
+    What the backup manager does for an available volume (no temp
     snapshot): initialize_connection for its connector, os-brick's vmdk
-    connector downloads the disk to a file, the backup driver reads it."""
+    connector downloads the disk to a file, the backup driver reads it.
+    """
     from cinder.volume import volume_utils
     _sim, drv, _inv = env
     vol, _path, digest = managed
@@ -180,8 +189,11 @@ def test_backup_reads_the_true_size(env, managed):
 
 
 def _check_grown_copy(inv, vol, source_path):
-    """A new volume from the managed one: its own disk, the volume's size,
-    the source's bytes, and none of the takeover's markers."""
+    """Check a new volume made from the managed one.
+
+    A new volume from the managed one: its own disk, the volume's size,
+    the source's bytes, and none of the takeover's markers.
+    """
     vm = inv.vm(vol.name)
     assert vm is not None
     disk = inv.disk(vm)

@@ -22,8 +22,11 @@ CLS = driver.VMwareVcVmdkExtDriver
 
 
 def chains():
-    """{method: [class names, outermost first]} for methods defined by
-    more than one of the package's mixins."""
+    """Map the methods several mixins define to their classes.
+
+    {method: [class names, outermost first]} for methods defined by
+    more than one of the package's mixins.
+    """
     mixins = [c for c in CLS.__mro__[1:]
               if c.__module__.startswith('cinder_vmware_ext')]
     found = {}

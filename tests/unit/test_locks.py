@@ -20,8 +20,11 @@ from cinder_vmware_ext import locks
 
 
 class FakeCoordinatorLock(object):
-    """A tooz lock's acquire/release over one shared threading.Lock (the
-    backend's view: held by another service or not)."""
+    """Fake a tooz lock over one shared threading.Lock.
+
+    A tooz lock's acquire/release over one shared threading.Lock (the
+    backend's view: held by another service or not).
+    """
 
     def __init__(self, lock):
         self._lock = lock

@@ -27,9 +27,12 @@ SCHEDULER_WEIGHERS = ['CapacityWeigher', 'GoodnessWeigher']
 
 
 def write(path, text):
-    """Write cinder.conf readable by its owner only (0600): it holds the
+    """Write cinder.conf readable by its owner only.
+
+    Write cinder.conf readable by its owner only (0600): it holds the
     vCenter password.  An existing file is narrowed before it is
-    rewritten, so the password is never in a wider file."""
+    rewritten, so the password is never in a wider file.
+    """
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, 'w') as f:
         os.fchmod(f.fileno(), 0o600)

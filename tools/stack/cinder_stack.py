@@ -79,12 +79,15 @@ class CinderStack(object):
                  python=sys.executable, host='cinder-stack',
                  volume_services=1, cluster=None, coordination=None,
                  database=None, volume_defaults=None, conf_overrides=None):
-        """volume_services: how many cinder-volume services; more than one
+        """Configure the stack's services, coordination and database.
+
+        volume_services: how many cinder-volume services; more than one
         makes a cluster (``cluster`` defaults to CLUSTER) on etcd and
         MariaDB unless ``coordination`` / ``database`` say otherwise
         ('etcd' or None, 'mariadb' or 'sqlite').  volume_defaults: more
         [DEFAULT] options of the cinder-volume services only.
-        conf_overrides: {section: {name: value}} for cinder.conf."""
+        conf_overrides: {section: {name: value}} for cinder.conf.
+        """
         self.workdir = os.path.abspath(workdir)
         self.log_dir = os.path.join(self.workdir, 'logs')
         self.vcenter = vcenter
@@ -117,8 +120,11 @@ class CinderStack(object):
     # -- start / stop -----------------------------------------------------
 
     def start(self, timeout=180):
-        """Start everything; on any failure stop what started and raise
-        StackError naming the part that failed, with its log's tail."""
+        """Start everything, or stop what started and raise.
+
+        Start everything; on any failure stop what started and raise
+        StackError naming the part that failed, with its log's tail.
+        """
         for sub in ('logs', 'state', 'locks'):
             os.makedirs(os.path.join(self.workdir, sub), exist_ok=True)
         try:
@@ -153,8 +159,11 @@ class CinderStack(object):
                 list(self.services.values()))
 
     def kill(self, name):
-        """SIGKILL one service (by its PID's process group), as a crash
-        would end it: no shutdown, no last heartbeat; returns its PID."""
+        """Kill one service as a crash would end it.
+
+        SIGKILL one service (by its PID's process group), as a crash
+        would end it: no shutdown, no last heartbeat; returns its PID.
+        """
         proc = self.services[name]
         procs.kill_group(proc.pid)
         return proc.pid
@@ -164,8 +173,11 @@ class CinderStack(object):
         return self.cluster is not None
 
     def volume_backend(self, name=None):
-        """The ``host@backend`` of a cinder-volume service (the first by
-        default), as service-list and manageable-list name it."""
+        """Return the ``host@backend`` of a cinder-volume service.
+
+        The ``host@backend`` of a cinder-volume service (the first by
+        default), as service-list and manageable-list name it.
+        """
         name = name or sorted(self.volume_hosts)[0]
         return '%s@%s' % (self.volume_hosts[name], cinder_conf.BACKEND)
 
@@ -274,8 +286,11 @@ class CinderStack(object):
         return [(p, self._log_of(p.name)) for p in self.services.values()]
 
     def wait_ready(self, timeout):
-        """Wait for the backend's pools at the scheduler (the volume
-        service's first stats report)."""
+        """Wait for the backend's pools at the scheduler.
+
+        Wait for the backend's pools at the scheduler (the volume
+        service's first stats report).
+        """
         client = self.client()
         watched = self._watched()
         return procs.wait_for(
@@ -284,9 +299,12 @@ class CinderStack(object):
             timeout, watched)
 
     def _driver_ok(self):
-        """False until every volume service's driver is initialised;
+        """Tell whether every volume service's driver is initialised.
+
+        False until every volume service's driver is initialised;
         raises when one failed (the volume service then stays up without
-        ever reporting pools)."""
+        ever reporting pools).
+        """
         ready = True
         for name in self.volume_hosts:
             log = os.path.join(self.log_dir, name + '.log')
@@ -381,8 +399,11 @@ def export_lines(endpoint):
 
 
 def stop_by_state(workdir):
-    """Stop a stack started by ``cinder_stack.py start`` from its state
-    file: services first, then the broker."""
+    """Stop a started stack from its state file.
+
+    Stop a stack started by ``cinder_stack.py start`` from its state
+    file: services first, then the broker.
+    """
     with open(os.path.join(workdir, STATE_FILE)) as f:
         pids = json.load(f)['pids']
     volumes = sorted(n for n in pids if n.startswith('cinder-volume'))

@@ -73,8 +73,11 @@ def clusters_of(topology_file):
 
 
 def wait_status(client, volume, wanted, timeout=120, manager=None):
-    """Poll a volume (or, with ``manager``, a snapshot) until it reaches
-    ``wanted`` or error."""
+    """Poll a volume or snapshot until it reaches a status.
+
+    Poll a volume (or, with ``manager``, a snapshot) until it reaches
+    ``wanted`` or error.
+    """
     manager = manager or client.volumes
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -168,8 +171,11 @@ def tour(client, clusters):
 
 
 def snapshot_tour(client, pool):
-    """A COW snapshot of a volume and a linked clone made from it: the
-    clone's disk is a delta on the snapshot's, nothing is copied."""
+    """Show a COW snapshot and a linked clone made from it.
+
+    A COW snapshot of a volume and a linked clone made from it: the
+    clone's disk is a delta on the snapshot's, nothing is copied.
+    """
     say('\n== A snapshot and a linked clone in pool %r' % pool)
     vtype = client.volume_types.create('demo-linked-%s' % pool)
     vtype.set_keys({'volume_backend_name': 'vmware', 'pool_name': pool,
@@ -198,8 +204,11 @@ def snapshot_tour(client, pool):
 
 
 def takeover_tour(client, backend):
-    """Take over two existing disks of the sample topology: what
-    manageable-list offers, two loose disks managed, shown as volumes."""
+    """Show the takeover of two existing disks.
+
+    Take over two existing disks of the sample topology: what
+    manageable-list offers, two loose disks managed, shown as volumes.
+    """
     say('\n== Takeover of two existing disks')
     say('  $ cinder manageable-list %s' % backend)
     entries = sorted(client.volumes.list_manageable(backend, detailed=True),

@@ -22,8 +22,11 @@ import time
 
 
 class StackError(RuntimeError):
-    """A part of the stack failed to start; the message says which and
-    ends with the tail of its log."""
+    """Report a part of the stack that failed to start.
+
+    A part of the stack failed to start; the message says which and
+    ends with the tail of its log.
+    """
 
 
 def free_port():
@@ -91,8 +94,11 @@ class Process(object):
 
 
 def stop_group(pid, timeout=20):
-    """SIGTERM the process group led by ``pid``, SIGKILL it after
-    ``timeout`` seconds; returns when the leader is gone."""
+    """Stop a process group, killing it after a timeout.
+
+    SIGTERM the process group led by ``pid``, SIGKILL it after
+    ``timeout`` seconds; returns when the leader is gone.
+    """
     if not _signal_group(pid, signal.SIGTERM):
         return
     deadline = time.monotonic() + timeout
@@ -108,8 +114,11 @@ def stop_group(pid, timeout=20):
 
 
 def kill_group(pid, timeout=10):
-    """SIGKILL the process group led by ``pid`` (a crash, not a stop);
-    returns when the leader is gone."""
+    """Kill a process group as a crash would.
+
+    SIGKILL the process group led by ``pid`` (a crash, not a stop);
+    returns when the leader is gone.
+    """
     _signal_group(pid, signal.SIGKILL)
     deadline = time.monotonic() + timeout
     while _alive(pid) and time.monotonic() < deadline:
@@ -140,8 +149,11 @@ def _alive(pid):
 
 
 def wait_for(what, ready, timeout, processes=(), interval=0.25):
-    """Poll ``ready()`` until it is true; fail clearly on timeout or when
-    one of ``processes`` (``(Process, log_file)`` pairs) died meanwhile."""
+    """Poll ``ready()`` until it is true.
+
+    Poll ``ready()`` until it is true; fail clearly on timeout or when
+    one of ``processes`` (``(Process, log_file)`` pairs) died meanwhile.
+    """
     deadline = time.monotonic() + timeout
     last_error = None
     while True:

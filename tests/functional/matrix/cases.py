@@ -196,8 +196,11 @@ def error_problems(error, names, mode):
 
 
 def orphan_count(verdict):
-    """Objects left behind: VMs, snapshots, folders, and datastore
-    folders (a VM's home counts once, not per file)."""
+    """Count the objects a case left behind.
+
+    Objects left behind: VMs, snapshots, folders, and datastore
+    folders (a VM's home counts once, not per file).
+    """
     dirs = set()
     count = 0
     for item in verdict.orphans:

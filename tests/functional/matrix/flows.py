@@ -38,8 +38,11 @@ BACKEND = 'functional@vmware'
 # --- groups ------------------------------------------------------------------
 
 def _topology(n):
-    """Pools gold (esx-01, esx-02 on ds-gold) and silver (esx-03 on
-    ds-silver); powered-on instance VMs nova-N for online extends."""
+    """Make the matrix's topology: pools gold and silver.
+
+    Pools gold (esx-01, esx-02 on ds-gold) and silver (esx-03 on
+    ds-silver); powered-on instance VMs nova-N for online extends.
+    """
     gold = [{'host': 'esx-01'}, {'host': 'esx-02'}]
     return {'datacenters': [{
         'name': 'DC1',
@@ -82,8 +85,11 @@ GROUPS = {
 
 
 class Group(object):
-    """A running simulator of one group, its drivers and an inventory
-    session; hands out the topology's spare disks and VMs."""
+    """Run one group's simulator with its drivers and session.
+
+    A running simulator of one group, its drivers and an inventory
+    session; hands out the topology's spare disks and VMs.
+    """
 
     def __init__(self, name, sim, drivers, inv):
         self.name, self.sim, self.drivers, self.inv = (
@@ -111,8 +117,11 @@ class Group(object):
         return group
 
     def warm_up(self):
-        """What only the first create makes (the volume folders, ...),
-        made before any flow is traced."""
+        """Make what only the first create makes.
+
+        What only the first create makes (the volume folders, ...),
+        made before any flow is traced.
+        """
         ctx = df.admin_context()
         for drv in self.drivers.values():
             for pool in POOLS:
@@ -137,8 +146,11 @@ class Group(object):
                               % (datastore, folder, number))
 
     def _new_disk(self, path):
-        """Make a disk through the inventory session (no case traces or
-        faults it)."""
+        """Make a disk through the inventory session.
+
+        Make a disk through the inventory session (no case traces or
+        faults it).
+        """
         session = self.inv.session
         vim = session.vim
         dc = self.inv.by_name('Datacenter', 'DC1')
@@ -156,8 +168,11 @@ class Group(object):
         return path
 
     def spare_vm(self, datastore='ds-gold', cluster='gold'):
-        """A new powered-off VM 'vm-off-N' with one 1 GiB thin disk on
-        ``datastore``: (name, disk path)."""
+        """Make a powered-off VM with one thin disk.
+
+        A new powered-off VM 'vm-off-N' with one 1 GiB thin disk on
+        ``datastore``: (name, disk path).
+        """
         number = self._taken['vm-off']
         self._taken['vm-off'] += 1
         name = 'vm-off-%d' % number
@@ -196,8 +211,11 @@ class Group(object):
         return name, path
 
     def cleanup(self, case):
-        """Unregister the VMs a case made or used (their files stay), so
-        that the inventory every flow reads stays small."""
+        """Unregister the VMs a case made or used.
+
+        Unregister the VMs a case made or used (their files stay), so
+        that the inventory every flow reads stays small.
+        """
         from tests.functional.matrix import world
         # nova-1 names nova-1, not nova-10.
         mine = re.compile('|'.join(re.escape(n) + '(?![0-9])'
@@ -469,8 +487,11 @@ def extend_online(case):
 
 
 def _nova_attach(inv, instance, volume):
-    """Attach the volume's disk to an instance VM as Nova's VMware driver
-    does (a second disk, ``volume-<id>`` in extraConfig)."""
+    """Attach a volume's disk to an instance VM as Nova does.
+
+    Attach the volume's disk to an instance VM as Nova's VMware driver
+    does (a second disk, ``volume-<id>`` in extraConfig).
+    """
     session = inv.session
     factory = session.vim.client.factory
     vm = inv.vm(instance)

@@ -125,8 +125,11 @@ def pytest_generate_tests(metafunc):
 
 @pytest.fixture(scope='module')
 def matrix(request):
-    """Fast oslo.vmware retries and Cinder's coordinator while the cases
-    run; the groups stopped and the figures printed at the end."""
+    """Set up the matrix run and print its figures at the end.
+
+    Fast oslo.vmware retries and Cinder's coordinator while the cases
+    run; the groups stopped and the figures printed at the end.
+    """
     restore = trace.fast_retries()
     ours = trace.start_coordination(os.path.join(_workdir(), 'coordination'))
     yield
@@ -138,8 +141,11 @@ def matrix(request):
 
 
 def run_case(group, flow, method, k, mode):
-    """Set up and run one case: (added, removed, before, after, error,
-    fired, case)."""
+    """Set up and run one case.
+
+    Set up and run one case: (added, removed, before, after, error,
+    fired, case).
+    """
     sim, inv = group.sim, group.inv
     case = flows.Case(group)
     flow.setup(case)
@@ -197,8 +203,11 @@ def test_case(matrix, flow_name, method, k, mode_name):
 
 
 def figures(rows):
-    """{(flow, mode): [cases, held, lost, orphans, unclear errors]} plus
-    totals."""
+    """Sum the matrix's figures per flow and mode.
+
+    {(flow, mode): [cases, held, lost, orphans, unclear errors]} plus
+    totals.
+    """
     table = collections.OrderedDict()
     for row in rows:
         for key in ((row['flow'], row['mode']), ('all', row['mode']),

@@ -47,9 +47,12 @@ def mutating(method):
 
 
 def start_coordination(state_dir):
-    """Cinder's lock coordinator on files, as cinder-volume starts one
+    """Start Cinder's lock coordinator on files.
+
+    Cinder's lock coordinator on files, as cinder-volume starts one
     (upstream's storage profile lookups are synchronized through it);
-    True if this started it."""
+    True if this started it.
+    """
     from cinder import coordination
     from oslo_config import cfg
     if coordination.COORDINATOR.started:
@@ -61,8 +64,11 @@ def start_coordination(state_dir):
 
 
 def fast_retries():
-    """oslo.vmware waits 10 s before retrying a call after a connection
-    error; make that 20 ms (the matrix drops hundreds of connections)."""
+    """Make oslo.vmware's retry wait 20 ms.
+
+    oslo.vmware waits 10 s before retrying a call after a connection
+    error; make that 20 ms (the matrix drops hundreds of connections).
+    """
     from oslo_service import loopingcall
     original = loopingcall.RetryDecorator
     if getattr(original, 'matrix_fast', False):
@@ -84,8 +90,11 @@ def fast_retries():
 
 
 def retry_fault_supported(sim):
-    """Whether the simulator refuses a retried call (simfaults' rule
-    field ``retry_fault``)."""
+    """Tell whether the simulator refuses a retried call.
+
+    Whether the simulator refuses a retried call (simfaults' rule
+    field ``retry_fault``).
+    """
     import urllib.error
     try:
         rule = sim.inject_fault('MakeDirectory', drop_connection=True,
@@ -98,8 +107,11 @@ def retry_fault_supported(sim):
 
 
 def trace_flow(group, flow):
-    """Run ``flow`` once on ``group`` without faults: (its mutating calls
-    {method: count}, the case, the error or None)."""
+    """Trace one flow run without faults.
+
+    Run ``flow`` once on ``group`` without faults: (its mutating calls
+    {method: count}, the case, the error or None).
+    """
     from tests.functional.matrix import flows
     case = flows.Case(group)
     flow.setup(case)
@@ -120,8 +132,11 @@ def _out(text):
 
 
 def main():
-    """Print the trace of one group's flows (a second run of each: the
-    first also creates what every later run finds, e.g. folders)."""
+    """Print the trace of one group's flows.
+
+    Print the trace of one group's flows (a second run of each: the
+    first also creates what every later run finds, e.g. folders).
+    """
     import logging
     from tests.functional import driver_fixtures as df
     from tests.functional.matrix import flows

@@ -50,8 +50,11 @@ def defect(row):
 
 
 def reason(row):
-    """'<outcome>: <what went wrong>', e.g. 'ok: orphan vm, 3 orphan
-    files; unexpected disk'."""
+    """Say a case's outcome and what went wrong.
+
+    '<outcome>: <what went wrong>', e.g. 'ok: orphan vm, 3 orphan
+    files; unexpected disk'.
+    """
     import collections
     found = collections.Counter()
     for line in row['explain'].splitlines()[1:]:
@@ -74,8 +77,11 @@ def reason(row):
 
 
 def table(figures):
-    """The figures as a Markdown table: per flow, per mode, 'cases held
-    lost orphans unclear'."""
+    """Format the figures as a Markdown table.
+
+    The figures as a Markdown table: per flow, per mode, 'cases held
+    lost orphans unclear'.
+    """
     cells = figures['table']
     modes = sorted({k.split('/')[1] for k in cells} - {'all'},
                    key=lambda m: ['task', 'lost', 'lost-refused', 'session',

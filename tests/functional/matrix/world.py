@@ -66,8 +66,11 @@ VM_METADATA = ('.vmsd',)
 
 
 def capture(sim, inv, patterns):
-    """The items (a Counter) the simulator holds now; ``patterns`` maps a
-    role to the bytes written for it."""
+    """Capture the items the simulator holds now.
+
+    The items (a Counter) the simulator holds now; ``patterns`` maps a
+    role to the bytes written for it.
+    """
     items = collections.Counter()
     reader = reader_of(inv)
     for values in reader.objects('VirtualMachine'):
@@ -117,9 +120,12 @@ _PROPS = {
 
 
 class RawReader(object):
-    """Every VM and folder in one RetrievePropertiesEx each, posted and
+    """Read every VM and folder without suds.
+
+    Every VM and folder in one RetrievePropertiesEx each, posted and
     parsed without suds (which takes seconds for a few hundred VMs' device
-    lists), on the inventory session's cookie."""
+    lists), on the inventory session's cookie.
+    """
 
     def __init__(self, inv):
         import ssl
@@ -249,8 +255,11 @@ class Names(object):
 
 
 def diff(before, after, names):
-    """(added, removed) between two captures, each a Counter of
-    normalised items."""
+    """Return what was added and removed between two captures.
+
+    (added, removed) between two captures, each a Counter of
+    normalised items.
+    """
     added = collections.Counter()
     removed = collections.Counter()
     for item, n in (after - before).items():

@@ -104,8 +104,11 @@ class Env(object):
 
 @pytest.fixture(scope='module')
 def env(tmp_path_factory):
-    """One simulator for the module (a session takes seconds to set up);
-    each test works in its own folders and checks figures relatively."""
+    """Share one simulator across the module.
+
+    One simulator for the module (a session takes seconds to set up);
+    each test works in its own folders and checks figures relatively.
+    """
     sim = vcsim.Simulator.start(TOPOLOGY,
                                 workdir=str(tmp_path_factory.mktemp('disks')))
     try:
@@ -494,8 +497,11 @@ def test_reconfig_thin_add_and_destroy_vm(env):
 
 
 def test_create_vm_with_new_disk_like_cinder(env):
-    """CreateVM_Task as cinder's backing creation sends it: the disk spec
-    comes before its new controller, the disk has no file name."""
+    """Create a VM with a new disk as Cinder does.
+
+    CreateVM_Task as cinder's backing creation sends it: the disk spec
+    comes before its new controller, the disk has no file name.
+    """
     cf = env.vim.client.factory
     host = env.find('HostSystem', 'esx-01')
     pool = env.prop(env.prop(host, 'parent'), 'resourcePool')

@@ -177,9 +177,12 @@ def test_plain_method_applied_then_retry_refused(sim, fast_retries, session):
 
 
 def test_each_applied_drop_arms_one_refusal(sim, fast_retries):
-    """count 2: drop, refuse the retry, drop, refuse the retry; a call
+    """Check that each applied drop arms one refusal.
+
+    count 2: drop, refuse the retry, drop, refuse the retry; a call
     that is not the dropped one again (another body) is no retry: it
-    runs and leaves the refusal armed."""
+    runs and leaves the refusal armed.
+    """
     session = sim.session(api_retry_count=0)
     sim.inject_fault('MakeDirectory', applied=True, drop_connection=True,
                      retry_fault='FileFault', count=2)
@@ -226,9 +229,12 @@ def test_dropped_twice_in_a_row(sim, fast_retries):
 
 
 def test_drop_that_ends_the_session(sim, fast_retries):
-    """A vCenter restart: the answer is lost and the session is gone; the
+    """Check a drop that ends the session (a vCenter restart).
+
+    A vCenter restart: the answer is lost and the session is gone; the
     client finds its session inactive, logs in again and retries; the retry
-    meets the directory the first call made."""
+    meets the directory the first call made.
+    """
     session = sim.session(api_retry_count=2)
     first_key = session._session_id
     sim.reset_stats()

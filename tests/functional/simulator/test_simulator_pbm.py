@@ -189,8 +189,11 @@ def test_unknown_profile_id_is_a_fault(session):
 
 
 def start_coordination(state_dir):
-    """Cinder's lock coordinator, as cinder-volume starts it (upstream's
-    profile lookups are synchronized through it)."""
+    """Start Cinder's lock coordinator.
+
+    Cinder's lock coordinator, as cinder-volume starts it (upstream's
+    profile lookups are synchronized through it).
+    """
     from cinder import coordination
     from oslo_config import cfg
     driver_fixtures.init_cinder(state_dir)

@@ -377,9 +377,12 @@ ddb.uuid = "60 00 C2 9a 1b 2c 3d 4e-5f 60 71 82 93 a4 b5 c6"
 
 @pytest.mark.parametrize('extent', ['OUTSIDE', '../../OUTSIDE'])
 def test_extents_never_leave_the_datastore(env, tmp_path, extent):
-    """A descriptor naming a file outside its datastore (absolute, or
+    """Check that a descriptor's extents stay on its datastore.
+
+    A descriptor naming a file outside its datastore (absolute, or
     ``../`` up past the root) is refused when attached or copied, and
-    deleting it removes only the descriptor."""
+    deleting it removes only the descriptor.
+    """
     outside = tmp_path / 'outside-flat.vmdk'
     outside.write_bytes(b'not yours' * 1000)
     extent = extent.replace('OUTSIDE', str(outside) if extent == 'OUTSIDE'

@@ -426,6 +426,8 @@ def test_create_survives_two_dropped_inventory_reads(driver, ctx, inv, sim):
     dict(drop_connection=True), dict(fault='NotAuthenticated')])
 def test_manageable_listing_survives_a_lost_session_or_connection(
         driver, sim, fault):
+    # A fresh search, not the listing an earlier case left in the cache.
+    driver.takeover_listing().invalidate()
     rule = sim.inject_fault('SearchDatastoreSubFolders_Task', count=1,
                             **fault)
 

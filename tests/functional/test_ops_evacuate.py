@@ -256,3 +256,36 @@ def test_an_attached_volume_is_skipped_with_the_reason(conf, driver, estate,
     assert path in [d.backing.fileName for d in inv.disks(
         inv.vm('instance-1'))]
     assert read(inv, path) == data
+
+
+def test_a_failed_move_leaves_the_volume_and_a_rerun_resumes(
+        conf, driver, estate, inv, sim, tmp_path):
+    # After the test before: old-ds undrained, an attached volume on it.
+    from tests.functional.driver_fixtures import admin_context
+    vol = backed(driver, admin_context(), inv, vmdk_type='thin')
+    path = top(inv, vol).fileName
+    assert path.startswith('[old-ds] ')
+    data = write(inv, path, 6)
+    results = tmp_path / 'resume.jsonl'
+    sim.inject_fault('RelocateVM_Task', 'SystemError', task=True,
+                     moref=inv.vm(vol.name).value)
+    try:
+        code, out, err = run(conf, 'datastore', 'evacuate', 'old-ds',
+                             '--results', str(results))
+    finally:
+        sim.clear_faults()
+    assert code == 1, (out, err)
+    assert out.startswith('moved: 0, skipped: 1, failed: 1'), out
+    # Left where it was, whole.
+    assert top(inv, vol).fileName == path
+    assert read(inv, path) == data
+    code, out, err = run(conf, 'datastore', 'evacuate', 'old-ds',
+                         '--results', str(results))
+    assert code == 0 and out.startswith('moved: 1, skipped: 1, failed: 0'), (
+        out, err)
+    now = top(inv, vol).fileName
+    assert now.startswith(('[new-a] ', '[new-b] '))
+    assert read(inv, now) == data
+    mine = [json.loads(x)['status'] for x in results.read_text().splitlines()
+            if json.loads(x)['key'] == vol.id]
+    assert mine == ['failed', 'moved']

@@ -203,6 +203,29 @@ def drivers(sim, **defaults):
             close_driver(drv)
 
 
+@contextlib.contextmanager
+def backends(sim, **defaults):
+    """Give one set-up driver per distinct backend configuration.
+
+    ``get(**options)`` (``defaults`` under ``options``) builds a driver
+    against ``sim`` the first time a configuration is asked for, so a
+    module's tests share it; all are closed on exit.
+    """
+    made = {}
+
+    def get(**options):
+        options = dict(defaults, **options)
+        key = repr(sorted(backend_options(sim, **options).items()))
+        if key not in made:
+            made[key] = make_driver(sim, **options)
+        return made[key]
+    try:
+        yield get
+    finally:
+        for drv in made.values():
+            close_driver(drv)
+
+
 def pools_by_name(drv):
     """{pool name: pool stats} of a fresh stats refresh."""
     stats = drv.get_volume_stats(refresh=True)

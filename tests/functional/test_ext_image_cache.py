@@ -84,20 +84,10 @@ class CountingImageService(object):
 
 @pytest.fixture(scope='module')
 def backends(sim, cinder_db):
-    drivers = {}
-
-    def get(**overrides):
-        overrides.setdefault('vmware_cluster_name', ['gold', 'silver'])
-        overrides.setdefault('vmware_lazy_create', True)
-        overrides.setdefault('vmware_image_cache_enabled', True)
-        key = repr(sorted(overrides.items()))
-        if key not in drivers:
-            drivers[key] = df.make_driver(sim, **overrides)
-        return drivers[key]
-
-    yield get
-    for drv in drivers.values():
-        df.close_driver(drv)
+    with df.backends(sim, vmware_cluster_name=['gold', 'silver'],
+                     vmware_lazy_create=True,
+                     vmware_image_cache_enabled=True) as get:
+        yield get
 
 
 def datastore_files(sim):

@@ -92,20 +92,10 @@ def coordination(cinder_db, tmp_path_factory):
 
 @pytest.fixture(scope='module')
 def backends(sim, cinder_db, coordination):
-    drivers = {}
-
-    def get(**overrides):
-        # Eager create (vmware_lazy_create=False): these tests read or write
-        # the backing right after create_volume.
-        overrides.setdefault('vmware_lazy_create', False)
-        key = repr(sorted(overrides.items()))
-        if key not in drivers:
-            drivers[key] = df.make_driver(sim, **overrides)
-        return drivers[key]
-
-    yield get
-    for drv in drivers.values():
-        df.close_driver(drv)
+    # Eager create (vmware_lazy_create=False): these tests read or write
+    # the backing right after create_volume.
+    with df.backends(sim, vmware_lazy_create=False) as get:
+        yield get
 
 
 @pytest.fixture

@@ -68,21 +68,11 @@ CLUSTERS = ['gold', 'silver', 'copper']
 
 @pytest.fixture(scope='module')
 def backends(sim, cinder_db):
-    drivers = {}
-
-    def get(**overrides):
-        overrides.setdefault('vmware_cluster_name', CLUSTERS)
-        # Eager create (vmware_lazy_create=False): these tests read or write
-        # the backing right after create_volume.
-        overrides.setdefault('vmware_lazy_create', False)
-        key = repr(sorted(df.backend_options(sim, **overrides).items()))
-        if key not in drivers:
-            drivers[key] = df.make_driver(sim, **overrides)
-        return drivers[key]
-
-    yield get
-    for drv in drivers.values():
-        df.close_driver(drv)
+    # Eager create (vmware_lazy_create=False): these tests read or write
+    # the backing right after create_volume.
+    with df.backends(sim, vmware_cluster_name=CLUSTERS,
+                     vmware_lazy_create=False) as get:
+        yield get
 
 
 @pytest.fixture

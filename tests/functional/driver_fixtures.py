@@ -138,6 +138,22 @@ def backend_options(sim, **overrides):
     return opts
 
 
+def write_cinder_conf(sim, path, host='functional', **overrides):
+    """Write a cinder.conf whose one backend, [vmware], points at ``sim``.
+
+    ``host`` is the service's (volumes then live on ``host@vmware#pool``);
+    ``overrides`` as for ``backend_options``.  Returns the path, as a str.
+    """
+    lines = ['[DEFAULT]', 'enabled_backends = vmware', 'host = %s' % host,
+             '', '[vmware]']
+    for name, value in backend_options(sim, **overrides).items():
+        # A MultiStrOpt (vmware_cluster_name): one line per value.
+        for item in value if isinstance(value, list) else [value]:
+            lines.append('%s = %s' % (name, item))
+    path.write_text('\n'.join(lines) + '\n')
+    return str(path)
+
+
 def make_configuration(options):
     """A real Configuration for a new backend section holding ``options``."""
     from cinder.volume import configuration

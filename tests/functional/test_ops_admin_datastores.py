@@ -103,14 +103,7 @@ def one_login():
 
 
 def write_conf(sim, directory, **options):
-    path = directory / 'cinder.conf'
-    lines = ['[DEFAULT]', 'enabled_backends = vmware', 'host = functional',
-             '', '[vmware]']
-    for name, value in fx.backend_options(sim, **options).items():
-        for item in value if isinstance(value, list) else [value]:
-            lines.append('%s = %s' % (name, item))
-    path.write_text('\n'.join(lines) + '\n')
-    return str(path)
+    return fx.write_cinder_conf(sim, directory / 'cinder.conf', **options)
 
 
 @pytest.fixture(scope='module')

@@ -88,8 +88,8 @@ def run(conf, *argv):
 
 @pytest.fixture(scope='module')
 def conf(sim, tmp_path_factory):
-    return ops.write_conf(sim, tmp_path_factory.mktemp('conf') /
-                          'cinder.conf', host='audit')
+    return fx.write_cinder_conf(
+        sim, tmp_path_factory.mktemp('conf') / 'cinder.conf', host='audit')
 
 
 @pytest.fixture(scope='module')

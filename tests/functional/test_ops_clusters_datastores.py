@@ -60,15 +60,8 @@ OPTIONS = dict(vmware_cluster_name=['gold', 'silver'],
 @pytest.fixture(scope='module')
 def env(sim, cinder_db, tmp_path_factory):
     drv = fx.make_driver(sim, **OPTIONS)
-    path = tmp_path_factory.mktemp('conf') / 'cinder.conf'
-    options = fx.backend_options(sim, **OPTIONS)
-    lines = ['[DEFAULT]', 'enabled_backends = vmware', 'host = functional',
-             '', '[vmware]']
-    for name, value in options.items():
-        for item in value if isinstance(value, list) else [value]:
-            lines.append('%s = %s' % (name, item))
-    path.write_text('\n'.join(lines) + '\n')
-    yield drv, str(path)
+    yield drv, fx.write_cinder_conf(
+        sim, tmp_path_factory.mktemp('conf') / 'cinder.conf', **OPTIONS)
     fx.close_driver(drv)
 
 

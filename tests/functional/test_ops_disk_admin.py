@@ -50,15 +50,8 @@ TOPOLOGY = {'datacenters': [{
 
 @pytest.fixture(scope='module')
 def conf(sim, tmp_path_factory):
-    options = fx.backend_options(sim, vmware_lazy_create=True)
-    lines = ['[DEFAULT]', 'enabled_backends = vmware',
-             'host = functional', '', '[vmware]']
-    for name, value in options.items():
-        for item in value if isinstance(value, list) else [value]:
-            lines.append('%s = %s' % (name, item))
-    path = tmp_path_factory.mktemp('conf') / 'cinder.conf'
-    path.write_text('\n'.join(lines) + '\n')
-    return str(path)
+    return fx.write_cinder_conf(
+        sim, tmp_path_factory.mktemp('conf') / 'cinder.conf')
 
 
 @pytest.fixture(scope='module')

@@ -55,20 +55,10 @@ TOPOLOGY = {'datacenters': [{
 }]}
 
 
-def write_conf(sim, path, host='functional', **overrides):
-    options = fx.backend_options(sim, vmware_lazy_create=True, **overrides)
-    lines = ['[DEFAULT]', 'enabled_backends = vmware', 'host = %s' % host,
-             '', '[vmware]']
-    for name, value in options.items():
-        for item in value if isinstance(value, list) else [value]:
-            lines.append('%s = %s' % (name, item))
-    path.write_text('\n'.join(lines) + '\n')
-    return str(path)
-
-
 @pytest.fixture(scope='module')
 def conf(sim, tmp_path_factory):
-    return write_conf(sim, tmp_path_factory.mktemp('conf') / 'cinder.conf')
+    return fx.write_cinder_conf(
+        sim, tmp_path_factory.mktemp('conf') / 'cinder.conf')
 
 
 @pytest.fixture(scope='module')

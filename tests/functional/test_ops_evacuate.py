@@ -52,35 +52,14 @@ TOPOLOGY = {'datacenters': [{
 
 
 @pytest.fixture(scope='module')
-def coordination(cinder_db, tmp_path_factory):
-    from cinder import coordination
-    from oslo_config import cfg
-    if coordination.COORDINATOR.started:
-        yield
-        return
-    cfg.CONF.set_override('backend_url', 'file://' + str(
-        tmp_path_factory.mktemp('coordination')), group='coordination')
-    coordination.COORDINATOR.start()
-    yield
-    coordination.COORDINATOR.stop()
-    cfg.CONF.clear_override('backend_url', group='coordination')
-
-
-@pytest.fixture(scope='module')
 def conf(sim, cinder_db, tmp_path_factory):
-    options = fx.backend_options(sim, vmware_lazy_create=True)
-    lines = ['[DEFAULT]', 'enabled_backends = vmware',
-             'host = functional', '', '[vmware]']
-    for name, value in options.items():
-        for item in value if isinstance(value, list) else [value]:
-            lines.append('%s = %s' % (name, item))
-    path = tmp_path_factory.mktemp('conf') / 'cinder.conf'
-    path.write_text('\n'.join(lines) + '\n')
-    return str(path)
+    return fx.write_cinder_conf(
+        sim, tmp_path_factory.mktemp('conf') / 'cinder.conf')
 
 
 @pytest.fixture(scope='module')
 def driver(sim, cinder_db, coordination):
+    # coordination: Cinder's tooz coordinator on the session's etcd.
     drv = fx.make_driver(sim, vmware_lazy_create=True)
     yield drv
     fx.close_driver(drv)

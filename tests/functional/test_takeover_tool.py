@@ -111,18 +111,6 @@ class DriverApi(object):
         return True, None
 
 
-def write_conf(sim, path):
-    options = fx.backend_options(sim, **topo.OPTIONS)
-    lines = ['[DEFAULT]', 'enabled_backends = vmware', 'host = functional',
-             '', '[vmware]']
-    for name, value in options.items():
-        # vmware_cluster_name is a MultiStrOpt: one line per value.
-        for item in value if isinstance(value, list) else [value]:
-            lines.append('%s = %s' % (name, item))
-    path.write_text('\n'.join(lines) + '\n')
-    return str(path)
-
-
 def run(conf, *argv, api=None):
     app = cli.CinderVmwareApp()
     out = io.StringIO()
@@ -142,7 +130,9 @@ def env(tmp_path):
         topo._write_extras(sim)
         topo._share_disk(inv)
         drv = fx.make_driver(sim, **topo.OPTIONS)
-        yield sim, drv, inv, write_conf(sim, tmp_path / 'cinder.conf')
+        conf = fx.write_cinder_conf(sim, tmp_path / 'cinder.conf',
+                                    **topo.OPTIONS)
+        yield sim, drv, inv, conf
         fx.close_driver(drv)
     finally:
         inv.close()

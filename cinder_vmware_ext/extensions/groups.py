@@ -24,17 +24,20 @@ A consistent group snapshot freezes the group's volumes at one instant:
 * volumes attached to one instance VM: ONE vSphere snapshot of the
   instance VM (memory off; quiesced when ``vmware_group_snapshot_quiesce``)
   freezes all their disks; each volume's frozen disk is then copied into
-  the volume's snapshot in the volume's own format (a template VM holding
-  only that disk, as a template snapshot of an attached volume is), and
-  the instance's snapshot is removed (its deltas consolidated), in all
-  cases;
+  a template VM holding only that disk (a template-format snapshot, as
+  a template snapshot of an attached volume is), and the instance's
+  snapshot is removed (its deltas consolidated), in all cases.  Volumes
+  whose type says COW get a template-format snapshot too: a COW snapshot
+  lives on the backing VM, whose disk the instance writes, so neither
+  upstream nor this driver takes one of an attached volume; the
+  snapshot's ``provider_location`` says its format, so delete, revert and
+  create-from-snapshot treat it as the template it is;
 * available volumes are still: each is snapshotted as usual (COW or
   template, by its type).
 
 Refused before vCenter is asked to change anything: volumes attached to
-more than one instance VM, and attached volumes whose format is COW (a
-COW snapshot lives on the volume's backing VM, whose disk the instance
-writes).  Any failure deletes what the group snapshot made so far.
+more than one instance VM.  Any failure deletes what the group snapshot
+made so far.
 """
 
 from cinder import exception
@@ -155,17 +158,6 @@ class GroupMixin(object):
                   "separately, or detach them") %
                 {'n': len(by_instance),
                  'uuids': ', '.join(sorted(by_instance))})
-        for snapshots_of in by_instance.values():
-            for snapshot in snapshots_of:
-                volume = snapshot.volume
-                if self._snapshot_format(volume) != 'template':
-                    self._refuse_group_snapshot(
-                        group_snapshot,
-                        _("attached volume %(vol)s has snapshot format COW, "
-                          "which cannot hold a disk the instance writes; "
-                          "use a volume type with "
-                          "vmware:snapshot_format=template") %
-                        {'vol': volume.id})
         attached = next(iter(by_instance.items()), None)
         return attached, still
 
@@ -235,6 +227,13 @@ class GroupMixin(object):
         in a template VM, where the volume's template snapshots live.
         """
         volume = snapshot.volume
+        if self._snapshot_format(volume) != 'template':
+            LOG.info("Attached volume %(vol)s has snapshot format COW; its "
+                     "snapshot %(snap)s in group snapshot %(gs)s is a "
+                     "template (a COW snapshot cannot freeze a disk the "
+                     "instance writes).",
+                     {'vol': volume.id, 'snap': snapshot.id,
+                      'gs': snapshot.group_snapshot_id})
         folder = self._get_snapshot_group_folder(volume, backing)
         template = self.volumeops.clone_backing(
             snapshot.name, instance, point, volumeops.FULL_CLONE_TYPE,

@@ -23,6 +23,7 @@ the group made from the group snapshot holds the first marker only.
 
 from oslo_utils import units
 from oslo_vmware import vim_util
+import pytest
 
 from tests.e2e import consumer
 from tests.e2e import vcenter
@@ -148,17 +149,20 @@ def _delete_group_snapshot(cinder, group_snapshot):
     waiting.wait_deleted(cinder.group_snapshots, group_snapshot)
 
 
+# Attached COW volumes get template-format snapshots in a consistent
+# group snapshot (a COW snapshot cannot freeze a disk the instance writes).
+@pytest.mark.parametrize('snapshot_format', ['template', 'COW'])
 def test_consistent_group_snapshot_and_group_from_it(
-        cinder, vsphere, simulator, undo):
+        cinder, vsphere, simulator, undo, snapshot_format):
     root = simulator.datastore_root
-    gtype = cinder.group_types.create('e2e-consistent')
+    gtype = cinder.group_types.create('e2e-consistent-%s' % snapshot_format)
     undo(lambda: cinder.group_types.delete(gtype))
     gtype.set_keys({'consistent_group_snapshot_enabled': '<is> True'})
-    vtype = cinder.volume_types.create('e2e-groups-gold')
+    vtype = cinder.volume_types.create('e2e-groups-gold-%s' % snapshot_format)
     undo(lambda: cinder.volume_types.delete(vtype))
     vtype.set_keys({'volume_backend_name': 'vmware', 'pool_name': 'gold',
                     'vmware:vmdk_type': 'thin',
-                    'vmware:snapshot_format': 'template'})
+                    'vmware:snapshot_format': snapshot_format})
     group = cinder.groups.create(gtype.id, vtype.id, name='e2e-group')
     undo(lambda: _delete_group(cinder, group))
     waiting.wait_status(cinder.groups, group, 'available')

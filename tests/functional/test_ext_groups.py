@@ -196,8 +196,9 @@ def apply(ctx, snaps, updates):
         snap.save()
 
 
-def attached_pair(driver, inv, ctx, instance='nova-01', second=None):
-    type_id = df.volume_type(ctx, snapshot_format='template')
+def attached_pair(driver, inv, ctx, instance='nova-01', second=None,
+                  snapshot_format='template'):
+    type_id = df.volume_type(ctx, snapshot_format=snapshot_format)
     group = new_group(ctx, type_id)
     assert driver.create_group(ctx, group)['status'] == 'available'
     vols = [new_volume(ctx, type_id, group) for _i in range(2)]
@@ -254,6 +255,64 @@ def test_group_snapshot_freezes_both_volumes_at_one_point(driver, ctx, inv,
         assert read(inv, inv.vm(vol.name)) == first
     for vol in vols:
         assert read(inv, inv.vm(vol.name)) == second
+
+
+def test_attached_cow_volumes_get_template_snapshots(driver, ctx, inv, sim):
+    # Volumes whose type says COW: the attached ones get template-format
+    # snapshots from the instance's one point (a COW snapshot of their
+    # backing would not freeze the disk the instance writes), the
+    # available one its usual COW snapshot.
+    group, vols = attached_pair(driver, inv, ctx, snapshot_format='COW')
+    still = new_volume(ctx, vols[0].volume_type_id, group)
+    driver.create_volume(still)
+    driver.initialize_connection(still, {'host': 'controller'})  # a backing
+    before = instance_files(inv, 'nova-01')
+    first, second = df.pattern('cow-first'), df.pattern('cow-second')
+    for vol in vols:
+        write(inv, vol, 'nova-01', first)
+    still_disk = inv.local_path(inv.disk(inv.vm(still.name)).backing.fileName)
+    df.write_data(still_disk, OFFSET, first)
+    sim.reset_stats()
+
+    gs, snaps = group_snapshot(ctx, group, vols + [still])
+    model, updates = driver.create_group_snapshot(ctx, gs, snaps)
+
+    assert model['status'] == 'available'
+    # One snapshot of the instance VM, one COW snapshot of the still
+    # volume's backing; the instance's is gone again.
+    assert sim.request_counts().get('CreateSnapshot_Task') == 2
+    assert inv.snapshot_names(inv.vm('nova-01')) == []
+    assert instance_files(inv, 'nova-01') == before
+    apply(ctx, snaps, updates)
+    attached_snaps, still_snap = snaps[:2], snaps[2]
+    for snap in attached_snaps:
+        assert snap.provider_location
+        template = inv.vm(snap.name)
+        assert inv.prop(template, 'config.template') is True
+        assert len(inv.disks(template)) == 1
+    assert still_snap.provider_location is None
+    assert inv.snapshot_names(inv.vm(still.name)) == [still_snap.name]
+    for vol in vols:
+        write(inv, vol, 'nova-01', second)
+    still_disk = inv.local_path(inv.disk(inv.vm(still.name)).backing.fileName)
+    df.write_data(still_disk, OFFSET, second)
+
+    for snap in snaps:
+        vol = df.new_volume(ctx, size=1, type_id=still.volume_type_id,
+                            project_id=PROJECT, host=GOLD)
+        driver.create_volume_from_snapshot(vol, snap)
+        assert read(inv, inv.vm(vol.name)) == first
+        driver.delete_volume(vol)
+    for vol in vols + [still]:
+        assert read(inv, inv.vm(vol.name)) == second
+
+    # Delete treats each snapshot by its own format, the attached
+    # volumes' templates too (COW snapshots of in-use volumes are refused).
+    for snap in snaps:
+        driver.delete_snapshot(objects.Snapshot.get_by_id(ctx, snap.id))
+    names = inv.vm_names()
+    assert not [s.name for s in attached_snaps if s.name in names]
+    assert inv.snapshot_names(inv.vm(still.name)) == []
 
 
 def test_group_spread_over_two_instances_is_refused(driver, ctx, inv, sim):

@@ -49,6 +49,14 @@ TOPOLOGY = {"datacenters": [{
         {"name": "nova-02", "host": "esx-02", "power_state": "poweredOn",
          "disks": [{"datastore": "gold-ds", "path": "nova-02/nova-02.vmdk",
                     "capacity_gb": 1, "thin": True}]},
+    ] + [
+        # One instance per test below that attaches volumes of its own (an
+        # instance's SCSI controller holds 15 disks).
+        {"name": name, "host": "esx-01", "power_state": "poweredOn",
+         "disks": [{"datastore": "gold-ds",
+                    "path": "%s/%s.vmdk" % (name, name),
+                    "capacity_gb": 1, "thin": True}]}
+        for name in ('nova-cow', 'nova-quiesce')
     ],
 }]}
 
@@ -262,14 +270,15 @@ def test_attached_cow_volumes_get_template_snapshots(driver, ctx, inv, sim):
     # snapshots from the instance's one point (a COW snapshot of their
     # backing would not freeze the disk the instance writes), the
     # available one its usual COW snapshot.
-    group, vols = attached_pair(driver, inv, ctx, snapshot_format='COW')
+    group, vols = attached_pair(driver, inv, ctx, instance='nova-cow',
+                                snapshot_format='COW')
     still = new_volume(ctx, vols[0].volume_type_id, group)
     driver.create_volume(still)
     driver.initialize_connection(still, {'host': 'controller'})  # a backing
-    before = instance_files(inv, 'nova-01')
+    before = instance_files(inv, 'nova-cow')
     first, second = df.pattern('cow-first'), df.pattern('cow-second')
     for vol in vols:
-        write(inv, vol, 'nova-01', first)
+        write(inv, vol, 'nova-cow', first)
     still_disk = inv.local_path(inv.disk(inv.vm(still.name)).backing.fileName)
     df.write_data(still_disk, OFFSET, first)
     sim.reset_stats()
@@ -281,8 +290,8 @@ def test_attached_cow_volumes_get_template_snapshots(driver, ctx, inv, sim):
     # One snapshot of the instance VM, one COW snapshot of the still
     # volume's backing; the instance's is gone again.
     assert sim.request_counts().get('CreateSnapshot_Task') == 2
-    assert inv.snapshot_names(inv.vm('nova-01')) == []
-    assert instance_files(inv, 'nova-01') == before
+    assert inv.snapshot_names(inv.vm('nova-cow')) == []
+    assert instance_files(inv, 'nova-cow') == before
     apply(ctx, snaps, updates)
     attached_snaps, still_snap = snaps[:2], snaps[2]
     for snap in attached_snaps:
@@ -293,7 +302,7 @@ def test_attached_cow_volumes_get_template_snapshots(driver, ctx, inv, sim):
     assert still_snap.provider_location is None
     assert inv.snapshot_names(inv.vm(still.name)) == [still_snap.name]
     for vol in vols:
-        write(inv, vol, 'nova-01', second)
+        write(inv, vol, 'nova-cow', second)
     still_disk = inv.local_path(inv.disk(inv.vm(still.name)).backing.fileName)
     df.write_data(still_disk, OFFSET, second)
 
@@ -313,6 +322,42 @@ def test_attached_cow_volumes_get_template_snapshots(driver, ctx, inv, sim):
     names = inv.vm_names()
     assert not [s.name for s in attached_snaps if s.name in names]
     assert inv.snapshot_names(inv.vm(still.name)) == []
+
+
+def _point_snapshots(inv, name):
+    snap = inv.prop(inv.vm(name), 'snapshot')
+    return list(getattr(snap, 'rootSnapshotList', None) or [])
+
+
+@pytest.mark.parametrize('quiesce', [False, True])
+def test_quiesce_option_reaches_the_instance_snapshot(sim, cinder_db, ctx,
+                                                      inv, quiesce):
+    # vmware_group_snapshot_quiesce asks vCenter for a quiesced snapshot
+    # (VMware Tools freeze the guest's file systems), else crash-consistent.
+    # Two failed removals keep the instance's snapshot in view: the group
+    # snapshot still succeeds and the left point is logged.
+    drv = df.make_driver(sim, vmware_lazy_create=True,
+                         vmware_snapshot_format='template',
+                         vmware_group_snapshot_quiesce=quiesce)
+    try:
+        group, vols = attached_pair(drv, inv, ctx, instance='nova-quiesce')
+        gs, snaps = group_snapshot(ctx, group, vols)
+        sim.inject_fault(method='RemoveSnapshot_Task', fault='InvalidState',
+                         task=True, count=2)
+
+        model, _updates = drv.create_group_snapshot(ctx, gs, snaps)
+
+        assert model['status'] == 'available'
+        points = _point_snapshots(inv, 'nova-quiesce')
+        assert [(p.name, bool(p.quiesced)) for p in points] == [
+            ('group-snapshot-%s' % gs.id, quiesce)]
+    finally:
+        sim.clear_faults()
+        for point in _point_snapshots(inv, 'nova-quiesce'):
+            inv.session.wait_for_task(inv.session.invoke_api(
+                inv.session.vim, 'RemoveSnapshot_Task', point.snapshot,
+                removeChildren=False))
+        df.close_driver(drv)
 
 
 def test_group_spread_over_two_instances_is_refused(driver, ctx, inv, sim):

@@ -44,6 +44,7 @@ from oslo_utils import units
 
 from cinder_vmware_ext import locks
 from cinder_vmware_ext.vsphere import backings
+from cinder_vmware_ext.vsphere import retrieve
 from cinder_vmware_ext.vsphere import usage
 
 LOG = logging.getLogger(__name__)
@@ -131,12 +132,15 @@ class ImageCacheMixin(object):
             return
         self._image_cache_written[name] = now
 
-    def _last_used(self, name, cached):
-        """The latest use of a cached backing by any service."""
+    def _last_used(self, name, extra_config):
+        """The latest use of a cached backing by any service.
+
+        The later of this process's last use of ``name`` and the one
+        recorded in the backing's extraConfig (``{key: value}``).
+        """
         local = (self._image_cache_used or {}).get(name, 0.0)
         try:
-            stored = float(self.volumeops.get_extra_config(cached).get(
-                LAST_USED_KEY) or 0.0)
+            stored = float(extra_config.get(LAST_USED_KEY) or 0.0)
         except (TypeError, ValueError):
             stored = 0.0
         return max(local, stored)
@@ -252,13 +256,7 @@ class ImageCacheMixin(object):
             'vmware_image_cache_max_size_gb') or 0
         if not max_count and not max_gb:
             return []
-        entries = []
-        for _used, name, image_id, _tag in self._cache_entries(pool):
-            cached = self._find_cached(image_id, pool)
-            if cached:
-                entries.append((self._last_used(name, cached), name,
-                                image_id, self._cache_size_gb(cached)))
-        entries.sort()
+        entries = self._cache_figures(pool)
         count = len(entries)
         total = sum(size for _u, _n, _i, size in entries)
         evicted = []
@@ -277,6 +275,36 @@ class ImageCacheMixin(object):
                     count -= 1
                     total -= size
         return evicted
+
+    def _cache_figures(self, pool):
+        """Read a pool's cached backings for eviction, in two round trips.
+
+        [(last use, name, image id, size in GiB)] of the cached backings of
+        ``pool`` (each found by its name and checked by its instanceUuid),
+        least recently used first.
+        """
+        tag = pool_tag(pool)
+        found = backings.named(
+            self.session, lambda n: (parse_name(n) or (None, None))[1] == tag,
+            ['config.instanceUuid', 'config.extraConfig',
+             'config.hardware.device'])
+        entries = []
+        for name, (_ref, props) in found.items():
+            image_id = parse_name(name)[0]
+            if props.get('config.instanceUuid') != cache_uuid(image_id,
+                                                              pool):
+                continue  # named like an entry, but not the driver's
+            disks = [d for d in retrieve.items(
+                props.get('config.hardware.device'), 'VirtualDevice')
+                if d.__class__.__name__ == 'VirtualDisk']
+            if not disks:
+                continue  # being filled: not an entry to evict yet
+            extra = {o.key: o.value for o in retrieve.items(
+                props.get('config.extraConfig'), 'OptionValue')}
+            size_gb = int(math.ceil(disks[0].capacityInKB / float(units.Mi)))
+            entries.append((self._last_used(name, extra), name, image_id,
+                            size_gb))
+        return sorted(entries)
 
     def _remove_cached(self, name, cached):
         """Delete a cached backing unless linked clones read its disk.

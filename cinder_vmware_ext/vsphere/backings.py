@@ -35,6 +35,29 @@ def names(session):
     return found
 
 
+def named(session, wanted, paths):
+    """Read properties of the VMs whose names ``wanted`` accepts.
+
+    {name: (moref, {property: value})} of every VirtualMachine for whose
+    name ``wanted(name)`` is true, with the properties ``paths``: one pass
+    over the names, one over the chosen VMs, however many there are.
+    """
+    result = session.invoke_api(vim_util, 'get_objects', session.vim,
+                                'VirtualMachine', 1000, ['name'])
+    chosen = {}
+    with vim_util.WithRetrieval(session.vim, result) as objects:
+        for obj in objects:
+            for prop in getattr(obj, 'propSet', None) or []:
+                if wanted(prop.val):
+                    chosen[vim_util.get_moref_value(obj.obj)] = prop.val
+    found = retrieve.of_objects(
+        session, 'VirtualMachine',
+        [vim_util.get_moref(value, 'VirtualMachine') for value in chosen],
+        paths)
+    return {chosen[value]: facts for value, facts in found.items()
+            if value in chosen}
+
+
 def destroy(session, vm):
     """Destroy a VM, checking after an error whether it is gone.
 

@@ -47,33 +47,41 @@ def folder_of(ds_path):
 
 # -- chains -----------------------------------------------------------------
 
-def chain(disk_backing):
-    """File names of a disk's chain, from its own file to the base.
+def _links(disk_backing):
+    """The backings of a disk's chain, from its own file to the base.
 
     Bounded: a chain that names a file twice or runs past MAX_CHAIN_LINKS
     is not a real vSphere disk chain, and following it would never end.
     """
-    files, seen = [], set()
+    first, seen = None, set()
     while disk_backing is not None:
         name = disk_backing.fileName
-        if name in seen or len(files) >= MAX_CHAIN_LINKS:
+        if name in seen or len(seen) >= MAX_CHAIN_LINKS:
             msg = (_("The disk chain of %(disk)s is cyclic or longer than "
                      "%(max)d links (at %(at)s); check the disk's backing "
                      "in vCenter.") %
-                   {'disk': files[0] if files else name,
-                    'max': MAX_CHAIN_LINKS, 'at': name})
+                   {'disk': first or name, 'max': MAX_CHAIN_LINKS,
+                    'at': name})
             raise exception.VolumeBackendAPIException(data=msg)
-        files.append(name)
+        first = first or name
         seen.add(name)
+        yield disk_backing
         disk_backing = getattr(disk_backing, 'parent', None)
-    return files
+
+
+def chain(disk_backing):
+    """File names of a disk's chain, from its own file to the base.
+
+    Raises on a chain that is cyclic or longer than MAX_CHAIN_LINKS.
+    """
+    return [link.fileName for link in _links(disk_backing)]
 
 
 def chain_datastores(disks):
     """Return the datastore of every file of the disks' chains.
 
     {file name: datastore moref value or None} of every link of the
-    chains of ``disks`` (VirtualDisk devices).
+    chains of ``disks`` (VirtualDisk devices), in one bounded walk each.
 
     Raises as ``chain`` does on a chain it cannot follow to its end: what
     such a disk reads is unknown, so nothing may be judged unread.
@@ -81,13 +89,11 @@ def chain_datastores(disks):
     found = {}
     for disk in disks:
         backing = disk.backing
-        if backing is not None and getattr(backing, 'fileName', None):
-            chain(backing)
-        while backing is not None:
-            if getattr(backing, 'fileName', None):
-                ds = getattr(backing, 'datastore', None)
-                found[backing.fileName] = retrieve.value_of(ds)
-            backing = getattr(backing, 'parent', None)
+        if backing is None or not getattr(backing, 'fileName', None):
+            continue
+        for link in _links(backing):
+            found[link.fileName] = retrieve.value_of(
+                getattr(link, 'datastore', None))
     return found
 
 

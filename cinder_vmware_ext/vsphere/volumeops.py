@@ -104,10 +104,6 @@ class VolumeOps(volumeops.VMwareVolumeOps):
 
     # -- backing VMs --------------------------------------------------------
 
-    def get_extra_config(self, backing):
-        """{key: value} of a backing's extraConfig."""
-        return retrieve.extra_config(self._session, backing)
-
     def _find_vm(self, folder, name, volume_id, exclude=None):
         """The VM ``name`` in ``folder`` made for ``volume_id``, or None."""
         ref = retrieve.find_child(self._session, folder, name)

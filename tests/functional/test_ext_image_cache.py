@@ -25,6 +25,7 @@ remain.
 
 import os
 
+from oslo_config import cfg
 import pytest
 
 from tests.functional import driver_fixtures as df
@@ -325,3 +326,33 @@ def test_every_service_evicts_by_the_same_last_use(backends, images, inv,
     for drv, vol in made:
         drv.delete_volume(vol)
     a.evict_image_cache()
+
+
+def test_eviction_reads_the_pool_cache_in_two_round_trips(backends, images,
+                                                          inv, sim):
+    # The eviction pass before a create reads every entry of the pool at
+    # once (names, then the entries' last use and size), not one entry at
+    # a time: its requests do not grow with the number of entries.
+    service, _before = images
+    service.images.setdefault('img-c', service.images['img-a'])
+    drv = backends(vmware_image_cache_max_count=10)
+    drv.evict_image_cache()
+    made = [from_image(drv, service, i, GOLD)
+            for i in ('img-a', 'img-b', 'img-c')]
+    assert len(cache_vms(inv)) == 3
+    sim.reset_stats()
+
+    assert drv._evict_image_cache('gold') == []
+
+    counts = sim.request_counts()
+    assert counts.get('RetrievePropertiesEx', 0) <= 2, counts
+    assert not counts.get('FindByUuid') and not counts.get(
+        'RetrieveProperties'), counts
+    # Over the limit, the least recently used entry goes.
+    cfg.CONF.set_override('vmware_image_cache_max_count', 2,
+                          group=drv.conf_group)
+    assert drv._evict_image_cache('gold') == [
+        image_cache.cache_name('img-a', 'gold')]
+    for vol in made:
+        drv.delete_volume(vol)
+    drv.evict_image_cache()

@@ -21,11 +21,11 @@ python-cinderclient with the usual ``--os-*`` / clouds.yaml credentials.
 
 import logging
 
-from cliff import lister
 from oslo_vmware import vim_util
 
 from cinder_vmware_ext.cmd import backend
 from cinder_vmware_ext.cmd import cinder_api
+from cinder_vmware_ext.cmd import parsing
 from cinder_vmware_ext.cmd import snapshot as snapshot_cmd
 from cinder_vmware_ext.cmd import toolkit
 from cinder_vmware_ext.core import audit
@@ -134,23 +134,20 @@ def temp_files(session, objects):
     return found, datacenters
 
 
-class Audit(lister.Lister):
+class Audit(parsing.Lister):
     """List what Cinder's estate leaks in vCenter; --clean removes it."""
 
-    def get_parser(self, prog_name):
-        parser = super(Audit, self).get_parser(prog_name)
-        parser.add_argument('--clean', action='store_true',
-                            help='remove the leftovers Cinder owns that '
-                                 'nothing references (default: only list)')
-        parser.add_argument('--dry-run', action='store_true',
-                            help='with --clean: say what would be removed')
-        return parser
+    arguments = (
+        parsing.flag('--clean', 'remove the leftovers Cinder owns that '
+                                'nothing references (default: only list)'),
+        parsing.DRY_RUN.but(help='with --clean: say what would be removed'),
+    )
 
     def cinder_view(self, backends):
         factory = getattr(self.app, 'cinder_view_factory', None)
         if factory is not None:
             return factory(backends)
-        return CinderView(cinder_api.client(self.app.options), backends)
+        return CinderView(cinder_api.app_client(self.app), backends)
 
     def take_action(self, args):
         connection = toolkit.Connection(self.app.options)

@@ -90,6 +90,19 @@ def _with_noauth_environment(options):
                 break
 
 
+def app_client(app):
+    """The cinderclient of a command's app.
+
+    Under openstackclient (``openstack vmware ...``) its own session
+    (``client_manager.vmware``); under ``cinder-vmware`` one made from
+    the app's options.
+    """
+    manager = getattr(app, 'client_manager', None)
+    if manager is not None:
+        return manager.vmware.cinder
+    return client(app.options)
+
+
 def client(options):
     """A cinderclient for the options/environment of ``cinder-vmware``."""
     from cinderclient import client as cinder_client

@@ -14,11 +14,10 @@
 """``cinder-vmware cluster``: list, create and delete compute clusters,
 refusing to delete one that Cinder or any VM still needs."""
 
-from cliff import command
-from cliff import lister
 
 from cinder_vmware_ext.cmd import backend
 from cinder_vmware_ext.cmd import datastore
+from cinder_vmware_ext.cmd import parsing
 from cinder_vmware_ext.cmd import toolkit
 from cinder_vmware_ext.vsphere import clusters as vclusters
 
@@ -41,7 +40,7 @@ def _session(app_options):
     return section, backend.session(section)
 
 
-class List(lister.Lister):
+class List(parsing.Lister):
     """List vCenter's compute clusters with their hosts and volumes.
 
     Compute clusters of vCenter: hosts, datastores, VMs, Cinder
@@ -62,19 +61,17 @@ class List(lister.Lister):
             for c in estate.clusters]
 
 
-class _Change(command.Command):
+class _Change(parsing.Command):
 
     auth_required = False
 
-    def get_parser(self, prog_name):
-        parser = super(_Change, self).get_parser(prog_name)
-        parser.add_argument('name', metavar='NAME', help="the cluster's name")
-        parser.add_argument('--datacenter', metavar='DC',
+    @property
+    def arguments(self):
+        return (parsing.Arg('name', metavar='NAME', help="the cluster's name"),
+                parsing.Arg('--datacenter', metavar='DC',
                             required=self.datacenter_required,
-                            help='the datacenter it is (to be) in')
-        parser.add_argument('--dry-run', action='store_true',
-                            help='say what would be done; change nothing')
-        return parser
+                            help='the datacenter it is (to be) in'),
+                parsing.DRY_RUN)
 
     def say(self, text):
         self.app.stdout.write(text + '\n')

@@ -24,11 +24,8 @@ reads them, so they equal the driver's pool stats for the same inventory.
 import logging
 import re
 
-from cliff import command
-from cliff import lister
-from cliff import show
-
 from cinder_vmware_ext.cmd import backend
+from cinder_vmware_ext.cmd import parsing
 from cinder_vmware_ext.core import eligibility
 from cinder_vmware_ext.core import pools as core_pools
 from cinder_vmware_ext.vsphere import datastores as vds
@@ -198,16 +195,12 @@ def _pools_text(pools):
     return '; '.join('%s: %s' % item for item in sorted(pools.items()))
 
 
-class List(lister.Lister):
+class List(parsing.Lister):
     """Datastores of this backend's clusters, as Cinder sees them."""
 
     auth_required = False
-
-    def get_parser(self, prog_name):
-        parser = super(List, self).get_parser(prog_name)
-        parser.add_argument('--pool', help='only datastores that could '
-                                           'serve this pool')
-        return parser
+    arguments = (parsing.Arg('--pool', help='only datastores that could '
+                                            'serve this pool'),)
 
     def take_action(self, args):
         ops = Ops(self.app.options)
@@ -228,7 +221,7 @@ class List(lister.Lister):
              _pools_text(r['pools'])) for r in items]
 
 
-class Show(show.ShowOne):
+class Show(parsing.ShowOne):
     """Show one datastore: figures, mounts, VMs, volumes, verdicts.
 
     One datastore: figures, host mounts, VMs, Cinder volumes, Storage
@@ -236,12 +229,7 @@ class Show(show.ShowOne):
     """
 
     auth_required = False
-
-    def get_parser(self, prog_name):
-        parser = super(Show, self).get_parser(prog_name)
-        parser.add_argument('name', metavar='NAME',
-                            help='the datastore\'s name')
-        return parser
+    arguments = (parsing.DATASTORE,)
 
     def take_action(self, args):
         row, _details = Ops(self.app.options).find(args.name)
@@ -268,17 +256,10 @@ class Show(show.ShowOne):
         return tuple(f[0] for f in fields), tuple(f[1] for f in fields)
 
 
-class _Mark(command.Command):
+class _Mark(parsing.Command):
 
     auth_required = False
-
-    def get_parser(self, prog_name):
-        parser = super(_Mark, self).get_parser(prog_name)
-        parser.add_argument('name', metavar='NAME',
-                            help='the datastore\'s name')
-        parser.add_argument('--dry-run', action='store_true',
-                            help='say what would be done; change nothing')
-        return parser
+    arguments = (parsing.DATASTORE, parsing.DRY_RUN)
 
     def take_action(self, args):
         ops = Ops(self.app.options)
@@ -316,22 +297,18 @@ class Undrain(_Mark):
         marks.clear_drained(session, ref)
 
 
-class Browse(lister.Lister):
+class Browse(parsing.Lister):
     """Files of a datastore folder (SearchDatastore_Task)."""
 
     auth_required = False
-
-    def get_parser(self, prog_name):
-        parser = super(Browse, self).get_parser(prog_name)
-        parser.add_argument('name', metavar='NAME',
-                            help='the datastore\'s name')
-        parser.add_argument('path', metavar='PATH', nargs='?', default='',
-                            help='folder inside the datastore (default: '
-                                 'its root)')
-        parser.add_argument('--pattern', help='a glob, e.g. *.vmdk')
-        parser.add_argument('--recursive', action='store_true',
-                            help='also list the folders below PATH')
-        return parser
+    arguments = (
+        parsing.DATASTORE,
+        parsing.Arg('path', metavar='PATH', nargs='?', default='',
+                    help='folder inside the datastore (default: its '
+                         'root)'),
+        parsing.Arg('--pattern', help='a glob, e.g. *.vmdk'),
+        parsing.flag('--recursive', 'also list the folders below PATH'),
+    )
 
     def take_action(self, args):
         ops = Ops(self.app.options)
@@ -359,16 +336,18 @@ CINDER_FOLDER = re.compile(r'^(volume|snapshot)-[0-9a-f]{8}-[0-9a-f]{4}-'
 CINDER_TEMP = 'cinder_temp'
 
 
-class _Change(command.Command):
-    """A command that changes vCenter: --dry-run, and says what it did."""
+class _Change(parsing.Command):
+    """A command that changes vCenter: --dry-run, and says what it did.
+
+    Its ``arguments`` are --dry-run, then the command's own (``own``).
+    """
 
     auth_required = False
+    own = ()
 
-    def get_parser(self, prog_name):
-        parser = super(_Change, self).get_parser(prog_name)
-        parser.add_argument('--dry-run', action='store_true',
-                            help='say what would be done; change nothing')
-        return parser
+    @property
+    def arguments(self):
+        return (parsing.DRY_RUN,) + self.own
 
     def say(self, args, done, would, text):
         self.app.stdout.write('%s %s\n' % (would if args.dry_run else done,
@@ -390,11 +369,7 @@ def _check_name(name):
 
 class _Create(_Change):
 
-    def get_parser(self, prog_name):
-        parser = super(_Create, self).get_parser(prog_name)
-        parser.add_argument('name', metavar='NAME',
-                            help="the new datastore's name")
-        return parser
+    own = (parsing.DATASTORE.but(help="the new datastore's name"),)
 
     def hosts(self, session, args, cluster=None, host_names=()):
         """[(host name, its datastore system)] the command works on."""
@@ -444,23 +419,21 @@ class CreateNfs(_Create):
     fails).
     """
 
-    def get_parser(self, prog_name):
-        parser = super(CreateNfs, self).get_parser(prog_name)
-        parser.add_argument('--remote-host', required=True,
-                            help='the NFS server')
-        parser.add_argument('--remote-path', required=True,
-                            help='the exported path, e.g. /export/cinder')
-        where = parser.add_mutually_exclusive_group(required=True)
-        where.add_argument('--cluster', help='mount on every host of this '
-                                             'cluster')
-        where.add_argument('--host', action='append', dest='hosts',
-                           metavar='HOST', help='mount on this host '
-                                                '(repeatable)')
-        parser.add_argument('--nfs-version', choices=('3', '4.1'),
-                            default='3', help='NFS 3 (default) or 4.1')
-        parser.add_argument('--read-only', action='store_true',
-                            help='mount read-only')
-        return parser
+    own = _Create.own + (
+        parsing.Arg('--remote-host', required=True, help='the NFS server'),
+        parsing.Arg('--remote-path', required=True,
+                    help='the exported path, e.g. /export/cinder'),
+        parsing.OneOf(
+            parsing.Arg('--cluster',
+                        help='mount on every host of this cluster'),
+            parsing.Arg('--host', action='append', dest='hosts',
+                        metavar='HOST',
+                        help='mount on this host (repeatable)'),
+            required=True),
+        parsing.Arg('--nfs-version', choices=('3', '4.1'), default='3',
+                    help='NFS 3 (default) or 4.1'),
+        parsing.flag('--read-only', 'mount read-only'),
+    )
 
     def take_action(self, args):
         _check_name(args.name)
@@ -519,13 +492,12 @@ class CreateVmfs(_Create):
     (QueryVmfsDatastoreCreateOptions, CreateVmfsDatastore).
     """
 
-    def get_parser(self, prog_name):
-        parser = super(CreateVmfs, self).get_parser(prog_name)
-        parser.add_argument('--host', required=True, help='the ESX host')
-        parser.add_argument('--disk', required=True, metavar='DEVICE',
-                            help='the disk: its canonical name (naa...., '
-                                 'mpx....) or device path')
-        return parser
+    own = _Create.own + (
+        parsing.Arg('--host', required=True, help='the ESX host'),
+        parsing.Arg('--disk', required=True, metavar='DEVICE',
+                    help='the disk: its canonical name (naa...., '
+                         'mpx....) or device path'),
+    )
 
     def take_action(self, args):
         _check_name(args.name)
@@ -562,13 +534,8 @@ class Rename(_Change):
     would change their verdict on it or Cinder's host#pool would go stale.
     """
 
-    def get_parser(self, prog_name):
-        parser = super(Rename, self).get_parser(prog_name)
-        parser.add_argument('name', metavar='NAME', help="the datastore's "
-                                                         "name")
-        parser.add_argument('new_name', metavar='NEW_NAME',
-                            help='its new name')
-        return parser
+    own = (parsing.DATASTORE,
+           parsing.Arg('new_name', metavar='NEW_NAME', help='its new name'))
 
     def take_action(self, args):
         _check_name(args.new_name)
@@ -640,11 +607,7 @@ class Remove(_Change):
     unless a VM, a Cinder volume or a file Cinder owns is on it.
     """
 
-    def get_parser(self, prog_name):
-        parser = super(Remove, self).get_parser(prog_name)
-        parser.add_argument('name', metavar='NAME', help="the datastore's "
-                                                         "name")
-        return parser
+    own = (parsing.DATASTORE,)
 
     def take_action(self, args):
         ops = Ops(self.app.options)
@@ -713,16 +676,12 @@ def _remount(session, row, details, done):
     return '; mounted again on %s' % ', '.join(d[0] for d in done)
 
 
-class IoControlShow(show.ShowOne):
+class IoControlShow(parsing.ShowOne):
     """A datastore's Storage I/O Control settings (iormConfiguration)."""
 
     auth_required = False
 
-    def get_parser(self, prog_name):
-        parser = super(IoControlShow, self).get_parser(prog_name)
-        parser.add_argument('name', metavar='NAME', help="the datastore's "
-                                                         "name")
-        return parser
+    arguments = (parsing.DATASTORE,)
 
     def take_action(self, args):
         from cinder_vmware_ext.vsphere import storage_io
@@ -739,30 +698,27 @@ class IoControlSet(_Change):
     (ConfigureDatastoreIORM_Task); what is not given keeps its value.
     """
 
-    def get_parser(self, prog_name):
-        parser = super(IoControlSet, self).get_parser(prog_name)
-        parser.add_argument('name', metavar='NAME', help="the datastore's "
-                                                         "name")
-        onoff = parser.add_mutually_exclusive_group(required=True)
-        onoff.add_argument('--enable', dest='enabled', action='store_true',
-                           default=None, help='turn Storage I/O Control on')
-        onoff.add_argument('--disable', dest='enabled', action='store_false',
-                           help='turn it off')
-        threshold = parser.add_mutually_exclusive_group()
-        threshold.add_argument('--congestion-threshold-ms', type=int,
-                               metavar='N', help='manual congestion '
-                                                 'threshold, 5-100 ms')
-        threshold.add_argument('--percent-of-peak', type=int, metavar='N',
-                               help='automatic threshold, 50-100 %% of '
-                                    'peak throughput')
-        stats = parser.add_mutually_exclusive_group()
-        stats.add_argument('--stats-collection', dest='stats',
-                           action='store_true', default=None,
-                           help='collect I/O statistics')
-        stats.add_argument('--no-stats-collection', dest='stats',
-                           action='store_false',
-                           help='do not collect them')
-        return parser
+    own = (
+        parsing.DATASTORE,
+        parsing.OneOf(
+            parsing.Arg('--enable', dest='enabled', action='store_true',
+                        default=None, help='turn Storage I/O Control on'),
+            parsing.Arg('--disable', dest='enabled', action='store_false',
+                        help='turn it off'),
+            required=True),
+        parsing.OneOf(
+            parsing.Arg('--congestion-threshold-ms', type=int, metavar='N',
+                        help='manual congestion threshold, 5-100 ms'),
+            parsing.Arg('--percent-of-peak', type=int, metavar='N',
+                        help='automatic threshold, 50-100 %% of peak '
+                             'throughput')),
+        parsing.OneOf(
+            parsing.Arg('--stats-collection', dest='stats',
+                        action='store_true', default=None,
+                        help='collect I/O statistics'),
+            parsing.Arg('--no-stats-collection', dest='stats',
+                        action='store_false', help='do not collect them')),
+    )
 
     def take_action(self, args):
         from cinder_vmware_ext.vsphere import storage_io

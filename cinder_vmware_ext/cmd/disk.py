@@ -24,10 +24,7 @@ snapshot owns, and never overwriting a file."""
 
 import fnmatch
 
-from cliff import command
-from cliff import lister
-from cliff import show
-
+from cinder_vmware_ext.cmd import parsing
 from cinder_vmware_ext.cmd import toolkit
 from cinder_vmware_ext.takeover import discovery
 from cinder_vmware_ext.vsphere import datastores as vds
@@ -117,19 +114,17 @@ def loose_rows(session, objects, datastore, used):
     return rows
 
 
-class List(lister.Lister):
+class List(parsing.Lister):
     """List the disks of a VM, of a Cinder volume or on a datastore."""
 
-    def get_parser(self, prog_name):
-        parser = super(List, self).get_parser(prog_name)
-        which = parser.add_mutually_exclusive_group(required=True)
-        which.add_argument('--vm', metavar='VM',
-                           help='the disks attached to this VM')
-        which.add_argument('--volume', metavar='VOLUME_ID',
-                           help='the disk of this Cinder volume\'s backing')
-        which.add_argument('--datastore', metavar='DS',
-                           help='VM disks and loose VMDKs on this datastore')
-        return parser
+    arguments = (parsing.OneOf(
+        parsing.Arg('--vm', metavar='VM',
+                    help='the disks attached to this VM'),
+        parsing.Arg('--volume', metavar='VOLUME_ID',
+                    help="the disk of this Cinder volume's backing"),
+        parsing.Arg('--datastore', metavar='DS',
+                    help='VM disks and loose VMDKs on this datastore'),
+        required=True),)
 
     def take_action(self, args):
         connection = toolkit.Connection(self.app.options)
@@ -150,14 +145,11 @@ class List(lister.Lister):
         return COLUMNS, sorted(rows)
 
 
-class Show(show.ShowOne):
+class Show(parsing.ShowOne):
     """Show one disk by its datastore path, "[ds] folder/name.vmdk"."""
 
-    def get_parser(self, prog_name):
-        parser = super(Show, self).get_parser(prog_name)
-        parser.add_argument('path', metavar='PATH',
-                            help='the disk, as "[datastore] folder/name.vmdk"')
-        return parser
+    arguments = (parsing.DISK.but(
+        help='the disk, as "[datastore] folder/name.vmdk"'),)
 
     def take_action(self, args):
         datastore, path = discovery.split_ds_path(args.path)
@@ -294,15 +286,17 @@ def _refuse_held(estate, ds_path, verb):
             verb, ds_path, '; '.join(reasons)))
 
 
-class _Mutating(command.Command):
-    """A disk command that changes something: --dry-run, one line said."""
+class _Mutating(parsing.Command):
+    """A disk command that changes something: --dry-run, one line said.
 
-    def get_parser(self, prog_name):
-        parser = super(_Mutating, self).get_parser(prog_name)
-        self.arguments(parser)
-        parser.add_argument('--dry-run', action='store_true',
-                            help='say what would be done; change nothing')
-        return parser
+    Its ``arguments`` are the command's own (``own``), then --dry-run.
+    """
+
+    own = ()
+
+    @property
+    def arguments(self):
+        return self.own + (parsing.DRY_RUN,)
 
     def take_action(self, args):
         self.check_input(args)
@@ -323,6 +317,12 @@ class _Mutating(command.Command):
 
     def check_input(self, args):
         pass
+
+    def locate(self, estate):
+        """(datastore, path, its datacenter, "[ds] path") of PATH."""
+        datastore, path = self.where
+        _ref, _browser, dc = estate.datastore(datastore)
+        return datastore, path, dc, '[%s] %s' % (datastore, path)
 
     def progress(self, label):
         bar = toolkit.Progress(100, self.app.stderr, label=label,
@@ -355,26 +355,29 @@ class _Mutating(command.Command):
                 pass          # the operation's, raised next
 
 
-class Create(_Mutating):
-    """Create a loose VMDK of SIZE_GB (thin by default)."""
-
-    def arguments(self, parser):
-        parser.add_argument('path', metavar='PATH',
-                            help='the new disk, "[ds] folder/name.vmdk"')
-        parser.add_argument('size', metavar='SIZE_GB', help='its size (GiB)')
-        kind = parser.add_mutually_exclusive_group()
-        for name in ('thin', 'thick', 'eager-zeroed'):
-            kind.add_argument('--' + name, dest='kind', action='store_const',
-                              const=name, help='%s provisioning' % name)
+class _OnePath(_Mutating):
+    """A command on one disk, PATH (and, if it takes SIZE_GB, a size)."""
 
     def check_input(self, args):
         self.where = parse_path(args.path)
-        self.gib = size_gb(args.size)
+        if getattr(args, 'size', None) is not None:
+            self.gib = size_gb(args.size)
+
+
+class Create(_OnePath):
+    """Create a loose VMDK of SIZE_GB (thin by default)."""
+
+    own = (
+        parsing.DISK.but(help='the new disk, "[ds] folder/name.vmdk"'),
+        parsing.Arg('size', metavar='SIZE_GB', help='its size (GiB)'),
+        parsing.OneOf(*(
+            parsing.Arg('--' + name, dest='kind', action='store_const',
+                        const=name, help='%s provisioning' % name)
+            for name in ('thin', 'thick', 'eager-zeroed'))),
+    )
 
     def act(self, estate, args):
-        datastore, path = self.where
-        _ref, _browser, dc = estate.datastore(datastore)
-        target = '[%s] %s' % (datastore, path)
+        datastore, path, dc, target = self.locate(estate)
         if estate.found(datastore, path) is not None:
             raise toolkit.ToolkitError('%s exists already' % target)
         kind = args.kind or 'thin'
@@ -394,12 +397,11 @@ class Create(_Mutating):
 
 class _Transfer(_Mutating):
 
-    def arguments(self, parser):
-        parser.add_argument('source', metavar='SRC',
-                            help='the disk, "[ds] folder/name.vmdk"')
-        parser.add_argument('destination', metavar='DEST',
-                            help='where to, "[ds] folder/name.vmdk" (must '
-                                 'not exist)')
+    own = (parsing.Arg('source', metavar='SRC',
+                       help='the disk, "[ds] folder/name.vmdk"'),
+           parsing.Arg('destination', metavar='DEST',
+                       help='where to, "[ds] folder/name.vmdk" (must not '
+                            'exist)'))
 
     def check_input(self, args):
         self.src = parse_path(args.source, 'SRC')
@@ -458,23 +460,14 @@ class Move(_Transfer):
         vdisks.move(session, dc, source, target, progress=progress)
 
 
-class Extend(_Mutating):
+class Extend(_OnePath):
     """Grow a loose disk to SIZE_GB (attached ones: through their VM)."""
 
-    def arguments(self, parser):
-        parser.add_argument('path', metavar='PATH',
-                            help='the disk, "[ds] folder/name.vmdk"')
-        parser.add_argument('size', metavar='SIZE_GB',
-                            help='its new size (GiB)')
-
-    def check_input(self, args):
-        self.where = parse_path(args.path)
-        self.gib = size_gb(args.size)
+    own = (parsing.DISK,
+           parsing.Arg('size', metavar='SIZE_GB', help='its new size (GiB)'))
 
     def act(self, estate, args):
-        datastore, path = self.where
-        _ref, _browser, dc = estate.datastore(datastore)
-        target = '[%s] %s' % (datastore, path)
+        datastore, path, dc, target = self.locate(estate)
         info = estate.found(datastore, path)
         if info is None:
             raise toolkit.ToolkitError('no disk %s in vCenter' % target)
@@ -493,20 +486,13 @@ class Extend(_Mutating):
         return said.replace('extend', 'extended', 1)
 
 
-class Delete(_Mutating):
+class Delete(_OnePath):
     """Delete a disk no VM, Cinder volume or snapshot holds."""
 
-    def arguments(self, parser):
-        parser.add_argument('path', metavar='PATH',
-                            help='the disk, "[ds] folder/name.vmdk"')
-
-    def check_input(self, args):
-        self.where = parse_path(args.path)
+    own = (parsing.DISK,)
 
     def act(self, estate, args):
-        datastore, path = self.where
-        _ref, _browser, dc = estate.datastore(datastore)
-        target = '[%s] %s' % (datastore, path)
+        datastore, path, dc, target = self.locate(estate)
         if estate.found(datastore, path) is None:
             raise toolkit.ToolkitError('no disk %s in vCenter' % target)
         _refuse_held(estate, target, 'delete')
@@ -521,18 +507,17 @@ SEARCH_COLUMNS = ('Path', 'Capacity (bytes)', 'Provisioning', 'VM',
                   'Cinder volume')
 
 
-class Search(lister.Lister):
+class Search(parsing.Lister):
     """Find VMDKs whose path or file name matches a glob."""
 
-    def get_parser(self, prog_name):
-        parser = super(Search, self).get_parser(prog_name)
-        parser.add_argument('pattern', metavar='PATTERN',
-                            help='a glob on the file name or the path '
-                                 'inside the datastore, e.g. "*data*"')
-        parser.add_argument('--datastore', metavar='DS',
-                            help='only this datastore (default: every '
-                                 'accessible one)')
-        return parser
+    arguments = (
+        parsing.Arg('pattern', metavar='PATTERN',
+                    help='a glob on the file name or the path inside the '
+                         'datastore, e.g. "*data*"'),
+        parsing.Arg('--datastore', metavar='DS',
+                    help='only this datastore (default: every accessible '
+                         'one)'),
+    )
 
     def take_action(self, args):
         connection = toolkit.Connection(self.app.options)

@@ -38,10 +38,10 @@ import logging
 import os
 import time
 
-from cliff import command
 from oslo_utils import timeutils
 
 from cinder_vmware_ext.cmd import backend
+from cinder_vmware_ext.cmd import parsing
 from cinder_vmware_ext.cmd import redact
 from cinder_vmware_ext.cmd import toolkit
 from cinder_vmware_ext.core import pools as core_pools
@@ -123,7 +123,7 @@ def previous_results(path):
     return results
 
 
-class Evacuate(command.Command):
+class Evacuate(parsing.Command):
     """Move every Cinder volume off a datastore within its pool.
 
     Move every Cinder volume off a datastore to other datastores of
@@ -131,21 +131,16 @@ class Evacuate(command.Command):
     mode).
     """
 
-    def get_parser(self, prog_name):
-        parser = super(Evacuate, self).get_parser(prog_name)
-        parser.add_argument('name', metavar='NAME',
-                            help="the datastore's name (usually drained "
-                                 'first: datastore drain NAME)')
-        parser.add_argument('--concurrency', type=int, default=2,
-                            metavar='N',
-                            help='volumes moved at once (default 2)')
-        parser.add_argument('--results', metavar='RESULTS',
-                            help='results file (JSON lines; default '
-                                 'evacuate-NAME.jsonl); a rerun appends')
-        parser.add_argument('--dry-run', action='store_true',
-                            help='say what would be moved where; change '
-                                 'nothing')
-        return parser
+    arguments = (
+        parsing.DATASTORE.but(help="the datastore's name (usually drained "
+                                   'first: datastore drain NAME)'),
+        parsing.concurrency(2, 'volumes moved'),
+        parsing.Arg('--results', metavar='RESULTS',
+                    help='results file (JSON lines; default '
+                         'evacuate-NAME.jsonl); a rerun appends'),
+        parsing.DRY_RUN.but(help='say what would be moved where; change '
+                                 'nothing'),
+    )
 
     # -- Cinder (datastore pool mode) -----------------------------------------
 
@@ -153,11 +148,8 @@ class Evacuate(command.Command):
         factory = getattr(self.app, 'cinder_client_factory', None)
         if factory is not None:
             return factory()
-        manager = getattr(self.app, 'client_manager', None)
-        if manager is not None:
-            return manager.vmware.cinder
         from cinder_vmware_ext.cmd import cinder_api
-        return cinder_api.client(self.app.options)
+        return cinder_api.app_client(self.app)
 
     # -- planning -------------------------------------------------------------
 

@@ -19,7 +19,6 @@ plugin (cmd/osc_plugin.py).
 """
 
 import logging
-import os
 import sys
 import warnings
 
@@ -31,6 +30,7 @@ from cliff import app
 from cliff import commandmanager
 
 import cinder_vmware_ext
+from cinder_vmware_ext.cmd import app_options
 from cinder_vmware_ext.cmd import audit
 from cinder_vmware_ext.cmd import cluster
 from cinder_vmware_ext.cmd import datastore
@@ -160,36 +160,12 @@ class CinderVmwareApp(app.App):
         from keystoneauth1 import loading
         parser = super(CinderVmwareApp, self).build_option_parser(
             description, version, argparse_kwargs)
-        parser.add_argument(
-            '--config-file', action='append', default=[],
-            help='cinder.conf holding the backend section (repeatable; '
-                 'default /etc/cinder/cinder.conf).')
-        parser.add_argument(
-            '--backend', help='the backend section of the VMware driver '
-                              '(default: the only enabled_backends entry).')
-        parser.add_argument(
-            '--host', help="cinder-volume's host name, for host@backend#pool"
-                           ' (default: [DEFAULT] host, else this machine).')
-        parser.add_argument(
-            '--os-cloud', metavar='<cloud>',
-            default=os.environ.get('OS_CLOUD'),
-            help='a cloud of clouds.yaml, read by openstacksdk (env '
-                 'OS_CLOUD).')
-        parser.add_argument(
-            '--os-region-name', metavar='<region>',
-            default=os.environ.get('OS_REGION_NAME'),
-            help="Cinder's region (env OS_REGION_NAME; default: the "
-                 "cloud's region_name).")
-        parser.add_argument(
-            '--trace-soap', action='store_true',
-            help='log every SOAP request and answer to vCenter (very '
-                 'verbose; passwords, session keys and cookies masked).')
-        parser.add_argument(
-            '--os-volume-api-version', metavar='<version>',
-            default=os.environ.get('OS_VOLUME_API_VERSION'),
-            help='volume API microversion (env OS_VOLUME_API_VERSION, else '
-                 "the cloud's volume_api_version; default 3.8; a bare 3 "
-                 'means 3.8).')
+        for option in app_options.BACKEND:
+            option.add_to(parser)
+        app_options.OS_CLOUD.add_to(parser, with_env=True)
+        app_options.OS_REGION_NAME.add_to(parser, with_env=True)
+        app_options.TRACE_SOAP.add_to(parser)
+        app_options.OS_VOLUME_API_VERSION.add_to(parser, with_env=True)
         loading.register_session_argparse_arguments(parser)
         loading.register_auth_argparse_arguments(parser, sys.argv[1:],
                                                  default='password')

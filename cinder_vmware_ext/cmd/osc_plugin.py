@@ -30,7 +30,7 @@ openstackclient imports this module on every start: it imports nothing
 heavy at module level.
 """
 
-import os
+from cinder_vmware_ext.cmd import app_options
 
 API_NAME = 'vmware'
 API_VERSION_OPTION = 'os_vmware_api_version'
@@ -58,40 +58,13 @@ def build_option_parser(parser):
     openstackclient's hook for global options: ours, with the dests
     the commands read (as ``cinder-vmware``'s own options have).
     """
-    parser.add_argument(
-        '--os-vmware-api-version', metavar='<version>',
-        default=os.environ.get('OS_VMWARE_API_VERSION'),
-        help='version of the vmware command group (only 1; env '
-             'OS_VMWARE_API_VERSION).')
+    app_options.OS_VMWARE_API_VERSION.add_to(parser, with_env=True)
     group = parser.add_argument_group(
         'VMware backend options (openstack vmware ...)')
-    group.add_argument(
-        '--vmware-config-file', dest='config_file', action='append',
-        metavar='<file>', default=_env_list('CINDER_VMWARE_CONFIG_FILE'),
-        help='cinder.conf holding the backend section (repeatable; env '
-             'CINDER_VMWARE_CONFIG_FILE; default /etc/cinder/cinder.conf).')
-    group.add_argument(
-        '--vmware-backend', dest='backend', metavar='<section>',
-        default=os.environ.get('CINDER_VMWARE_BACKEND'),
-        help='the backend section of the VMware driver (env '
-             'CINDER_VMWARE_BACKEND; default: the only enabled_backends '
-             'entry).')
-    group.add_argument(
-        '--vmware-host', dest='host', metavar='<host>',
-        default=os.environ.get('CINDER_VMWARE_HOST'),
-        help="cinder-volume's host name, for host@backend#pool (env "
-             'CINDER_VMWARE_HOST; default: [DEFAULT] host, else this '
-             'machine).')
-    group.add_argument(
-        '--vmware-trace-soap', dest='trace_soap', action='store_true',
-        help='log every SOAP request and answer to vCenter (very verbose; '
-             'passwords, session keys and cookies masked).')
+    for option in app_options.BACKEND + (app_options.TRACE_SOAP,):
+        option.add_to(group, '--vmware-' + option.dest.replace('_', '-'),
+                      with_env=True)
     return parser
-
-
-def _env_list(name):
-    value = os.environ.get(name)
-    return [value] if value else []
 
 
 def command_entries(source_lines):

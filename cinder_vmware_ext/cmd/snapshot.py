@@ -20,10 +20,9 @@ import logging
 import os
 import time
 
-from cliff import command
-from cliff import lister
 from oslo_vmware import vim_util
 
+from cinder_vmware_ext.cmd import parsing
 from cinder_vmware_ext.cmd import toolkit
 from cinder_vmware_ext.vsphere import export
 from cinder_vmware_ext.vsphere import snapshot_tree
@@ -92,28 +91,26 @@ def cinder_reason(vm, name):
     return None
 
 
-class _OnVm(object):
-    """--volume/--vm and the read of every VM."""
+SNAPSHOT = parsing.Arg('snapshot', metavar='SNAPSHOT',
+                       help='name, path (a/b) or moref of the snapshot')
 
-    def add_vm_arguments(self, parser):
-        toolkit.add_vm_arguments(parser)
+
+class _OnVm(object):
+    """The read of every VM, to find the one --volume/--vm names."""
 
     def vm(self, connection, args):
         vms, _objects = toolkit.read_vms(connection.session)
         return toolkit.find_vm(vms, args.vm, args.volume)
 
 
-class Tree(_OnVm, lister.Lister):
+class Tree(_OnVm, parsing.Lister):
     """Show a VM's snapshot tree.
 
     Show a VM's snapshot tree: names, descriptions, creation times, the
     current snapshot and the disk files each froze.
     """
 
-    def get_parser(self, prog_name):
-        parser = super(Tree, self).get_parser(prog_name)
-        self.add_vm_arguments(parser)
-        return parser
+    arguments = (parsing.VM,)
 
     def take_action(self, args):
         connection = toolkit.Connection(self.app.options)
@@ -136,25 +133,21 @@ class Tree(_OnVm, lister.Lister):
         return TREE_COLUMNS, rows
 
 
-class Rename(_OnVm, command.Command):
+class Rename(_OnVm, parsing.Command):
     """Rename a snapshot or change its description.
 
     Rename a snapshot (and/or change its description); refuses the
     snapshots whose names Cinder relies on.
     """
 
-    def get_parser(self, prog_name):
-        parser = super(Rename, self).get_parser(prog_name)
-        self.add_vm_arguments(parser)
-        parser.add_argument('snapshot', metavar='SNAPSHOT',
-                            help='name, path (a/b) or moref of the snapshot')
-        parser.add_argument('new_name', metavar='NEW_NAME',
-                            help='the snapshot\'s new name')
-        parser.add_argument('--description', metavar='TEXT',
-                            help='also set the snapshot\'s description')
-        parser.add_argument('--dry-run', action='store_true',
-                            help='say what would be done; change nothing')
-        return parser
+    arguments = (
+        parsing.VM, SNAPSHOT,
+        parsing.Arg('new_name', metavar='NEW_NAME',
+                    help="the snapshot's new name"),
+        parsing.Arg('--description', metavar='TEXT',
+                    help="also set the snapshot's description"),
+        parsing.DRY_RUN,
+    )
 
     def take_action(self, args):
         if not args.new_name.strip():
@@ -188,25 +181,21 @@ class Rename(_OnVm, command.Command):
         return 0
 
 
-class Export(_OnVm, lister.Lister):
+class Export(_OnVm, parsing.Lister):
     """Download a snapshot's disks as streamOptimized VMDK files.
 
     Download a snapshot's disks (ExportSnapshot) as streamOptimized
     VMDK files into DIRECTORY, with their SHA-256 (also in SHA256SUMS).
     """
 
-    def get_parser(self, prog_name):
-        parser = super(Export, self).get_parser(prog_name)
-        self.add_vm_arguments(parser)
-        parser.add_argument('snapshot', metavar='SNAPSHOT',
-                            help='name, path (a/b) or moref of the snapshot')
-        parser.add_argument('directory', metavar='DIRECTORY',
-                            help='where the VMDK files go (made if missing;'
-                                 ' existing files are never overwritten)')
-        parser.add_argument('--dry-run', action='store_true',
-                            help='say what would be exported; change '
-                                 'nothing')
-        return parser
+    arguments = (
+        parsing.VM, SNAPSHOT,
+        parsing.Arg('directory', metavar='DIRECTORY',
+                    help='where the VMDK files go (made if missing; '
+                         'existing files are never overwritten)'),
+        parsing.DRY_RUN.but(help='say what would be exported; change '
+                                 'nothing'),
+    )
 
     def take_action(self, args):
         connection = toolkit.Connection(self.app.options)

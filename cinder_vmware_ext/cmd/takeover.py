@@ -22,10 +22,8 @@ import collections
 import logging
 import os
 
-from cliff import command
-from cliff import lister
-
 from cinder_vmware_ext.cmd import backend
+from cinder_vmware_ext.cmd import parsing
 from cinder_vmware_ext.cmd import runner
 from cinder_vmware_ext.takeover import discovery
 from cinder_vmware_ext.takeover import export_format
@@ -90,17 +88,13 @@ def grouped_by_reason(details):
     return sorted(groups.items(), key=lambda item: -len(item[1]))
 
 
-class Discover(lister.Lister):
+class Discover(parsing.Lister):
     """List every VMDK this backend could manage, with its safety verdict."""
 
     # openstack vmware ...: vCenter only, no Keystone/Cinder session.
     auth_required = False
-
-    def get_parser(self, prog_name):
-        parser = super(Discover, self).get_parser(prog_name)
-        parser.add_argument('--safe-only', action='store_true',
-                            help='only disks that are safe to manage')
-        return parser
+    arguments = (parsing.flag('--safe-only',
+                              'only disks that are safe to manage'),)
 
     def take_action(self, args):
         disks, _host, _vc = discover(self.app.options)
@@ -112,20 +106,17 @@ class Discover(lister.Lister):
         return DISCOVER_COLUMNS, rows
 
 
-class Export(command.Command):
+class Export(parsing.Command):
     """Write the inventory (versioned JSON, see doc/takeover.md) to FILE."""
 
     auth_required = False
-
-    def get_parser(self, prog_name):
-        parser = super(Export, self).get_parser(prog_name)
-        parser.add_argument('file', metavar='FILE',
-                            help='inventory file to write (JSON)')
-        parser.add_argument('--volume-type',
-                            help='volume type proposed for every disk')
-        parser.add_argument('--no-uuids', action='store_true',
-                            help="skip asking each loose disk's UUID")
-        return parser
+    arguments = (
+        parsing.Arg('file', metavar='FILE',
+                    help='inventory file to write (JSON)'),
+        parsing.Arg('--volume-type',
+                    help='volume type proposed for every disk'),
+        parsing.flag('--no-uuids', "skip asking each loose disk's UUID"),
+    )
 
     def take_action(self, args):
         disks, backend_host, vcenter = discover(
@@ -156,47 +147,53 @@ def _previous_results(path):
         return plan.read_results(f)
 
 
-class _Apply(command.Command):
-    """Shared by import and release."""
+# What import and release do with an inventory: the verb, the status of
+# a disk done, the steps planned (from the document, Cinder's managed
+# volumes and the keys asked for), the runner's work per step, and
+# whether steps planned without Cinder could change once Cinder is asked
+# (a dry run that could not asks no credentials).
+Flow = collections.namedtuple('Flow', 'verb done steps work asks_cinder')
+IMPORT = Flow('import', plan.MANAGED, plan.import_steps, runner.manage_work,
+              lambda steps: any(s.action == plan.MANAGE for s in steps))
+RELEASE = Flow('release', plan.RELEASED, plan.release_steps,
+               runner.release_work, bool)
 
-    def get_parser(self, prog_name):
-        parser = super(_Apply, self).get_parser(prog_name)
-        parser.add_argument('file', metavar='FILE', help='inventory file')
-        parser.add_argument('--results', metavar='RESULTS',
-                            help='results file (JSON lines; default '
-                                 'FILE.%s.jsonl)' % self.verb)
-        parser.add_argument('--key', action='append', dest='keys',
-                            metavar='KEY',
-                            help='only this disk (repeatable)')
-        parser.add_argument('--concurrency', type=int, default=4,
-                            metavar='N',
-                            help='disks worked on at once (default 4)')
-        parser.add_argument('--dry-run', action='store_true',
-                            help='say what would be done; change nothing')
-        return parser
+
+class _Apply(parsing.Command):
+    """Shared by import and release: its ``flow`` says which."""
+
+    @property
+    def arguments(self):
+        return (
+            parsing.Arg('file', metavar='FILE', help='inventory file'),
+            parsing.Arg('--results', metavar='RESULTS',
+                        help='results file (JSON lines; default '
+                             'FILE.%s.jsonl)' % self.flow.verb),
+            parsing.Arg('--key', action='append', dest='keys',
+                        metavar='KEY', help='only this disk (repeatable)'),
+            parsing.concurrency(4, 'disks worked on'),
+            parsing.DRY_RUN,
+        )
 
     def api(self):
         from cinder_vmware_ext.cmd import cinder_api
         factory = getattr(self.app, 'cinder_api_factory', None)
         if factory is not None:
             return factory()
-        manager = getattr(self.app, 'client_manager', None)
-        if manager is not None:
-            # openstack vmware ...: openstackclient's session.
-            return cinder_api.CinderApi(manager.vmware.cinder)
-        return cinder_api.CinderApi(cinder_api.client(self.app.options))
+        return cinder_api.CinderApi(cinder_api.app_client(self.app))
 
     def take_action(self, args):
         document = _load(args.file)
         only = set(args.keys) if args.keys else None
-        results_path = args.results or '%s.%s.jsonl' % (args.file, self.verb)
+        flow = self.flow
+        results_path = args.results or '%s.%s.jsonl' % (args.file, flow.verb)
         try:
-            steps = self.steps(document, {}, only)
+            steps = flow.steps(document, {}, only)
             # A dry run with nothing Cinder's state could change (no disk
             # to manage, or none selected to release) asks no credentials.
-            if not (args.dry_run and not self.compares(steps)):
+            if not (args.dry_run and not flow.asks_cinder(steps)):
                 api = self.api()
-                steps = self.steps(document, api.managed(), only)
+                steps = flow.steps(document, api.managed(), only)
         except plan.DuplicateDisk as err:
             raise SystemExit('%s: %s' % (args.file, err))
         if args.dry_run:
@@ -210,7 +207,7 @@ class _Apply(command.Command):
             LOG.info('continuing after %d earlier results in %s',
                      len(previous), results_path)
         results = runner.Runner(api, results_path, args.concurrency).run(
-            steps, self.work(api))
+            steps, flow.work(api))
         return self.report(results)
 
     def report(self, results):
@@ -218,7 +215,7 @@ class _Apply(command.Command):
         counts = summary['counts']
         out = self.app.stdout
         out.write(', '.join('%s: %d' % (k, counts.get(k, 0)) for k in
-                            (self.done_status, plan.SKIPPED, plan.FAILED))
+                            (self.flow.done, plan.SKIPPED, plan.FAILED))
                   + '\n')
         for status in (plan.SKIPPED, plan.FAILED):
             details = summary['details'].get(status, [])
@@ -232,34 +229,13 @@ class _Apply(command.Command):
 class Import(_Apply):
     """Manage every safe disk of an inventory through Cinder's manage API."""
 
-    verb = 'import'
-    done_status = plan.MANAGED
-
-    def steps(self, document, managed, only):
-        return plan.import_steps(document, managed, only)
-
-    def compares(self, steps):
-        """Whether Cinder's volumes could change these steps."""
-        return any(step.action == plan.MANAGE for step in steps)
-
-    def work(self, api):
-        return runner.manage_work(api)
+    flow = IMPORT
 
 
 class Release(_Apply):
     """Unmanage disks an import took over (the reverse of import)."""
 
-    verb = 'release'
-    done_status = plan.RELEASED
-
-    def steps(self, document, managed, only):
-        return plan.release_steps(document, managed, only)
-
-    def compares(self, steps):
-        return bool(steps)
-
-    def work(self, api):
-        return runner.release_work(api)
+    flow = RELEASE
 
 
 COMMANDS = {'takeover discover': Discover, 'takeover export': Export,

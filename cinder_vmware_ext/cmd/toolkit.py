@@ -147,13 +147,6 @@ def find_vm(vms, vm_name=None, volume_id=None):
     return found[0]
 
 
-def add_vm_arguments(parser):
-    which = parser.add_mutually_exclusive_group(required=True)
-    which.add_argument('--volume', metavar='VOLUME_ID',
-                       help='the VM backing this Cinder volume')
-    which.add_argument('--vm', metavar='VM', help='a VM by name')
-
-
 def one_line(err):
     """An error as one line of text."""
     return ' '.join(str(err).split()) or err.__class__.__name__

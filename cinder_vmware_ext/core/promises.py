@@ -38,6 +38,12 @@ THIN = 'thin'
 
 @dataclasses.dataclass(frozen=True)
 class Promise:
+    """Space a create will take on a datastore, until its backing lands.
+
+    ``vcenter`` is the instance UUID, ``datastore`` the datastore's moref
+    value, ``size_bytes`` the volume's size, ``kind`` thick or thin.
+    """
+
     vcenter: str
     datastore: str
     size_bytes: int

@@ -23,17 +23,13 @@ at the end of the session.
 """
 
 import os
-import sys
 
 import pytest
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-STACK = os.path.join(REPO, 'tools', 'stack')
-if STACK not in sys.path:
-    sys.path.insert(0, STACK)
+from tools.stack import etcd as etcd_server
+from tools.stack import mariadb as mariadb_server
 
-import etcd as etcd_server  # noqa: E402
-import mariadb as mariadb_server  # noqa: E402
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.fixture(scope='session')

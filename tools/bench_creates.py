@@ -28,7 +28,7 @@ Prints one row per configuration: volumes per minute, the slowest
 create's latency, how many ended in error, and the stack's start-up time.
 Not a test: figures only (other work on the machine inflates them).
 
-Usage: .venv/bin/python tools/bench_creates.py [--creates 100]
+Usage: .venv/bin/python -m tools.bench_creates [--creates 100]
        [--workers 20] [--configs lazy-1,lazy-2,eager-1,eager-2]
        [--database sqlite|mariadb] [--keep DIR]
 """
@@ -37,16 +37,14 @@ import argparse
 import concurrent.futures
 import os
 import shutil
-import sys
 import tempfile
 import time
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
-sys.path.insert(0, os.path.join(REPO, 'tools', 'stack'))
+from tests import simulator
+from tools.stack import cinder_stack
 
-import cinder_stack  # noqa: E402
-from tests import simulator  # noqa: E402
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
 
 # Room for every create of every configuration, on two pools.
 TOPOLOGY = {'datacenters': [{

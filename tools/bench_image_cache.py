@@ -26,19 +26,17 @@ and the bytes the new disks take on the datastore (allocated blocks of
 the files; a cached backing counted with the "on" run).  Not a test:
 figures only.
 
-Usage: .venv/bin/python tools/bench_image_cache.py [--count N]
+Usage: .venv/bin/python -m tools.bench_image_cache [--count N]
        [--data-mib N]
 """
 
 import argparse
 import os
 import random
-import sys
 import tempfile
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
 
 TOPOLOGY = {"datacenters": [{
     "name": "DC1",

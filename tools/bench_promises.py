@@ -28,21 +28,18 @@ Then, --repeat times each, in alternation:
 Prints medians and p95 in ms, and the difference (target: under 50 ms).
 Not a test: figures only.
 
-Usage: .venv/bin/python tools/bench_promises.py [--volumes N]
+Usage: .venv/bin/python -m tools.bench_promises [--volumes N]
        [--promised N] [--repeat N] [--mariadb]
 """
 
 import argparse
 import os
 import statistics
-import sys
 import tempfile
 import time
 import uuid
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
-sys.path.insert(0, os.path.join(REPO, 'tools', 'stack'))
 
 GiB = 1024 ** 3
 
@@ -107,7 +104,7 @@ def main():
     try:
         connection = None
         if args.mariadb:
-            import mariadb
+            from tools.stack import mariadb
             server = mariadb.MariaDB(workdir, workdir).start()
             connection = server.url('cinder')
         fx.init_cinder(workdir, connection=connection)

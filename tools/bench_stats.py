@@ -32,7 +32,7 @@ cluster configured and with all clusters.  Each child reports:
 * the machine's 1-minute load average when the child started and ended
   (other work on the machine inflates every time)
 
-Usage: .venv/bin/python tools/bench_stats.py [--sizes tiny,medium,...]
+Usage: .venv/bin/python -m tools.bench_stats [--sizes tiny,medium,...]
        [--timeout S] [--upstream-timeout S] [--warm-repeat N]
 Prints a table with the ratios upstream/ours.  Not a test: figures only.
 An upstream run past --upstream-timeout is reported as such.
@@ -51,7 +51,6 @@ import time
 import urllib.request
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
 
 GiB = 1024 ** 3
 

@@ -28,8 +28,8 @@ a real Cinder stack (tools/stack) in front of it, and for each
 their ``release``: disks per minute, whether every disk was managed and
 released (the tool's summary) and every result line written.
 
-    .venv/bin/python tools/bench_takeover.py [--files 1000 10000]
-    .venv/bin/python tools/bench_takeover.py --import-disks 100 \
+    .venv/bin/python -m tools.bench_takeover [--files 1000 10000]
+    .venv/bin/python -m tools.bench_takeover --import-disks 100 \
         --concurrency 1 4 8 16
 """
 
@@ -43,10 +43,9 @@ import tempfile
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
 
-from tests.functional import driver_fixtures as fx  # noqa: E402
-from tests import simulator as vcsim  # noqa: E402
+from tests.functional import driver_fixtures as fx
+from tests import simulator as vcsim
 
 GENERATE = os.path.join(REPO, 'tools', 'vcsim', 'topologies', 'generate.py')
 
@@ -106,7 +105,7 @@ SAMPLE = os.path.join(REPO, 'tools', 'vcsim', 'topologies', 'sample.json')
 
 
 def _tool(stack, *args):
-    import cinder_stack
+    from tools.stack import cinder_stack
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(('OS_', 'CINDER_'))}
     env.update(PYTHONPATH=REPO, PYTHONWARNINGS='ignore')
@@ -128,8 +127,7 @@ def _count(out, word):
 
 
 def measure_import(count, concurrencies, work, pattern_bytes):
-    sys.path.insert(0, os.path.join(REPO, 'tools', 'stack'))
-    import cinder_stack
+    from tools.stack import cinder_stack
     with open(SAMPLE) as f:
         topology = json.load(f)
     dc = topology['datacenters'][0]

@@ -18,23 +18,21 @@ cinder-volume would (a backend section, do_setup, check_for_setup_error),
 prints its capacity stats, then creates a volume, snapshots it, clones it,
 extends it and deletes everything, printing what changed in the simulated
 vCenter after each step.  Run it after tools/setup-env:
-.venv/bin/python tools/demo_lifecycle.py [--topology FILE]
+.venv/bin/python -m tools.demo_lifecycle [--topology FILE]
 """
 
 import argparse
 import json
 import logging
 import os
-import sys
 import tempfile
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
 
-from oslo_utils import units  # noqa: E402
+from oslo_utils import units
 
-from tests.functional import driver_fixtures as df  # noqa: E402
-from tests import simulator as vcsim  # noqa: E402
+from tests.functional import driver_fixtures as df
+from tests import simulator as vcsim
 
 
 def say(step, text):

@@ -23,19 +23,17 @@ a test fails.
 
 import json
 import os
-import sys
 
 import pytest
 
+from tests.e2e import consumer
+from tests.e2e import waiting
 from tests import simulator as vcsim
+from tools.stack import cinder_stack
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(REPO, 'tools', 'stack'))
 
-import cinder_stack  # noqa: E402
-from tests.e2e import consumer  # noqa: E402
-from tests.e2e import waiting  # noqa: E402
 
 TOPOLOGY = os.path.join(REPO, 'tools', 'vcsim', 'topologies', 'sample.json')
 # Lazy create, the default (upstream's and ours): a volume's backing is

@@ -44,7 +44,7 @@ def operator(stack, tmp_path):
     run(program, *args) -> parsed JSON stdout, from a directory holding
     only clouds.yaml, with OS_CLOUD the only OS_* variable.
     """
-    import cinder_stack
+    from tools.stack import cinder_stack
     # keystoneauth's admin_token plugin (a fixed token and endpoint) for
     # Cinder's noauth: cinderclient's own noauth plugin has no discovery,
     # which openstackclient's volume commands (openstacksdk) need.

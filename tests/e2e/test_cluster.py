@@ -24,7 +24,6 @@ independent oslo.vmware session and the simulator's datastore files.
 import concurrent.futures
 import math
 import os
-import sys
 
 from oslo_vmware import vim_util
 import pytest
@@ -34,12 +33,11 @@ from tests.e2e import vcenter
 from tests.e2e import waiting
 from tests.functional import driver_fixtures as df
 from tests import simulator as vcsim
+from tools.stack import cinder_stack
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(REPO, 'tools', 'stack'))
 
-import cinder_stack  # noqa: E402
 
 GIB = 1024 ** 3
 # 'tight' has room for exactly TIGHT_FREE_GB // SIZE thick volumes.

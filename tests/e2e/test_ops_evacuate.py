@@ -34,12 +34,11 @@ from tests.e2e import vcenter
 from tests.e2e import waiting
 from tests.functional import driver_fixtures as df
 from tests import simulator as vcsim
+from tools.stack import cinder_stack
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(REPO, 'tools', 'stack'))
 
-import cinder_stack  # noqa: E402
 
 BACKEND = 'cinder-stack@vmware'
 OFFSET = 2 * 1024 * 1024

@@ -274,7 +274,7 @@ def _clean_environment():
 
 def _auth(stack, mode, tmp_path):
     """(extra argv, extra environment) for one way to reach Cinder."""
-    import cinder_stack
+    from tools.stack import cinder_stack
     user, project = cinder_stack.USER_ID, cinder_stack.PROJECT_ID
     if mode == 'noauth-flags':
         return (['--os-auth-type', 'noauth', '--user-id', user,

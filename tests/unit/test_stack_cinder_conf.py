@@ -16,13 +16,12 @@ is written readable by its owner only."""
 
 import os
 import stat
-import sys
+
+from tools.stack import cinder_conf
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(REPO, 'tools', 'stack'))
 
-import cinder_conf  # noqa: E402
 
 VCENTER = {'host': '127.0.0.1', 'port': 8989, 'username': 'admin',
            'password': 'stack-s3cret', 'ca_file': '/tmp/ca.pem'}

@@ -16,14 +16,13 @@ only, no process started)."""
 
 import configparser
 import os
-import sys
+
+from tools.stack import cinder_conf
+from tools.stack import cinder_stack
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(REPO, 'tools', 'stack'))
 
-import cinder_conf  # noqa: E402
-import cinder_stack  # noqa: E402
 
 VCENTER = {'host': '127.0.0.1', 'port': 8989, 'username': 'u',
            'password': 'p', 'ca_file': '/ca.pem'}

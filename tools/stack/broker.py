@@ -24,7 +24,7 @@ so it needs no rights of Debian's ``rabbitmq`` user.
 import os
 import shutil
 
-import procs
+from tools.stack import procs
 
 RABBITMQ_SERVER = '/usr/lib/rabbitmq/bin/rabbitmq-server'
 EPMD = 'epmd'

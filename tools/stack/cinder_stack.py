@@ -37,9 +37,11 @@ From Python::
 
 From the shell (``vcenter.json`` is the line vcsim-up printed)::
 
-    cinder_stack.py start WORKDIR vcenter.json gold silver
-    eval "$(cinder_stack.py env WORKDIR)"; cinder service-list
-    cinder_stack.py stop WORKDIR
+    python -m tools.stack.cinder_stack start WORKDIR vcenter.json gold silver
+    eval "$(python -m tools.stack.cinder_stack env WORKDIR)"
+    python -m tools.stack.cinder_stack stop WORKDIR
+
+(from the repository's root, with its .venv's python).
 """
 
 import argparse
@@ -50,13 +52,11 @@ import sys
 import time
 import urllib.request
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-import broker  # noqa: E402
-import cinder_conf  # noqa: E402
-import etcd  # noqa: E402
-import mariadb  # noqa: E402
-import procs  # noqa: E402
+from tools.stack import broker
+from tools.stack import cinder_conf
+from tools.stack import etcd
+from tools.stack import mariadb
+from tools.stack import procs
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))

@@ -33,11 +33,9 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-import cinder_conf  # noqa: E402
-import cinder_stack  # noqa: E402
-import procs  # noqa: E402
+from tools.stack import cinder_conf
+from tools.stack import cinder_stack
+from tools.stack import procs
 
 REPO = cinder_stack.REPO
 TOPOLOGY = os.path.join(REPO, 'tools', 'vcsim', 'topologies', 'sample.json')

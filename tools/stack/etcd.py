@@ -25,7 +25,7 @@ import os
 import shutil
 import urllib.request
 
-import procs
+from tools.stack import procs
 
 ETCD = 'etcd'
 

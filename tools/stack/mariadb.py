@@ -26,7 +26,7 @@ import os
 import shutil
 import subprocess
 
-import procs
+from tools.stack import procs
 
 INSTALL_DB = 'mariadb-install-db'
 SERVER = 'mariadbd'

@@ -113,7 +113,7 @@ def _type(cinder, name, specs):
 
 
 def _datastores(vsphere):
-    return {p['name']: p for p in vcenter._collect(
+    return {p['name']: p for p in vcenter.objects(
         vsphere, 'Datastore', ['name', 'summary.freeSpace',
                                'summary.capacity']).values()}
 
@@ -134,11 +134,7 @@ def _snapshot_names(vsphere, vm):
 
 
 def _vm(vsphere, name):
-    for ref, props in vcenter._collect(vsphere, 'VirtualMachine',
-                                       ['name']).items():
-        if props['name'] == name:
-            return vim_util.get_moref(ref, 'VirtualMachine')
-    return None
+    return df.Inventory(session=vsphere).vm(name)
 
 
 def _poll(what, check, timeout=120, interval=0.5):

@@ -11,32 +11,22 @@
 #    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 #    License for the specific language governing permissions and limitations
 #    under the License.
-"""vCenter's side of the e2e steps, read through oslo.vmware: where a
-volume's backing lives and how big its disk is."""
+"""vCenter's side of the e2e steps: where a volume's backing lives and how
+big its disk is, read through the functional tests' inventory reader
+(``driver_fixtures.Inventory``) on the e2e tests' own session."""
 
 from oslo_vmware import vim_util
 
+from tests.functional import driver_fixtures as df
 
-def _collect(session, obj_type, props):
-    """{moref value: {prop: value}} for every object of a type."""
-    result = session.invoke_api(vim_util, 'get_objects', session.vim,
-                                obj_type, 1000, props)
-    found = {}
-    while result:
-        for obj in result.objects:
-            found[vim_util.get_moref_value(obj.obj)] = {
-                p.name: p.val for p in getattr(obj, 'propSet', [])}
-        token = getattr(result, 'token', None)
-        if not token:
-            break
-        result = session.invoke_api(vim_util, 'continue_retrieval',
-                                    session.vim, result)
-    return found
+
+def objects(session, obj_type, props):
+    """{moref value: {prop: value, '_ref': its moref}} of a type's objects."""
+    return df.Inventory(session=session).objects(obj_type, *props)
 
 
 def vm_names(session):
-    return {p['name'] for p in _collect(session, 'VirtualMachine',
-                                        ['name']).values()}
+    return set(df.Inventory(session=session).vm_names())
 
 
 def backing(session, volume):
@@ -47,31 +37,31 @@ def backing(session, volume):
     None when vCenter has none.
     """
     name = 'volume-%s' % volume.id
-    vms = _collect(session, 'VirtualMachine',
-                   ['name', 'datastore', 'runtime.host',
-                    'config.hardware.device'])
+    inventory = df.Inventory(session=session)
+    vms = inventory.objects('VirtualMachine', 'name', 'datastore',
+                            'runtime.host', 'config.hardware.device')
     matches = [p for p in vms.values() if p.get('name') == name]
     if not matches:
         return None
     props = matches[0]
-    datastores = _collect(session, 'Datastore', ['name'])
-    hosts = _collect(session, 'HostSystem', ['parent'])
-    clusters = _collect(session, 'ClusterComputeResource', ['name'])
+    datastores = inventory.objects('Datastore', 'name')
+    hosts = inventory.objects('HostSystem', 'parent')
+    clusters = inventory.objects('ClusterComputeResource', 'name')
     host = vim_util.get_moref_value(props['runtime.host'])
     parent = vim_util.get_moref_value(hosts[host]['parent'])
-    devices = props['config.hardware.device'].VirtualDevice
+    disks = [d for d in df.array(props['config.hardware.device'],
+                                 'VirtualDevice')
+             if d.__class__.__name__ == 'VirtualDisk']
     return {
         'datastores': [datastores[vim_util.get_moref_value(ref)]['name']
-                       for ref in props['datastore'].ManagedObjectReference],
+                       for ref in df.array(props['datastore'],
+                                           'ManagedObjectReference')],
         'cluster': clusters.get(parent, {}).get('name'),
-        'disks_kb': [d.capacityInKB for d in devices
-                     if d.__class__.__name__ == 'VirtualDisk'],
-        'disk_files': [d.backing.fileName for d in devices
-                       if d.__class__.__name__ == 'VirtualDisk'],
+        'disks_kb': [d.capacityInKB for d in disks],
+        'disk_files': [d.backing.fileName for d in disks],
         # A linked clone's disk is a delta over its source's disk.
         'linked': any(getattr(d.backing, 'parent', None) is not None
-                      for d in devices
-                      if d.__class__.__name__ == 'VirtualDisk'),
+                      for d in disks),
     }
 
 

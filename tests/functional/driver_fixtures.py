@@ -270,15 +270,23 @@ DS_PATH = re.compile(r'^\[(?P<ds>[^\]]+)\] ?(?P<path>.*)$')
 
 
 class Inventory(object):
-    """Reads of the simulator's inventory and files, not via the driver."""
+    """Reads of the simulator's inventory and files, not via the driver.
 
-    def __init__(self, sim):
+    ``Inventory(sim)`` logs in a session of its own (``close`` logs it
+    out); ``Inventory(session=s)`` reads through a session the caller
+    holds (the e2e tests' ``vsphere``), which ``close`` leaves open.
+    """
+
+    def __init__(self, sim=None, session=None):
         from oslo_vmware import vim_util
         self.sim = sim
-        self.session = sim.session()
+        self._owned = session is None
+        self.session = sim.session() if session is None else session
         self.vim_util = vim_util
 
     def close(self):
+        if not self._owned:
+            return
         try:
             self.session.logout()
         except Exception:

@@ -30,6 +30,7 @@ from oslo_vmware import vim_util
 
 from cinder_vmware_ext.takeover import records
 from cinder_vmware_ext.takeover import references
+from cinder_vmware_ext.vsphere import bulk_soap
 from cinder_vmware_ext.vsphere import disks as vdisks
 from cinder_vmware_ext.vsphere import retrieve
 from cinder_vmware_ext.vsphere import search as vsearch
@@ -399,7 +400,7 @@ def discover(session, scope, with_uuids=False):
     """Every VMDK on the scope's datastores and every VM disk there."""
     seconds = {}
     started = time.monotonic()
-    objects = retrieve.retrieve(session, PROPERTIES)
+    objects = bulk_soap.retrieve(session, PROPERTIES)
     seconds['properties'] = time.monotonic() - started
     browsers = browsers_of(scope, objects)
     started = time.monotonic()

@@ -39,8 +39,8 @@ import time
 from oslo_log import log as logging
 
 from cinder_vmware_ext.takeover import discovery
+from cinder_vmware_ext.vsphere import bulk_soap
 from cinder_vmware_ext.vsphere import changes
-from cinder_vmware_ext.vsphere import retrieve
 
 LOG = logging.getLogger(__name__)
 
@@ -146,7 +146,7 @@ class ListingCache(object):
         # shows on the next call.
         self._feed.poll()
         seconds['feed'] = time.monotonic() - started
-        objects = retrieve.retrieve(self._session, discovery.PROPERTIES)
+        objects = bulk_soap.retrieve(self._session, discovery.PROPERTIES)
         seconds['properties'] = time.monotonic() - started - sum(
             seconds.values())
         searched, errors = discovery.search(
@@ -174,7 +174,7 @@ class ListingCache(object):
         objects, vm_disks = state.objects, state.vm_disks
         new_refs = any(ref not in objects for ref in scope.reachable)
         if changed or self._touched_vms or new_refs:
-            objects = retrieve.retrieve(self._session, discovery.PROPERTIES)
+            objects = bulk_soap.retrieve(self._session, discovery.PROPERTIES)
             vm_disks = discovery.vm_disks(objects)
             vms = {value for type_, value in changed
                    if type_ == 'VirtualMachine'}

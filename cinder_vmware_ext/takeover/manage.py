@@ -42,6 +42,7 @@ from cinder_vmware_ext.takeover import locks
 from cinder_vmware_ext.takeover import records
 from cinder_vmware_ext.takeover import references
 from cinder_vmware_ext.takeover import safety
+from cinder_vmware_ext.vsphere import bulk_soap
 from cinder_vmware_ext.vsphere import devices
 from cinder_vmware_ext.vsphere import disks as vdisks
 from cinder_vmware_ext.vsphere import retrieve
@@ -149,7 +150,7 @@ class Takeover(object):
             raise invalid(existing_ref, 'datastore %s is not reachable from '
                           "this backend's pools; manage it on a backend "
                           'whose clusters mount it.' % path.datastore)
-        objects = retrieve.retrieve(self._session, discovery.PROPERTIES)
+        objects = bulk_soap.retrieve(self._session, discovery.PROPERTIES)
         all_disks = discovery.vm_disks(objects)
         # Every VM using the file, so a shared disk is judged shared
         # whichever of its VMs the reference names.
@@ -184,7 +185,7 @@ class Takeover(object):
                               % (ref.disk_path, ref.vm_path, disk.file_name))
 
     def _find_by_uuid(self, scope, uuid):
-        objects = retrieve.retrieve(self._session, discovery.PROPERTIES)
+        objects = bulk_soap.retrieve(self._session, discovery.PROPERTIES)
         disks = [d for d in discovery.vm_disks(objects)
                  if d.uuid and references.normalize_uuid(d.uuid) == uuid]
         if disks:
@@ -371,7 +372,7 @@ class Takeover(object):
         makes this manage a second volume of one disk: refuse.
         """
         ours = vim_util.get_moref_value(backing)
-        objects = retrieve.retrieve(self._session, {'VirtualMachine': [
+        objects = bulk_soap.retrieve(self._session, {'VirtualMachine': [
             'name', 'config.hardware.device', 'config.extraConfig']})
         for value, (_ref, props) in objects.items():
             if value == ours or _ref._type != 'VirtualMachine':

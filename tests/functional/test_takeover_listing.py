@@ -90,6 +90,19 @@ def test_later_pages_reuse_the_listing(sim, drv):
     assert len(set().union(*pages)) == LOOSE + 2
 
 
+def test_a_page_is_the_callers_own(drv):
+    # Cinder's manage API changes the entries it gets (it adds and pops
+    # fields); the listing kept for the next page must not see that.
+    first = listing(drv, limit=3)
+    for entry in first:
+        entry['extra_info']['path'] = 'changed'
+        entry['reference'].clear()
+        entry['size'] = -1
+    again = listing(drv, limit=3)
+    assert [e['extra_info']['path'] for e in again] != ['changed'] * 3
+    assert all(e['reference'] and e['size'] > 0 for e in again)
+
+
 def test_a_disk_copied_between_pages_shows_on_the_next_call(sim, drv, inv):
     listing(drv, limit=5)
     sim.reset_stats()

@@ -126,6 +126,85 @@ def _count(out, word):
     return int(out.split(word + ': ')[1].split(',')[0].split()[0])
 
 
+_LOGS = ('cinder-api', 'cinder-scheduler', 'cinder-volume')
+# A log line's time, logger and request id (the second of two, as the
+# services log a request's context).
+_STAMP = (r'^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+) \d+ \w+ (\S+) '
+          r'\[(?:req-\S+ )?(req-[0-9a-f-]+)')
+_DRIVER = {'size': r'Takeover size check of .*: \d+ GiB in ([\d.]+) s',
+           'manage': r'Takeover manage of volume \S+: ([\d.]+) s'}
+
+
+def _log_sizes(log_dir):
+    return {name: os.path.getsize(os.path.join(log_dir, name + '.log'))
+            for name in _LOGS}
+
+
+def _log_lines(log_dir, since):
+    """(service, time, logger, request id, line) of each new log line."""
+    import datetime
+    import re
+    stamp = re.compile(_STAMP)
+    for name in _LOGS:
+        with open(os.path.join(log_dir, name + '.log'),
+                  errors='replace') as f:
+            f.seek(since[name])
+            for line in f:
+                match = stamp.match(line)
+                if match:
+                    at = datetime.datetime.strptime(
+                        match.group(1), '%Y-%m-%d %H:%M:%S.%f').timestamp()
+                    yield name, at, match.group(2), match.group(3), line
+
+
+def _manage_breakdown(log_dir, since):
+    """Mean seconds per manage in each service, from the services' logs.
+
+    api: cinder-api's handling of the manage request; to volume: from its
+    answer to cinder-volume's first line of that request (the scheduler
+    and both RPC hops); volume: cinder-volume's manage flow, start to
+    end; in it, the driver's size check and manage.
+    """
+    import re
+    seen = {}
+    for service, at, logger, req, line in _log_lines(log_dir, since):
+        one = seen.setdefault(req, {})
+        if service == 'cinder-api' and 'os-volume-manage' in line and \
+                'status: ' in line:
+            one['api'] = float(line.rsplit('time: ', 1)[1].split()[0])
+            one['api_end'] = at
+        elif service == 'cinder-scheduler':
+            one.setdefault('scheduler_start', at)
+            one['scheduler_end'] = at
+        elif service == 'cinder-volume':
+            one.setdefault('volume_start', at)
+            if "'volume_manage_existing_manager'" in line and \
+                    "state 'SUCCESS'" in line:
+                one['volume_end'] = at
+            for key, pattern in _DRIVER.items():
+                found = re.search(pattern, line) if 'Takeover' in line \
+                    else None
+                if found:
+                    one[key] = float(found.group(1))
+    done = [r for r in seen.values() if 'api' in r and 'volume_end' in r]
+    if not done:
+        return {}
+
+    def mean(values):
+        values = list(values)
+        return sum(values) / len(values) if values else float('nan')
+    return {
+        'manages': len(done),
+        'api': mean(r['api'] for r in done),
+        'scheduler': mean(r['scheduler_end'] - r['scheduler_start']
+                          for r in done if 'scheduler_start' in r),
+        'to volume': mean(r['volume_start'] - r['api_end'] for r in done),
+        'volume': mean(r['volume_end'] - r['volume_start'] for r in done),
+        'driver size': mean(r['size'] for r in done if 'size' in r),
+        'driver manage': mean(r['manage'] for r in done if 'manage' in r),
+    }
+
+
 def measure_import(count, concurrencies, work, pattern_bytes):
     from tools.stack import cinder_stack
     with open(SAMPLE) as f:
@@ -168,17 +247,24 @@ def measure_import(count, concurrencies, work, pattern_bytes):
                 for verb, word in (('import', 'managed'),
                                    ('release', 'released')):
                     results = os.path.join(work, '%s-%d.jsonl' % (verb, n))
+                    since = _log_sizes(stack.log_dir)
+                    sim.reset_stats()
                     t = time.monotonic()
                     out = _tool(stack, 'takeover', verb, inventory,
                                 '--results', results,
                                 '--concurrency', str(n), *selection)
                     spent = time.monotonic() - t
+                    methods = sim.request_stats()['methods']
                     with open(results) as f:
                         lines = sum(1 for line in f if line.strip())
                     row[verb] = dict(
                         seconds=spent, done=_count(out, word),
                         failed=_count(out, 'failed'), lines=lines,
-                        per_min=_count(out, word) * 60.0 / spent)
+                        per_min=_count(out, word) * 60.0 / spent,
+                        requests={m: v['calls'] for m, v in methods.items()})
+                    if verb == 'import':
+                        row['breakdown'] = _manage_breakdown(stack.log_dir,
+                                                             since)
                 rows.append(row)
                 print('concurrency %d done' % n, file=sys.stderr)
         finally:
@@ -197,6 +283,25 @@ def measure_import(count, concurrencies, work, pattern_bytes):
     if rows:
         print('tool start-up and planning (a dry run): %.1f s'
               % rows[0]['tool_s'])
+    keys = ('api', 'scheduler', 'to volume', 'volume', 'driver size',
+            'driver manage')
+    print('\nmean seconds per manage, from the services\' logs:')
+    print('%5s %8s' % ('conc', 'manages') +
+          ''.join(' %13s' % k for k in keys))
+    for r in rows:
+        b = r.get('breakdown') or {}
+        print('%5d %8d' % (r['concurrency'], b.get('manages', 0)) +
+              ''.join(' %13.3f' % b.get(k, float('nan')) for k in keys))
+    print('\nSOAP requests per disk (simulator statistics; the service\'s '
+          'periodic tasks included):')
+    for r in rows:
+        for verb in ('import', 'release'):
+            calls = r[verb]['requests']
+            done = max(1, r[verb]['done'])
+            top = sorted(calls.items(), key=lambda kv: -kv[1])[:8]
+            print('  concurrency %d %s: %.1f per disk (%s)' % (
+                r['concurrency'], verb, sum(calls.values()) / done,
+                ', '.join('%s %.1f' % (m, c / done) for m, c in top)))
 
 
 def main():

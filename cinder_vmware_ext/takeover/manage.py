@@ -29,6 +29,7 @@ Where the disk came from is kept in the shadow VM's extraConfig
 """
 
 import json
+import time
 
 from cinder import exception
 from cinder.volume import volume_utils
@@ -242,7 +243,11 @@ class Takeover(object):
         return disk
 
     def size_gb(self, existing_ref):
-        return self.checked(existing_ref).size_gb
+        started = time.monotonic()
+        size = self.checked(existing_ref).size_gb
+        LOG.debug('Takeover size check of %s: %d GiB in %.3f s.',
+                  existing_ref, size, time.monotonic() - started)
+        return size
 
     # -- manage -------------------------------------------------------------
 
@@ -257,15 +262,20 @@ class Takeover(object):
             ``cluster_name`` when the disk stays in another pool (see
             ``_pool_for``)
         """
+        started = time.monotonic()
         disk = self.resolve(existing_ref)
         try:
             with locks.disk_lock(self._session, disk):
+                locked = time.monotonic()
                 disk = self.checked(existing_ref)
                 pool_name, update = self._pool_for(volume, disk)
                 self._manage(volume, existing_ref, disk, pool_name)
         finally:
             # The disk left its place (or a rollback put it back).
             self._driver.takeover_listing().touched([disk.datastore])
+        LOG.debug('Takeover manage of volume %s: %.3f s, %.3f s of it '
+                  'before the disk\'s lock was held.', volume['id'],
+                  time.monotonic() - started, locked - started)
         return update
 
     def _pool_for(self, volume, disk):

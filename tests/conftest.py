@@ -22,14 +22,10 @@ tests whose writers must really run concurrently.  Each is stopped by PID
 at the end of the session.
 """
 
-import os
-
 import pytest
 
 from tools.stack import etcd as etcd_server
 from tools.stack import mariadb as mariadb_server
-
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.fixture(scope='session')

@@ -43,8 +43,6 @@ import time
 from tests import simulator
 from tools.stack import cinder_stack
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
 
 # Room for every create of every configuration, on two pools.
 TOPOLOGY = {'datacenters': [{

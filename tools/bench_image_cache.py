@@ -36,7 +36,6 @@ import random
 import tempfile
 import time
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 TOPOLOGY = {"datacenters": [{
     "name": "DC1",

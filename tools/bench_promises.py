@@ -33,13 +33,11 @@ Usage: .venv/bin/python -m tools.bench_promises [--volumes N]
 """
 
 import argparse
-import os
 import statistics
 import tempfile
 import time
 import uuid
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 GiB = 1024 ** 3
 

@@ -19,9 +19,6 @@ import stat
 
 from tools.stack import cinder_conf
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__))))
-
 
 VCENTER = {'host': '127.0.0.1', 'port': 8989, 'username': 'admin',
            'password': 'stack-s3cret', 'ca_file': '/tmp/ca.pem'}

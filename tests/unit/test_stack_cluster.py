@@ -15,13 +15,9 @@
 only, no process started)."""
 
 import configparser
-import os
 
 from tools.stack import cinder_conf
 from tools.stack import cinder_stack
-
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__))))
 
 
 VCENTER = {'host': '127.0.0.1', 'port': 8989, 'username': 'u',

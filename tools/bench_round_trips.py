@@ -28,15 +28,17 @@ request statistics (``/admin/stats``, tools/vcsim/ADMIN.md).
 
 It prints one table per flow (and --json writes the figures).  Run it on
 another checkout's code (e.g. main's, before a change) with ``--code DIR``:
-that tree's ``cinder_vmware_ext`` and ``tests`` are imported instead of this
-one's.  After tools/setup-env:
-.venv/bin/python tools/bench_round_trips.py [--clones N] [--code DIR]
+the script runs again in a child Python whose only path to the project is
+DIR (``PYTHONPATH=DIR``, ``-P``), so that tree's ``cinder_vmware_ext`` and
+``tests`` are imported instead of this one's.  After tools/setup-env:
+.venv/bin/python -m tools.bench_round_trips [--clones N] [--code DIR]
 """
 
 import argparse
 import json
 import logging
 import os
+import subprocess
 import sys
 import tempfile
 
@@ -128,7 +130,6 @@ def spread_clones(drv, clones, datastores):
 
 
 def run(args):
-    sys.path.insert(0, args.code)
     from cinder import coordination
     from cinder import exception
     from oslo_config import cfg
@@ -262,6 +263,12 @@ def main():
     parser.add_argument('--json', help='write the figures to this file')
     args = parser.parse_args()
     args.code = os.path.abspath(args.code)
+    if args.code != REPO and os.environ.get('PYTHONPATH') != args.code:
+        # Another checkout: this file again, with that tree first on the
+        # path and not this one (-P leaves out the script's directory).
+        return subprocess.call(
+            [sys.executable, '-P', os.path.abspath(__file__)] + sys.argv[1:],
+            env=dict(os.environ, PYTHONPATH=args.code), cwd=args.code)
     logging.basicConfig(level=logging.CRITICAL)
     figures = run(args)
     print('code: %s' % args.code)
@@ -275,4 +282,4 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

@@ -269,6 +269,119 @@ def array(value, item_type):
 DS_PATH = re.compile(r'^\[(?P<ds>[^\]]+)\] ?(?P<path>.*)$')
 
 
+_VIM = 'urn:vim25'
+_XSI = '{http://www.w3.org/2001/XMLSchema-instance}type'
+_PROPS = {
+    'VirtualMachine': ('name', 'config.template', 'config.hardware.device',
+                       'snapshot', 'runtime.powerState'),
+    'Folder': ('name', 'parent'),
+}
+
+
+class RawListing(object):
+    """Read every VM and folder without suds.
+
+    Every VM and folder in one RetrievePropertiesEx each, posted and
+    parsed without suds (which takes seconds for a few hundred VMs' device
+    lists), on the inventory session's cookie.
+    """
+
+    def __init__(self, inv):
+        import ssl
+        self.inv = inv
+        self.url = 'https://%s:%s/sdk' % (inv.sim.host, inv.sim.port)
+        self.ssl = ssl.create_default_context(cafile=inv.sim.ca_file)
+        self.views = {}
+
+    def _view(self, type_):
+        if type_ not in self.views:
+            session = self.inv.session
+            content = session.vim.service_content
+            view = session.invoke_api(
+                session.vim, 'CreateContainerView', content.viewManager,
+                container=content.rootFolder, type=[type_], recursive=True)
+            self.views[type_] = view.value
+        return self.views[type_]
+
+    def _post(self, body):
+        import urllib.request
+        envelope = (
+            '<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope '
+            'xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" '
+            'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
+            '<soapenv:Body>%s</soapenv:Body></soapenv:Envelope>' % body)
+        cookie = self.inv.session.vim.get_http_cookie()
+        req = urllib.request.Request(self.url, data=envelope.encode(),
+                                     headers={
+            'Content-Type': 'text/xml; charset=utf-8',
+            'SOAPAction': 'urn:vim25/7.0',
+            'Cookie': 'vmware_soap_session="%s"' % cookie})
+        with urllib.request.urlopen(req, context=self.ssl,
+                                    timeout=60) as resp:
+            return resp.read()
+
+    def objects(self, type_):
+        import xml.etree.ElementTree as ET
+        view = self._view(type_)
+        paths = ''.join('<pathSet>%s</pathSet>' % p for p in _PROPS[type_])
+        body = (
+            '<RetrievePropertiesEx xmlns="%s"><_this type="PropertyCollector"'
+            '>propertyCollector</_this><specSet><propSet><type>%s</type>%s'
+            '</propSet><objectSet><obj type="ContainerView">%s</obj>'
+            '<skip>true</skip><selectSet xsi:type="TraversalSpec"><name>v'
+            '</name><type>ContainerView</type><path>view</path><skip>false'
+            '</skip></selectSet></objectSet></specSet><options>'
+            '<maxObjects>100000</maxObjects></options>'
+            '</RetrievePropertiesEx>' % (_VIM, type_, paths, view))
+        while body:
+            root = ET.fromstring(self._post(body))
+            returnval = root.find('.//{%s}returnval' % _VIM)
+            if returnval is None:
+                fault = root.find('.//faultstring')
+                if fault is not None:
+                    raise RuntimeError('RetrievePropertiesEx: %s'
+                                       % fault.text)
+                return
+            for obj in returnval.findall('{%s}objects' % _VIM):
+                yield _values(obj)
+            token = returnval.find('{%s}token' % _VIM)
+            body = token is not None and (
+                '<ContinueRetrievePropertiesEx xmlns="%s"><_this type='
+                '"PropertyCollector">propertyCollector</_this><token>%s'
+                '</token></ContinueRetrievePropertiesEx>' % (_VIM,
+                                                             token.text))
+
+
+def _values(obj):
+    v = '{%s}' % _VIM
+    out = {'_ref': obj.find(v + 'obj').text, 'name': None, 'parent': None,
+           'template': False, 'disks': [], 'snapshots': [],
+           'powered_on': False}
+    for prop in obj.findall(v + 'propSet'):
+        name, val = prop.find(v + 'name').text, prop.find(v + 'val')
+        if val is None:
+            continue
+        if name == 'name':
+            out['name'] = val.text
+        elif name == 'parent':
+            out['parent'] = val.text
+        elif name == 'runtime.powerState':
+            out['powered_on'] = val.text == 'poweredOn'
+        elif name == 'config.template':
+            out['template'] = val.text == 'true'
+        elif name == 'config.hardware.device':
+            for dev in val.findall(v + 'VirtualDevice'):
+                if dev.get(_XSI, '').endswith('VirtualDisk'):
+                    out['disks'].append(dev.find(
+                        v + 'backing/' + v + 'fileName').text)
+        elif name == 'snapshot':
+            for tree in val.iter():
+                if tree.tag in (v + 'rootSnapshotList',
+                                v + 'childSnapshotList'):
+                    out['snapshots'].append(tree.find(v + 'name').text)
+    return out
+
+
 class Inventory(object):
     """Reads of the simulator's inventory and files, not via the driver.
 
@@ -283,6 +396,7 @@ class Inventory(object):
         self._owned = session is None
         self.session = sim.session() if session is None else session
         self.vim_util = vim_util
+        self._listing = None
 
     def close(self):
         if not self._owned:
@@ -306,6 +420,17 @@ class Inventory(object):
                 values['_ref'] = obj.obj
                 out[self.vim_util.get_moref_value(obj.obj)] = values
         return out
+
+    def listing(self, type_):
+        """A dict of each VM's or folder's names, disks and snapshots.
+
+        Every VirtualMachine or Folder in one paged pass read without suds
+        (``RawListing``), for the captures of the fault matrix; needs the
+        simulator (``Inventory(sim)``).
+        """
+        if self._listing is None:
+            self._listing = RawListing(self)
+        return self._listing.objects(type_)
 
     def by_name(self, type_, name):
         found = [v['_ref'] for v in self.objects(type_, 'name').values()

@@ -216,12 +216,11 @@ class Group(object):
         Unregister the VMs a case made or used (their files stay), so
         that the inventory every flow reads stays small.
         """
-        from tests.functional.matrix import world
         # nova-1 names nova-1, not nova-10.
         mine = re.compile('|'.join(re.escape(n) + '(?![0-9])'
                                    for n in case.roles.values() if n))
         session = self.inv.session
-        for vm in world.reader_of(self.inv).objects('VirtualMachine'):
+        for vm in self.inv.listing('VirtualMachine'):
             if mine.search(vm['name']):
                 ref = session.vim.client.factory.create(
                     'ns0:ManagedObjectReference')

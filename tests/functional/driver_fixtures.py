@@ -32,6 +32,8 @@ import re
 from oslo_config import cfg
 from oslo_utils import units
 
+from tests import vmdk
+
 _counter = itertools.count(1)
 _db_ready = None
 
@@ -508,63 +510,39 @@ class Inventory(object):
 
 # --- VMDK files on the simulator's datastores --------------------------------
 
+# One reader of the simulator's disk files: tests/vmdk.py. These keep the
+# names (and the descriptor as a dict) the driver tests use.
+
 def read_descriptor(path):
     """Parse the fields of a VMDK text descriptor.
 
     Fields of a VMDK text descriptor: {'extents': [(access, sectors,
-    type, file)], key: value...}.
+    type, file)], key: value...} (``vmdk.read_descriptor``'s fields and
+    ddb entries in one dict).
     """
-    info = {'extents': []}
-    with open(path) as f:
-        for line in f:
-            line = line.strip()
-            if not line or line.startswith('#'):
-                continue
-            m = re.match(r'^(RW|RDONLY|NOACCESS)\s+(\d+)\s+(\S+)\s+"([^"]+)"',
-                         line)
-            if m:
-                info['extents'].append((m.group(1), int(m.group(2)),
-                                        m.group(3), m.group(4)))
-                continue
-            if '=' in line:
-                key, value = line.split('=', 1)
-                info[key.strip()] = value.strip().strip('"')
-    return info
+    desc = vmdk.read_descriptor(path)
+    return dict(desc.fields, extents=desc.extents, **desc.ddb)
 
 
 def data_file(descriptor_path):
     """Local path of a disk's (first) data file."""
-    desc = read_descriptor(descriptor_path)
-    assert desc['extents'], descriptor_path
-    return os.path.join(os.path.dirname(descriptor_path),
-                        desc['extents'][0][3])
+    desc = vmdk.read_descriptor(descriptor_path)
+    assert desc.extents, descriptor_path
+    return desc.data_path
 
 
 def capacity_bytes(descriptor_path):
-    return sum(e[1] for e in read_descriptor(descriptor_path)['extents']) * 512
+    return vmdk.read_descriptor(descriptor_path).capacity
 
 
 def parent_path(descriptor_path, datastore_root):
     """Local path of a delta disk's parent descriptor, or None."""
-    hint = read_descriptor(descriptor_path).get('parentFileNameHint')
-    if not hint:
-        return None
-    m = DS_PATH.match(hint)
-    if m:
-        return os.path.join(datastore_root, m.group('ds'), m.group('path'))
-    if hint.startswith('/vmfs/volumes/'):
-        return os.path.join(datastore_root, hint[len('/vmfs/volumes/'):])
-    return os.path.join(os.path.dirname(descriptor_path), hint)
+    return vmdk.read_descriptor(descriptor_path).parent_path(datastore_root)
 
 
 def disk_chain(descriptor_path, datastore_root):
     """This disk's descriptor, then its parents'."""
-    chain = []
-    path = descriptor_path
-    while path is not None:
-        chain.append(path)
-        path = parent_path(path, datastore_root)
-    return chain
+    return [d.path for d in vmdk.chain(descriptor_path, datastore_root)]
 
 
 def write_data(descriptor_path, offset, data):
@@ -574,26 +552,9 @@ def write_data(descriptor_path, offset, data):
         f.write(data)
 
 
-def _has_data(path, offset, length):
-    with open(path, 'rb') as f:
-        try:
-            start = os.lseek(f.fileno(), offset, os.SEEK_DATA)
-        except OSError:  # no data at or after offset
-            return False
-        return start < offset + length
-
-
 def read_data(descriptor_path, datastore_root, offset, length):
     """What a guest reads at ``offset``: a delta's data over its parent's."""
-    chain = disk_chain(descriptor_path, datastore_root)
-    for path in chain[:-1]:
-        if _has_data(data_file(path), offset, length):
-            break
-    else:
-        path = chain[-1]
-    with open(data_file(path), 'rb') as f:
-        f.seek(offset)
-        return f.read(length)
+    return vmdk.read(descriptor_path, offset, length, datastore_root)
 
 
 def pattern(seed, length=64 * units.Ki):

@@ -110,7 +110,9 @@ takeover_opts = [
                     'change vCenter reports (a VM, or a datastore\'s '
                     'figures) and a manage or unmanage through this backend '
                     'refresh the affected part before then. 0 discovers '
-                    'the whole estate on every call.'),
+                    'the whole estate on every call. The same age bounds '
+                    'the mirror of the inventory that manage checks its '
+                    'disk against (read whole again after it).'),
 ]
 
 vmware_ext_opts = (pool_opts + snapshot_opts + image_cache_opts +

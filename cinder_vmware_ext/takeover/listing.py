@@ -30,6 +30,12 @@ driver and reused while nothing it depends on changed:
   touched (``touched``), searched again on the next call;
 - past ``vmware_takeover_listing_max_age`` seconds everything is
   discovered afresh.
+
+It also keeps the takeover's mirror of the VMs, folders, datacenters and
+datastores (``objects``, a ``vsphere.mirror.ObjectMirror``): each manage
+checks its disk against every VM several times, and reads only what
+changed since the last check instead of the whole inventory; a listing
+whose VMs changed reads them from it too.
 """
 
 import dataclasses
@@ -41,6 +47,7 @@ from oslo_log import log as logging
 from cinder_vmware_ext.takeover import discovery
 from cinder_vmware_ext.vsphere import bulk_soap
 from cinder_vmware_ext.vsphere import changes
+from cinder_vmware_ext.vsphere import mirror
 
 LOG = logging.getLogger(__name__)
 
@@ -75,6 +82,8 @@ class ListingCache(object):
         self._max_age = max_age
         self._clock = clock
         self._feed = changes.ChangeFeed(session, FEED_PROPERTIES)
+        self._mirror = mirror.ObjectMirror(session, discovery.PROPERTIES,
+                                           max_age, clock)
         self._lock = threading.Lock()
         self._state = None
         self._touched = set()
@@ -97,6 +106,13 @@ class ListingCache(object):
                 state.derived[key] = build(state.disks)
             return state.derived[key]
 
+    def objects(self):
+        """What ``bulk_soap.retrieve(discovery.PROPERTIES)`` answers now.
+
+        From the mirror: the changes since the last call, not a whole pass.
+        """
+        return self._mirror.objects()
+
     def touched(self, datastores):
         """A manage or unmanage changed these datastores (names) and VMs."""
         with self._lock:
@@ -110,6 +126,7 @@ class ListingCache(object):
     def close(self):
         with self._lock:
             self._feed.close()
+            self._mirror.close()
             self._state = None
 
     # -- internals ----------------------------------------------------------
@@ -174,7 +191,7 @@ class ListingCache(object):
         objects, vm_disks = state.objects, state.vm_disks
         new_refs = any(ref not in objects for ref in scope.reachable)
         if changed or self._touched_vms or new_refs:
-            objects = bulk_soap.retrieve(self._session, discovery.PROPERTIES)
+            objects = self._mirror.objects()
             vm_disks = discovery.vm_disks(objects)
             vms = {value for type_, value in changed
                    if type_ == 'VirtualMachine'}

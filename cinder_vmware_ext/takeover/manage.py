@@ -42,7 +42,6 @@ from cinder_vmware_ext.takeover import locks
 from cinder_vmware_ext.takeover import records
 from cinder_vmware_ext.takeover import references
 from cinder_vmware_ext.takeover import safety
-from cinder_vmware_ext.vsphere import bulk_soap
 from cinder_vmware_ext.vsphere import devices
 from cinder_vmware_ext.vsphere import disks as vdisks
 from cinder_vmware_ext.vsphere import retrieve
@@ -95,6 +94,11 @@ class Takeover(object):
     def scope(self):
         inventory, pools = self._port.pools.current()
         return discovery.scope_of(inventory, pools, self._driver.host)
+
+    def _objects(self):
+        # Every VM, folder, datacenter and datastore, as of now: the
+        # changes since the last manage, not a whole pass (listing.py).
+        return self._driver.takeover_listing().objects()
 
     def discover(self):
         return discovery.discover(self._session, self.scope())
@@ -150,7 +154,7 @@ class Takeover(object):
             raise invalid(existing_ref, 'datastore %s is not reachable from '
                           "this backend's pools; manage it on a backend "
                           'whose clusters mount it.' % path.datastore)
-        objects = bulk_soap.retrieve(self._session, discovery.PROPERTIES)
+        objects = self._objects()
         all_disks = discovery.vm_disks(objects)
         # Every VM using the file, so a shared disk is judged shared
         # whichever of its VMs the reference names.
@@ -185,7 +189,7 @@ class Takeover(object):
                               % (ref.disk_path, ref.vm_path, disk.file_name))
 
     def _find_by_uuid(self, scope, uuid):
-        objects = bulk_soap.retrieve(self._session, discovery.PROPERTIES)
+        objects = self._objects()
         disks = [d for d in discovery.vm_disks(objects)
                  if d.uuid and references.normalize_uuid(d.uuid) == uuid]
         if disks:
@@ -381,8 +385,7 @@ class Takeover(object):
         makes this manage a second volume of one disk: refuse.
         """
         ours = vim_util.get_moref_value(backing)
-        objects = bulk_soap.retrieve(self._session, {'VirtualMachine': [
-            'name', 'config.hardware.device', 'config.extraConfig']})
+        objects = self._objects()
         for value, (_ref, props) in objects.items():
             if value == ours or _ref._type != 'VirtualMachine':
                 continue

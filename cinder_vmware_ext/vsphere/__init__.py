@@ -40,6 +40,9 @@ no exemption).
   ``disk search``, upload leftovers)
 - ``changes``: the change feed of VMs, folders and datacenters the takeover
   listing cache watches
+- ``mirror``: every VM, folder, datacenter and datastore as a whole pass
+  reads them, kept current by a change feed that carries the changed
+  values (the checks of each takeover manage)
 - ``relocate``: RelocateVM_Task for ``datastore evacuate``
 - ``group_snapshots``: the reads of consistent group snapshots (which
   instance VM holds a group's volumes)

@@ -300,11 +300,20 @@ class BulkReader(object):
             on_update(ou.findtext('{%s}kind' % VIM),
                       (obj.get('type'), obj.text), changes)
 
+        return self.updates(collector, version, object_update, options)
+
+    def updates(self, collector, version, on_object_update,
+                options='<maxWaitSeconds>0</maxWaitSeconds>'):
+        """One WaitForUpdatesEx; each ObjectUpdate element to the callback.
+
+        Returns ``(new_version, truncated)``; new_version is None when
+        nothing changed.
+        """
         reply = self.post(
             '<WaitForUpdatesEx>%s<version>%s</version>'
             '<options>%s</options></WaitForUpdatesEx>'
             % (moref('PropertyCollector', collector),
-               saxutils.escape(version or ''), options), object_update)
+               saxutils.escape(version or ''), options), on_object_update)
         update_set = reply.find('{%s}returnval' % VIM)
         if update_set is None:
             return None, False

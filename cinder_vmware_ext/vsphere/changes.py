@@ -22,8 +22,6 @@ values.  The inventory cache (``inventory``) keeps datastores, hosts and
 clusters; this feed is for what it does not watch.
 """
 
-from xml.sax import saxutils
-
 from oslo_log import log as logging
 from oslo_vmware import exceptions as vexc
 from oslo_vmware import vim_util
@@ -101,15 +99,10 @@ class ChangeFeed(object):
 
         while True:
             self.round_trips += 1
-            reply = self._reader.post(
-                '<WaitForUpdatesEx>%s<version>%s</version><options>'
-                '<maxWaitSeconds>0</maxWaitSeconds></options>'
-                '</WaitForUpdatesEx>'
-                % (bulk_soap.moref('PropertyCollector', self._collector),
-                   saxutils.escape(self._version or '')), object_update)
-            update_set = reply.find(_V + 'returnval')
-            if update_set is None:
+            version, truncated = self._reader.updates(
+                self._collector, self._version, object_update)
+            if version is None:
                 return changed
-            self._version = update_set.findtext(_V + 'version')
-            if update_set.findtext(_V + 'truncated') != 'true':
+            self._version = version
+            if not truncated:
                 return changed

@@ -187,3 +187,80 @@ def test_the_feed_names_only_what_changed(sim, inv):
             assert feed.poll() == set()
     finally:
         feed.close()
+
+
+def _plain(value):
+    """A retrieve() value as plain data, to compare two answers."""
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if hasattr(value, '_type') and hasattr(value, 'value'):
+        return ('moref', value._type, value.value)
+    if hasattr(value, '__dict__'):
+        return (value.__class__.__name__,
+                {k: _plain(v) for k, v in sorted(vars(value).items())})
+    return value
+
+
+def _answer(objects):
+    return {value: (ref._type, {p: _plain(v) for p, v in props.items()})
+            for value, (ref, props) in objects.items()}
+
+
+def test_the_mirror_answers_as_a_whole_pass_does(sim, drv, inv):
+    from cinder_vmware_ext.takeover import discovery
+    from cinder_vmware_ext.vsphere import bulk_soap
+    from cinder_vmware_ext.vsphere import mirror
+    session = inv.session
+    watched = mirror.ObjectMirror(session, discovery.PROPERTIES)
+
+    def same():
+        whole = _answer(bulk_soap.retrieve(session, discovery.PROPERTIES))
+        assert _answer(watched.objects()) == whole
+        return whole
+    try:
+        first = same()
+        vm = inv.vm('vm-2')
+        volume = fx.new_volume(fx.admin_context(), size=1,
+                               host='%s#gold' % HOST)
+        # A shadow VM made and a disk attached; a VM powered on, given a
+        # snapshot, and back; the shadow VM destroyed by the unmanage.
+        drv.manage_existing(volume, {'source-name':
+                                     '[ds-b] loose-3/disk.vmdk'})
+        managed = same()
+        assert len(managed) == len(first) + 1
+        session.wait_for_task(session.invoke_api(
+            session.vim, 'PowerOnVM_Task', vm))
+        same()
+        session.wait_for_task(session.invoke_api(
+            session.vim, 'CreateSnapshot_Task', vm, name='mirror-test',
+            memory=False, quiesce=False))
+        assert any(p.get('snapshot') for _t, p in same().values())
+        tree = inv.prop(vm, 'snapshot').rootSnapshotList[0].snapshot
+        session.wait_for_task(session.invoke_api(
+            session.vim, 'RemoveSnapshot_Task', tree, removeChildren=True))
+        session.wait_for_task(session.invoke_api(
+            session.vim, 'PowerOffVM_Task', vm))
+        same()
+        drv.unmanage(volume)
+        assert same() == first
+    finally:
+        watched.close()
+
+
+def test_a_manage_reads_what_changed_not_the_whole_inventory(sim, drv):
+    # A whole pass is one ContainerView made and destroyed around a
+    # RetrievePropertiesEx; with the mirror warm a manage makes none (it
+    # made four: the size check, the reference, the check under the
+    # disk's lock, the other volumes' holds).
+    drv.takeover_listing().objects()
+    volume = fx.new_volume(fx.admin_context(), size=1,
+                           host='%s#gold' % HOST)
+    ref = {'source-name': '[ds-a] loose-4/disk.vmdk'}
+    sim.reset_stats()
+    assert drv.manage_existing_get_size(volume, ref) == 1
+    drv.manage_existing(volume, ref)
+    try:
+        assert calls(sim, 'CreateContainerView') == 0
+        assert calls(sim, 'WaitForUpdatesEx') >= 4
+    finally:
+        drv.unmanage(volume)

@@ -19,7 +19,7 @@ import (
 
 // AddCustomFieldDef adds the definition and publishes the manager's field.
 func (c *CustomFieldsManager) AddCustomFieldDef(req *types.AddCustomFieldDef) soap.HasFault {
-	body := c.addCustomFieldDefVcsim(req)
+	body := c.addCustomFieldDefUpstream(req)
 	if b, ok := body.(*methods.AddCustomFieldDefBody); ok && b.Fault_ == nil {
 		Map.Update(c, []types.PropertyChange{{Name: "field", Val: c.Field}})
 	}

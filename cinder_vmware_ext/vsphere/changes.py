@@ -24,7 +24,6 @@ clusters; this feed is for what it does not watch.
 
 from oslo_log import log as logging
 from oslo_vmware import exceptions as vexc
-from oslo_vmware import vim_util
 
 from cinder_vmware_ext.vsphere import bulk_soap
 from cinder_vmware_ext.vsphere import view_spec
@@ -65,26 +64,12 @@ class ChangeFeed(object):
             return None
 
     def close(self):
-        if self._collector is None:
-            return
-        try:
-            self._session.invoke_api(
-                self._session.vim, 'DestroyPropertyCollector',
-                vim_util.get_moref(self._collector, 'PropertyCollector'))
-        except Exception:  # noqa: best effort, the session may be gone
-            LOG.debug('Could not destroy a change feed collector.')
+        view_spec.close_collector(self._session, self._collector)
         self._collector = None
 
     def _start(self):
-        vim = self._session.vim
-        collector = self._session.invoke_api(
-            vim, 'CreatePropertyCollector',
-            vim.service_content.propertyCollector)
-        filter_spec, _view = view_spec.inventory_filter_spec(
+        self._collector, _view = view_spec.open_collector(
             self._session, self._properties)
-        self._session.invoke_api(vim, 'CreateFilter', collector,
-                                 spec=filter_spec, partialUpdates=False)
-        self._collector = vim_util.get_moref_value(collector)
         self._version = ''
 
     def _drain(self):

@@ -25,7 +25,6 @@ import threading
 
 from oslo_log import log as logging
 from oslo_vmware import exceptions as vexc
-from oslo_vmware import vim_util
 
 from cinder_vmware_ext.core import model
 from cinder_vmware_ext.vsphere import bulk_soap
@@ -137,14 +136,7 @@ class InventoryCache(object):
 
     def close(self):
         with self._lock:
-            if self._collector is not None:
-                try:
-                    self._session.invoke_api(
-                        self._session.vim, 'DestroyPropertyCollector',
-                        vim_util.get_moref(self._collector,
-                                           'PropertyCollector'))
-                except Exception:  # noqa: best effort, the session may be gone
-                    LOG.debug('Could not destroy the inventory collector.')
+            view_spec.close_collector(self._session, self._collector)
             self._reset()
 
     # -- collection ---------------------------------------------------------
@@ -167,17 +159,10 @@ class InventoryCache(object):
         self.rebuilds += 1
 
     def _start(self):
-        vim = self._session.vim
-        content = vim.service_content
-        collector = self._session.invoke_api(
-            vim, 'CreatePropertyCollector', content.propertyCollector)
-        filter_spec, _view = view_spec.inventory_filter_spec(
-            self._session, PROPERTIES)
         # The attribute definitions too: the drain mark's key.
-        marks.watch(self._session, filter_spec)
-        self._session.invoke_api(vim, 'CreateFilter', collector,
-                                 spec=filter_spec, partialUpdates=False)
-        self._collector = vim_util.get_moref_value(collector)
+        self._collector, _view = view_spec.open_collector(
+            self._session, PROPERTIES,
+            watch=lambda spec: marks.watch(self._session, spec))
         self._version = ''
 
     def _pull(self):

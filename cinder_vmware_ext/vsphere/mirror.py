@@ -66,8 +66,6 @@ class ObjectMirror(object):
         self._version = None
         self._started = None
         self._objects = {}
-        self.round_trips = 0
-        self.rebuilds = 0
 
     def objects(self):
         """{moref value: (moref, {property: value})}, as of now."""
@@ -94,33 +92,15 @@ class ObjectMirror(object):
     # -- internals ----------------------------------------------------------
 
     def _stop(self):
-        collector, self._collector = self._collector, None
-        view, self._view = self._view, None
+        view_spec.close_collector(self.session, self._collector, self._view)
+        self._collector = self._view = None
         self._objects = {}
-        vim = self.session.vim
-        try:
-            if collector is not None:
-                self.session.invoke_api(
-                    vim, 'DestroyPropertyCollector',
-                    vim_util.get_moref(collector, 'PropertyCollector'))
-            if view is not None:
-                self.session.invoke_api(vim, 'DestroyView', view)
-        except Exception:  # noqa: best effort, the session may be gone
-            LOG.debug('Could not destroy an object mirror collector.')
 
     def _start(self):
-        vim = self.session.vim
-        collector = self.session.invoke_api(
-            vim, 'CreatePropertyCollector',
-            vim.service_content.propertyCollector)
-        self._collector = vim_util.get_moref_value(collector)
-        filter_spec, self._view = view_spec.inventory_filter_spec(
+        self._collector, self._view = view_spec.open_collector(
             self.session, self._properties)
-        self.session.invoke_api(vim, 'CreateFilter', collector,
-                                spec=filter_spec, partialUpdates=False)
         self._version = ''
         self._started = self._clock()
-        self.rebuilds += 1
 
     def _pull(self):
         if self._collector is None:
@@ -128,7 +108,6 @@ class ObjectMirror(object):
         objects = None
         while True:
             updates = []
-            self.round_trips += 1
             version, truncated = self._reader.updates(
                 self._collector, self._version,
                 lambda update: updates.append(_update(update)))

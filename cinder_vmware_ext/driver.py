@@ -525,6 +525,26 @@ class VMwareVcVmdkExtDriver(cleanup.CleanupMixin,
             VMwareVcVmdkExtDriver, self).create_cloned_volume(
                 volume, src_vref))
 
+    def _create_backing(self, volume, host=None, create_params=None):
+        """Upstream's backing create, removing the new backing on a failure.
+
+        Upstream makes the VM, then sets its disk's UUID: a fault in that
+        second step left the new VM, its folder and disk behind.  Only
+        a backing with its disk is removed: upstream makes one only where
+        the volume has none (create, first attach, upload to an image);
+        temporary and disk-less backings (the image and manage flows)
+        are left to those flows' own cleanup.
+        """
+        params = create_params or {}
+        try:
+            return super(VMwareVcVmdkExtDriver, self)._create_backing(
+                volume, host=host, create_params=create_params)
+        except Exception:
+            with excutils.save_and_reraise_exception():
+                if not (params.get(vmdk.CREATE_PARAM_TEMP_BACKING) or
+                        params.get(vmdk.CREATE_PARAM_DISK_LESS)):
+                    self._remove_new_backing(volume, 'its create')
+
     def _clone_backing(self, volume, backing, snapshot, clone_type,
                        src_vsize):
         """Clone a backing fully, removing the new one on a failure.
@@ -538,28 +558,35 @@ class VMwareVcVmdkExtDriver(cleanup.CleanupMixin,
             return super(VMwareVcVmdkExtDriver, self)._clone_backing(
                 volume, backing, snapshot, clone_type, src_vsize)
         except vexc.VimException as err:
-            self._remove_failed_clone(volume, backing)
+            self._remove_new_backing(volume, 'its clone', keep=backing)
             raise exception.VolumeBackendAPIException(
                 data=_vcenter_error('clone %s into volume %s (%s)' % (
                     vim_util.get_moref_value(snapshot or backing),
                     volume['name'], volume['id']), err))
         except Exception:
             with excutils.save_and_reraise_exception():
-                self._remove_failed_clone(volume, backing)
+                self._remove_new_backing(volume, 'its clone', keep=backing)
 
-    def _remove_failed_clone(self, volume, source):
+    def _remove_new_backing(self, volume, step, keep=None):
+        """Remove the backing a failed ``step`` made for ``volume``.
+
+        Never ``keep`` (the source of a clone).  Its own failure is
+        logged: the step's error is the one raised.
+        """
         try:
-            clone = self.volumeops.get_backing(volume['name'], volume['id'])
-            if clone is None or (vim_util.get_moref_value(clone) ==
-                                 vim_util.get_moref_value(source)):
+            made = self.volumeops.get_backing(volume['name'], volume['id'])
+            if made is None or (keep is not None and
+                                vim_util.get_moref_value(made) ==
+                                vim_util.get_moref_value(keep)):
                 return
-            LOG.warning("Removing backing %(vm)s of volume %(vol)s: its "
-                        "clone failed.", {'vm': clone, 'vol': volume['id']})
-            self.volumeops.delete_backing(clone)
-        except Exception:  # noqa: B902 - the clone's own error is raised
-            LOG.error("Could not remove the backing of volume %s after its "
-                      "clone failed; remove it in vCenter.", volume['id'],
-                      exc_info=True)
+            LOG.warning("Removing backing %(vm)s of volume %(vol)s: "
+                        "%(step)s failed.",
+                        {'vm': made, 'vol': volume['id'], 'step': step})
+            self.volumeops.delete_backing(made)
+        except Exception:  # noqa: B902 - the step's own error is raised
+            LOG.error("Could not remove the backing of volume %(vol)s "
+                      "after %(step)s failed; remove it in vCenter.",
+                      {'vol': volume['id'], 'step': step}, exc_info=True)
 
     def _promise_if_no_backing(self, volume, update):
         """Promise the volume's space if its create made no backing.

@@ -76,12 +76,19 @@ POOLS = ['gold', 'silver']
 GROUPS = {
     # name: (topology(spare counts), {driver name: options})
     'all': (_topology, {
-        # Eager create: the flows write into a backing right after
-        # create_volume.
-        'default': dict(vmware_cluster_name=POOLS, vmware_lazy_create=False),
-        'template': dict(vmware_cluster_name=POOLS, vmware_lazy_create=False,
-                         vmware_snapshot_format='template')}),
+        # Lazy create, the default: a volume's backing is made at its
+        # first attach (Case.created_volume), as in most deployments.
+        'default': dict(vmware_cluster_name=POOLS, vmware_lazy_create=True),
+        'template': dict(vmware_cluster_name=POOLS, vmware_lazy_create=True,
+                         vmware_snapshot_format='template'),
+        # Eager create: create_volume makes the backing (flow
+        # 'create-eager').
+        'eager': dict(vmware_cluster_name=POOLS, vmware_lazy_create=False)}),
 }
+# What a host attaching a volume gives initialize_connection (no Nova
+# instance: the backing is made where the volume's pool puts it).
+CONNECTOR = {'platform': 'x86_64', 'os_type': 'linux', 'host': 'compute-1',
+             'ip': '192.0.2.10', 'multipath': False}
 
 
 class Group(object):
@@ -128,6 +135,7 @@ class Group(object):
                 vol = df.new_volume(ctx, project_id=PROJECT,
                                     host='%s#%s' % (BACKEND, pool))
                 drv.create_volume(vol)
+                attach(drv, vol)
                 snap = df.new_snapshot(ctx, vol)
                 save(snap, drv.create_snapshot(snap))
 
@@ -265,8 +273,15 @@ class Case(object):
         return vol
 
     def created_volume(self, role, key='default', **kw):
+        """A volume with a backing whose disk holds ``role``'s pattern.
+
+        Created as Cinder creates it, then attached once (a lazily
+        created volume gets its backing there), then written.
+        """
         vol = self.volume(role, **kw)
-        self.driver(key).create_volume(vol)
+        drv = self.driver(key)
+        drv.create_volume(vol)
+        attach(drv, vol)
         self.write(role, self.local_disk(vol))
         return vol
 
@@ -292,6 +307,15 @@ class Case(object):
         vm = self.inv.vm(volume.name)
         assert vm is not None, volume.name
         return self.inv.local_path(self.inv.disk(vm).backing.fileName)
+
+
+def attach(drv, volume):
+    """Attach and detach ``volume`` as a host does.
+
+    The first attach of a lazily created volume makes its backing.
+    """
+    drv.initialize_connection(volume, CONNECTOR)
+    drv.terminate_connection(volume, CONNECTOR)
 
 
 def save(obj, update):
@@ -370,6 +394,24 @@ def unmanage_loose(case):
 @flow('unmanage-attached', 'all')
 def unmanage_attached(case):
     _unmanage(case, _attached(case))
+
+
+# --- create, first attach ----------------------------------------------------
+
+@flow('create-eager', 'all')
+def create_eager(case):
+    vol = case.volume('vol')
+    drv = case.driver('eager')
+    case.call = lambda: save(vol, drv.create_volume(vol))
+
+
+@flow('attach-lazy', 'all')
+def attach_lazy(case):
+    # Created lazily (no backing yet): the first attach makes it.
+    vol = case.volume('vol')
+    drv = case.driver()
+    drv.create_volume(vol)
+    case.call = lambda: drv.initialize_connection(vol, CONNECTOR)
 
 
 # --- snapshots, revert, clones -----------------------------------------------

@@ -265,6 +265,11 @@ class Estate(object):
                                     folder)
         return files.get(name)
 
+    def look(self, ds_path):
+        """The VmDiskFileInfo of '[ds] path' as it is now, or None."""
+        datastore, path = discovery.split_ds_path(ds_path)
+        return self.found(datastore, path)
+
     def folder_exists(self, datastore, folder):
         """Whether '[datastore] folder' exists (the root always does)."""
         if not folder:
@@ -301,6 +306,10 @@ class _Mutating(parsing.Command):
     def take_action(self, args):
         self.check_input(args)
         connection = toolkit.Connection(self.app.options)
+        # What the command is doing when vCenter fails it (act says).
+        self.subject, self.step = ' '.join(
+            (getattr(self, 'cmd_name', None) or '').split()[1:]) or \
+            'the command', 'reading the inventory'
         try:
             estate = Estate(connection.session)
             said = self.act(estate, args)
@@ -308,7 +317,8 @@ class _Mutating(parsing.Command):
             raise
         except Exception as err:
             raise toolkit.ToolkitError(toolkit.one_line(
-                vfaults.describe(err)))
+                '%s failed (%s): vCenter fault %s' % (
+                    self.subject, self.step, vfaults.describe(err))))
         finally:
             connection.close()
         self.app.stdout.write('%s%s\n' % (
@@ -343,8 +353,10 @@ class _Mutating(parsing.Command):
             if not estate.folder_exists(datastore, '/'.join(parts[:depth])):
                 made = '[%s] %s' % (datastore, '/'.join(parts[:depth]))
                 break
-        vdisks.make_folder(estate.session, dc, '[%s] %s' % (
-            datastore, '/'.join(parts)))
+        folder = '[%s] %s' % (datastore, '/'.join(parts))
+        self.step = 'MakeDirectory %s' % folder
+        vdisks.make_folder(estate.session, dc, folder, exists=lambda f: (
+            estate.folder_exists(datastore, '/'.join(parts))))
         return made
 
     def undo_folder(self, estate, dc, made):
@@ -384,7 +396,9 @@ class Create(_OnePath):
         said = 'create %s (%g GiB, %s)' % (target, self.gib, kind)
         if args.dry_run:
             return said
+        self.subject = said
         made = self.ensure_folder(estate, datastore, path, dc)
+        self.step = 'CreateVirtualDisk'
         try:
             vdisks.create(estate.session, dc, target,
                           int(self.gib * 1024 * 1024),
@@ -430,13 +444,15 @@ class _Transfer(_Mutating):
         said = '%s %s to %s' % (self.verb, source, target)
         if args.dry_run:
             return said
+        self.subject = said
         made = self.ensure_folder(estate, dds, dpath, dc)
         bar, progress = self.progress(self.verb + ' ' + dpath)
+        self.step = self.task
         try:
-            self.transfer(estate.session, dc, source, target, progress)
+            self.transfer(estate, dc, source, target, progress)
         except Exception:
             bar.finish()
-            self.undo_folder(estate, dc, made)
+            self.undo(estate, dc, source, target, made)
             raise
         bar.finish()
         return said.replace(self.verb, self.done, 1)
@@ -445,19 +461,43 @@ class _Transfer(_Mutating):
 class Copy(_Transfer):
     """Copy a disk (flattened, as CopyVirtualDisk does) to a new file."""
 
-    verb, done = 'copy', 'copied'
+    verb, done, task = 'copy', 'copied', 'CopyVirtualDisk'
 
-    def transfer(self, session, dc, source, target, progress):
-        vdisks.copy(session, dc, source, target, progress=progress)
+    def transfer(self, estate, dc, source, target, progress):
+        vdisks.copy(estate.session, dc, source, target, progress=progress,
+                    look=estate.look)
+
+    def undo(self, estate, dc, source, target, made):
+        """After a failed copy: no partial copy left (DEST was absent)."""
+        try:
+            if estate.look(target) is not None:
+                vdisks.delete(estate.session, dc, target, missing_ok=True)
+        except Exception:  # best effort: the copy's error is raised next
+            return        # (and the folder holds the copy: kept)
+        self.undo_folder(estate, dc, made)
 
 
 class Move(_Transfer):
     """Move a disk no VM, Cinder volume or snapshot holds."""
 
-    verb, done = 'move', 'moved'
+    verb, done, task = 'move', 'moved', 'MoveVirtualDisk'
 
-    def transfer(self, session, dc, source, target, progress):
-        vdisks.move(session, dc, source, target, progress=progress)
+    def transfer(self, estate, dc, source, target, progress):
+        vdisks.move(estate.session, dc, source, target, progress=progress,
+                    look=estate.look)
+
+    def undo(self, estate, dc, source, target, made):
+        """After a failed move: DEST's new folder removed.
+
+        Removed unless it holds the disk (the source gone: the only copy
+        of its bytes).
+        """
+        try:
+            if estate.look(target) is not None:
+                return
+        except Exception:  # unknown: keep the folder
+            return
+        self.undo_folder(estate, dc, made)
 
 
 class Extend(_OnePath):
@@ -482,7 +522,8 @@ class Extend(_OnePath):
             target, now_kb / 1024.0 / 1024.0, self.gib)
         if args.dry_run:
             return said
-        vdisks.extend(estate.session, dc, target, new_kb)
+        self.subject, self.step = said, 'ExtendVirtualDisk'
+        vdisks.extend(estate.session, dc, target, new_kb, look=estate.look)
         return said.replace('extend', 'extended', 1)
 
 
@@ -499,7 +540,8 @@ class Delete(_OnePath):
         said = 'delete %s' % target
         if args.dry_run:
             return said
-        vdisks.delete(estate.session, dc, target)
+        self.subject, self.step = said, 'DeleteVirtualDisk'
+        vdisks.delete(estate.session, dc, target, look=estate.look)
         return said.replace('delete', 'deleted', 1)
 
 

@@ -137,35 +137,68 @@ def disk_spec(session, disk_type, adapter_type):
     return spec
 
 
-def copy(session, dc, source, destination, spec=None, progress=None):
+def _capacity(info):
+    return int(getattr(info, 'capacityKb', 0) or 0) if info else None
+
+
+def copy(session, dc, source, destination, spec=None, progress=None,
+         look=None):
     """Copy a virtual disk, never overwriting a file.
 
     CopyVirtualDisk_Task without force: never overwrites a file.  With
     ``spec`` (``disk_spec``) the copy is flattened into that type.
+
+    ``look(ds_path)``: the disk's VmDiskFileInfo or None (a fresh read),
+    for a caller that saw DEST absent before: a FileAlreadyExists whose
+    DEST is a disk of the source's capacity is a retried copy vCenter
+    ran already (its answer lost), and success.
     """
     kwargs = {'destSpec': spec} if spec is not None else {}
-    _run(session, 'CopyVirtualDisk_Task', progress, sourceName=source,
-         sourceDatacenter=dc, destName=destination, destDatacenter=dc,
-         force=False, **kwargs)
+    want = _capacity(look(source)) if look is not None else None
+    try:
+        _run(session, 'CopyVirtualDisk_Task', progress, sourceName=source,
+             sourceDatacenter=dc, destName=destination, destDatacenter=dc,
+             force=False, **kwargs)
+    except Exception as err:
+        if look is None or not faults.is_fault(err, 'FileAlreadyExists'):
+            raise
+        if not want or _capacity(look(destination)) != want:
+            raise
 
 
-def move(session, dc, source, destination, progress=None):
-    """MoveVirtualDisk_Task without force: never overwrites a file."""
-    _run(session, 'MoveVirtualDisk_Task', progress, sourceName=source,
-         sourceDatacenter=dc, destName=destination, destDatacenter=dc,
-         force=False)
+def move(session, dc, source, destination, progress=None, look=None):
+    """MoveVirtualDisk_Task without force: never overwrites a file.
+
+    ``look`` as for ``copy``: a FileNotFound when SRC is gone and DEST is
+    a disk of SRC's capacity is a retried move vCenter ran already.
+    """
+    want = _capacity(look(source)) if look is not None else None
+    try:
+        _run(session, 'MoveVirtualDisk_Task', progress, sourceName=source,
+             sourceDatacenter=dc, destName=destination, destDatacenter=dc,
+             force=False)
+    except Exception as err:
+        if look is None or not faults.is_fault(err, 'FileNotFound'):
+            raise
+        if not want or look(source) is not None or \
+                _capacity(look(destination)) != want:
+            raise
 
 
-def delete(session, dc, name, missing_ok=False):
+def delete(session, dc, name, missing_ok=False, look=None):
     """Delete a virtual disk.
 
     Delete a disk; with ``missing_ok`` a disk that is not there (a copy
-    that failed before it began) is no error.
+    that failed before it began) is no error; with ``look`` (as for
+    ``copy``) a FileNotFound of a disk verifiably gone is done (a retried
+    delete vCenter ran already).
     """
     try:
         _run(session, 'DeleteVirtualDisk_Task', name=name, datacenter=dc)
     except Exception as err:
-        if missing_ok and faults.is_fault(err, 'FileNotFound'):
+        if not faults.is_fault(err, 'FileNotFound'):
+            raise
+        if missing_ok or (look is not None and look(name) is None):
             return
         raise
 
@@ -195,10 +228,19 @@ def create(session, dc, name, size_kb, disk_type='thin',
          spec=spec)
 
 
-def extend(session, dc, name, new_size_kb, eager_zero=False):
-    """ExtendVirtualDisk_Task (grow only; vCenter refuses a shrink)."""
-    _run(session, 'ExtendVirtualDisk_Task', name=name, datacenter=dc,
-         newCapacityKb=int(new_size_kb), eagerZero=bool(eager_zero))
+def extend(session, dc, name, new_size_kb, eager_zero=False, look=None):
+    """ExtendVirtualDisk_Task (grow only; vCenter refuses a shrink).
+
+    With ``look`` (as for ``copy``) an error after which the disk
+    verifiably has the new capacity (a retried extend vCenter ran
+    already, refused as not growing it) is success.
+    """
+    try:
+        _run(session, 'ExtendVirtualDisk_Task', name=name, datacenter=dc,
+             newCapacityKb=int(new_size_kb), eagerZero=bool(eager_zero))
+    except Exception:
+        if look is None or _capacity(look(name)) != int(new_size_kb):
+            raise
 
 
 # -- datastore folders (FileManager) -----------------------------------------
@@ -207,11 +249,21 @@ def _file_manager(session):
     return session.vim.service_content.fileManager
 
 
-def make_folder(session, dc, ds_folder):
-    """MakeDirectory with its parents ('[ds] a/b')."""
-    session.invoke_api(session.vim, 'MakeDirectory', _file_manager(session),
-                       name=ds_folder, datacenter=dc,
-                       createParentDirectories=True)
+def make_folder(session, dc, ds_folder, exists=None):
+    """MakeDirectory with its parents ('[ds] a/b').
+
+    ``exists(ds_folder)``: whether the folder is there (a fresh read),
+    for a caller that saw it absent before: a FileAlreadyExists of a
+    folder that is there is a retried call vCenter ran already.
+    """
+    try:
+        session.invoke_api(session.vim, 'MakeDirectory',
+                           _file_manager(session), name=ds_folder,
+                           datacenter=dc, createParentDirectories=True)
+    except Exception as err:
+        if exists is None or not faults.is_fault(err, 'FileAlreadyExists') \
+                or not exists(ds_folder):
+            raise
 
 
 def delete_file(session, dc, ds_path):

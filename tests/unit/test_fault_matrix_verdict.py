@@ -87,3 +87,20 @@ def test_modes_follow_the_method():
     rule = cases.MODES['lost-refused'].rule('DeleteVirtualDisk_Task', 2)
     assert rule == dict(drop_connection=True, applied=True, count=1,
                         retry_fault='FileNotFound', skip=2)
+
+
+class _Said(Exception):
+    """A command's failure as flows_toolkit.CommandFailed carries it."""
+
+    def __init__(self, lines):
+        self.lines = lines
+        Exception.__init__(self, ' / '.join(lines))
+
+
+def test_a_command_error_must_be_one_line():
+    said = 'delete [ds] loose-1/disk.vmdk volume-%s: SystemError' % VOL
+    one = judge(BEFORE, BEFORE, error=_Said([said]))
+    assert one.passed, one.explain()
+    two = judge(BEFORE, BEFORE, error=_Said([said, 'Traceback ...']))
+    assert not two.passed
+    assert 'not one' in two.explain()

@@ -192,6 +192,11 @@ def error_problems(error, names, mode):
     if mode is not None and not any(w in text.lower() for w in mode.words):
         problems.append('the error does not say what vCenter answered '
                         '(%s): %s' % ('/'.join(mode.words), text[:400]))
+    # A command's failure (flows_toolkit.CommandFailed): said in one line.
+    lines = getattr(error, 'lines', None)
+    if lines is not None and len(lines) != 1:
+        problems.append('the command said %d lines, not one: %s'
+                        % (len(lines), text[:400]))
     return problems
 
 

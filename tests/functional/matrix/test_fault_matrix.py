@@ -41,6 +41,7 @@ import pytest
 from tests.functional.matrix import cases
 from tests.functional.matrix import expected
 from tests.functional.matrix import flows
+from tests.functional.matrix import flows_toolkit  # noqa: F401 (its flows)
 from tests.functional.matrix import trace
 from tests.functional.matrix import world
 
@@ -189,6 +190,9 @@ def test_case(matrix, flow_name, method, k, mode_name):
         group, flow, method, k, mode)
     verdict = cases.judge(before, after, added, removed, reference,
                           case.patterns, error, case.names, mode)
+    # What the captures cannot see (a disk's capacity), by the flow.
+    for check in getattr(case, 'checks', ()):
+        verdict.problems += check(error)
     if not fired:
         verdict.problems.append('the fault never fired: the flow made no '
                                 '%s call #%d' % (method, k))

@@ -1,0 +1,226 @@
+# Copyright (c) 2026 cinder-vmware-ext developers
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+"""The operator commands in the fault matrix: ``cinder-vmware disk copy |
+move | extend | delete`` and ``datastore evacuate``, each run in-process
+(the entry point's app with argv) against its own group's simulator.
+
+A command's outcome is its exit status: a non-zero exit is raised as
+``CommandFailed`` holding what the command said (stderr; for evacuate the
+report's failed lines), which the verdict judges as a driver's error (one
+line naming the disk or volume and vCenter's fault).  What the captures
+cannot see (a disk's capacity, a refusal) is checked by ``case.checks``.
+"""
+
+import io
+import itertools
+import os
+import tempfile
+from unittest import mock
+
+from oslo_utils import units
+
+from tests.functional import driver_fixtures as df
+from tests.functional.matrix import flows
+
+GROUP = 'toolkit'
+
+
+def _topology(_counts):
+    """Pools gold (esx-01: ds-gold, ds-evac) and silver (esx-03)."""
+    return {'datacenters': [{
+        'name': 'DC1',
+        'clusters': [{'name': 'gold', 'hosts': [{'name': 'esx-01'}]},
+                     {'name': 'silver', 'hosts': [{'name': 'esx-03'}]}],
+        'datastores': [
+            # The least free of gold: best fit places volumes here.
+            {'name': 'ds-gold', 'type': 'VMFS', 'capacity_gb': 8000,
+             'free_gb': 7900, 'mounts': [{'host': 'esx-01'}]},
+            {'name': 'ds-evac', 'type': 'VMFS', 'capacity_gb': 8000,
+             'free_gb': 7950, 'mounts': [{'host': 'esx-01'}]},
+            {'name': 'ds-silver', 'type': 'NFS', 'capacity_gb': 8000,
+             'free_gb': 7900, 'mounts': [{'host': 'esx-03'}]}],
+    }]}
+
+
+flows.GROUPS[GROUP] = (_topology, {'default': dict(
+    vmware_cluster_name=flows.POOLS, vmware_lazy_create=False)})
+
+_numbers = itertools.count()
+
+
+class CommandFailed(Exception):
+    """A command's non-zero exit; ``lines``: what it said about it."""
+
+    def __init__(self, argv, code, lines):
+        self.argv, self.code, self.lines = argv, code, lines
+        message = ' / '.join(lines) or 'exit %d, nothing said' % code
+        Exception.__init__(self, message)
+
+
+def _shared_session(group):
+    """backend.session for the commands: one session per group.
+
+    Every command of the group runs on one real session (logging in
+    and parsing the WSDL again costs seconds a command); its logout is
+    a no-op so that a command's end does not end it.
+    """
+    from cinder_vmware_ext.cmd import backend
+    real = backend.session
+
+    def session(section):
+        if getattr(group, 'toolkit_session', None) is None:
+            made = real(section)
+            made.logout = _no_logout
+            group.toolkit_session = made
+        return group.toolkit_session
+    return session
+
+
+def _no_logout():
+    """A command's logout of the group's shared session: kept open."""
+
+
+def _conf(group):
+    if getattr(group, 'toolkit_conf', None) is None:
+        import pathlib
+        folder = tempfile.mkdtemp(prefix='matrix-toolkit-')
+        options = dict(flows.GROUPS[GROUP][1]['default'])
+        group.toolkit_conf = df.write_cinder_conf(
+            group.sim, pathlib.Path(folder) / 'cinder.conf', **options)
+        group.toolkit_dir = folder
+    return group.toolkit_conf
+
+
+def command(case, *argv):
+    """Run ``cinder-vmware ARGV`` in-process: (exit code, stdout, stderr)."""
+    from cinder_vmware_ext.cmd import backend
+    from cinder_vmware_ext.cmd import main as cli
+    app = cli.CinderVmwareApp()
+    out, err = io.StringIO(), io.StringIO()
+    app.stdout, app.stderr = out, err
+    with mock.patch.object(backend, 'session', _shared_session(case.group)):
+        code = app.run(['--config-file', _conf(case.group)] + list(argv))
+    return code, out.getvalue(), err.getvalue()
+
+
+def _run(case, *argv):
+    """Run a command; its non-zero exit raised as CommandFailed."""
+    code, _out, err = command(case, *argv)
+    if code:
+        raise CommandFailed(argv, code, err.strip().splitlines())
+
+
+def _loose(case, datastore, folder, role='spare'):
+    path = case.group.spare_disk(datastore, folder)
+    case.roles[role] = path.split('] ')[1].split('/')[0]
+    case.write('disk', case.inv.local_path(path))
+    case.names.append(path)
+    return path
+
+
+def _destination(case, datastore):
+    folder = 'tkdst-%d' % next(_numbers)
+    case.roles['dest'] = folder
+    path = '[%s] %s/disk.vmdk' % (datastore, folder)
+    case.names.append(path)
+    return path
+
+
+def _capacity(case, path):
+    local = case.inv.local_path(path)
+    return df.capacity_bytes(local) if os.path.exists(local) else None
+
+
+@flows.flow('disk-copy', GROUP)
+def disk_copy(case):
+    src = _loose(case, 'ds-gold', 'tkcopy')
+    dst = _destination(case, 'ds-silver')
+
+    def check(error):
+        size = _capacity(case, dst)
+        if size is not None and size != _capacity(case, src):
+            return ['the copy %s holds %s bytes, the source %s'
+                    % (dst, size, _capacity(case, src))]
+        return []
+    case.checks = [check]
+    case.call = lambda: _run(case, 'disk', 'copy', src, dst)
+
+
+@flows.flow('disk-move', GROUP)
+def disk_move(case):
+    src = _loose(case, 'ds-gold', 'tkmove')
+    dst = _destination(case, 'ds-silver')
+    case.call = lambda: _run(case, 'disk', 'move', src, dst)
+
+
+@flows.flow('disk-extend', GROUP)
+def disk_extend(case):
+    path = _loose(case, 'ds-gold', 'tkextend')
+
+    def check(error):
+        size, want = _capacity(case, path), (1 if error else 2) * units.Gi
+        if size != want:
+            return ['%s is %s bytes after the extend %s (all or nothing: '
+                    '%d)' % (path, size, 'failed' if error else 'succeeded',
+                             want)]
+        return []
+    case.checks = [check]
+    case.call = lambda: _run(case, 'disk', 'extend', path, '2')
+
+
+@flows.flow('disk-delete', GROUP)
+def disk_delete(case):
+    path = _loose(case, 'ds-gold', 'tkdelete')
+    vol = case.created_volume('vol')
+    owned = case.inv.disk(case.inv.vm(vol.name)).backing.fileName
+
+    def call():
+        code, _out, err = command(case, 'disk', 'delete', owned)
+        if code != 1 or 'refusing to delete' not in err or \
+                'Cinder volume %s' % vol.id not in err:
+            raise AssertionError('the delete of Cinder volume %s\'s disk '
+                                 'was not refused: exit %d, %s'
+                                 % (vol.id, code, err.strip()))
+        _run(case, 'disk', 'delete', path)
+    case.call = call
+
+
+@flows.flow('evacuate', GROUP)
+def evacuate(case):
+    from cinder_vmware_ext.vsphere import relocate
+    vol = case.created_volume('vol')
+    inv = case.inv
+    vm = inv.vm(vol.name)
+    target = inv.by_name('Datastore', 'ds-evac')
+    relocate.relocate(inv.session, vm, relocate.spec(
+        inv.session, target, inv.disks(vm)))
+    assert inv.disk(vm).backing.fileName.startswith('[ds-evac] ')
+    _loose(case, 'ds-evac', 'tkevac')
+    results = os.path.join(_conf(case.group) + '.d',
+                           'evacuate-%d.jsonl' % next(_numbers))
+    os.makedirs(os.path.dirname(results), exist_ok=True)
+
+    def call():
+        code, out, err = command(case, 'datastore', 'evacuate', 'ds-evac',
+                                 '--results', results)
+        report = out.splitlines()
+        if code:
+            raise CommandFailed(('datastore', 'evacuate'), code, [
+                line.strip() for line in report
+                if line.startswith('  failed')])
+        if not report or not report[0].startswith(
+                'moved: 1, skipped: 0, failed: 0'):
+            raise AssertionError('evacuate exited 0 but said: %s'
+                                 % ' / '.join(report))
+    case.call = call

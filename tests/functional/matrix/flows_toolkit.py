@@ -54,7 +54,7 @@ def _topology(_counts):
 
 
 flows.GROUPS[GROUP] = (_topology, {'default': dict(
-    vmware_cluster_name=flows.POOLS, vmware_lazy_create=False)})
+    vmware_cluster_name=flows.POOLS, vmware_lazy_create=True)})
 
 _numbers = itertools.count()
 

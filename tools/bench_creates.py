@@ -96,8 +96,12 @@ def run(config, args, workdir):
         sim.stop()
 
 
-def measure(stack, vtype, args):
-    """Send the creates at once; poll the list until none is creating."""
+def send_and_settle(stack, vtype, creates, workers, timeout):
+    """Send ``creates`` 1 GiB creates at once, ``workers`` at a time.
+
+    Polls the volume list until none is creating: (started, {volume id:
+    time sent}, {volume id: (final status, time seen)}).
+    """
     def create(index):
         client = stack.client()
         sent = time.monotonic()
@@ -107,10 +111,10 @@ def measure(stack, vtype, args):
 
     client = stack.client()
     started = time.monotonic()
-    with concurrent.futures.ThreadPoolExecutor(args.workers) as workers:
-        sent = dict(workers.map(create, range(args.creates)))
+    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+        sent = dict(pool.map(create, range(creates)))
     done = {}
-    deadline = started + args.timeout
+    deadline = started + timeout
     while len(done) < len(sent) and time.monotonic() < deadline:
         now = time.monotonic()
         for volume in client.volumes.list(search_opts={'all_tenants': 1}):
@@ -118,6 +122,13 @@ def measure(stack, vtype, args):
                     volume.status in ('available', 'error')):
                 done[volume.id] = (volume.status, now)
         time.sleep(0.2)
+    return started, sent, done
+
+
+def measure(stack, vtype, args):
+    """Send the creates at once; poll the list until none is creating."""
+    started, sent, done = send_and_settle(stack, vtype, args.creates,
+                                          args.workers, args.timeout)
     elapsed = (max(t for _s, t in done.values()) - started
                if done else float('nan'))
     return {

@@ -49,6 +49,7 @@ import time
 from tests.e2e import consumer
 from tests.functional import driver_fixtures as df
 from tests import simulator
+from tools import bench_creates
 from tools.stack import cinder_conf
 from tools.stack import cinder_stack
 
@@ -121,25 +122,9 @@ def run(config, args, workdir):
 
 
 def burst(stack, vtype, args):
-    """Send the creates at once; poll until none is creating."""
-    def create(index):
-        sent = time.monotonic()
-        volume = stack.client().volumes.create(
-            1, volume_type=vtype.id, name='burst-%02d' % index)
-        return volume.id, sent
-
-    client = stack.client()
-    with concurrent.futures.ThreadPoolExecutor(args.creates) as workers:
-        sent = dict(workers.map(create, range(args.creates)))
-    settled = {}
-    deadline = time.monotonic() + args.timeout
-    while len(settled) < len(sent) and time.monotonic() < deadline:
-        now = time.monotonic()
-        for volume in client.volumes.list():
-            if (volume.id in sent and volume.id not in settled and
-                    volume.status in ('available', 'error')):
-                settled[volume.id] = (volume.status, now)
-        time.sleep(0.2)
+    """Send the creates at once; wait until none is creating."""
+    _started, sent, settled = bench_creates.send_and_settle(
+        stack, vtype, args.creates, args.creates, args.timeout)
     latencies = sorted(t - sent[v] for v, (_s, t) in settled.items())
     return {'sent': len(sent), 'settled': settled, 'latencies': latencies}
 

@@ -341,7 +341,8 @@ def flow(name, group):
 
 # --- takeover ----------------------------------------------------------------
 
-def _loose(case, datastore, folder):
+def loose_disk(case, datastore, folder):
+    """A new loose disk holding the 'disk' pattern; its folder: 'spare'."""
     path = case.group.spare_disk(datastore, folder)
     case.roles['spare'] = path.split('] ')[1].split('/')[0]
     case.write('disk', case.inv.local_path(path))
@@ -366,7 +367,7 @@ def _manage(case, ref, pool='gold'):
 
 @flow('manage-loose', 'all')
 def manage_loose(case):
-    _manage(case, _loose(case, 'ds-gold', 'loose'))
+    _manage(case, loose_disk(case, 'ds-gold', 'loose'))
 
 
 @flow('manage-attached', 'all')
@@ -376,7 +377,7 @@ def manage_attached(case):
 
 @flow('manage-copied', 'all')
 def manage_copied(case):
-    _manage(case, _loose(case, 'ds-silver', 'far'))
+    _manage(case, loose_disk(case, 'ds-silver', 'far'))
 
 
 def _unmanage(case, ref):
@@ -388,7 +389,7 @@ def _unmanage(case, ref):
 
 @flow('unmanage-loose', 'all')
 def unmanage_loose(case):
-    _unmanage(case, _loose(case, 'ds-gold', 'loose'))
+    _unmanage(case, loose_disk(case, 'ds-gold', 'loose'))
 
 
 @flow('unmanage-attached', 'all')

@@ -121,14 +121,6 @@ def _run(case, *argv):
         raise CommandFailed(argv, code, err.strip().splitlines())
 
 
-def _loose(case, datastore, folder, role='spare'):
-    path = case.group.spare_disk(datastore, folder)
-    case.roles[role] = path.split('] ')[1].split('/')[0]
-    case.write('disk', case.inv.local_path(path))
-    case.names.append(path)
-    return path
-
-
 def _destination(case, datastore):
     folder = 'tkdst-%d' % next(_numbers)
     case.roles['dest'] = folder
@@ -144,7 +136,7 @@ def _capacity(case, path):
 
 @flows.flow('disk-copy', GROUP)
 def disk_copy(case):
-    src = _loose(case, 'ds-gold', 'tkcopy')
+    src = flows.loose_disk(case, 'ds-gold', 'tkcopy')
     dst = _destination(case, 'ds-silver')
 
     def check(error):
@@ -159,14 +151,14 @@ def disk_copy(case):
 
 @flows.flow('disk-move', GROUP)
 def disk_move(case):
-    src = _loose(case, 'ds-gold', 'tkmove')
+    src = flows.loose_disk(case, 'ds-gold', 'tkmove')
     dst = _destination(case, 'ds-silver')
     case.call = lambda: _run(case, 'disk', 'move', src, dst)
 
 
 @flows.flow('disk-extend', GROUP)
 def disk_extend(case):
-    path = _loose(case, 'ds-gold', 'tkextend')
+    path = flows.loose_disk(case, 'ds-gold', 'tkextend')
 
     def check(error):
         size, want = _capacity(case, path), (1 if error else 2) * units.Gi
@@ -181,7 +173,7 @@ def disk_extend(case):
 
 @flows.flow('disk-delete', GROUP)
 def disk_delete(case):
-    path = _loose(case, 'ds-gold', 'tkdelete')
+    path = flows.loose_disk(case, 'ds-gold', 'tkdelete')
     vol = case.created_volume('vol')
     owned = case.inv.disk(case.inv.vm(vol.name)).backing.fileName
 
@@ -206,7 +198,7 @@ def evacuate(case):
     relocate.relocate(inv.session, vm, relocate.spec(
         inv.session, target, inv.disks(vm)))
     assert inv.disk(vm).backing.fileName.startswith('[ds-evac] ')
-    _loose(case, 'ds-evac', 'tkevac')
+    flows.loose_disk(case, 'ds-evac', 'tkevac')
     results = os.path.join(_conf(case.group) + '.d',
                            'evacuate-%d.jsonl' % next(_numbers))
     os.makedirs(os.path.dirname(results), exist_ok=True)

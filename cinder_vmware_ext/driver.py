@@ -413,10 +413,10 @@ class VMwareVcVmdkExtDriver(cleanup.CleanupMixin,
                (size_gb or volume['size']) * units.Gi,
                hub.DatastoreSelector.PROFILE_NAME:
                self._get_storage_profile(volume)}
-        self._select_datastore(req)
+        self._select_datastore(req, landing=False)
         self._context.scope.keep = True
 
-    def _select_datastore(self, req, host=None):
+    def _select_datastore(self, req, host=None, landing=True):
         """Choose (host, resource pool, summary) inside the context's pool.
 
         Replaces upstream's vCenter-wide selection: the datastore comes
@@ -442,7 +442,7 @@ class VMwareVcVmdkExtDriver(cleanup.CleanupMixin,
                 excluded=excluded, writable_from=host_value,
                 volume_id=volume['id'] if volume is not None else None,
                 kind=(self._promise_kind(volume) if volume is not None
-                      else promises.THICK))
+                      else promises.THICK), landing=landing)
         except exception.VolumeBackendAPIException as err:
             # Upstream's callers handle this type (retype gives up, extend
             # reports it).

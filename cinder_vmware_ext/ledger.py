@@ -130,9 +130,10 @@ class PromiseLedger(object):
 
     # -- writes --------------------------------------------------------------
 
-    def promise(self, datastore_ref, size_bytes, kind=core_promises.THICK):
+    def promise(self, datastore_ref, size_bytes, kind=core_promises.THICK,
+                landing=False):
         return core_promises.Promise(self.vcenter, datastore_ref,
-                                     int(size_bytes), kind)
+                                     int(size_bytes), kind, landing)
 
     def record(self, volume_id, promise):
         """Write ``promise`` on the volume's row.

@@ -21,6 +21,7 @@ results into what Cinder expects.
 
 import collections
 import functools
+import time
 
 from cinder import exception
 from oslo_log import log as logging
@@ -35,6 +36,13 @@ LOG = logging.getLogger(__name__)
 
 FILTER_FUNCTION = scheduling.FILTER_FUNCTION
 GOODNESS_FUNCTION = scheduling.GOODNESS_FUNCTION
+
+# A placement refused while another volume's backing is landing on one of
+# the pool's datastores is tried again (every LANDING_POLL seconds, for up
+# to LANDING_WAIT): vCenter may count that backing's space before its VM
+# is visible, and its promise then counts the same space twice.
+LANDING_WAIT = 30.0
+LANDING_POLL = 0.5
 
 
 class Placement(collections.namedtuple(
@@ -207,7 +215,7 @@ class PoolService(object):
 
     def place(self, pool_name, size_bytes, allowed_types=None,
               excluded=frozenset(), writable_from=None, volume_id=None,
-              kind=promises.THICK):
+              kind=promises.THICK, landing=True):
         """Choose a datastore of the pool and promise its space.
 
         With a ``volume_id`` (and a ledger) the promise is recorded on the
@@ -215,6 +223,11 @@ class PoolService(object):
         sees it; a datastore the volume was already promised is taken
         again when it still qualifies.  Without, the space is held in this
         process only.
+
+        ``landing`` (the default) promises a backing made right after;
+        False a promise kept until a later first use (lazy create).  While
+        another volume's backing is landing in the pool, a refusal waits
+        for it (LANDING_WAIT) and the choice is made again.
 
         :param writable_from: a host ref the datastore must be writable from
         :returns: a Placement; call its ``release()`` once the backing
@@ -228,33 +241,74 @@ class PoolService(object):
             token = self._local.hold(choice.datastore.ref, size_bytes)
             return Placement(inventory, pool, choice,
                              functools.partial(self._local.release, token))
-        with self.ledger.lock():
-            held, own = self.held(exclude=volume_id)
-            prefer = own.datastore if own else None
-            try:
-                inventory, pool, choice = self._choose(
-                    pool_name, size_bytes, held, allowed_types, excluded,
-                    writable_from, prefer=prefer)
-            except exception.VolumeBackendAPIException:
-                if self._backing_names is None:
-                    raise
-                # Before refusing: a backing landed but not yet released
-                # counts twice (vCenter's free space and its promise).
-                held, own = self.held(exclude=volume_id, skip_landed=True)
-                inventory, pool, choice = self._choose(
-                    pool_name, size_bytes, held, allowed_types, excluded,
-                    writable_from, prefer=prefer)
-            promise = self.ledger.promise(choice.datastore.ref, size_bytes,
-                                          kind)
-            if own is None:
-                recorded = self.ledger.record(volume_id, promise)
-            else:
-                recorded = self.ledger.replace(volume_id, own, promise)
+        deadline = time.monotonic() + LANDING_WAIT
+        while True:
+            with self.ledger.lock():
+                try:
+                    inventory, pool, choice, own = self._choose_promised(
+                        pool_name, size_bytes, allowed_types, excluded,
+                        writable_from, volume_id)
+                except exception.VolumeBackendAPIException:
+                    waiting = self._landing_elsewhere(pool_name, volume_id)
+                    if not waiting or time.monotonic() >= deadline:
+                        raise
+                else:
+                    promise = self.ledger.promise(
+                        choice.datastore.ref, size_bytes, kind, landing)
+                    if own is None:
+                        recorded = self.ledger.record(volume_id, promise)
+                    else:
+                        recorded = self.ledger.replace(volume_id, own,
+                                                       promise)
+                    break
+            LOG.debug('Placement of volume %(vol)s in pool %(pool)s waits '
+                      'for the backings landing on its datastores (volumes '
+                      '%(landing)s).', {'vol': volume_id, 'pool': pool_name,
+                                        'landing': ', '.join(waiting)})
+            _pause(LANDING_POLL)
         if not recorded:
             promise = None
         release = (functools.partial(self.ledger.clear, volume_id, promise)
                    if promise else _nothing)
         return Placement(inventory, pool, choice, release, promise, own)
+
+    def _choose_promised(self, pool_name, size_bytes, allowed_types,
+                         excluded, writable_from, volume_id):
+        """Choose under the placement lock, counting the others' promises.
+
+        Returns (inventory, pool, choice, the volume's own promise).
+        """
+        held, own = self.held(exclude=volume_id)
+        prefer = own.datastore if own else None
+        try:
+            inventory, pool, choice = self._choose(
+                pool_name, size_bytes, held, allowed_types, excluded,
+                writable_from, prefer=prefer)
+        except exception.VolumeBackendAPIException:
+            if self._backing_names is None:
+                raise
+            # Before refusing: a backing landed but not yet released
+            # counts twice (vCenter's free space and its promise).
+            held, own = self.held(exclude=volume_id, skip_landed=True)
+            inventory, pool, choice = self._choose(
+                pool_name, size_bytes, held, allowed_types, excluded,
+                writable_from, prefer=prefer)
+        return inventory, pool, choice, own
+
+    def _landing_elsewhere(self, pool_name, volume_id):
+        """Other volumes whose backing is landing on the pool's datastores.
+
+        Sorted volume ids; empty when the pool is unknown.
+        """
+        try:
+            _inventory, pool = self.find(pool_name)
+        except exception.VolumeBackendAPIException:
+            return []
+        refs = {ds.ref for ds in pool.datastores}
+        return sorted(vol_id for vol_id, promise
+                      in self.ledger.promises().items()
+                      if promise.landing and vol_id != volume_id and
+                      promise.datastore in refs)
 
     def hold(self, volume_id, datastore_ref, size_bytes,
              kind=promises.THICK):
@@ -264,7 +318,8 @@ class PoolService(object):
         """
         if self.ledger is None:
             return None, None
-        promise = self.ledger.promise(datastore_ref, size_bytes, kind)
+        promise = self.ledger.promise(datastore_ref, size_bytes, kind,
+                                      landing=True)
         with self.ledger.lock():
             own = self.ledger.promise_of(volume_id)
             if own is None:
@@ -301,6 +356,10 @@ def _add(a, b):
 
 def _nothing():
     pass
+
+
+def _pause(seconds):
+    time.sleep(seconds)
 
 
 def rules_from_config(configuration, compliant=None):

@@ -21,11 +21,18 @@ driver leaves unused), so that every cinder-volume service of this driver
 on the same vCenter sees it:
 
     vmware-ext-promise:<vCenter instance UUID>:<datastore ref>:<bytes>:<kind>
+    vmware-ext-promise:<...>:<kind>:landing
 
 ``kind`` is ``thick`` or ``thin``.  A thick promise counts as vCenter will
 count the backing once it lands: out of the datastore's free space (and
 into its provisioned space); a thin one only into the provisioned space
 (a thin disk takes its size from ``uncommitted``, not from free space).
+
+``landing`` marks the promise of a backing being made right now (a first
+use, a create, clone, relocation or extend): vCenter may already count its
+space while the backing is not yet visible, so a placement refused while
+such a promise stands waits for it to land instead of refusing on a figure
+counted twice.
 """
 
 import dataclasses
@@ -34,6 +41,7 @@ import typing
 PREFIX = 'vmware-ext-promise'
 THICK = 'thick'
 THIN = 'thin'
+LANDING = 'landing'
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,13 +49,15 @@ class Promise:
     """Space a create will take on a datastore, until its backing lands.
 
     ``vcenter`` is the instance UUID, ``datastore`` the datastore's moref
-    value, ``size_bytes`` the volume's size, ``kind`` thick or thin.
+    value, ``size_bytes`` the volume's size, ``kind`` thick or thin;
+    ``landing`` while the backing is being made.
     """
 
     vcenter: str
     datastore: str
     size_bytes: int
     kind: str = THICK
+    landing: bool = False
 
     @property
     def thick(self) -> bool:
@@ -55,8 +65,11 @@ class Promise:
 
     def location(self) -> str:
         """The ``provider_location`` value that records this promise."""
-        return ':'.join((PREFIX, self.vcenter, self.datastore,
-                         str(int(self.size_bytes)), self.kind))
+        parts = [PREFIX, self.vcenter, self.datastore,
+                 str(int(self.size_bytes)), self.kind]
+        if self.landing:
+            parts.append(LANDING)
+        return ':'.join(parts)
 
 
 def location_prefix(vcenter: str) -> str:
@@ -70,13 +83,14 @@ def parse(location: typing.Optional[str]) -> typing.Optional[Promise]:
         return None
     # The vCenter UUID has no ':'; a datastore ref neither.
     parts = location.split(':')
-    if len(parts) != 5 or parts[4] not in (THICK, THIN):
+    landing = len(parts) == 6 and parts[5] == LANDING
+    if len(parts) != (6 if landing else 5) or parts[4] not in (THICK, THIN):
         return None
     try:
         size = int(parts[3])
     except ValueError:
         return None
-    return Promise(parts[1], parts[2], size, parts[4])
+    return Promise(parts[1], parts[2], size, parts[4], landing)
 
 
 def kind_of(disk_type: str) -> str:

@@ -428,3 +428,53 @@ def test_an_extend_in_flight_holds_the_added_size(
     assert row(ctx, vol).provider_location is None
     assert free_gb(inv, 'gold-b') == free_before - 2
     assert pools(drv)[1]['gold']['promised_capacity_gb'] == 0.0
+
+
+def test_a_refusal_waits_for_a_backing_landing_in_the_pool(
+        sim, drivers, volumes, ctx, inv, monkeypatch):
+    from cinder_vmware_ext import pool_service
+    drv = drivers(vmware_cluster_name=['east'],
+                  volume_backend_name='vmware-east')
+    ledger = drv._pools.ledger
+    both = [r for r, v in inv.objects('Datastore', 'name').items()
+            if v['name'] == 'both'][0]
+    free = free_gb(inv, 'both')
+    # Another service is making a 5 GiB backing on 'both': vCenter already
+    # counts its space, its VM is not visible yet, its promise stands.
+    other = volumes(drv, 'east', 5)
+    landing = ledger.promise(both, 5 * GiB, landing=True)
+    assert ledger.record(other.id, landing)
+    sim.set_datastore('both', free_gb=free - 5)
+    waits = []
+
+    def other_lands(seconds):
+        waits.append(seconds)
+        assert ledger.clear(other.id, landing)
+    monkeypatch.setattr(pool_service, '_pause', other_lands)
+    try:
+        # Counted twice, 4 GiB would not fit: the create waits, then fits.
+        vol = volumes(drv, 'east', 4)
+        drv.create_volume(vol)
+        assert waits == [pool_service.LANDING_POLL]
+        assert promised_datastore(ctx, inv, vol) == 'both'
+        # The lazy volume's promise is not landing: a refusal is at once.
+        more = volumes(drv, 'east', 1)
+        with pytest.raises(vmdk_exceptions.NoValidDatastoreException,
+                           match='pool east can hold 1.00 GiB'):
+            drv.create_volume(more)
+        assert waits == [pool_service.LANDING_POLL]
+        assert row(ctx, more).provider_location is None
+        # A landing promise that never lands (its service died): the
+        # refusal comes after LANDING_WAIT.
+        stuck = volumes(drv, 'east', 1)
+        assert ledger.record(stuck.id, ledger.promise(both, GiB,
+                                                      landing=True))
+        monkeypatch.setattr(pool_service, 'LANDING_WAIT', 0.5)
+        monkeypatch.setattr(pool_service, '_pause',
+                            lambda s: waits.append(s) or time.sleep(0.2))
+        with pytest.raises(vmdk_exceptions.NoValidDatastoreException,
+                           match='pool east can hold 1.00 GiB'):
+            drv.create_volume(more)
+        assert 2 <= len(waits) <= 5, waits
+    finally:
+        sim.set_datastore('both', free_gb=free)

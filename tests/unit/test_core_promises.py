@@ -29,8 +29,20 @@ def test_location_round_trip_and_foreign_values():
     assert promises.parse(p.location()) == p
     assert p.location().startswith(promises.location_prefix(VC))
     for other in (None, '', 'fcd:1234', 'vmware-ext-promise:x:y:z:thick',
-                  'vmware-ext-promise:a:b:1:fat', 'vmware-ext-promise:a:b'):
+                  'vmware-ext-promise:a:b:1:fat', 'vmware-ext-promise:a:b',
+                  'vmware-ext-promise:a:b:1:thick:later',
+                  'vmware-ext-promise:a:b:1:thick:landing:x'):
         assert promises.parse(other) is None
+    assert not p.landing
+
+
+def test_a_landing_promise_round_trips_and_counts_the_same():
+    resting = promises.Promise(VC, 'datastore-12', 5 * GiB)
+    landing = promises.Promise(VC, 'datastore-12', 5 * GiB, landing=True)
+    assert landing.location() == resting.location() + ':landing'
+    assert promises.parse(landing.location()) == landing
+    assert promises.parse(landing.location()).landing
+    assert promises.held([landing]) == promises.held([resting])
 
 
 def test_kind_of_disk_types():

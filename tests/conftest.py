@@ -24,8 +24,12 @@ at the end of the session.
 
 import pytest
 
+from tests import wsdl_cache
 from tools.stack import etcd as etcd_server
 from tools.stack import mariadb as mariadb_server
+
+# One parsed WSDL per process for every simulator (tests/wsdl_cache.py).
+wsdl_cache.install()
 
 
 @pytest.fixture(scope='session')

@@ -134,3 +134,22 @@ def test_upstream_get_backing_by_uuid(session):
     for name in ('vm-a', 'vm-b', 'vm-c'):
         uuid = prop(session, vms[name], 'config.instanceUuid')
         assert ops.get_backing_by_uuid(uuid).value == vms[name].value
+
+
+def test_two_simulators_share_one_parsed_wsdl_each_answers_itself(
+        sim, session, start_simulator):
+    # tests/wsdl_cache.py: the test processes parse the simulators' WSDL
+    # once; every call still goes to the client's own simulator.
+    from tests import wsdl_cache
+    other = start_simulator({'datacenters': [
+        {'name': 'DC9', 'standalone_hosts': [{'name': 'esx-90'}],
+         'datastores': [{'name': 'ds-90', 'mounts': [{'host': 'esx-90'}]}]}]})
+    second = other.session()
+    assert second.vim.client.wsdl is session.vim.client.wsdl
+    assert wsdl_cache.shared(session.vim.client.wsdl.url) is \
+        session.vim.client.wsdl
+    assert sorted(by_name(session, 'Datastore')) == ['ds-01', 'ds-20']
+    assert sorted(by_name(second, 'Datastore')) == ['ds-90']
+    assert sorted(by_name(session, 'Datacenter')) == ['DC1', 'DC2']
+    assert sorted(by_name(second, 'Datacenter')) == ['DC9']
+    second.logout()

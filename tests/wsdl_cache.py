@@ -22,8 +22,10 @@ WSDL path (the URL without scheme, host and port) and hands it to later
 clients, as suds' own ``cachingpolicy = 1`` does per URL.  Every SOAP call
 still goes over HTTPS to its own simulator (``location`` is the client's
 own option).  What a shared Definitions carries across clients: suds'
-binding reads the SOAP headers (oslo.vmware's operationID) from the last
-client's options, so an operationID may name another client's call.
+binding reads the SOAP headers from the last client's options, so an
+operationID header may name another client's call.  The PBM service's
+header is the vCenter session cookie, which must be the client's own: its
+WSDL is never shared (``SHARED`` names the WSDLs that are).
 
 Only the test processes do this; the product's services parse their WSDL
 once each at start-up, as with a real vCenter.
@@ -32,6 +34,8 @@ once each at start-up, as with a real vCenter.
 import re
 import threading
 
+# vim25's WSDL (and its imports): the one every session parses.
+SHARED = re.compile(r'/vim[^/]*\.wsdl$|/vimService\.wsdl$')
 _DEFINITIONS = {}
 _LOCK = threading.Lock()
 _INSTALLED = []
@@ -50,6 +54,8 @@ def install():
     build = reader.DefinitionsReader.open
 
     def open_shared(self, url):
+        if not SHARED.search(key(url)):
+            return build(self, url)
         with _LOCK:
             wsdl = _DEFINITIONS.get(key(url))
         if wsdl is None:

@@ -54,6 +54,7 @@ from cinder_vmware_ext.extensions import groups
 from cinder_vmware_ext.extensions import image_cache
 from cinder_vmware_ext.extensions import migration
 from cinder_vmware_ext.extensions import qos
+from cinder_vmware_ext.extensions import restore
 from cinder_vmware_ext.extensions import takeover_size
 from cinder_vmware_ext.extensions import volume_snapshots
 from cinder_vmware_ext import ledger
@@ -130,7 +131,7 @@ def _host_of(obj, key='host'):
 
 
 @interface.volumedriver
-class VMwareVcVmdkExtDriver(cleanup.CleanupMixin,
+class VMwareVcVmdkExtDriver(restore.RestoreMixin, cleanup.CleanupMixin,
                             image_cache.ImageCacheMixin,
                             qos.QosMixin, extend.ExtendMixin,
                             migration.MigrationMixin,
@@ -151,6 +152,7 @@ class VMwareVcVmdkExtDriver(cleanup.CleanupMixin,
       CloneMixin
     - ``retype``: VMwareVcVmdkExtDriver -> QosMixin -> MigrationMixin
     - ``_linked_possible``: TakeoverSizeMixin -> CloneMixin
+    - ``delete_volume``: RestoreMixin -> CleanupMixin
     """
 
     # 1.0.0 - subclass of upstream's VMwareVcVmdkDriver 3.4.4, adds the

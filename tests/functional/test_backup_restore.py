@@ -29,26 +29,29 @@ cinder-backup reads and writes a ``vmdk`` volume through os-brick's
   destSpec, so the copy is preallocated), ReconfigVM adding the disk back,
   DeleteDatastoreFile_Task of the upload.
 
-What os-brick does not guarantee, shown here as it is: the volume's disk
-is destroyed before the copy, so a restore whose copy fails (a corrupted
-backup) leaves the backing without a disk and the upload in cinder_temp;
-the restored disk is thick whatever the volume's type.  A restore into
-a larger volume gives a disk of the backup's size; our driver grows it back
-to the volume's size in terminate_connection, which cinder-backup calls
-after disconnect_volume.  Upstream Cinder's VMware driver has no
+os-brick destroys the disk of the VM it is given before its copy, so the
+driver gives it a staging VM (``restore-<volume id>``, an empty thin disk
+in the volume's folder: extensions/restore.py) and swaps the restored disk
+into the backing in terminate_connection, which cinder-backup calls only
+when disconnect_volume succeeded.  A restore whose copy fails (a corrupted
+backup) leaves the volume with its own disk and bytes; its staging VM and
+os-brick's upload in cinder_temp go at the next restore or the volume's
+deletion.  The restored disk is thick whatever the volume's type (the
+copy has no destSpec).  A restore into a larger volume gives a disk of the
+backup's size; our driver grows it back to the volume's size in
+terminate_connection.  Upstream Cinder's VMware driver has no
 restore_backup of its own any more (os-brick took the job), so that path
 is the only one.
 """
 
 import os
-import time
 
-from os_brick import exception as brick_exception
-from os_brick.initiator.connectors import vmware as brick_vmware
+from cinder import exception
 from oslo_utils import units
 from oslo_vmware import exceptions as vexc
 import pytest
 
+from tests.functional import cinder_backup as cb
 from tests.functional import driver_fixtures as fx
 from tests import simulator as vcsim
 
@@ -61,61 +64,10 @@ TOPOLOGY = {'datacenters': [{
     'datastores': [{'name': DS, 'type': 'VMFS', 'capacity_gb': 100,
                     'free_gb': 80, 'mounts': [{'host': 'esx-01'}]}],
 }]}
-# What cinder-backup's brick_get_connector_properties gives the driver:
-# 'platform' and 'os_type' make it add what os-brick's connector needs.
-CONNECTOR = {'platform': 'x86_64', 'os_type': 'linux', 'host': 'backup-1',
-             'ip': '192.0.2.10', 'multipath': False}
 # Data in volume A: first grain, one in the middle, the very last sector.
 WRITES = [(0, fx.pattern('head', 4096)),
           (300 * units.Mi + 12345, fx.pattern('middle', 200000)),
           (GiB - 512, b'T' * 512)]
-
-
-# --- cinder-backup's side ----------------------------------------------------
-
-def backup(driver, volume):
-    """Read a volume's backup as cinder-backup does.
-
-    The bytes the backup service stores, read as cinder-backup reads
-    them (_attach_device, read the device file, _detach_device).
-    """
-    info = driver.initialize_connection(volume, CONNECTOR)
-    connector = brick_vmware.VmdkConnector(root_helper=None)
-    device = connector.connect_volume(info['data'])
-    try:
-        with open(device['path'], 'rb') as f:
-            return f.read()
-    finally:
-        connector.disconnect_volume(info['data'], device, force=True)
-        driver.terminate_connection(volume, CONNECTOR, force=True)
-        driver.remove_export(fx.admin_context(), volume)
-
-
-def restore(driver, volume, data, uploaded=None):
-    """Write ``data`` into ``volume`` as cinder-backup's _run_restore does.
-
-    ``uploaded`` (a list) receives the name of the device file, which
-    os-brick uploads to [ds] cinder_temp under the same name.
-    """
-    info = driver.initialize_connection(volume, CONNECTOR)
-    connector = brick_vmware.VmdkConnector(root_helper=None)
-    device = connector.connect_volume(info['data'])
-    if uploaded is not None:
-        uploaded.append(os.path.basename(device['path']))
-    try:
-        # os-brick uploads only a file modified after connect_volume (by
-        # mtime); a backup service fetches its data first, so its write
-        # comes later than the download's.
-        time.sleep(max(0.0, device['last_modified'] + 0.05 - time.time()))
-        with open(device['path'], 'wb') as f:
-            for at in range(0, len(data), units.Mi):
-                f.write(data[at:at + units.Mi])
-    finally:
-        try:
-            connector.disconnect_volume(info['data'], device, force=True)
-        finally:
-            driver.terminate_connection(volume, CONNECTOR, force=True)
-            driver.remove_export(fx.admin_context(), volume)
 
 
 # --- fixtures ----------------------------------------------------------------
@@ -148,7 +100,7 @@ def new_volume(driver, inv, size=1, writes=()):
 def source(driver, inv):
     """Volume A with WRITES, and its backup."""
     vol, disk = new_volume(driver, inv, writes=WRITES)
-    data = backup(driver, vol)
+    data = cb.backup(driver, vol)
     yield vol, inv.local_path(disk.backing.fileName), data
     driver.delete_volume(vol)
 
@@ -207,6 +159,14 @@ def leftovers(sim, brick_tmp):
             os.listdir(exports) if os.path.isdir(exports) else [])
 
 
+def restored_disk(inv, disk, old_path):
+    """The local path of a restored disk, checked: beside ``old_path``."""
+    path = disk.backing.fileName
+    assert path != old_path and '-restore-' in path
+    assert path.rsplit('/', 1)[0] == old_path.rsplit('/', 1)[0]
+    return inv.local_path(path)
+
+
 def figures(inv):
     s = inv.summary(DS)
     return s.freeSpace, s.uncommitted
@@ -247,25 +207,29 @@ def test_restore_into_another_volume(sim, driver, inv, source, brick_tmp):
         local_b = inv.local_path(path_b)
         free0, unc0 = figures(inv)
         uploaded = []
-        restore(driver, vol_b, data, uploaded)
+        cb.restore(driver, vol_b, data, uploaded)
 
         disk = inv.disk(inv.vm(vol_b.name))
-        assert disk.backing.fileName == path_b
-        assert (disk.key, disk.controllerKey, disk.unitNumber) == (
-            disk_b.key, disk_b.controllerKey, disk_b.unitNumber)
-        assert disk.capacityInBytes == fx.capacity_bytes(local_b) == GiB
-        assert_same_disk(local_a, local_b)
-        assert fx.read_data(local_b, sim.datastore_root, 5 * units.Mi,
+        # The staging disk, holding the backup, took the old disk's place
+        # (same folder, same slot); the old disk is gone.
+        local = restored_disk(inv, disk, path_b)
+        assert (disk.controllerKey, disk.unitNumber) == (
+            disk_b.controllerKey, disk_b.unitNumber)
+        assert not os.path.exists(local_b)
+        assert disk.capacityInBytes == fx.capacity_bytes(local) == GiB
+        assert_same_disk(local_a, local)
+        assert fx.read_data(local, sim.datastore_root, 5 * units.Mi,
                             8192) == b'\0' * 8192
         # A new base disk: CopyVirtualDisk without destSpec is preallocated,
         # so the thin volume comes back thick, charged as such.
-        desc = fx.read_descriptor(local_b)
+        desc = fx.read_descriptor(local)
         assert desc['createType'] == 'vmfs'
         assert 'ddb.thinProvisioned' not in desc
         assert disk.backing.thinProvisioned is False
         assert figures(inv) == (free0 - GiB, unc0 - GiB)
-        # The upload was deleted; nothing else is left.
+        # The upload and the staging VM were deleted; nothing else is left.
         assert os.listdir(sim.datastore_path(DS, 'cinder_temp')) == []
+        assert inv.vm('restore-%s' % vol_b.id) is None
         assert uploaded and leftovers(sim, brick_tmp) == ([], [])
     finally:
         driver.delete_volume(vol_b)
@@ -276,10 +240,9 @@ def test_restore_into_a_larger_volume(sim, driver, inv, source):
     vol_c, disk_c = new_volume(driver, inv, size=2)
     try:
         free0, unc0 = figures(inv)
-        restore(driver, vol_c, data)
+        cb.restore(driver, vol_c, data)
         disk = inv.disk(inv.vm(vol_c.name))
-        local_c = inv.local_path(disk.backing.fileName)
-        assert disk.backing.fileName == disk_c.backing.fileName
+        local_c = restored_disk(inv, disk, disk_c.backing.fileName)
         # CopyVirtualDisk makes the disk the backup's size (1 GiB);
         # terminate_connection grew it back to the volume's 2 GiB.
         assert disk.capacityInBytes == fx.capacity_bytes(local_c) == 2 * GiB
@@ -293,15 +256,19 @@ def test_restore_into_a_larger_volume(sim, driver, inv, source):
 
 # Each case costs two oslo.vmware sessions (os-brick makes one for connect
 # and one for disconnect); the simulator's Go tests cover more damage.
-@pytest.mark.parametrize('damage, reason', [
-    (corrupt_grain, 'grain at sector 128 (LBA 0)'),
-    (lambda d: d[:len(d) - 3 * 512], 'no end-of-stream marker'),
+# After the failure: the next restore into the volume, or its deletion,
+# removes what the failed one left.
+@pytest.mark.parametrize('damage, reason, then', [
+    (corrupt_grain, 'grain at sector 128 (LBA 0)', 'restore'),
+    (lambda d: d[:len(d) - 3 * 512], 'no end-of-stream marker', 'delete'),
 ], ids=['corrupt-grain', 'truncated'])
 def test_restore_of_a_damaged_backup_fails(sim, driver, inv, source,
-                                           brick_tmp, damage, reason):
+                                           brick_tmp, damage, reason, then):
     vol_a, local_a, data = source
     vol_d, disk_d = new_volume(driver, inv,
                                writes=[(0, fx.pattern('old-d', 4096))])
+    staging = 'restore-%s' % vol_d.id
+    deleted = False
     try:
         path_d = disk_d.backing.fileName
         local_d = inv.local_path(path_d)
@@ -309,29 +276,36 @@ def test_restore_of_a_damaged_backup_fails(sim, driver, inv, source,
         uploaded = []
         damaged = damage(data)
         with pytest.raises(vexc.FileFaultException) as e:
-            restore(driver, vol_d, damaged, uploaded)
+            cb.restore(driver, vol_d, damaged, uploaded)
         upload = '[%s] cinder_temp/%s' % (DS, uploaded[0])
         assert reason in str(e.value) and upload in str(e.value)
-        # No half-written destination: neither descriptor nor extent.
-        assert not os.path.exists(local_d)
-        assert not os.path.exists(local_d[:-len('.vmdk')] + '-flat.vmdk')
-        # os-brick destroyed the volume's disk before the copy and does not
-        # put anything back: the backing is left without a disk (refunded).
-        assert inv.disks(inv.vm(vol_d.name)) == []
-        assert figures(inv) == (free0, unc0 - GiB)
-        # ... and leaves its upload in cinder_temp, byte for byte what was
-        # PUT through /folder (never charged: deleting it refunds nothing);
-        # its local file is gone.
+        assert vol_d.status == 'error_restoring'
+        # os-brick destroyed the staging VM's disk, not the volume's: the
+        # volume keeps its disk and bytes, charged as before.
+        assert inv.disk(inv.vm(vol_d.name)).backing.fileName == path_d
+        assert fx.read_data(local_d, sim.datastore_root, 0,
+                            4096) == fx.pattern('old-d', 4096)
+        assert figures(inv) == (free0, unc0)
+        assert inv.disks(inv.vm(staging)) == []
+        # os-brick leaves its upload in cinder_temp, byte for byte what was
+        # PUT through /folder; its local file is gone.
         with open(inv.local_path(upload), 'rb') as f:
             assert f.read() == damaged
-        inv.session.wait_for_task(inv.session.invoke_api(
-            inv.session.vim, 'DeleteDatastoreFile_Task',
-            inv.session.vim.service_content.fileManager, name=upload,
-            datacenter=inv.by_name('Datacenter', 'DC1')))
-        assert figures(inv) == (free0, unc0 - GiB)
         assert leftovers(sim, brick_tmp) == ([], [])
+        if then == 'restore':
+            cb.restore(driver, vol_d, data)
+            disk = inv.disk(inv.vm(vol_d.name))
+            assert_same_disk(local_a, restored_disk(inv, disk, path_d))
+        else:
+            driver.delete_volume(vol_d)
+            deleted = True
+            assert inv.vm(vol_d.name) is None
+        # Either way the staging VM and the upload are gone.
+        assert inv.vm(staging) is None
+        assert os.listdir(sim.datastore_path(DS, 'cinder_temp')) == []
     finally:
-        driver.delete_volume(vol_d)
+        if not deleted:
+            driver.delete_volume(vol_d)
 
 
 def test_restore_into_a_volume_with_snapshots_is_refused(
@@ -344,9 +318,11 @@ def test_restore_into_a_volume_with_snapshots_is_refused(
     driver.create_snapshot(snap)
     try:
         before = inv.disk(inv.vm(vol_e.name)).backing.fileName
-        with pytest.raises(brick_exception.BrickException,
+        with pytest.raises(exception.InvalidVolume,
                            match='contains one or more snapshots'):
-            restore(driver, vol_e, data)
+            cb.restore(driver, vol_e, data)
+        assert vol_e.status == 'error_restoring'
+        assert inv.vm('restore-%s' % vol_e.id) is None
         disk = inv.disk(inv.vm(vol_e.name))
         assert disk.backing.fileName == before
         assert fx.read_data(inv.local_path(before), inv.sim.datastore_root,

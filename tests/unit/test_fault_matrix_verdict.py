@@ -104,3 +104,32 @@ def test_a_command_error_must_be_one_line():
     two = judge(BEFORE, BEFORE, error=_Said([said, 'Traceback ...']))
     assert not two.passed
     assert 'not one' in two.explain()
+
+
+def judge_recovered(after_fault, after, reference=()):
+    added, removed = world.diff(BEFORE, after, NAMES)
+    ref = world.diff(items(), items(*reference), NAMES)
+    return cases.judge(BEFORE, after, added, removed, ref, {'disk': b'x'},
+                       RuntimeError('volume-%s: SystemError' % VOL),
+                       ['volume-' + VOL], cases.MODES['task'],
+                       recovered=after_fault)
+
+
+def test_a_recovered_failure_is_judged_by_the_reference_after_it():
+    # Between the failure and the recovery a staging VM was left; the
+    # recovery's result is the reference run's: held.
+    staging = ('vm', 'restore-' + VOL, 'vm')
+    verdict = judge_recovered(BEFORE + items(staging),
+                              BEFORE + items(SHADOW[0]),
+                              reference=[('vm', 'volume-<vol>', 'vm')])
+    assert verdict.held, verdict.explain()
+    # What the recovery left beyond the reference is an orphan.
+    verdict = judge_recovered(BEFORE, BEFORE + items(SHADOW[0], staging),
+                              reference=[('vm', 'volume-<vol>', 'vm')])
+    assert verdict.orphans == [('vm', 'restore-<vol>', 'vm')]
+
+
+def test_bytes_gone_right_after_the_failure_are_lost_though_recovered():
+    gone = items(('file', 'ds/loose-1/disk.vmdk'))
+    verdict = judge_recovered(gone, BEFORE)
+    assert verdict.lost == ['disk']

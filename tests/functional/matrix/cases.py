@@ -99,6 +99,10 @@ def case_id(flow, method, k, mode):
 OBJECT_KINDS = ('vm', 'snapshot', 'folder', 'file')
 
 
+class Unclear(AssertionError):
+    """A case that held, failed only for what its error fails to say."""
+
+
 class Verdict(object):
     """What one case did: outcome, lost data, orphans, other problems."""
 
@@ -130,17 +134,26 @@ class Verdict(object):
 
 
 def judge(before, after, added, removed, reference, patterns, error,
-          names, mode):
+          names, mode, recovered=None):
     """The verdict of one case.
 
     before/after: captures (world.capture); added/removed: their
     normalised difference; reference: (added, removed) of the flow's run
     without faults; patterns: {role: bytes}; names: what an error should
-    name; mode: the Mode (None for the reference).
+    name; mode: the Mode (None for the reference).  ``recovered``: the
+    capture right after a failure that the flow's recovery (its call once
+    more, without faults) then followed: no bytes may be lost in it, and
+    ``after`` must hold the reference run's result.
     """
     from tests.functional.matrix import world
     verdict = Verdict('raised' if error is not None else 'ok')
-    if error is None:
+    if recovered is not None:
+        had = world.bytes_roles(before)
+        then = world.bytes_roles(recovered)
+        for role in patterns:
+            if had[role] > 0 and then[role] == 0:
+                verdict.lost.append(role)
+    if error is None or recovered is not None:
         want_added, want_removed = reference
     else:
         want_added, want_removed = collections.Counter(), \
@@ -160,7 +173,7 @@ def judge(before, after, added, removed, reference, patterns, error,
         if item[0] == 'bytes':
             want[item[1]] -= n
     for role in patterns:
-        if want[role] > 0 and now[role] == 0:
+        if want[role] > 0 and now[role] == 0 and role not in verdict.lost:
             verdict.lost.append(role)
     for item in sorted(extra):
         if item[0] in OBJECT_KINDS:

@@ -31,6 +31,8 @@ TEMP_SNAPSHOT_NAME = re.compile(r'^temp-snapshot-(%s)$' % UUID)
 # Upstream's temporary backings (image upload, attached-volume snapshots
 # and clones) are named by a bare UUID.
 TEMP_BACKING_NAME = re.compile(r'^%s$' % UUID)
+# The staging VM a backup restore writes into (extensions/restore.py).
+RESTORE_STAGING_NAME = re.compile(r'^restore-(%s)$' % UUID)
 TEMP_IMAGE_FOLDER = 'cinder_temp'
 
 SHADOW_VM = 'shadow-vm'
@@ -41,6 +43,7 @@ TEMPLATE_SNAPSHOT = 'template-snapshot'
 ORPHAN_SNAPSHOT = 'orphan-snapshot'
 UPLOAD_LEFTOVER = 'upload-leftover'
 TAKEOVER_LEFTOVER = 'takeover-leftover'
+RESTORE_STAGING = 'restore-staging'
 
 DESTROY_VM = 'destroy-vm'
 REMOVE_SNAPSHOT = 'remove-snapshot'
@@ -181,9 +184,25 @@ def _of_vm(vm, volumes, snapshots, vms):
         found.append(Finding(TEMP_CLONE, vm.name, vm.ref,
                              'temporary backing (named by a bare UUID)',
                              action, reason))
+    staging = RESTORE_STAGING_NAME.match(vm.name)
+    if staging and not vm.volume_id and not vm.template:
+        found.append(_restore_staging(vm, staging.group(1), volumes, vms))
     for snap in vm.snapshots:
         found.extend(_of_snapshot(vm, snap, volumes, snapshots, vms))
     return found
+
+
+def _restore_staging(vm, volume_id, volumes, vms):
+    """A failed restore's staging VM: it holds at most a backup's copy."""
+    volume = volumes.get(volume_id)
+    status = volume.status if volume else 'gone'
+    detail = ('staging VM of a backup restore into volume %s (%s)'
+              % (volume_id, status))
+    if status in BUSY:
+        return Finding(RESTORE_STAGING, vm.name, vm.ref, detail,
+                       reason='volume %s is %s' % (volume_id, status))
+    action, reason = _destroyable(vm, vms)
+    return Finding(RESTORE_STAGING, vm.name, vm.ref, detail, action, reason)
 
 
 def _of_snapshot(vm, snap, volumes, snapshots, vms):

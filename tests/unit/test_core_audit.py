@@ -169,3 +169,14 @@ def test_audit_marks_cache_backings_by_name():
     cache = image_cache.CACHE_PREFIX + V2 + '-0a1b2c3d'
     facts = audit_cmd.vm_facts([FakeVm(cache), FakeVm('volume-' + V1)], {})
     assert [f.image_cache for f in facts] == [True, False]
+
+
+def test_staging_vm_of_a_restore_goes_unless_the_restore_runs():
+    staging = vm('restore-' + V1, disk_files=('[ds] volume-%s/x.vmdk' % V1,))
+    assert found([staging], {V1: live('restoring-backup')}) == [
+        (audit.RESTORE_STAGING, staging.name, None)]
+    for volumes in ({V1: live('error_restoring')}, {V1: live()}, {}):
+        assert found([staging], volumes) == [
+            (audit.RESTORE_STAGING, staging.name, audit.DESTROY_VM)]
+    # A name alone does not make a VM Cinder's: a backing is not a staging.
+    assert found([vm('restore-' + V1, volume_id=V1)], {V1: live()}) == []

@@ -26,9 +26,11 @@ import re
 
 from cinder_vmware_ext.cmd import backend
 from cinder_vmware_ext.cmd import parsing
+from cinder_vmware_ext.cmd import toolkit
 from cinder_vmware_ext.core import eligibility
 from cinder_vmware_ext.core import pools as core_pools
 from cinder_vmware_ext.vsphere import datastores as vds
+from cinder_vmware_ext.vsphere import faults as vfaults
 from cinder_vmware_ext.vsphere import marks
 
 LOG = logging.getLogger(__name__)
@@ -270,7 +272,12 @@ class _Mark(parsing.Command):
             return 0
         prefix = 'would mark' if args.dry_run else 'marked'
         if not args.dry_run:
-            self.mark(ops.session, vds.moref(row['ref']))
+            try:
+                self.mark(ops.session, vds.moref(row['ref']))
+            except Exception as err:
+                raise toolkit.ToolkitError(toolkit.one_line(
+                    'marking datastore %s %s failed: vCenter fault %s'
+                    % (args.name, self.word, vfaults.describe(err))))
         self.app.stdout.write('%s datastore %s %s (every pool of every '
                               'service sees it at its next refresh)\n'
                               % (prefix, args.name, self.word))

@@ -25,6 +25,7 @@ from oslo_vmware import vim_util
 from cinder_vmware_ext.cmd import parsing
 from cinder_vmware_ext.cmd import toolkit
 from cinder_vmware_ext.vsphere import export
+from cinder_vmware_ext.vsphere import faults as vfaults
 from cinder_vmware_ext.vsphere import snapshot_tree
 
 LOG = logging.getLogger(__name__)
@@ -173,8 +174,15 @@ class Rename(_OnVm, parsing.Command):
             if args.dry_run:
                 self.app.stdout.write('would be: %s\n' % what)
                 return 0
-            snapshot_tree.rename(connection.session, node.snapshot,
-                                 args.new_name, args.description)
+            try:
+                snapshot_tree.rename(connection.session, node.snapshot,
+                                     args.new_name, args.description)
+            except Exception as err:
+                raise toolkit.ToolkitError(toolkit.one_line(
+                    'renaming snapshot %s of %s to %s failed '
+                    '(RenameSnapshot): vCenter fault %s' % (
+                        path, vm.name, args.new_name,
+                        vfaults.describe(err))))
         finally:
             connection.close()
         self.app.stdout.write(what + '\n')

@@ -21,8 +21,11 @@ next refresh.  An empty value is no mark (vCenter keeps a field once set;
 undrain sets it empty).
 """
 
+from oslo_log import log as logging
 from oslo_utils import timeutils
 from oslo_vmware import vim_util
+
+LOG = logging.getLogger(__name__)
 
 DRAIN_FIELD = 'cinder-vmware.drained'
 MANAGER_TYPE = 'CustomFieldsManager'
@@ -86,8 +89,16 @@ def _field_key(session, create):
             return field.key
     if not create:
         return None
-    field = session.invoke_api(session.vim, 'AddCustomFieldDef', fields,
-                               name=DRAIN_FIELD, moType='Datastore')
+    try:
+        field = session.invoke_api(session.vim, 'AddCustomFieldDef', fields,
+                                   name=DRAIN_FIELD, moType='Datastore')
+    except Exception:
+        # A lost answer's retry is refused (DuplicateName): vCenter made
+        # the field; read its key.
+        key = _field_key(session, create=False)
+        if key is None:
+            raise
+        return key
     return field.key
 
 
@@ -96,8 +107,7 @@ def set_drained(session, datastore_ref, reason):
     key = _field_key(session, create=True)
     value = '%s %s' % (timeutils.utcnow().strftime('%Y-%m-%dT%H:%M:%SZ'),
                        reason)
-    session.invoke_api(session.vim, 'SetField', manager(session),
-                       entity=datastore_ref, key=key, value=value.strip())
+    _set_field(session, datastore_ref, key, value.strip())
     return value.strip()
 
 
@@ -106,5 +116,33 @@ def clear_drained(session, datastore_ref):
     key = _field_key(session, create=False)
     if key is None:
         return
-    session.invoke_api(session.vim, 'SetField', manager(session),
-                       entity=datastore_ref, key=key, value='')
+    _set_field(session, datastore_ref, key, '')
+
+
+def _set_field(session, entity, key, value):
+    """SetField; an error after which the entity holds ``value`` is done.
+
+    A lost answer's retry may be refused although vCenter set the field:
+    the value is read again before the error is believed.
+    """
+    try:
+        session.invoke_api(session.vim, 'SetField', manager(session),
+                           entity=entity, key=key, value=value)
+    except Exception:
+        try:
+            now = _value_of(session, entity, key)
+        except Exception:  # noqa: unknown: the first error stands
+            now = None
+        if now != value:
+            raise
+        LOG.warning('Setting the drain mark of %s answered an error, but '
+                    'vCenter has set it.', vim_util.get_moref_value(entity))
+
+
+def _value_of(session, entity, key):
+    values = session.invoke_api(vim_util, 'get_object_property', session.vim,
+                                entity, 'customValue')
+    for value in getattr(values, 'CustomFieldValue', None) or []:
+        if str(value.key) == str(key):
+            return getattr(value, 'value', '') or ''
+    return ''

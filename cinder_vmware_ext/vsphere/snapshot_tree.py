@@ -50,7 +50,34 @@ def rename(session, snapshot, name=None, description=None):
         kwargs['name'] = name
     if description is not None:
         kwargs['description'] = description
-    session.invoke_api(session.vim, 'RenameSnapshot', snapshot, **kwargs)
+    try:
+        session.invoke_api(session.vim, 'RenameSnapshot', snapshot, **kwargs)
+    except Exception:
+        # A lost answer's retry may be refused although vCenter renamed
+        # it: the snapshot's name is read again before the error stands.
+        try:
+            now = _name_of(session, snapshot)
+        except Exception:  # noqa: unknown: the first error stands
+            now = None
+        if now is None or any(now[i] != want for i, want in enumerate(
+                (name, description)) if want is not None):
+            raise
+
+
+def _name_of(session, snapshot):
+    """(name, description) of a snapshot in its VM's tree, or None."""
+    vm = retrieve.one(session, snapshot, 'vm')
+    info = retrieve.one(session, vm, 'snapshot')
+    value = vim_util.get_moref_value(snapshot)
+    todo = retrieve.items(getattr(info, 'rootSnapshotList', None),
+                          'VirtualMachineSnapshotTree')
+    while todo:
+        node = todo.pop()
+        if vim_util.get_moref_value(node.snapshot) == value:
+            return node.name, getattr(node, 'description', '') or ''
+        todo += retrieve.items(getattr(node, 'childSnapshotList', None),
+                               'VirtualMachineSnapshotTree')
+    return None
 
 
 def remove(session, snapshot):

@@ -145,8 +145,20 @@ def test_drain_and_undrain_seen_by_the_driver(env, inv):
     code, out = tool.run(conf, 'datastore', 'drain', 'ds-b', '--dry-run')
     assert code == 0 and out.startswith('would mark'), out
     assert not listing(conf)['ds-b']['Drained']
+    # The first drain of a vCenter defines the field: its answer lost and
+    # the retry refused (DuplicateName), the field vCenter made is used.
+    rule = inv.sim.inject_fault('AddCustomFieldDef', drop_connection=True,
+                                applied=True, retry_fault='DuplicateName',
+                                count=1)
     code, out = tool.run(conf, 'datastore', 'drain', 'ds-b')
+    assert [r['fired'] for r in inv.sim.faults()
+            if r['id'] == rule['id']] == [1]
+    inv.sim.clear_faults()
     assert code == 0, out
+    defs = inv.prop(inv.session.vim.service_content.customFieldsManager,
+                    'field')
+    assert [f.name for f in getattr(defs, 'CustomFieldDef', None) or []
+            ].count('cinder-vmware.drained') == 1
     # the mark, read through an independent session
     fields = inv.prop(inv.by_name('Datastore', 'ds-b'), 'customValue')
     assert any(getattr(v, 'value', '') for v in

@@ -218,15 +218,26 @@ class Group(object):
         session.wait_for_task(task)
         return name, path
 
+    def finish(self, case):
+        """Run ``case.cleanups``, once the case is judged.
+
+        State a flow changed that other flows read (a drain mark).
+        """
+        for cleanup in case.cleanups:
+            cleanup()
+
     def cleanup(self, case):
         """Unregister the VMs a case made or used.
 
         Unregister the VMs a case made or used (their files stay), so
         that the inventory every flow reads stays small.
         """
+        names = [n for n in case.roles.values() if n]
+        if not names:
+            return
         # nova-1 names nova-1, not nova-10.
         mine = re.compile('|'.join(re.escape(n) + '(?![0-9])'
-                                   for n in case.roles.values() if n))
+                                   for n in names))
         session = self.inv.session
         for vm in self.inv.listing('VirtualMachine'):
             if mine.search(vm['name']):
@@ -259,7 +270,7 @@ class Case(object):
         self.patterns = {}     # role -> bytes written for it
         self.names = []        # what an error should name (ids, paths)
         self.objects = {}      # role -> Cinder object
-        self.cleanups = []
+        self.cleanups = []     # callables run after the case is judged
 
     def driver(self, key='default'):
         return self.group.drivers[key]

@@ -11,15 +11,17 @@
 #    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
 #    License for the specific language governing permissions and limitations
 #    under the License.
-"""The operator commands in the fault matrix: ``cinder-vmware disk copy |
-move | extend | delete`` and ``datastore evacuate``, each run in-process
-(the entry point's app with argv) against its own group's simulator.
+"""The operator commands in the fault matrix: ``cinder-vmware disk create |
+copy | move | extend | delete``, ``datastore evacuate | drain | undrain``
+and ``snapshot rename``, each run in-process (the entry point's app with
+argv) against its own group's simulator.
 
 A command's outcome is its exit status: a non-zero exit is raised as
 ``CommandFailed`` holding what the command said (stderr; for evacuate the
 report's failed lines), which the verdict judges as a driver's error (one
 line naming the disk or volume and vCenter's fault).  What the captures
-cannot see (a disk's capacity, a refusal) is checked by ``case.checks``.
+cannot see (a disk's capacity, a refusal, a drain mark, an empty folder)
+is checked by ``case.checks``.
 """
 
 import io
@@ -216,3 +218,93 @@ def evacuate(case):
             raise AssertionError('evacuate exited 0 but said: %s'
                                  % ' / '.join(report))
     case.call = call
+
+
+@flows.flow('disk-create', GROUP)
+def disk_create(case):
+    path = _destination(case, 'ds-gold')
+    folder = os.path.dirname(case.inv.local_path(path))
+
+    def check(error):
+        if error is None:
+            size = _capacity(case, path)
+            return [] if size == units.Gi else [
+                '%s is %s bytes after its create, not 1 GiB' % (path, size)]
+        # The captures see files, not an empty folder.
+        if os.path.isdir(folder):
+            return ['the failed create left the folder of %s' % path]
+        return []
+    case.checks = [check]
+    case.call = lambda: _run(case, 'disk', 'create', path, '1')
+
+
+# --- the drain mark: a custom field the captures cannot see -----------------
+
+DRAINED = 'ds-evac'
+
+
+def drain_mark(case, name):
+    """The drain mark's value on datastore ``name`` ('' when unmarked)."""
+    from oslo_vmware import vim_util
+
+    from cinder_vmware_ext.vsphere import marks
+    session = case.inv.session
+    fields = session.vim.service_content.customFieldsManager
+    defs = session.invoke_api(vim_util, 'get_object_property', session.vim,
+                              fields, 'field')
+    keys = [f.key for f in getattr(defs, 'CustomFieldDef', None) or []
+            if f.name == marks.DRAIN_FIELD]
+    if not keys:
+        return ''
+    values = case.inv.prop(case.inv.by_name('Datastore', name),
+                           'customValue')
+    for value in getattr(values, 'CustomFieldValue', None) or []:
+        if value.key == keys[0]:
+            return getattr(value, 'value', '') or ''
+    return ''
+
+
+def _mark_flow(drained):
+    def setup(case):
+        # The field exists before the traced run (the first drain of a
+        # vCenter defines it) and the datastore starts the other way.
+        case.roles['dest'] = DRAINED
+        case.names.append(DRAINED)
+        _run(case, 'datastore', 'drain', DRAINED)
+        if drained:
+            _run(case, 'datastore', 'undrain', DRAINED)
+
+        def check(error):
+            now = bool(drain_mark(case, DRAINED))
+            want = drained if error is None else not drained
+            if now != want:
+                return ['%s is %sdrained after the %s %s' % (
+                    DRAINED, '' if now else 'not ',
+                    'drain' if drained else 'undrain',
+                    'failed' if error else 'succeeded')]
+            return []
+        case.checks = [check]
+        # Other flows place volumes on it.
+        case.cleanups.append(lambda: command(case, 'datastore', 'undrain',
+                                             DRAINED))
+        case.call = lambda: _run(case, 'datastore',
+                                 'drain' if drained else 'undrain', DRAINED)
+    return setup
+
+
+flows.flow('datastore-drain', GROUP)(_mark_flow(True))
+flows.flow('datastore-undrain', GROUP)(_mark_flow(False))
+
+
+@flows.flow('snapshot-rename', GROUP)
+def snapshot_rename(case):
+    name, path = case.group.spare_vm(datastore='ds-gold', cluster='gold')
+    case.roles['spare'] = name
+    case.names += [name, 'before-upgrade']
+    inv = case.inv
+    inv.session.wait_for_task(inv.session.invoke_api(
+        inv.session.vim, 'CreateSnapshot_Task', inv.vm(name),
+        name='before-upgrade', description='', memory=False,
+        quiesce=False))
+    case.call = lambda: _run(case, 'snapshot', 'rename', '--vm', name,
+                             'before-upgrade', 'after-upgrade')

@@ -85,6 +85,7 @@ def started(name):
         for flow in flows.group_flows(name):
             added, removed, _b, _a, error, _f, case = run_case(
                 group, flow, None, 0, None)
+            group.finish(case)
             group.traces[flow.name] = (case.calls, error)
             group.references[flow.name] = (added, removed)
     finally:
@@ -204,6 +205,15 @@ def test_case(matrix, flow_name, method, k, mode_name):
     reference = group.references[flow.name]
     added, removed, before, after, error, fired, case = run_case(
         group, flow, method, k, mode)
+    try:
+        _judge(flow_name, method, k, mode_name, mode, reference, added,
+               removed, before, after, error, fired, case)
+    finally:
+        group.finish(case)
+
+
+def _judge(flow_name, method, k, mode_name, mode, reference, added, removed,
+           before, after, error, fired, case):
     verdict = cases.judge(before, after, added, removed, reference,
                           case.patterns, error, case.names, mode,
                           recovered=case.recovered)

@@ -18,9 +18,13 @@ folders, CreateClusterEx and Destroy_Task."""
 import dataclasses
 import typing
 
+from oslo_log import log as logging
+from oslo_vmware import exceptions as vexc
 from oslo_vmware import vim_util
 
 from cinder_vmware_ext.vsphere import retrieve
+
+LOG = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass
@@ -121,16 +125,43 @@ def create(session, host_folder, name):
     """Create an empty cluster (Folder.CreateClusterEx).
 
     Folder.CreateClusterEx with an empty configuration: the new
-    cluster's moref.
+    cluster's moref.  The caller saw no entity ``name`` in the folder: one
+    there after an error (a lost answer, its retry refused as
+    DuplicateName) is the cluster vCenter made.
     """
     spec = session.vim.client.factory.create('ns0:ClusterConfigSpecEx')
-    return session.invoke_api(session.vim, 'CreateClusterEx', host_folder,
-                              name=name, spec=spec)
+    try:
+        return session.invoke_api(session.vim, 'CreateClusterEx',
+                                  host_folder, name=name, spec=spec)
+    except Exception:
+        try:
+            found = retrieve.find_child(session, host_folder, name)
+        except Exception:  # noqa: unknown: the first error stands
+            found = None
+        if getattr(found, '_type', None) != 'ClusterComputeResource':
+            raise
+        LOG.warning('Creating cluster %s answered an error, but vCenter '
+                    'made it.', name)
+        return found
 
 
 def destroy(session, cluster_value):
-    """ManagedEntity.Destroy_Task on the cluster."""
-    task = session.invoke_api(
-        session.vim, 'Destroy_Task',
-        vim_util.get_moref(cluster_value, 'ClusterComputeResource'))
-    session.wait_for_task(task)
+    """ManagedEntity.Destroy_Task on the cluster.
+
+    After an error the cluster is looked up: gone means vCenter
+    destroyed it and the answer was lost.
+    """
+    ref = vim_util.get_moref(cluster_value, 'ClusterComputeResource')
+    try:
+        task = session.invoke_api(session.vim, 'Destroy_Task', ref)
+        session.wait_for_task(task)
+    except Exception:
+        try:
+            retrieve.one(session, ref, 'name')
+        except vexc.ManagedObjectNotFoundException:
+            LOG.warning('Destroying cluster %s answered an error, but '
+                        'vCenter has destroyed it.', cluster_value)
+            return
+        except Exception:  # noqa: unknown: the first error stands
+            pass
+        raise

@@ -133,9 +133,21 @@ def _folder(path):
 # -- changes --------------------------------------------------------------
 
 def rename(session, datastore_ref, new_name):
-    """Datastore.RenameDatastore."""
-    session.invoke_api(session.vim, 'RenameDatastore', datastore_ref,
-                       newName=new_name)
+    """Datastore.RenameDatastore.
+
+    After an error the name is read again: the new one means vCenter
+    renamed it and the answer was lost.
+    """
+    try:
+        session.invoke_api(session.vim, 'RenameDatastore', datastore_ref,
+                           newName=new_name)
+    except Exception:
+        try:
+            now = retrieve.one(session, datastore_ref, 'name')
+        except Exception:  # noqa: unknown: the first error stands
+            now = None
+        if now != new_name:
+            raise
 
 
 def remove(session, datastore_system, datastore_ref):

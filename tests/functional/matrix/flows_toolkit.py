@@ -308,3 +308,86 @@ def snapshot_rename(case):
         quiesce=False))
     case.call = lambda: _run(case, 'snapshot', 'rename', '--vm', name,
                              'before-upgrade', 'after-upgrade')
+
+
+# --- clusters and datastores: state the captures cannot see -----------------
+
+def _check_state(case, read, want_ok, want_failed, what):
+    """Check ``read()``: ``want_ok`` after success, else ``want_failed``."""
+    def check(error):
+        now = read()
+        want = want_ok if error is None else want_failed
+        if now != want:
+            return ['%s is %r after the command %s, not %r' % (
+                what, now, 'failed' if error else 'succeeded', want)]
+        return []
+    return check
+
+
+def _cluster_exists(case, name):
+    return case.inv.by_name('ClusterComputeResource', name) is not None
+
+
+@flows.flow('cluster-create', GROUP)
+def cluster_create(case):
+    name = 'tkcl-%d' % next(_numbers)
+    case.roles['dest'] = name
+    case.names.append(name)
+    case.checks = [_check_state(case, lambda: _cluster_exists(case, name),
+                                True, False, 'cluster %s existing' % name)]
+    case.call = lambda: _run(case, 'cluster', 'create', '--datacenter',
+                             'DC1', name)
+
+
+@flows.flow('cluster-delete', GROUP)
+def cluster_delete(case):
+    name = 'tkcl-%d' % next(_numbers)
+    case.roles['dest'] = name
+    case.names.append(name)
+    _run(case, 'cluster', 'create', '--datacenter', 'DC1', name)
+    case.checks = [_check_state(case, lambda: _cluster_exists(case, name),
+                                False, True, 'cluster %s existing' % name)]
+    case.call = lambda: _run(case, 'cluster', 'delete', name)
+
+
+RENAMED = 'ds-evac'
+
+
+@flows.flow('datastore-rename', GROUP)
+def datastore_rename(case):
+    new = 'tkds-%d' % next(_numbers)
+    case.roles['dest'] = new
+    case.names += [RENAMED, new]
+
+    def name_now():
+        inv = case.inv
+        return (RENAMED if inv.by_name('Datastore', RENAMED) is not None
+                else new if inv.by_name('Datastore', new) is not None
+                else None)
+    case.checks = [_check_state(case, name_now, new, RENAMED,
+                                'the name of %s' % RENAMED)]
+
+    def back():
+        if name_now() == new:
+            command(case, 'datastore', 'rename', new, RENAMED)
+    case.cleanups.append(back)
+    case.call = lambda: _run(case, 'datastore', 'rename', RENAMED, new)
+
+
+@flows.flow('io-control-set', GROUP)
+def io_control_set(case):
+    name = 'ds-evac'
+    case.roles['dest'] = name
+    case.names.append(name)
+    _run(case, 'datastore', 'io-control', 'set', '--disable', name)
+
+    def enabled():
+        config = case.inv.prop(case.inv.by_name('Datastore', name),
+                               'iormConfiguration')
+        return bool(getattr(config, 'enabled', False))
+    case.checks = [_check_state(case, enabled, True, False,
+                                'Storage I/O Control of %s enabled' % name)]
+    case.cleanups.append(lambda: command(case, 'datastore', 'io-control',
+                                         'set', '--disable', name))
+    case.call = lambda: _run(case, 'datastore', 'io-control', 'set',
+                             '--enable', name)

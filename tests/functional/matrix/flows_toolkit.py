@@ -12,9 +12,10 @@
 #    License for the specific language governing permissions and limitations
 #    under the License.
 """The operator commands in the fault matrix: ``cinder-vmware disk create |
-copy | move | extend | delete``, ``datastore evacuate | drain | undrain``
-and ``snapshot rename``, each run in-process (the entry point's app with
-argv) against its own group's simulator.
+copy | move | extend | delete``, ``datastore evacuate | drain | undrain |
+rename | io-control set``, ``cluster create | delete`` and ``snapshot
+rename``, each run in-process (the entry point's app with argv) against
+its own group's simulator.
 
 A command's outcome is its exit status: a non-zero exit is raised as
 ``CommandFailed`` holding what the command said (stderr; for evacuate the

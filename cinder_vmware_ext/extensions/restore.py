@@ -75,7 +75,8 @@ class RestoreMixin(object):
         if volume.get('status') in AFTER_RESTORE:
             backing = self.volumeops.get_backing(volume['name'], volume['id'])
             if backing is not None:
-                self._discard_restore(volume, backing)
+                # A leftover never keeps the volume from being deleted.
+                self._discard_restore_quietly(volume, backing)
         return super(RestoreMixin, self).delete_volume(volume)
 
     # -- initialize_connection ------------------------------------------------

@@ -64,6 +64,8 @@ TOPOLOGY = {'datacenters': [{
     'datastores': [{'name': DS, 'type': 'VMFS', 'capacity_gb': 100,
                     'free_gb': 80, 'mounts': [{'host': 'esx-01'}]}],
 }]}
+# A host's first attach (no os-brick properties): makes a lazy backing.
+FIRST_ATTACH = {'host': 'compute-1', 'ip': '192.0.2.20'}
 # Data in volume A: first grain, one in the middle, the very last sector.
 WRITES = [(0, fx.pattern('head', 4096)),
           (300 * units.Mi + 12345, fx.pattern('middle', 200000)),
@@ -79,10 +81,10 @@ def brick_tmp(tmp_path_factory):
 
 @pytest.fixture(scope='module')
 def driver(sim, cinder_db, brick_tmp):
-    # Eager create (vmware_lazy_create=False): these tests read or write
-    # the backing right after create_volume.
+    # Lazy create, the default: new_volume attaches each volume once (its
+    # backing is made there), as a host's first attach does.
     drv = fx.make_driver(sim, vmware_cluster_name=['gold'],
-                         vmware_tmp_dir=brick_tmp, vmware_lazy_create=False)
+                         vmware_tmp_dir=brick_tmp)
     yield drv
     fx.close_driver(drv)
 
@@ -90,6 +92,9 @@ def driver(sim, cinder_db, brick_tmp):
 def new_volume(driver, inv, size=1, writes=()):
     vol = fx.new_volume(fx.admin_context(), size=size, host=HOST)
     driver.create_volume(vol)
+    assert inv.vm(vol.name) is None  # lazy: no backing yet
+    driver.initialize_connection(vol, FIRST_ATTACH)
+    driver.terminate_connection(vol, FIRST_ATTACH)
     disk = inv.disk(inv.vm(vol.name))
     for offset, data in writes:
         fx.write_data(inv.local_path(disk.backing.fileName), offset, data)

@@ -90,6 +90,20 @@ def volume_type(ctx, **extra_specs):
     return volume_types.create(ctx, name, specs)['id']
 
 
+# A host's first attach (no os-brick properties): it makes a lazily
+# created volume's backing.
+FIRST_ATTACH = {'host': 'compute-1', 'ip': '192.0.2.20'}
+
+
+def first_attach(driver, volume):
+    """Attach and detach ``volume`` once, as a host's first attach does.
+
+    With lazy create (the default) this makes the volume's backing.
+    """
+    driver.initialize_connection(volume, FIRST_ATTACH)
+    driver.terminate_connection(volume, FIRST_ATTACH)
+
+
 def new_volume(ctx, size=1, type_id=None, project_id='demo-project',
                status='available', **kwargs):
     from cinder import objects

@@ -64,8 +64,6 @@ TOPOLOGY = {'datacenters': [{
     'datastores': [{'name': DS, 'type': 'VMFS', 'capacity_gb': 100,
                     'free_gb': 80, 'mounts': [{'host': 'esx-01'}]}],
 }]}
-# A host's first attach (no os-brick properties): makes a lazy backing.
-FIRST_ATTACH = {'host': 'compute-1', 'ip': '192.0.2.20'}
 # Data in volume A: first grain, one in the middle, the very last sector.
 WRITES = [(0, fx.pattern('head', 4096)),
           (300 * units.Mi + 12345, fx.pattern('middle', 200000)),
@@ -93,8 +91,7 @@ def new_volume(driver, inv, size=1, writes=()):
     vol = fx.new_volume(fx.admin_context(), size=size, host=HOST)
     driver.create_volume(vol)
     assert inv.vm(vol.name) is None  # lazy: no backing yet
-    driver.initialize_connection(vol, FIRST_ATTACH)
-    driver.terminate_connection(vol, FIRST_ATTACH)
+    fx.first_attach(driver, vol)
     disk = inv.disk(inv.vm(vol.name))
     for offset, data in writes:
         fx.write_data(inv.local_path(disk.backing.fileName), offset, data)

@@ -64,11 +64,10 @@ TOPOLOGY = {"datacenters": [{
 
 @pytest.fixture(scope='module')
 def driver(sim, cinder_db):
-    # Eager create (vmware_lazy_create=False): these tests read or write
-    # the backing right after create_volume.
+    # Lazy create, the default: create_volume attaches each volume once
+    # (its backing is made there) before the tests read or write it.
     drv = df.make_driver(sim, vmware_cluster_name=['gold', 'silver'],
-                         vmware_placement_policy='best_fit',
-                         vmware_lazy_create=False)
+                         vmware_placement_policy='best_fit')
     yield drv
     df.close_driver(drv)
 
@@ -79,6 +78,7 @@ def create_volume(driver, ctx, size=1, vmdk_type='thin'):
     vol = df.new_volume(ctx, size=size, project_id=PROJECT, host=GOLD,
                         type_id=df.volume_type(ctx, vmdk_type=vmdk_type))
     driver.create_volume(vol)
+    df.first_attach(driver, vol)
     return vol
 
 

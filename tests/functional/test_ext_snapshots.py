@@ -68,10 +68,9 @@ CLUSTERS = ['gold', 'silver', 'copper']
 
 @pytest.fixture(scope='module')
 def backends(sim, cinder_db):
-    # Eager create (vmware_lazy_create=False): these tests read or write
-    # the backing right after create_volume.
-    with df.backends(sim, vmware_cluster_name=CLUSTERS,
-                     vmware_lazy_create=False) as get:
+    # Lazy create, the default: create_volume attaches each volume once
+    # (its backing is made there) before the tests read or write it.
+    with df.backends(sim, vmware_cluster_name=CLUSTERS) as get:
         yield get
 
 
@@ -98,6 +97,7 @@ def new_volume(ctx, size=1, host=GOLD, **specs):
 def create_volume(driver, ctx, size=1, host=GOLD, **specs):
     vol = new_volume(ctx, size=size, host=host, **specs)
     driver.create_volume(vol)
+    df.first_attach(driver, vol)
     return vol
 
 

@@ -92,9 +92,9 @@ def coordination(cinder_db, tmp_path_factory):
 
 @pytest.fixture(scope='module')
 def backends(sim, cinder_db, coordination):
-    # Eager create (vmware_lazy_create=False): these tests read or write
-    # the backing right after create_volume.
-    with df.backends(sim, vmware_lazy_create=False) as get:
+    # Lazy create, the default: create_volume attaches each volume once
+    # (its backing is made there) before the tests read or write it.
+    with df.backends(sim) as get:
         yield get
 
 
@@ -121,10 +121,16 @@ def target(driver, pool, backend=BACKEND):
                 'volume_backend_name'])}
 
 
-def create_volume(driver, ctx, pool='gold', size=1, **specs):
+def create_volume(driver, ctx, pool='gold', size=1, attach=True, **specs):
+    """A volume created as Cinder does, attached once unless told not to.
+
+    ``attach=False``: a lazily created volume without its backing yet.
+    """
     vol = df.new_volume(ctx, size=size, type_id=df.volume_type(ctx, **specs),
                         project_id=PROJECT, host='%s#%s' % (BACKEND, pool))
     driver.create_volume(vol)
+    if attach:
+        df.first_attach(driver, vol)
     return vol
 
 
@@ -295,7 +301,7 @@ def test_migrate_in_use_volume_is_left_to_cinder(driver, ctx, inv):
 
 def test_migrate_without_backing_changes_only_the_host(backends, ctx, inv):
     lazy = backends(vmware_cluster_name=[], vmware_lazy_create=True)
-    vol = create_volume(lazy, ctx)
+    vol = create_volume(lazy, ctx, attach=False)
     assert inv.vm(vol.name) is None
 
     assert lazy.migrate_volume(ctx, vol, target(lazy, 'silver')) == (

@@ -44,10 +44,10 @@ GOLD = 'functional@vmware#gold'
 
 @pytest.fixture(scope='module')
 def drivers(sim, cinder_db):
-    # Eager create (vmware_lazy_create=False): these tests read or write
-    # the backing right after create_volume.
-    dead = df.make_driver(sim, vmware_lazy_create=False)
-    peer = df.make_driver(sim, vmware_lazy_create=False)
+    # Lazy create, the default: a source is attached once (its backing is
+    # made there) before it is written.
+    dead = df.make_driver(sim)
+    peer = df.make_driver(sim)
     yield dead, peer
     df.close_driver(dead)
     df.close_driver(peer)
@@ -67,6 +67,7 @@ def _volume(ctx, **kwargs):
 def _source(driver, ctx, inv, seed):
     source = _volume(ctx)
     driver.create_volume(source)
+    df.first_attach(driver, source)
     disk = inv.local_path(inv.disk(inv.vm(source.name)).backing.fileName)
     data = df.pattern(seed)
     df.write_data(disk, OFFSET, data)

@@ -156,8 +156,27 @@ def remove(session, datastore_system, datastore_ref):
     HostDatastoreSystem.RemoveDatastore: unmount it from that host (it
     leaves vCenter when no host mounts it any more; files stay).
     """
-    session.invoke_api(session.vim, 'RemoveDatastore', datastore_system,
-                       datastore=datastore_ref)
+    try:
+        session.invoke_api(session.vim, 'RemoveDatastore', datastore_system,
+                           datastore=datastore_ref)
+    except Exception as err:
+        # A lost answer's retry may be refused although vCenter unmounted
+        # it: the host's datastores are read again before the error stands.
+        try:
+            mounted = _mounted(session, datastore_system)
+        except Exception:  # noqa: unknown: the first error stands
+            mounted = None
+        if mounted is None or \
+                vim_util.get_moref_value(datastore_ref) in mounted:
+            raise err
+
+
+def _mounted(session, datastore_system):
+    """{moref value: ref} of the datastores a HostDatastoreSystem has."""
+    refs = retrieve.items(retrieve.one(session, datastore_system,
+                                       'datastore'),
+                          'ManagedObjectReference')
+    return {vim_util.get_moref_value(r): r for r in refs}
 
 
 def create_nas(session, datastore_system, name, remote_host, remote_path,
@@ -175,8 +194,33 @@ def create_nas(session, datastore_system, name, remote_host, remote_path,
     spec.localPath = name
     spec.accessMode = 'readOnly' if read_only else 'readWrite'
     spec.type = 'NFS41' if nfs_version == '4.1' else 'NFS'
-    return session.invoke_api(session.vim, 'CreateNasDatastore',
-                              datastore_system, spec=spec)
+    try:
+        return session.invoke_api(session.vim, 'CreateNasDatastore',
+                                  datastore_system, spec=spec)
+    except Exception:
+        # A lost answer's retry may be refused although vCenter mounted
+        # it: a datastore of that name on the host, of this export, is it.
+        try:
+            found = _mounted_export(session, datastore_system, name,
+                                    remote_host, remote_path)
+        except Exception:  # noqa: unknown: the first error stands
+            found = None
+        if found is None:
+            raise
+        return found
+
+
+def _mounted_export(session, datastore_system, name, remote_host,
+                    remote_path):
+    """The host's datastore ``name`` mounting that export, or None."""
+    for ref in _mounted(session, datastore_system).values():
+        facts = retrieve.several(session, ref, ['name', 'info'])
+        nas = getattr(facts.get('info'), 'nas', None)
+        if facts.get('name') == name and nas is not None and \
+                (nas.remoteHost, nas.remotePath) == (remote_host,
+                                                     remote_path):
+            return ref
+    return None
 
 
 def vmfs_disks(session, datastore_system):

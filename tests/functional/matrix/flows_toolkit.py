@@ -13,9 +13,9 @@
 #    under the License.
 """The operator commands in the fault matrix: ``cinder-vmware disk create |
 copy | move | extend | delete``, ``datastore evacuate | drain | undrain |
-rename | io-control set``, ``cluster create | delete`` and ``snapshot
-rename``, each run in-process (the entry point's app with argv) against
-its own group's simulator.
+rename | io-control set | create nfs | remove``, ``cluster create |
+delete`` and ``snapshot rename``, each run in-process (the entry point's
+app with argv) against its own group's simulator.
 
 A command's outcome is its exit status: a non-zero exit is raised as
 ``CommandFailed`` holding what the command said (stderr; for evacuate the
@@ -392,3 +392,38 @@ def io_control_set(case):
                                          'set', '--disable', name))
     case.call = lambda: _run(case, 'datastore', 'io-control', 'set',
                              '--enable', name)
+
+
+def _datastore_exists(case, name):
+    return case.inv.by_name('Datastore', name) is not None
+
+
+def _nfs(case, name):
+    """``datastore create nfs NAME`` on esx-03 (pool silver)'s argv."""
+    return ('datastore', 'create', 'nfs', name, '--remote-host',
+            'nfs1.example.org', '--remote-path', '/export/%s' % name,
+            '--host', 'esx-03')
+
+
+@flows.flow('datastore-create-nfs', GROUP)
+def datastore_create_nfs(case):
+    name = 'tknfs-%d' % next(_numbers)
+    case.roles['dest'] = name
+    case.names.append(name)
+    case.checks = [_check_state(case, lambda: _datastore_exists(case, name),
+                                True, False, 'datastore %s existing' % name)]
+    # Other flows place volumes in pool silver.
+    case.cleanups.append(lambda: command(case, 'datastore', 'remove', name))
+    case.call = lambda: _run(case, *_nfs(case, name))
+
+
+@flows.flow('datastore-remove', GROUP)
+def datastore_remove(case):
+    name = 'tknfs-%d' % next(_numbers)
+    case.roles['dest'] = name
+    case.names.append(name)
+    _run(case, *_nfs(case, name))
+    case.checks = [_check_state(case, lambda: _datastore_exists(case, name),
+                                False, True, 'datastore %s existing' % name)]
+    case.cleanups.append(lambda: command(case, 'datastore', 'remove', name))
+    case.call = lambda: _run(case, 'datastore', 'remove', name)

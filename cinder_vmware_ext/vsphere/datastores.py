@@ -249,5 +249,30 @@ def create_vmfs(session, datastore_system, name, disk):
                          % disk.canonicalName)
     spec = options[0].spec
     spec.vmfs.volumeName = name
-    return session.invoke_api(vim, 'CreateVmfsDatastore', datastore_system,
-                              spec=spec)
+    try:
+        return session.invoke_api(vim, 'CreateVmfsDatastore',
+                                  datastore_system, spec=spec)
+    except Exception:
+        # A lost answer's retry may be refused although vCenter made it:
+        # a VMFS datastore of that name on the host, on this disk, is it.
+        try:
+            found = _mounted_vmfs(session, datastore_system, name,
+                                  disk.canonicalName)
+        except Exception:  # noqa: unknown: the first error stands
+            found = None
+        if found is None:
+            raise
+        return found
+
+
+def _mounted_vmfs(session, datastore_system, name, disk_name):
+    """The host's VMFS datastore ``name`` on disk ``disk_name``, or None."""
+    for ref in _mounted(session, datastore_system).values():
+        facts = retrieve.several(session, ref, ['name', 'info'])
+        vmfs = getattr(facts.get('info'), 'vmfs', None)
+        extents = retrieve.items(getattr(vmfs, 'extent', None),
+                                 'HostScsiDiskPartition')
+        if facts.get('name') == name and any(
+                getattr(e, 'diskName', None) == disk_name for e in extents):
+            return ref
+    return None

@@ -162,10 +162,14 @@ class Group(object):
         session = self.inv.session
         vim = session.vim
         dc = self.inv.by_name('Datacenter', 'DC1')
-        session.invoke_api(vim, 'MakeDirectory',
-                           vim.service_content.fileManager,
-                           name=path.rsplit('/', 1)[0], datacenter=dc,
-                           createParentDirectories=True)
+        from oslo_vmware import exceptions as vexc
+        try:
+            session.invoke_api(vim, 'MakeDirectory',
+                               vim.service_content.fileManager,
+                               name=path.rsplit('/', 1)[0], datacenter=dc,
+                               createParentDirectories=True)
+        except vexc.FileAlreadyExistsException:
+            pass  # a shared folder (cinder_temp)
         spec = vim.client.factory.create('ns0:FileBackedVirtualDiskSpec')
         spec.diskType, spec.adapterType = 'thin', 'lsiLogic'
         spec.capacityKb = 1024 * 1024
@@ -175,15 +179,16 @@ class Group(object):
         session.wait_for_task(task)
         return path
 
-    def spare_vm(self, datastore='ds-gold', cluster='gold'):
+    def spare_vm(self, datastore='ds-gold', cluster='gold', name=None):
         """Make a powered-off VM with one thin disk.
 
-        A new powered-off VM 'vm-off-N' with one 1 GiB thin disk on
-        ``datastore``: (name, disk path).
+        A new powered-off VM (``name``, default 'vm-off-N') with one 1 GiB
+        thin disk on ``datastore``: (name, disk path).
         """
-        number = self._taken['vm-off']
-        self._taken['vm-off'] += 1
-        name = 'vm-off-%d' % number
+        if name is None:
+            number = self._taken['vm-off']
+            self._taken['vm-off'] += 1
+            name = 'vm-off-%d' % number
         path = self._new_disk('[%s] %s/%s.vmdk' % (datastore, name, name))
         session, inv = self.inv.session, self.inv
         vim = session.vim

@@ -13,9 +13,10 @@
 #    under the License.
 """The operator commands in the fault matrix: ``cinder-vmware disk create |
 copy | move | extend | delete``, ``datastore evacuate | drain | undrain |
-rename | io-control set | create nfs | remove``, ``cluster create |
-delete`` and ``snapshot rename``, each run in-process (the entry point's
-app with argv) against its own group's simulator.
+rename | io-control set | create nfs | create vmfs | remove``,
+``cluster create | delete``, ``snapshot rename`` and ``audit --clean``,
+each run in-process (the entry point's app with argv) against its own
+group's simulator.
 
 A command's outcome is its exit status: a non-zero exit is raised as
 ``CommandFailed`` holding what the command said (stderr; for evacuate the
@@ -427,3 +428,90 @@ def datastore_remove(case):
                                 False, True, 'datastore %s existing' % name)]
     case.cleanups.append(lambda: command(case, 'datastore', 'remove', name))
     case.call = lambda: _run(case, 'datastore', 'remove', name)
+
+
+# A free disk of every simulated host (made again free when the datastore
+# on it is removed).
+VMFS_DISK = 'naa.6000c290000000000000000000000001'
+
+
+@flows.flow('datastore-create-vmfs', GROUP)
+def datastore_create_vmfs(case):
+    name = 'tkvmfs-%d' % next(_numbers)
+    case.roles['dest'] = name
+    case.names.append(name)
+    case.checks = [_check_state(case, lambda: _datastore_exists(case, name),
+                                True, False, 'datastore %s existing' % name)]
+    case.cleanups.append(lambda: command(case, 'datastore', 'remove', name))
+    case.call = lambda: _run(case, 'datastore', 'create', 'vmfs', name,
+                             '--host', 'esx-03', '--disk', VMFS_DISK)
+
+
+def _audit_clean_flow(kind):
+    """``audit --clean`` of one leftover: a staging VM or an upload.
+
+    One leftover a case, so that a failed clean leaves exactly what was
+    there (each leftover is removed or left; several are independent).
+    """
+    def setup(case):
+        import uuid
+        if kind == 'vm':
+            # A failed restore's staging VM whose volume is gone.
+            name, _path = case.group.spare_vm(
+                name='restore-%s' % uuid.uuid4())
+            case.roles['spare'] = name
+            case.names.append(name)
+        else:
+            path = case.group._new_disk(
+                '[ds-gold] cinder_temp/%s-image.vmdk' % uuid.uuid4())
+            case.names.append(path)
+
+        def call():
+            code, report = _audit(case)
+            if code:
+                raise CommandFailed(('audit', '--clean'), code, [
+                    line.strip() for line in report if ' failed' in line])
+            if len([line for line in report
+                    if line.endswith(' removed')]) != 1:
+                raise AssertionError('audit --clean exited 0 but said: %s'
+                                     % ' / '.join(report))
+        case.cleanups.append(lambda: _tidy(case))
+        case.call = call
+    return setup
+
+
+def _audit(case):
+    """``audit --clean`` on Cinder's database: (exit, [name result])."""
+    from cinder_vmware_ext.cmd import backend
+    from cinder_vmware_ext.cmd import main as cli
+    from tests.functional import test_ops_audit
+    app = cli.CinderVmwareApp()
+    out, err = io.StringIO(), io.StringIO()
+    app.stdout, app.stderr = out, err
+    app.cinder_view_factory = test_ops_audit.DatabaseView
+    with mock.patch.object(backend, 'session', _shared_session(case.group)):
+        code = app.run(['--config-file', _conf(case.group), 'audit',
+                        '--clean', '-f', 'value', '-c', 'Name', '-c',
+                        'Result'])
+    return code, out.getvalue().splitlines()
+
+
+def _tidy(case):
+    """Remove what a failed clean left: the next case sees only its own."""
+    inv = case.inv
+    session = inv.session
+    for name in case.names:
+        if name.startswith('restore-'):
+            vm = inv.vm(name)
+            if vm is not None:
+                session.wait_for_task(session.invoke_api(
+                    session.vim, 'Destroy_Task', vm))
+        elif os.path.exists(inv.local_path(name)):
+            session.wait_for_task(session.invoke_api(
+                session.vim, 'DeleteVirtualDisk_Task',
+                session.vim.service_content.virtualDiskManager, name=name,
+                datacenter=inv.by_name('Datacenter', 'DC1')))
+
+
+flows.flow('audit-clean-vm', GROUP)(_audit_clean_flow('vm'))
+flows.flow('audit-clean-upload', GROUP)(_audit_clean_flow('upload'))

@@ -18,13 +18,11 @@ folders, CreateClusterEx and Destroy_Task."""
 import dataclasses
 import typing
 
-from oslo_log import log as logging
 from oslo_vmware import exceptions as vexc
 from oslo_vmware import vim_util
 
+from cinder_vmware_ext.vsphere import faults
 from cinder_vmware_ext.vsphere import retrieve
-
-LOG = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass
@@ -130,19 +128,16 @@ def create(session, host_folder, name):
     DuplicateName) is the cluster vCenter made.
     """
     spec = session.vim.client.factory.create('ns0:ClusterConfigSpecEx')
-    try:
-        return session.invoke_api(session.vim, 'CreateClusterEx',
-                                  host_folder, name=name, spec=spec)
-    except Exception:
-        try:
-            found = retrieve.find_child(session, host_folder, name)
-        except Exception:  # noqa: unknown: the first error stands
-            found = None
-        if getattr(found, '_type', None) != 'ClusterComputeResource':
-            raise
-        LOG.warning('Creating cluster %s answered an error, but vCenter '
-                    'made it.', name)
-        return found
+
+    def made():
+        found = retrieve.find_child(session, host_folder, name)
+        if getattr(found, '_type', None) == 'ClusterComputeResource':
+            return found
+        return None
+    return faults.unless_applied(
+        lambda: session.invoke_api(session.vim, 'CreateClusterEx',
+                                   host_folder, name=name, spec=spec),
+        made, 'Creating cluster %s' % name)
 
 
 def destroy(session, cluster_value):
@@ -152,16 +147,14 @@ def destroy(session, cluster_value):
     destroyed it and the answer was lost.
     """
     ref = vim_util.get_moref(cluster_value, 'ClusterComputeResource')
-    try:
-        task = session.invoke_api(session.vim, 'Destroy_Task', ref)
-        session.wait_for_task(task)
-    except Exception:
+
+    def gone():
         try:
             retrieve.one(session, ref, 'name')
         except vexc.ManagedObjectNotFoundException:
-            LOG.warning('Destroying cluster %s answered an error, but '
-                        'vCenter has destroyed it.', cluster_value)
-            return
-        except Exception:  # noqa: unknown: the first error stands
-            pass
-        raise
+            return True
+        return False
+    faults.unless_applied(
+        lambda: session.wait_for_task(session.invoke_api(
+            session.vim, 'Destroy_Task', ref)),
+        gone, 'Destroying cluster %s' % cluster_value)

@@ -21,6 +21,7 @@ import typing
 
 from oslo_vmware import vim_util
 
+from cinder_vmware_ext.vsphere import faults
 from cinder_vmware_ext.vsphere import retrieve
 
 DATASTORE_PROPERTIES = ['name', 'vm', 'browser', 'iormConfiguration',
@@ -138,16 +139,12 @@ def rename(session, datastore_ref, new_name):
     After an error the name is read again: the new one means vCenter
     renamed it and the answer was lost.
     """
-    try:
-        session.invoke_api(session.vim, 'RenameDatastore', datastore_ref,
-                           newName=new_name)
-    except Exception:
-        try:
-            now = retrieve.one(session, datastore_ref, 'name')
-        except Exception:  # noqa: unknown: the first error stands
-            now = None
-        if now != new_name:
-            raise
+    faults.unless_applied(
+        lambda: session.invoke_api(session.vim, 'RenameDatastore',
+                                   datastore_ref, newName=new_name),
+        lambda: retrieve.one(session, datastore_ref, 'name') == new_name,
+        'Renaming datastore %s to %s' % (
+            vim_util.get_moref_value(datastore_ref), new_name))
 
 
 def remove(session, datastore_system, datastore_ref):
@@ -156,19 +153,12 @@ def remove(session, datastore_system, datastore_ref):
     HostDatastoreSystem.RemoveDatastore: unmount it from that host (it
     leaves vCenter when no host mounts it any more; files stay).
     """
-    try:
-        session.invoke_api(session.vim, 'RemoveDatastore', datastore_system,
-                           datastore=datastore_ref)
-    except Exception as err:
-        # A lost answer's retry may be refused although vCenter unmounted
-        # it: the host's datastores are read again before the error stands.
-        try:
-            mounted = _mounted(session, datastore_system)
-        except Exception:  # noqa: unknown: the first error stands
-            mounted = None
-        if mounted is None or \
-                vim_util.get_moref_value(datastore_ref) in mounted:
-            raise err
+    value = vim_util.get_moref_value(datastore_ref)
+    faults.unless_applied(
+        lambda: session.invoke_api(session.vim, 'RemoveDatastore',
+                                   datastore_system, datastore=datastore_ref),
+        lambda: value not in _mounted(session, datastore_system),
+        'Unmounting datastore %s' % value)
 
 
 def _mounted(session, datastore_system):
@@ -194,20 +184,14 @@ def create_nas(session, datastore_system, name, remote_host, remote_path,
     spec.localPath = name
     spec.accessMode = 'readOnly' if read_only else 'readWrite'
     spec.type = 'NFS41' if nfs_version == '4.1' else 'NFS'
-    try:
-        return session.invoke_api(session.vim, 'CreateNasDatastore',
-                                  datastore_system, spec=spec)
-    except Exception:
-        # A lost answer's retry may be refused although vCenter mounted
-        # it: a datastore of that name on the host, of this export, is it.
-        try:
-            found = _mounted_export(session, datastore_system, name,
-                                    remote_host, remote_path)
-        except Exception:  # noqa: unknown: the first error stands
-            found = None
-        if found is None:
-            raise
-        return found
+    # A datastore of that name on the host, of this export, is the one
+    # vCenter mounted before its answer was lost.
+    return faults.unless_applied(
+        lambda: session.invoke_api(session.vim, 'CreateNasDatastore',
+                                   datastore_system, spec=spec),
+        lambda: _mounted_export(session, datastore_system, name,
+                                remote_host, remote_path),
+        'Mounting NFS datastore %s' % name)
 
 
 def _mounted_export(session, datastore_system, name, remote_host,
@@ -249,20 +233,14 @@ def create_vmfs(session, datastore_system, name, disk):
                          % disk.canonicalName)
     spec = options[0].spec
     spec.vmfs.volumeName = name
-    try:
-        return session.invoke_api(vim, 'CreateVmfsDatastore',
-                                  datastore_system, spec=spec)
-    except Exception:
-        # A lost answer's retry may be refused although vCenter made it:
-        # a VMFS datastore of that name on the host, on this disk, is it.
-        try:
-            found = _mounted_vmfs(session, datastore_system, name,
-                                  disk.canonicalName)
-        except Exception:  # noqa: unknown: the first error stands
-            found = None
-        if found is None:
-            raise
-        return found
+    # A VMFS datastore of that name on the host, on this disk, is the one
+    # vCenter made before its answer was lost.
+    return faults.unless_applied(
+        lambda: session.invoke_api(vim, 'CreateVmfsDatastore',
+                                   datastore_system, spec=spec),
+        lambda: _mounted_vmfs(session, datastore_system, name,
+                              disk.canonicalName),
+        'Creating VMFS datastore %s' % name)
 
 
 def _mounted_vmfs(session, datastore_system, name, disk_name):

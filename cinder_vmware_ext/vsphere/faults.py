@@ -14,7 +14,10 @@
 """vCenter's faults: judged by class (``oslo_vmware.exceptions``), and
 told in a line that names the step that failed."""
 
+from oslo_log import log as logging
 from oslo_vmware import exceptions as vexc
+
+LOG = logging.getLogger(__name__)
 
 _FAULT_NAMES = {cls: name for name, cls in
                 vexc._fault_classes_registry.items()}
@@ -73,3 +76,26 @@ def with_context(err, step):
     except (TypeError, ValueError):
         pass
     return err
+
+
+def unless_applied(call, applied, step):
+    """Run ``call()``; after an error, let a fresh read of vCenter decide.
+
+    After a lost answer, oslo.vmware's retry may be refused (DuplicateName,
+    InvalidState, ...) although vCenter applied the first call.
+    ``applied()`` reads vCenter again: None or False means not applied and
+    the call's error stands (as it does when the read fails); any other
+    value is returned in place of the call's result.
+    """
+    try:
+        return call()
+    except Exception as err:
+        try:
+            found = applied()
+        except Exception:  # noqa: unknown: the first error stands
+            found = None
+        if found is None or found is False:
+            raise
+        LOG.warning('%(step)s answered %(err)s, but vCenter has done it.',
+                    {'step': step, 'err': describe(err)})
+        return found

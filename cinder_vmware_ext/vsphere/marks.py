@@ -21,11 +21,10 @@ next refresh.  An empty value is no mark (vCenter keeps a field once set;
 undrain sets it empty).
 """
 
-from oslo_log import log as logging
 from oslo_utils import timeutils
 from oslo_vmware import vim_util
 
-LOG = logging.getLogger(__name__)
+from cinder_vmware_ext.vsphere import faults
 
 DRAIN_FIELD = 'cinder-vmware.drained'
 MANAGER_TYPE = 'CustomFieldsManager'
@@ -89,17 +88,13 @@ def _field_key(session, create):
             return field.key
     if not create:
         return None
-    try:
-        field = session.invoke_api(session.vim, 'AddCustomFieldDef', fields,
-                                   name=DRAIN_FIELD, moType='Datastore')
-    except Exception:
-        # A lost answer's retry is refused (DuplicateName): vCenter made
-        # the field; read its key.
-        key = _field_key(session, create=False)
-        if key is None:
-            raise
-        return key
-    return field.key
+    # A field of that name after an error (the retry refused as
+    # DuplicateName) is the one vCenter made.
+    return faults.unless_applied(
+        lambda: session.invoke_api(session.vim, 'AddCustomFieldDef', fields,
+                                   name=DRAIN_FIELD, moType='Datastore').key,
+        lambda: _field_key(session, create=False),
+        'Defining custom field %s' % DRAIN_FIELD)
 
 
 def set_drained(session, datastore_ref, reason):
@@ -125,18 +120,11 @@ def _set_field(session, entity, key, value):
     A lost answer's retry may be refused although vCenter set the field:
     the value is read again before the error is believed.
     """
-    try:
-        session.invoke_api(session.vim, 'SetField', manager(session),
-                           entity=entity, key=key, value=value)
-    except Exception:
-        try:
-            now = _value_of(session, entity, key)
-        except Exception:  # noqa: unknown: the first error stands
-            now = None
-        if now != value:
-            raise
-        LOG.warning('Setting the drain mark of %s answered an error, but '
-                    'vCenter has set it.', vim_util.get_moref_value(entity))
+    faults.unless_applied(
+        lambda: session.invoke_api(session.vim, 'SetField', manager(session),
+                                   entity=entity, key=key, value=value),
+        lambda: _value_of(session, entity, key) == value,
+        'Setting the drain mark of %s' % vim_util.get_moref_value(entity))
 
 
 def _value_of(session, entity, key):

@@ -16,6 +16,7 @@ files every snapshot froze (one pass over all of them), rename, remove."""
 
 from oslo_vmware import vim_util
 
+from cinder_vmware_ext.vsphere import faults
 from cinder_vmware_ext.vsphere import retrieve
 
 
@@ -50,18 +51,16 @@ def rename(session, snapshot, name=None, description=None):
         kwargs['name'] = name
     if description is not None:
         kwargs['description'] = description
-    try:
-        session.invoke_api(session.vim, 'RenameSnapshot', snapshot, **kwargs)
-    except Exception:
-        # A lost answer's retry may be refused although vCenter renamed
-        # it: the snapshot's name is read again before the error stands.
-        try:
-            now = _name_of(session, snapshot)
-        except Exception:  # noqa: unknown: the first error stands
-            now = None
-        if now is None or any(now[i] != want for i, want in enumerate(
-                (name, description)) if want is not None):
-            raise
+
+    def renamed():
+        now = _name_of(session, snapshot)
+        return now is not None and all(
+            now[i] == want for i, want in enumerate((name, description))
+            if want is not None)
+    faults.unless_applied(
+        lambda: session.invoke_api(session.vim, 'RenameSnapshot', snapshot,
+                                   **kwargs),
+        renamed, 'Renaming snapshot %s' % vim_util.get_moref_value(snapshot))
 
 
 def _name_of(session, snapshot):

@@ -15,6 +15,7 @@
 ConfigureDatastoreIORM_Task (the settings themselves are the datastore's
 ``iormConfiguration``, read by ``datastores.details``)."""
 
+from cinder_vmware_ext.vsphere import faults
 from cinder_vmware_ext.vsphere import retrieve
 
 # StorageIORMInfo fields shown, in order.
@@ -49,24 +50,17 @@ def configure(session, datastore_ref, enabled=None, threshold_ms=None,
         spec.percentOfPeakThroughput = percent_of_peak
     if stats_collection is not None:
         spec.statsCollectionEnabled = stats_collection
-    try:
-        task = session.invoke_api(
+    faults.unless_applied(
+        lambda: session.wait_for_task(session.invoke_api(
             vim, 'ConfigureDatastoreIORM_Task',
             vim.service_content.storageResourceManager,
-            datastore=datastore_ref, spec=spec)
-        session.wait_for_task(task)
-    except Exception:
-        # A lost answer's retry may be refused although vCenter applied
-        # the settings: they are read again before the error stands.
-        if not _applied(session, datastore_ref, spec):
-            raise
+            datastore=datastore_ref, spec=spec)),
+        lambda: _applied(session, datastore_ref, spec),
+        'Configuring Storage I/O Control')
 
 
 def _applied(session, datastore_ref, spec):
     """Whether the datastore's settings are those ``spec`` gives."""
-    try:
-        now = retrieve.one(session, datastore_ref, 'iormConfiguration')
-    except Exception:  # noqa: unknown: not applied as far as we know
-        return False
+    now = retrieve.one(session, datastore_ref, 'iormConfiguration')
     return all(getattr(now, name, None) == getattr(spec, name)
                for name in FIELDS if getattr(spec, name, None) is not None)

@@ -326,32 +326,6 @@ def _check_state(case, read, want_ok, want_failed, what):
     return check
 
 
-def _cluster_exists(case, name):
-    return case.inv.by_name('ClusterComputeResource', name) is not None
-
-
-@flows.flow('cluster-create', GROUP)
-def cluster_create(case):
-    name = 'tkcl-%d' % next(_numbers)
-    case.roles['dest'] = name
-    case.names.append(name)
-    case.checks = [_check_state(case, lambda: _cluster_exists(case, name),
-                                True, False, 'cluster %s existing' % name)]
-    case.call = lambda: _run(case, 'cluster', 'create', '--datacenter',
-                             'DC1', name)
-
-
-@flows.flow('cluster-delete', GROUP)
-def cluster_delete(case):
-    name = 'tkcl-%d' % next(_numbers)
-    case.roles['dest'] = name
-    case.names.append(name)
-    _run(case, 'cluster', 'create', '--datacenter', 'DC1', name)
-    case.checks = [_check_state(case, lambda: _cluster_exists(case, name),
-                                False, True, 'cluster %s existing' % name)]
-    case.call = lambda: _run(case, 'cluster', 'delete', name)
-
-
 RENAMED = 'ds-evac'
 
 
@@ -395,39 +369,43 @@ def io_control_set(case):
                              '--enable', name)
 
 
-def _datastore_exists(case, name):
-    return case.inv.by_name('Datastore', name) is not None
+# --- flows that make or remove one named object ------------------------------
+
+def _object_flow(prefix, kind, create, remove, removing, clean_up):
+    """A flow running ``create(name)`` (``remove(name)`` with ``removing``).
+
+    ``name``: a new ``<prefix>-N``; ``kind``: its managed object type,
+    whose existence afterwards is checked (all or nothing).  Removing, the
+    setup creates it first.  ``clean_up``: remove it after the case
+    (other flows place volumes on datastores).
+    """
+    def setup(case):
+        name = '%s-%d' % (prefix, next(_numbers))
+        case.roles['dest'] = name
+        case.names.append(name)
+        if removing:
+            _run(case, *create(name))
+
+        def exists():
+            return case.inv.by_name(kind, name) is not None
+        case.checks = [_check_state(case, exists, not removing, removing,
+                                    '%s %s existing' % (kind, name))]
+        if clean_up:
+            case.cleanups.append(lambda: command(case, *remove(name)))
+        case.call = lambda: _run(case, *(remove if removing else create)(
+            name))
+    return setup
 
 
-def _nfs(case, name):
-    """``datastore create nfs NAME`` on esx-03 (pool silver)'s argv."""
+def _cluster(name):
+    return ('cluster', 'create', '--datacenter', 'DC1', name)
+
+
+def _nfs(name):
+    """``datastore create nfs NAME`` on esx-03 (pool silver)."""
     return ('datastore', 'create', 'nfs', name, '--remote-host',
             'nfs1.example.org', '--remote-path', '/export/%s' % name,
             '--host', 'esx-03')
-
-
-@flows.flow('datastore-create-nfs', GROUP)
-def datastore_create_nfs(case):
-    name = 'tknfs-%d' % next(_numbers)
-    case.roles['dest'] = name
-    case.names.append(name)
-    case.checks = [_check_state(case, lambda: _datastore_exists(case, name),
-                                True, False, 'datastore %s existing' % name)]
-    # Other flows place volumes in pool silver.
-    case.cleanups.append(lambda: command(case, 'datastore', 'remove', name))
-    case.call = lambda: _run(case, *_nfs(case, name))
-
-
-@flows.flow('datastore-remove', GROUP)
-def datastore_remove(case):
-    name = 'tknfs-%d' % next(_numbers)
-    case.roles['dest'] = name
-    case.names.append(name)
-    _run(case, *_nfs(case, name))
-    case.checks = [_check_state(case, lambda: _datastore_exists(case, name),
-                                False, True, 'datastore %s existing' % name)]
-    case.cleanups.append(lambda: command(case, 'datastore', 'remove', name))
-    case.call = lambda: _run(case, 'datastore', 'remove', name)
 
 
 # A free disk of every simulated host (made again free when the datastore
@@ -435,16 +413,31 @@ def datastore_remove(case):
 VMFS_DISK = 'naa.6000c290000000000000000000000001'
 
 
-@flows.flow('datastore-create-vmfs', GROUP)
-def datastore_create_vmfs(case):
-    name = 'tkvmfs-%d' % next(_numbers)
-    case.roles['dest'] = name
-    case.names.append(name)
-    case.checks = [_check_state(case, lambda: _datastore_exists(case, name),
-                                True, False, 'datastore %s existing' % name)]
-    case.cleanups.append(lambda: command(case, 'datastore', 'remove', name))
-    case.call = lambda: _run(case, 'datastore', 'create', 'vmfs', name,
-                             '--host', 'esx-03', '--disk', VMFS_DISK)
+def _vmfs(name):
+    return ('datastore', 'create', 'vmfs', name, '--host', 'esx-03',
+            '--disk', VMFS_DISK)
+
+
+def _remove_cluster(name):
+    return ('cluster', 'delete', name)
+
+
+def _remove_datastore(name):
+    return ('datastore', 'remove', name)
+
+
+CLUSTER = dict(prefix='tkcl', kind='ClusterComputeResource',
+               create=_cluster, remove=_remove_cluster, clean_up=False)
+NFS = dict(prefix='tknfs', kind='Datastore', create=_nfs,
+           remove=_remove_datastore, clean_up=True)
+flows.flow('cluster-create', GROUP)(_object_flow(removing=False, **CLUSTER))
+flows.flow('cluster-delete', GROUP)(_object_flow(removing=True, **CLUSTER))
+flows.flow('datastore-create-nfs', GROUP)(_object_flow(removing=False,
+                                                       **NFS))
+flows.flow('datastore-remove', GROUP)(_object_flow(removing=True, **NFS))
+flows.flow('datastore-create-vmfs', GROUP)(_object_flow(
+    'tkvmfs', 'Datastore', _vmfs, _remove_datastore, removing=False,
+    clean_up=True))
 
 
 def _audit_clean_flow(kind):

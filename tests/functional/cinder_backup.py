@@ -40,9 +40,7 @@ def backup(driver, volume):
     The bytes the backup service stores, read as cinder-backup reads
     them (_attach_device, read the device file, _detach_device).
     """
-    info = driver.initialize_connection(volume, CONNECTOR)
-    connector = brick_vmware.VmdkConnector(root_helper=None)
-    device = connector.connect_volume(info['data'])
+    info, connector, device = _attach(driver, volume)
     try:
         with open(device['path'], 'rb') as f:
             return f.read()

@@ -95,13 +95,13 @@ def volume_type(ctx, **extra_specs):
 FIRST_ATTACH = {'host': 'compute-1', 'ip': '192.0.2.20'}
 
 
-def first_attach(driver, volume):
+def first_attach(driver, volume, connector=FIRST_ATTACH):
     """Attach and detach ``volume`` once, as a host's first attach does.
 
     With lazy create (the default) this makes the volume's backing.
     """
-    driver.initialize_connection(volume, FIRST_ATTACH)
-    driver.terminate_connection(volume, FIRST_ATTACH)
+    driver.initialize_connection(volume, connector)
+    driver.terminate_connection(volume, connector)
 
 
 def new_volume(ctx, size=1, type_id=None, project_id='demo-project',

@@ -147,12 +147,9 @@ def judge(before, after, added, removed, reference, patterns, error,
     """
     from tests.functional.matrix import world
     verdict = Verdict('raised' if error is not None else 'ok')
+    had = world.bytes_roles(before)
     if recovered is not None:
-        had = world.bytes_roles(before)
-        then = world.bytes_roles(recovered)
-        for role in patterns:
-            if had[role] > 0 and then[role] == 0:
-                verdict.lost.append(role)
+        verdict.lost += _lost(patterns, had, world.bytes_roles(recovered))
     if error is None or recovered is not None:
         want_added, want_removed = reference
     else:
@@ -163,7 +160,6 @@ def judge(before, after, added, removed, reference, patterns, error,
     gone = removed - want_removed
     kept = want_removed - removed
     # Bytes: every role whose pattern should be somewhere still is.
-    had = world.bytes_roles(before)
     now = world.bytes_roles(after)
     want = collections.Counter(had)
     for item, n in want_added.items():
@@ -172,9 +168,8 @@ def judge(before, after, added, removed, reference, patterns, error,
     for item, n in want_removed.items():
         if item[0] == 'bytes':
             want[item[1]] -= n
-    for role in patterns:
-        if want[role] > 0 and now[role] == 0 and role not in verdict.lost:
-            verdict.lost.append(role)
+    verdict.lost += [role for role in _lost(patterns, want, now)
+                     if role not in verdict.lost]
     for item in sorted(extra):
         if item[0] in OBJECT_KINDS:
             verdict.orphans.append(item)
@@ -192,6 +187,11 @@ def judge(before, after, added, removed, reference, patterns, error,
     if error is not None:
         verdict.unclear += error_problems(error, names, mode)
     return verdict
+
+
+def _lost(patterns, want, now):
+    """Roles whose bytes should be somewhere (``want``) but are not."""
+    return [role for role in patterns if want[role] > 0 and now[role] == 0]
 
 
 def error_problems(error, names, mode):

@@ -25,6 +25,7 @@ import collections
 import re
 
 from oslo_utils import units
+from oslo_vmware import exceptions as vexc
 
 from tests.functional import driver_fixtures as df
 from tests.functional.matrix import world
@@ -162,7 +163,6 @@ class Group(object):
         session = self.inv.session
         vim = session.vim
         dc = self.inv.by_name('Datacenter', 'DC1')
-        from oslo_vmware import exceptions as vexc
         try:
             session.invoke_api(vim, 'MakeDirectory',
                                vim.service_content.fileManager,
@@ -330,8 +330,7 @@ def attach(drv, volume):
 
     The first attach of a lazily created volume makes its backing.
     """
-    drv.initialize_connection(volume, CONNECTOR)
-    drv.terminate_connection(volume, CONNECTOR)
+    df.first_attach(drv, volume, CONNECTOR)
 
 
 def save(obj, update):
